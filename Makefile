@@ -1,0 +1,56 @@
+# Sinfonía — the two commands: `make run` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PORT   ?= 5000
+FLASK  := $(BIN)/flask --app wsgi
+
+.PHONY: run test lint install install-dev migrate seed translations serve bench migration clean
+
+$(VENV)/.runtime: requirements.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.runtime
+install-dev: $(VENV)/.dev
+
+translations: install
+	@if ls app/translations/*/LC_MESSAGES/messages.po >/dev/null 2>&1; then \
+		$(BIN)/pybabel compile -q -d app/translations; fi
+
+migrate: install
+	$(FLASK) db upgrade
+
+seed: migrate
+	$(FLASK) seed reference
+	$(FLASK) seed demo --if-empty
+	$(FLASK) charts recompute
+
+## make run: set everything up and serve the demo on http://127.0.0.1:$(PORT)
+run: translations seed
+	@echo "Sinfonía en http://127.0.0.1:$(PORT) (usuarios de demostración en README.md)"
+	PORT=$(PORT) $(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
+
+## make test: lint and the whole suite (TEST_DATABASE_URL=postgresql://… for PostgreSQL)
+test: install-dev translations lint
+	$(BIN)/python -m pytest
+
+lint: install-dev
+	$(BIN)/ruff check app seeds tests config.py wsgi.py
+
+## make bench: benchmarks (see README, BENCHMARKS.md)
+bench: install-dev translations
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
+## make migration: regenerate the initial migration from the models
+migration: install
+	scripts/regen_migration.sh
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache

@@ -1,0 +1,112 @@
+"""Sinfonía: the application factory (DESIGN.md §7, §8)."""
+
+from __future__ import annotations
+
+import importlib
+import os
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from app.extensions import csrf, db, htmx, limiter, login_manager, migrate
+
+BLUEPRINTS = (
+    "app.main",
+    "app.auth",
+    "app.songs",
+    "app.imports",
+    "app.reviews",
+    "app.surveys",
+    "app.charts",
+    "app.coverage",
+    "app.admin",
+    "app.api",
+)
+
+
+def _load_config(app: Flask, config: Any) -> None:
+    from config import Config, config_from_env
+
+    if config is None:
+        app.config.from_object(config_from_env())
+    elif isinstance(config, str):
+        app.config.from_object(config if "." in config else f"config.{config}")
+    elif isinstance(config, dict):
+        base = config.get("CONFIG_CLASS") or config_from_env()
+        app.config.from_object(base)
+        app.config.update({k: v for k, v in config.items() if k != "CONFIG_CLASS"})
+    else:
+        app.config.from_object(config)
+    if app.config.get("APP_ENV") == "production" and not app.config.get("SECRET_KEY"):
+        raise RuntimeError("SECRET_KEY must be set in production (see README).")
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = Config.SECRET_KEY
+    uri = app.config["SQLALCHEMY_DATABASE_URI"]
+    if uri.startswith("postgresql"):
+        options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+        options.setdefault("pool_size", app.config.get("DB_POOL_SIZE", 5))
+        options.setdefault("max_overflow", app.config.get("DB_MAX_OVERFLOW", 10))
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, connection_record):  # pragma: no cover - driver hook
+    """SQLite: enforce foreign keys, WAL for concurrent readers, wait on locks."""
+    module = type(dbapi_connection).__module__
+    if not module.startswith("sqlite3"):
+        return
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute(f"PRAGMA busy_timeout={int(os.environ.get('SQLITE_BUSY_TIMEOUT_MS', '5000'))}")
+    try:
+        cursor.execute("PRAGMA journal_mode=WAL")
+    except Exception:  # in-memory databases cannot use WAL
+        pass
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def create_app(config: Any = None) -> Flask:
+    """Build the application: config, extensions, blueprints, errors, CLI, scheduler."""
+    app = Flask(__name__, instance_relative_config=False)
+    _load_config(app, config)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    uri = app.config["SQLALCHEMY_DATABASE_URI"]
+    if uri.startswith("sqlite:///"):
+        Path(uri[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
+    Path(app.config["UPLOAD_FOLDER"]).mkdir(parents=True, exist_ok=True)
+
+    db.init_app(app)
+    migrate.init_app(
+        app,
+        db,
+        render_as_batch=True,
+        compare_type=True,
+        directory=str(Path(__file__).resolve().parent.parent / "migrations"),
+    )
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    htmx.init_app(app)
+    limiter.init_app(app)
+
+    from app import i18n, security, web
+
+    i18n.init_app(app)
+    web.init_app(app)
+    security.init_app(app)
+
+    for module_name in BLUEPRINTS:
+        module = importlib.import_module(module_name)
+        app.register_blueprint(module.bp)
+
+    from app import cli
+
+    cli.init_app(app)
+
+    from app import scheduler
+
+    scheduler.init_app(app)
+    return app

@@ -1,0 +1,119 @@
+"""Operator commands: ``flask --app wsgi seed|import|charts|users|db …`` (DESIGN.md §8)."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+
+from app.extensions import db
+
+seed_cli = AppGroup("seed", help="Cargar datos de referencia y de demostración.")
+import_cli = AppGroup("import", help="Importar canciones, categorías e indicadores.")
+charts_cli = AppGroup("charts", help="Listas (ranking): recomputar instantáneas.")
+users_cli = AppGroup("users", help="Gestión de usuarios.")
+
+
+@seed_cli.command("reference")
+def seed_reference() -> None:
+    """Departments, municipalities, PDET, labels and albums (idempotent)."""
+    from seeds.reference import load_reference
+
+    counts = load_reference()
+    click.echo("Datos de referencia cargados: " + ", ".join(f"{k}={v}" for k, v in counts.items()))
+
+
+@seed_cli.command("demo")
+@click.option("--songs", default=5000, show_default=True, type=click.IntRange(0, 5_000_000))
+@click.option("--seed", "seed_value", default=42, show_default=True, type=int)
+@click.option("--if-empty", is_flag=True, help="Only when the database has no songs yet.")
+def seed_demo_command(songs: int, seed_value: int, if_empty: bool) -> None:
+    """Deterministic demo data for the given seed."""
+    from sqlalchemy import func, select
+
+    from app.models import Song
+    from seeds.demo import seed_demo
+
+    if if_empty and db.session.scalar(select(func.count(Song.id))):
+        click.echo("La base ya tiene canciones: no se cargó la demostración.")
+        return
+    started = time.perf_counter()
+    result = seed_demo(songs=songs, seed=seed_value)
+    click.echo(f"Demostración cargada: {result['songs']} canciones en {time.perf_counter() - started:.1f} s.")
+
+
+@import_cli.command("songs")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--as", "as_email", default=None, help="E-mail of the user the import is recorded for.")
+def import_songs_command(path: str, as_email: str | None) -> None:
+    """Import songs from CSV or XLSX: all rows or none; every bad row is reported."""
+    from app.domain import imports
+
+    report = imports.import_songs_path(path, actor_email=as_email)
+    if report.errors:
+        for error in report.errors:
+            click.echo(f"línea {error.line}: {error.message}", err=True)
+        click.echo(f"{len(report.errors)} fila(s) con errores: no se importó nada.", err=True)
+        sys.exit(1)
+    click.echo(f"Importadas {report.created} canciones.")
+
+
+@import_cli.command("categories")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+def import_categories_command(path: str) -> None:
+    """Municipal categories (Ley 617 de 2000): CSV municipality_code,year,category."""
+    from app.domain import reference_import
+
+    report = reference_import.import_categories_path(path)
+    if report.errors:
+        for error in report.errors:
+            click.echo(f"línea {error.line}: {error.message}", err=True)
+        click.echo(f"{len(report.errors)} fila(s) con errores: no se importó nada.", err=True)
+        sys.exit(1)
+    click.echo(f"Categorías actualizadas: {report.created}.")
+
+
+@charts_cli.command("recompute")
+@click.option("--season", "year", type=int, default=None, help="Season year (default: every open season).")
+def charts_recompute(year: int | None) -> None:
+    """Write a new chart snapshot (set-based, in one transaction)."""
+    from app.domain import charts
+
+    results = charts.recompute_from_cli(year)
+    for line in results:
+        click.echo(line)
+
+
+@users_cli.command("create")
+@click.option("--email", required=True)
+@click.option("--name", required=True)
+@click.option("--role", required=True, type=click.Choice(["territorial", "coordinator", "manager", "admin"]))
+@click.option("--label", "label_code", default=None, help="Label code for territorial users (e.g. DT01).")
+@click.password_option()
+def users_create(email: str, name: str, role: str, label_code: str | None, password: str) -> None:
+    """Create a user."""
+    from sqlalchemy import select
+
+    from app.domain.accounts import create_user
+    from app.domain.errors import DomainError
+    from app.models import Label
+
+    label_id = None
+    if label_code:
+        label_id = db.session.scalar(select(Label.id).filter_by(code=label_code))
+        if label_id is None:
+            raise click.ClickException(f"No existe la disquera {label_code}.")
+    try:
+        user = create_user(email, name, password, role, label_id)
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from exc
+    db.session.commit()
+    click.echo(f"Usuario creado: {user.email} ({user.role}).")
+
+
+def init_app(app: Flask) -> None:
+    for group in (seed_cli, import_cli, charts_cli, users_cli):
+        app.cli.add_command(group)

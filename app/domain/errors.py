@@ -1,0 +1,36 @@
+"""Errors the domain raises; views turn them into flashes/403 pages, the API into JSON."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class DomainError(Exception):
+    """A rule refused the action. ``message`` is shown to the user (Spanish)."""
+
+    status = 400
+
+    def __init__(self, message: str, details: Any = None):
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+
+class ValidationFailed(DomainError):
+    """Input that breaks a rule; ``details`` maps field → list of messages."""
+
+    status = 422
+
+
+class PermissionDenied(DomainError):
+    status = 403
+
+
+class NotFound(DomainError):
+    status = 404
+
+
+class Conflict(DomainError):
+    """A concurrent change or a uniqueness rule (e.g. a second survey)."""
+
+    status = 409

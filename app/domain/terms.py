@@ -1,0 +1,53 @@
+"""Store the per-song scoring terms whenever a song, its review or its survey changes.
+
+DESIGN.md §4–§5: terms are computed at write time so the chart recompute can
+aggregate them set-based in SQL.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import select
+
+from app.domain.errors import ValidationFailed
+from app.domain.scoring import song_terms
+from app.extensions import db
+from app.models import Season, Song
+
+
+def season_for(due_date: date) -> Season:
+    """The season whose year contains the due date (DESIGN.md §4)."""
+    season = db.session.scalar(select(Season).where(Season.starts_on <= due_date, Season.ends_on >= due_date))
+    if season is None:
+        raise ValidationFailed(
+            f"No hay una temporada (vigencia) abierta para la fecha {due_date:%d/%m/%Y}.",
+            {"due_date": ["No hay temporada para esa fecha."]},
+        )
+    return season
+
+
+def refresh_song_terms(song: Song) -> Song:
+    """Recompute and store late_business_days, T, R, S, Q, E, points and on_time."""
+    review = song.review
+    survey = song.survey
+    terms = song_terms(
+        state=song.state,
+        due_date=song.due_date,
+        delivered_on=song.delivered_on,
+        pdet=bool(song.municipality.pdet),
+        category=song.municipality.category,
+        album_weight=float(song.album.weight),
+        review=(review.pertinence, review.rigour, review.usefulness, review.evidence_quality) if review else None,
+        survey=(survey.q1, survey.q2, survey.q3, survey.q4, survey.q5) if survey else None,
+        w=song.season,
+    )
+    song.late_business_days = terms.late_business_days
+    song.timeliness = terms.timeliness
+    song.review_score = terms.review_score
+    song.satisfaction = terms.satisfaction
+    song.quality = terms.quality
+    song.equity = terms.equity
+    song.points = terms.points
+    song.on_time = terms.on_time
+    return song

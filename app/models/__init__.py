@@ -1,0 +1,42 @@
+"""SQLAlchemy models, one module per area (DESIGN.md §2)."""
+
+from app.models.accounts import ApiToken, Role, User
+from app.models.audit import AuditEvent
+from app.models.catalogue import Album, Artist, Label, Playlist, Season
+from app.models.charts import (
+    AlbumChartEntry,
+    ArtistChartEntry,
+    BadgeAward,
+    ChartLease,
+    ChartSnapshot,
+    LabelChartEntry,
+)
+from app.models.songs import DueDateChange, Evidence, Review, Song, SongState, Survey
+from app.models.territory import Department, MunicipalIndicator, Municipality
+
+__all__ = [
+    "Album",
+    "AlbumChartEntry",
+    "ApiToken",
+    "Artist",
+    "ArtistChartEntry",
+    "AuditEvent",
+    "BadgeAward",
+    "ChartLease",
+    "ChartSnapshot",
+    "Department",
+    "DueDateChange",
+    "Evidence",
+    "Label",
+    "LabelChartEntry",
+    "MunicipalIndicator",
+    "Municipality",
+    "Playlist",
+    "Review",
+    "Role",
+    "Season",
+    "Song",
+    "SongState",
+    "Survey",
+    "User",
+]

@@ -1,0 +1,242 @@
+"""Songs (technical assistances) and what hangs off them (DESIGN.md §3, §4)."""
+
+from datetime import date, datetime
+from enum import StrEnum
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.extensions import db
+from app.models.base import UTCDateTime, utcnow
+
+
+class SongState(StrEnum):
+    PLANNED = "planned"
+    IN_PROGRESS = "in_progress"
+    DELIVERED = "delivered"
+    RETURNED = "returned"
+    REVIEWED = "reviewed"
+    CANCELLED = "cancelled"
+
+
+SONG_STATES = tuple(s.value for s in SongState)
+DELIVERED_STATES = (SongState.DELIVERED.value, SongState.REVIEWED.value)
+OPEN_STATES = (SongState.PLANNED.value, SongState.IN_PROGRESS.value, SongState.RETURNED.value)
+
+_STATE_SQL = ",".join(f"'{s}'" for s in SONG_STATES)
+
+
+class Song(db.Model):
+    """Canción · Asistencia técnica territorial: one delivery to one municipality on one album.
+
+    The per-song scoring terms (late_business_days … points) are stored whenever
+    the song, its review or its survey changes, so charts aggregate them in SQL.
+    """
+
+    __tablename__ = "songs"
+    __table_args__ = (
+        CheckConstraint(f"state IN ({_STATE_SQL})", name="state_valid"),
+        CheckConstraint("due_date >= planned_start", name="due_after_start"),
+        CheckConstraint("beneficiaries IS NULL OR beneficiaries >= 0", name="beneficiaries_nonnegative"),
+        CheckConstraint("late_business_days IS NULL OR late_business_days >= 0", name="late_nonnegative"),
+        CheckConstraint("timeliness IS NULL OR (timeliness >= 0 AND timeliness <= 1)", name="t_range"),
+        CheckConstraint("review_score IS NULL OR (review_score >= 0 AND review_score <= 1)", name="r_range"),
+        CheckConstraint("satisfaction IS NULL OR (satisfaction >= 0 AND satisfaction <= 1)", name="s_range"),
+        CheckConstraint("quality IS NULL OR (quality >= 0 AND quality <= 1)", name="q_range"),
+        CheckConstraint("equity >= 1 AND equity <= 3", name="e_range"),
+        CheckConstraint("points IS NULL OR points >= 0", name="points_nonnegative"),
+        CheckConstraint("version >= 1", name="version_positive"),
+        # Boards and lists: per season and label / artist / album / department.
+        Index("ix_songs_season_label_state", "season_id", "label_id", "state"),
+        Index("ix_songs_season_artist_state", "season_id", "artist_id", "state"),
+        Index("ix_songs_season_album_state", "season_id", "album_id", "state"),
+        Index("ix_songs_season_department_state", "season_id", "department_id", "state"),
+        Index("ix_songs_season_due", "season_id", "due_date"),
+        # Duplicate warning: same municipality + album within 30 days.
+        Index("ix_songs_municipality_album_start", "municipality_id", "album_id", "planned_start"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    season_id: Mapped[int] = mapped_column(ForeignKey("seasons.id"))
+    label_id: Mapped[int] = mapped_column(ForeignKey("labels.id"))
+    artist_id: Mapped[int] = mapped_column(ForeignKey("artists.id"))
+    album_id: Mapped[int] = mapped_column(ForeignKey("albums.id"))
+    municipality_id: Mapped[int] = mapped_column(ForeignKey("municipalities.id"))
+    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"))
+
+    state: Mapped[str] = mapped_column(String(20), default=SongState.PLANNED.value)
+    scope: Mapped[str] = mapped_column(Text)  # alcance concertado
+    planned_start: Mapped[date]
+    due_date: Mapped[date]  # fecha de compromiso
+    # in_progress
+    diagnosis: Mapped[str | None] = mapped_column(Text)
+    action_plan: Mapped[str | None] = mapped_column(Text)
+    # delivered
+    delivered_on: Mapped[date | None]
+    product: Mapped[str | None] = mapped_column(Text)
+    beneficiaries: Mapped[int | None]
+    # returned / cancelled
+    return_comment: Mapped[str | None] = mapped_column(Text)
+    cancel_reason: Mapped[str | None] = mapped_column(Text)
+    # survey link: a fresh nonce invalidates earlier links
+    survey_nonce: Mapped[str | None] = mapped_column(String(32))
+    survey_issued_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    version: Mapped[int] = mapped_column(default=1)  # optimistic locking (issue 9)
+
+    # Stored scoring terms (DESIGN.md §4)
+    late_business_days: Mapped[int | None]
+    timeliness: Mapped[float | None]  # T
+    review_score: Mapped[float | None]  # R
+    satisfaction: Mapped[float | None]  # S
+    quality: Mapped[float | None]  # Q
+    equity: Mapped[float] = mapped_column(default=1.0)  # E
+    points: Mapped[int | None]
+    on_time: Mapped[bool | None]
+
+    season: Mapped["Season"] = relationship()  # noqa: F821
+    label: Mapped["Label"] = relationship()  # noqa: F821
+    artist: Mapped["Artist"] = relationship()  # noqa: F821
+    album: Mapped["Album"] = relationship()  # noqa: F821
+    municipality: Mapped["Municipality"] = relationship()  # noqa: F821
+    department: Mapped["Department"] = relationship()  # noqa: F821
+    created_by: Mapped["User | None"] = relationship()  # noqa: F821
+    evidence: Mapped[list["Evidence"]] = relationship(
+        back_populates="song", order_by="Evidence.uploaded_at", cascade="all, delete-orphan"
+    )
+    review: Mapped["Review | None"] = relationship(back_populates="song", uselist=False)
+    survey: Mapped["Survey | None"] = relationship(back_populates="song", uselist=False)
+    due_date_changes: Mapped[list["DueDateChange"]] = relationship(
+        back_populates="song", order_by="DueDateChange.created_at"
+    )
+
+    __mapper_args__ = {"version_id_col": version}
+
+    @property
+    def is_delivered(self) -> bool:
+        return self.state in DELIVERED_STATES
+
+    def __repr__(self) -> str:
+        return f"<Song {self.id} {self.state}>"
+
+
+class Evidence(db.Model):
+    """An evidence file; stored outside the web root under a generated name."""
+
+    __tablename__ = "evidence"
+    __table_args__ = (CheckConstraint("size_bytes > 0", name="size_positive"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    song_id: Mapped[int] = mapped_column(ForeignKey("songs.id", ondelete="CASCADE"), index=True)
+    original_name: Mapped[str] = mapped_column(String(255))
+    stored_name: Mapped[str] = mapped_column(String(80), unique=True)
+    content_type: Mapped[str] = mapped_column(String(100))
+    size_bytes: Mapped[int]
+    sha256: Mapped[str] = mapped_column(String(64))
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    song: Mapped[Song] = relationship(back_populates="evidence")
+    uploaded_by: Mapped["User | None"] = relationship()  # noqa: F821
+
+
+def _likert(column: str) -> CheckConstraint:
+    return CheckConstraint(f"{column} >= 1 AND {column} <= 5", name=f"{column}_likert")
+
+
+class Review(db.Model):
+    """A coordinator's rubric: four criteria scored 1–5 (DESIGN.md §4)."""
+
+    __tablename__ = "reviews"
+    __table_args__ = (
+        UniqueConstraint("song_id"),
+        _likert("pertinence"),
+        _likert("rigour"),
+        _likert("usefulness"),
+        _likert("evidence_quality"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    song_id: Mapped[int] = mapped_column(ForeignKey("songs.id", ondelete="CASCADE"))
+    reviewer_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    pertinence: Mapped[int]
+    rigour: Mapped[int]
+    usefulness: Mapped[int]
+    evidence_quality: Mapped[int]
+    comment: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    song: Mapped[Song] = relationship(back_populates="review")
+    reviewer: Mapped["User"] = relationship()  # noqa: F821
+
+    @property
+    def mean(self) -> float:
+        return (self.pertinence + self.rigour + self.usefulness + self.evidence_quality) / 4
+
+
+class Survey(db.Model):
+    """The municipality's satisfaction survey: five Likert items 1–5 (DESIGN.md §4).
+
+    respondent_name / respondent_position are personal data (Ley 1581 de 2012):
+    visible to coordinators only, anonymised after the retention period.
+    """
+
+    __tablename__ = "surveys"
+    __table_args__ = (
+        UniqueConstraint("song_id"),
+        _likert("q1"),
+        _likert("q2"),
+        _likert("q3"),
+        _likert("q4"),
+        _likert("q5"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    song_id: Mapped[int] = mapped_column(ForeignKey("songs.id", ondelete="CASCADE"))
+    q1: Mapped[int]
+    q2: Mapped[int]
+    q3: Mapped[int]
+    q4: Mapped[int]
+    q5: Mapped[int]
+    comment: Mapped[str | None] = mapped_column(Text)
+    respondent_name: Mapped[str | None] = mapped_column(String(160))
+    respondent_position: Mapped[str | None] = mapped_column(String(160))
+    consent: Mapped[bool] = mapped_column(default=False)
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    anonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    song: Mapped[Song] = relationship(back_populates="survey")
+
+    @property
+    def mean(self) -> float:
+        return (self.q1 + self.q2 + self.q3 + self.q4 + self.q5) / 5
+
+
+class DueDateChange(db.Model):
+    """A request to move a song's due date after `planned`; a coordinator decides."""
+
+    __tablename__ = "due_date_changes"
+    __table_args__ = (
+        CheckConstraint("status IN ('pending','approved','rejected')", name="status_valid"),
+        Index("ix_due_date_changes_status", "status", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    song_id: Mapped[int] = mapped_column(ForeignKey("songs.id", ondelete="CASCADE"), index=True)
+    requested_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    previous_due: Mapped[date]
+    proposed_due: Mapped[date]
+    reason: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(10), default="pending")
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    decision_comment: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    song: Mapped[Song] = relationship(back_populates="due_date_changes")
+    requested_by: Mapped["User"] = relationship(foreign_keys=[requested_by_id])  # noqa: F821
+    decided_by: Mapped["User | None"] = relationship(foreign_keys=[decided_by_id])  # noqa: F821

@@ -1,0 +1,115 @@
+"""Shared web plumbing: template filters, error pages, JSON errors for the API."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from flask import Flask, jsonify, render_template, request
+from flask_babel import format_date, format_datetime, format_decimal, format_percent, get_locale
+from flask_babel import gettext as _
+from werkzeug.exceptions import HTTPException
+
+from app.domain.errors import DomainError
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/") or (
+        request.accept_mimetypes.best == "application/json" and not request.accept_mimetypes.accept_html
+    )
+
+
+def fmt_date(value: date | datetime | None, fmt: str = "dd/MM/yyyy") -> str:
+    """Dates in Colombian format (DESIGN.md §7)."""
+    if value is None:
+        return "—"
+    if isinstance(value, datetime):
+        return format_datetime(value, "dd/MM/yyyy HH:mm")
+    return format_date(value, fmt)
+
+
+def fmt_number(value: float | int | None, digits: int = 0) -> str:
+    if value is None:
+        return "—"
+    pattern = "#,##0" + ("." + "0" * digits if digits else "")
+    return format_decimal(value, format=pattern)
+
+
+def fmt_percent(value: float | None, digits: int = 0) -> str:
+    if value is None:
+        return _("sin datos")
+    pattern = "#,##0" + ("." + "0" * digits if digits else "") + " %"
+    return format_percent(value, format=pattern)
+
+
+def fmt_score(value: float | None, digits: int = 2) -> str:
+    """A 0–1 score; ``None`` reads "sin datos", never as a bad score (DESIGN.md §4)."""
+    if value is None:
+        return _("sin datos")
+    return fmt_number(value, digits)
+
+
+def init_app(app: Flask) -> None:
+    app.add_template_filter(fmt_date, "date")
+    app.add_template_filter(fmt_number, "number")
+    app.add_template_filter(fmt_percent, "percent")
+    app.add_template_filter(fmt_score, "score")
+
+    @app.context_processor
+    def _globals():
+        from app.domain import permissions
+
+        return {"perm": permissions, "current_locale": str(get_locale() or "es")}
+
+    def _error(status: int, title: str, message: str, details=None):
+        if _wants_json():
+            return jsonify({"error": message, "details": details}), status
+        return render_template("error.html", status=status, title=title, message=message), status
+
+    @app.errorhandler(DomainError)
+    def _domain_error(exc: DomainError):
+        return _error(exc.status, _("No se pudo completar"), exc.message, exc.details)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException):
+        titles = {
+            400: _("Solicitud no válida"),
+            401: _("Inicie sesión"),
+            403: _("Acceso no permitido"),
+            404: _("Página no encontrada"),
+            405: _("Método no permitido"),
+            409: _("Conflicto"),
+            413: _("Archivo demasiado grande"),
+            422: _("Datos no válidos"),
+            429: _("Demasiadas solicitudes"),
+        }
+        messages = {
+            400: _("La solicitud no se pudo entender. Revise los datos e intente de nuevo."),
+            401: _("Debe iniciar sesión para continuar."),
+            403: _("No tiene permiso para ver esta página o hacer esta acción."),
+            404: _("No encontramos lo que busca. Puede que se haya movido o eliminado."),
+            405: _("Esta acción no está permitida en esta dirección."),
+            413: _("El archivo o la solicitud supera el tamaño máximo permitido."),
+            429: _("Ha hecho demasiadas solicitudes. Espere un momento e intente de nuevo."),
+        }
+        code = exc.code or 500
+        message = messages.get(code) or exc.description or _("Ocurrió un error.")
+        if code == 400 and exc.description and "CSRF" in exc.description:
+            message = _("La sesión del formulario expiró. Recargue la página e intente de nuevo.")
+        return _error(code, titles.get(code, _("Error")), message)
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception):
+        if isinstance(exc, HTTPException):
+            return _http_error(exc)
+        app.logger.exception("Unhandled error")
+        from app.extensions import db
+
+        try:
+            db.session.rollback()
+        except Exception:  # the database may be gone
+            pass
+        return _error(
+            500,
+            _("Algo salió mal"),
+            _("Ocurrió un error inesperado. Ya quedó registrado; intente de nuevo en unos minutos."),
+        )

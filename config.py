@@ -1,0 +1,122 @@
+"""Configuration classes read from the environment (DESIGN.md §7, §8).
+
+Pick one with ``APP_ENV`` (development, testing, production) or pass a class, an
+import path or a mapping to ``create_app(config=...)``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+INSTANCE_DIR = Path(os.environ.get("INSTANCE_PATH", BASE_DIR / "instance"))
+
+
+def _bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on", "si", "sí"}
+
+
+def _int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value not in (None, "") else default
+
+
+def _database_url(default: str) -> str:
+    url = os.environ.get("DATABASE_URL", default)
+    # Heroku-style URLs and plain postgresql:// go through psycopg 3.
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://") :]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    return url
+
+
+class Config:
+    APP_ENV = "base"
+    SECRET_KEY = os.environ.get("SECRET_KEY", "dev-insecure-key-change-me")
+    SQLALCHEMY_DATABASE_URI = _database_url(f"sqlite:///{INSTANCE_DIR / 'sinfonia.db'}")
+    SQLALCHEMY_TRACK_MODIFICATIONS = False
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    # Postgres pool (ignored by SQLite): see README "Producción".
+    DB_POOL_SIZE = _int("DB_POOL_SIZE", 5)
+    DB_MAX_OVERFLOW = _int("DB_MAX_OVERFLOW", 10)
+    SQLITE_BUSY_TIMEOUT_MS = _int("SQLITE_BUSY_TIMEOUT_MS", 5000)
+
+    # Uploads (DESIGN.md §3): outside the web root, size-limited.
+    UPLOAD_FOLDER = os.environ.get("UPLOAD_FOLDER", str(INSTANCE_DIR / "evidence"))
+    EVIDENCE_MAX_BYTES = _int("EVIDENCE_MAX_BYTES", 10 * 1024 * 1024)
+    IMPORT_MAX_BYTES = _int("IMPORT_MAX_BYTES", 20 * 1024 * 1024)
+    MAX_CONTENT_LENGTH = _int("MAX_CONTENT_LENGTH", 25 * 1024 * 1024)
+
+    # Surveys (DESIGN.md §1, issue 6).
+    SURVEY_LINK_DAYS = _int("SURVEY_LINK_DAYS", 30)
+    PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "")
+
+    # Charts (DESIGN.md §5).
+    SCHEDULER_ENABLED = _bool("SCHEDULER_ENABLED", False)
+    CHARTS_RECOMPUTE_MINUTES = _int("CHARTS_RECOMPUTE_MINUTES", 5)
+    CHARTS_LEASE_SECONDS = _int("CHARTS_LEASE_SECONDS", 600)
+
+    # i18n (DESIGN.md §7).
+    BABEL_DEFAULT_LOCALE = "es"
+    BABEL_DEFAULT_TIMEZONE = "America/Bogota"
+    LANGUAGES = ("es", "en")
+    DISPLAY_TIMEZONE = "America/Bogota"
+
+    # Sessions and security (issue 9).
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = False
+    REMEMBER_COOKIE_HTTPONLY = True
+    PERMANENT_SESSION_LIFETIME = _int("SESSION_MINUTES", 480) * 60
+    WTF_CSRF_TIME_LIMIT = None
+    API_TOKEN_HOURS = _int("API_TOKEN_HOURS", 24 * 30)
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
+    RATELIMIT_HEADERS_ENABLED = True
+
+    DEMO_PASSWORD = os.environ.get("DEMO_PASSWORD", "sinfonia-demo")
+    PAGE_SIZE = _int("PAGE_SIZE", 25)
+    SURVEY_RETENTION_DAYS = _int("SURVEY_RETENTION_DAYS", 730)
+
+
+class DevelopmentConfig(Config):
+    APP_ENV = "development"
+    DEBUG = False
+    SCHEDULER_ENABLED = _bool("SCHEDULER_ENABLED", True)
+
+
+class TestingConfig(Config):
+    APP_ENV = "testing"
+    TESTING = True
+    SECRET_KEY = "testing-secret-key"
+    SQLALCHEMY_DATABASE_URI = _database_url("sqlite://")
+    WTF_CSRF_ENABLED = False
+    SCHEDULER_ENABLED = False
+    RATELIMIT_ENABLED = False
+    PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"  # fast hashing in tests only
+
+
+class ProductionConfig(Config):
+    APP_ENV = "production"
+    SESSION_COOKIE_SECURE = True
+    REMEMBER_COOKIE_SECURE = True
+    SCHEDULER_ENABLED = _bool("SCHEDULER_ENABLED", True)
+    SECRET_KEY = os.environ.get("SECRET_KEY")  # required: checked in create_app
+
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "pool_recycle": 1800}
+
+
+CONFIGS = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}
+
+
+def config_from_env() -> type[Config]:
+    return CONFIGS.get(os.environ.get("APP_ENV", "development"), DevelopmentConfig)

@@ -1,0 +1,1 @@
+"""Reference data (with sources, see reference/SOURCES.md) and the demo generator."""

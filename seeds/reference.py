@@ -1,0 +1,122 @@
+"""Load the shipped reference data: departments, municipalities, PDET, labels, albums.
+
+Idempotent: running it twice changes nothing the second time (DESIGN.md §2, issue 3).
+"""
+
+from __future__ import annotations
+
+import csv
+from datetime import date
+from pathlib import Path
+
+from sqlalchemy import insert, select, update
+
+from app.extensions import db
+from app.models import Album, Department, Label, Municipality, Season
+
+REFERENCE_DIR = Path(__file__).resolve().parent / "reference"
+
+
+def _rows(name: str) -> list[dict[str, str]]:
+    with open(REFERENCE_DIR / name, encoding="utf-8-sig", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def load_reference(today: date | None = None) -> dict[str, int]:
+    """Upsert every reference table; returns counts of rows in each afterwards."""
+    today = today or date.today()
+    # Labels first: departments point at the label that covers them.
+    labels = {lab.code: lab for lab in db.session.scalars(select(Label))}
+    for row in _rows("labels.csv"):
+        label = labels.get(row["label_code"])
+        if label is None:
+            label = Label(code=row["label_code"], name=row["label_name"], city=row["city"])
+            db.session.add(label)
+            labels[label.code] = label
+        else:
+            label.name, label.city = row["label_name"], row["city"]
+    db.session.flush()
+    department_label = {
+        code: labels[row["label_code"]].id for row in _rows("labels.csv") for code in row["department_codes"].split()
+    }
+
+    departments = {d.code: d for d in db.session.scalars(select(Department))}
+    for row in _rows("departments.csv"):
+        code = row["department_code"]
+        dep = departments.get(code)
+        if dep is None:
+            dep = Department(code=code, name=row["department_name"])
+            db.session.add(dep)
+            departments[code] = dep
+        dep.name = row["department_name"]
+        dep.label_id = department_label[code]
+    db.session.flush()
+
+    pdet = {row["municipality_code"]: row for row in _rows("pdet_municipalities.csv")}
+    existing = dict(db.session.execute(select(Municipality.code, Municipality.id)).all())
+    new_rows, changed = [], []
+    for row in _rows("divipola_municipalities.csv"):
+        code = row["municipality_code"]
+        p = pdet.get(code)
+        values = {
+            "code": code,
+            "name": row["municipality_name"],
+            "department_id": departments[row["department_code"]].id,
+            "pdet": p is not None,
+            "pdet_subregion_code": int(p["pdet_subregion_code"]) if p else None,
+            "pdet_subregion": p["pdet_subregion"] if p else None,
+        }
+        if code in existing:
+            changed.append({"b_id": existing[code], **{f"b_{k}": v for k, v in values.items() if k != "code"}})
+        else:
+            new_rows.append(values)
+    if new_rows:
+        db.session.execute(insert(Municipality), new_rows)
+    if changed:
+        from sqlalchemy import bindparam
+
+        stmt = (
+            update(Municipality.__table__)
+            .where(Municipality.__table__.c.id == bindparam("b_id"))
+            .values(
+                name=bindparam("b_name"),
+                department_id=bindparam("b_department_id"),
+                pdet=bindparam("b_pdet"),
+                pdet_subregion_code=bindparam("b_pdet_subregion_code"),
+                pdet_subregion=bindparam("b_pdet_subregion"),
+            )
+        )
+        db.session.connection().execute(stmt, changed)
+
+    albums = {a.code: a for a in db.session.scalars(select(Album))}
+    for row in _rows("albums.csv"):
+        if row["album_code"] not in albums:
+            db.session.add(Album(code=row["album_code"], name=row["album_name"], weight=float(row["weight"])))
+        else:
+            albums[row["album_code"]].name = row["album_name"]  # weights stay as an admin set them
+
+    ensure_season(today.year)
+    db.session.commit()
+    return reference_counts()
+
+
+def ensure_season(year: int) -> Season:
+    """The season for ``year``, created with the default weights of DESIGN.md §4."""
+    season = db.session.scalar(select(Season).filter_by(year=year))
+    if season is None:
+        season = Season(year=year, starts_on=date(year, 1, 1), ends_on=date(year, 12, 31))
+        db.session.add(season)
+        db.session.flush()
+    return season
+
+
+def reference_counts() -> dict[str, int]:
+    from sqlalchemy import func
+
+    return {
+        "departments": db.session.scalar(select(func.count(Department.id))),
+        "municipalities": db.session.scalar(select(func.count(Municipality.id))),
+        "pdet": db.session.scalar(select(func.count(Municipality.id)).where(Municipality.pdet.is_(True))),
+        "labels": db.session.scalar(select(func.count(Label.id))),
+        "albums": db.session.scalar(select(func.count(Album.id))),
+    }
