@@ -76,6 +76,21 @@ def import_categories_command(path: str) -> None:
     click.echo(f"Categorías actualizadas: {report.created}.")
 
 
+@import_cli.command("indicators")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+def import_indicators_command(path: str) -> None:
+    """Municipal indicators: CSV municipality_code,indicator,year,value (all rows or none)."""
+    from app.domain import impact
+
+    report = impact.import_indicators_path(path)
+    if report.errors:
+        for error in report.errors:
+            click.echo(f"línea {error.line}: {error.message}", err=True)
+        click.echo(f"{len(report.errors)} fila(s) con errores: no se importó nada.", err=True)
+        sys.exit(1)
+    click.echo(f"Indicadores importados: {report.created}.")
+
+
 @charts_cli.command("recompute")
 @click.option("--season", "year", type=int, default=None, help="Season year (default: every open season).")
 def charts_recompute(year: int | None) -> None:

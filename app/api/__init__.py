@@ -1,5 +1,7 @@
+"""JSON API under /api/v1 (DESIGN.md §8): one module per resource."""
+
 from flask import Blueprint
 
-bp = Blueprint("api", __name__, template_folder="templates", url_prefix="/api/v1")
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
-from app.api import routes  # noqa: E402,F401
+from app.api import catalogue, charts, core, coverage, reviews, songs  # noqa: E402,F401

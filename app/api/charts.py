@@ -1,0 +1,3 @@
+"""API: charts resources (see DESIGN.md §8)."""
+
+from app.api import bp  # noqa: F401

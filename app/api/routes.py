@@ -1,3 +1,0 @@
-"""JSON API under /api/v1 (DESIGN.md §8)."""
-
-from app.api import bp  # noqa: F401
