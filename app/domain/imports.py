@@ -1,11 +1,599 @@
-"""Bulk import of songs (DESIGN.md §8) — implemented in issue 4."""
+"""Bulk import of songs from CSV or XLSX (DESIGN.md §8 "Import columns").
+
+All rows or none: the whole file is read and every row validated against lookups
+preloaded into dictionaries (one query per table) before anything is written.
+Bad rows are reported with their line number (the header is line 1) and a
+Spanish reason naming the column. A clean file is inserted with bulk Core
+``insert(Song)`` in chunks inside one transaction, with the per-song scoring
+terms of DESIGN.md §4 computed in Python, and one audit event for the import.
+"""
 
 from __future__ import annotations
 
+import csv
+import io
+import re
+import secrets
+import zipfile
+from dataclasses import dataclass, field, fields
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import insert, select
+
+from app.domain import audit
 from app.domain.reference_import import ImportReport, RowError
+from app.domain.scoring import DefaultWeights, song_terms
+from app.extensions import db
+from app.models import Album, Artist, Department, Label, Municipality, Role, Season, Song, SongState, User
+from app.models.base import utcnow
+
+REQUIRED_COLUMNS = (
+    "label_code",
+    "artist",
+    "album_code",
+    "municipality_code",
+    "scope",
+    "planned_start",
+    "due_date",
+)
+OPTIONAL_COLUMNS = ("state", "delivered_on", "product", "beneficiaries")
+COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
+
+# States a file may set: a review, a return comment or a cancel reason need their
+# own screens, so files carry only the first three states of DESIGN.md §3.
+IMPORTABLE_STATES = {
+    "planned": SongState.PLANNED.value,
+    "planeada": SongState.PLANNED.value,
+    "planificada": SongState.PLANNED.value,
+    "in_progress": SongState.IN_PROGRESS.value,
+    "en curso": SongState.IN_PROGRESS.value,
+    "en_curso": SongState.IN_PROGRESS.value,
+    "delivered": SongState.DELIVERED.value,
+    "entregada": SongState.DELIVERED.value,
+}
+
+MAX_ROWS = 50_000
+MAX_XLSX_UNCOMPRESSED = 50 * 1024 * 1024
+MAX_SCOPE = 2000
+MAX_PRODUCT = 1000
+MAX_BENEFICIARIES = 1_000_000
+CHUNK = 1000
+PREVIEW_ROWS = 10
+
+_ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T]00:00(?::00)?)?$")
+_DMY = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
 
 
-def import_songs_path(path: str, actor_email: str | None = None) -> ImportReport:
-    report = ImportReport()
-    report.errors.append(RowError(1, "La importación aún no está disponible."))
+class FileRefused(Exception):
+    """The file as a whole cannot be read (type, encoding, size, header)."""
+
+
+@dataclass
+class SongImportReport(ImportReport):
+    """Outcome of an import: ``created`` songs, ``errors`` by line, and for a dry run
+    the number of data rows read and the first rows as they will be written."""
+
+    rows_read: int = 0
+    preview: list[dict[str, Any]] = field(default_factory=list)
+    dry_run: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def _cell_text(value: Any) -> str:
+    """A cell as stripped text; integral floats from spreadsheets lose their ``.0``."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, datetime):
+        return value.date().isoformat() if value.time() == datetime.min.time() else value.isoformat(sep=" ")
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value).strip()
+
+
+def _normalise_header(name: Any) -> str:
+    return re.sub(r"[\s\-]+", "_", _cell_text(name).lower()).strip("_")
+
+
+def read_rows(raw: bytes, filename: str) -> list[tuple[int, list[Any]]]:
+    """``[(line, cells)]`` including the header (line 1); FileRefused if unreadable."""
+    name = (filename or "").lower()
+    if not raw:
+        raise FileRefused("El archivo está vacío.")
+    if name.endswith(".xls"):
+        raise FileRefused("El formato .xls (Excel 97-2003) no se admite: guárdelo como .xlsx o como CSV UTF-8.")
+    if name.endswith(".xlsx") or raw[:4] == b"PK\x03\x04":
+        if not raw.startswith(b"PK\x03\x04"):
+            raise FileRefused("El archivo no es un libro de Excel .xlsx válido.")
+        return _read_xlsx(raw)
+    if name and not name.endswith((".csv", ".txt")):
+        raise FileRefused("Tipo de archivo no admitido: use CSV (UTF-8) o XLSX.")
+    return _read_csv(raw)
+
+
+def _read_csv(raw: bytes) -> list[tuple[int, list[Any]]]:
+    if b"\x00" in raw[:8192]:
+        raise FileRefused("El archivo no parece un CSV de texto (contiene datos binarios).")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise FileRefused(
+            "El archivo no está codificado en UTF-8. En Excel use «Guardar como» → «CSV UTF-8 (delimitado por comas)»."
+        ) from None
+    header_line = text.lstrip("\r\n").split("\n", 1)[0]
+    delimiter = ";" if header_line.count(";") > header_line.count(",") else ","
+    rows = []
+    try:
+        for number, cells in enumerate(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), start=1):
+            if number > MAX_ROWS + 1:
+                raise FileRefused(f"El archivo tiene más de {MAX_ROWS:,} filas; divídalo en varios archivos.")
+            rows.append((number, cells))
+    except csv.Error as exc:
+        raise FileRefused(f"El CSV está mal formado (línea {len(rows) + 1}): {exc}.") from None
+    return rows
+
+
+def _read_xlsx(raw: bytes) -> list[tuple[int, list[Any]]]:
+    from openpyxl import load_workbook
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(raw)) as archive:
+            infos = archive.infolist()
+            # A zip bomb expands a small upload into gigabytes: refuse before parsing.
+            if len(infos) > 10_000 or sum(i.file_size for i in infos) > MAX_XLSX_UNCOMPRESSED:
+                raise FileRefused("El libro de Excel es demasiado grande una vez descomprimido.")
+    except zipfile.BadZipFile:
+        raise FileRefused("El archivo no es un libro de Excel .xlsx válido.") from None
+    try:
+        workbook = load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
+    except FileRefused:
+        raise
+    except Exception:
+        raise FileRefused("No se pudo leer el libro de Excel: ¿está dañado o protegido con contraseña?") from None
+    try:
+        sheet = workbook.worksheets[0]
+        rows = []
+        for number, cells in enumerate(sheet.iter_rows(values_only=True), start=1):
+            if number > MAX_ROWS + 1:
+                raise FileRefused(f"El archivo tiene más de {MAX_ROWS:,} filas; divídalo en varios archivos.")
+            rows.append((number, list(cells)))
+    except FileRefused:
+        raise
+    except Exception:
+        raise FileRefused("No se pudo leer la primera hoja del libro de Excel.") from None
+    finally:
+        workbook.close()
+    return rows
+
+
+def parse_date(value: Any) -> date | None:
+    """ISO ``YYYY-MM-DD`` or ``DD/MM/YYYY`` text, or a spreadsheet date; None if invalid."""
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    text = _cell_text(value)
+    match = _ISO.match(text)
+    try:
+        if match:
+            return date(int(match[1]), int(match[2]), int(match[3]))
+        match = _DMY.match(text)
+        if match:
+            return date(int(match[3]), int(match[2]), int(match[1]))
+    except ValueError:
+        return None
+    return None
+
+
+# --------------------------------------------------------------------------- validating
+
+
+@dataclass
+class _Lookups:
+    labels: dict[str, int]
+    label_codes: dict[int, str]
+    artists: dict[tuple[int, str], tuple[int, bool]]
+    albums: dict[str, tuple[int, float, bool]]
+    municipalities: dict[str, tuple[int, int, bool, str | None]]
+    department_label: dict[int, int | None]
+    seasons: list[tuple[date, date, int, DefaultWeights]]
+
+
+def _weights(season: Season) -> DefaultWeights:
+    return DefaultWeights(**{f.name: getattr(season, f.name) for f in fields(DefaultWeights)})
+
+
+def _load_lookups() -> _Lookups:
+    session = db.session
+    labels = {code.upper(): id_ for id_, code in session.execute(select(Label.id, Label.code))}
+    return _Lookups(
+        labels=labels,
+        label_codes={v: k for k, v in labels.items()},
+        artists={
+            (label_id, _key(name)): (id_, bool(active))
+            for id_, label_id, name, active in session.execute(
+                select(Artist.id, Artist.label_id, Artist.name, Artist.active)
+            )
+        },
+        albums={
+            code.upper(): (id_, float(weight), bool(active))
+            for id_, code, weight, active in session.execute(select(Album.id, Album.code, Album.weight, Album.active))
+        },
+        municipalities={
+            code: (id_, dep, bool(pdet), category)
+            for id_, code, dep, pdet, category in session.execute(
+                select(
+                    Municipality.id,
+                    Municipality.code,
+                    Municipality.department_id,
+                    Municipality.pdet,
+                    Municipality.category,
+                )
+            )
+        },
+        department_label=dict(session.execute(select(Department.id, Department.label_id)).all()),
+        seasons=[(s.starts_on, s.ends_on, s.id, _weights(s)) for s in session.scalars(select(Season))],
+    )
+
+
+def _key(name: str) -> str:
+    return " ".join(name.split()).casefold()
+
+
+def _validate_header(header: list[Any]) -> tuple[dict[str, int], list[str]]:
+    names = [_normalise_header(h) for h in header]
+    problems = []
+    positions: dict[str, int] = {}
+    for index, name in enumerate(names):
+        if not name:
+            continue
+        if name not in COLUMNS:
+            problems.append(f"Columna desconocida «{name}». Columnas válidas: {', '.join(COLUMNS)}.")
+        elif name in positions:
+            problems.append(f"La columna «{name}» está repetida.")
+        else:
+            positions[name] = index
+    missing = [c for c in REQUIRED_COLUMNS if c not in positions]
+    if missing:
+        problems.append("Faltan columnas obligatorias: " + ", ".join(missing) + ".")
+    return positions, problems
+
+
+def _check_row(
+    line: int, row: dict[str, Any], lk: _Lookups, actor: User | None, today: date, errors: list[RowError]
+) -> dict[str, Any] | None:
+    """The song values for one row, or None after appending its problems to ``errors``."""
+    before = len(errors)
+
+    def bad(column: str, message: str) -> None:
+        errors.append(RowError(line, f"{column}: {message}"))
+
+    text = {c: _cell_text(row.get(c)) for c in COLUMNS}
+    for column in REQUIRED_COLUMNS:
+        if not text[column]:
+            bad(column, "el valor es obligatorio y está vacío.")
+
+    label_id = None
+    if text["label_code"]:
+        label_id = lk.labels.get(text["label_code"].upper())
+        if label_id is None:
+            bad("label_code", f"la disquera «{text['label_code'][:20]}» no existe.")
+        elif actor is not None and actor.role == Role.TERRITORIAL and actor.label_id != label_id:
+            bad("label_code", f"solo puede importar canciones de su propia disquera, no de «{text['label_code']}».")
+
+    artist_id = None
+    if label_id is not None and text["artist"]:
+        artist = lk.artists.get((label_id, _key(text["artist"])))
+        if artist is None:
+            bad("artist", f"el artista (equipo) «{text['artist'][:60]}» no existe en la disquera {text['label_code']}.")
+        elif not artist[1]:
+            bad("artist", f"el artista (equipo) «{text['artist'][:60]}» está inactivo.")
+        else:
+            artist_id = artist[0]
+
+    album = None
+    if text["album_code"]:
+        album = lk.albums.get(text["album_code"].upper())
+        if album is None:
+            bad("album_code", f"el álbum (línea temática) «{text['album_code'][:20]}» no existe.")
+        elif not album[2]:
+            bad("album_code", f"el álbum «{text['album_code']}» está inactivo.")
+            album = None
+
+    municipality = None
+    code = text["municipality_code"]
+    if code:
+        if code.isdigit() and len(code) <= 5:
+            code = code.zfill(5)  # spreadsheets drop the leading zero of 05001
+        municipality = lk.municipalities.get(code)
+        if municipality is None:
+            bad("municipality_code", f"el código DANE «{code[:10]}» no corresponde a ningún municipio.")
+        elif label_id is not None and lk.department_label.get(municipality[1]) != label_id:
+            bad("municipality_code", f"el municipio {code} no está en un departamento de la disquera {text['label_code']}.")
+            municipality = None
+
+    if len(text["scope"]) > MAX_SCOPE:
+        bad("scope", f"el texto tiene {len(text['scope'])} caracteres; el máximo es {MAX_SCOPE}.")
+
+    planned_start = due = None
+    for column in ("planned_start", "due_date"):
+        if text[column]:
+            value = parse_date(row.get(column))
+            if value is None:
+                bad(column, f"la fecha «{text[column][:20]}» no es válida (use AAAA-MM-DD o DD/MM/AAAA).")
+            elif column == "planned_start":
+                planned_start = value
+            else:
+                due = value
+    if planned_start and due and due < planned_start:
+        bad("due_date", "la fecha de compromiso es anterior al inicio planeado.")
+
+    season = None
+    if due is not None:
+        season = next((s for s in lk.seasons if s[0] <= due <= s[1]), None)
+        if season is None:
+            bad("due_date", f"no hay temporada (vigencia) para la fecha {due:%d/%m/%Y}.")
+
+    state = SongState.PLANNED.value
+    if text["state"]:
+        state = IMPORTABLE_STATES.get(text["state"].lower())
+        if state is None:
+            bad("state", f"el estado «{text['state'][:20]}» no es válido (planned, in_progress o delivered).")
+
+    delivered_on = None
+    if text["delivered_on"]:
+        delivered_on = parse_date(row.get("delivered_on"))
+        if delivered_on is None:
+            bad("delivered_on", f"la fecha «{text['delivered_on'][:20]}» no es válida (use AAAA-MM-DD o DD/MM/AAAA).")
+        elif delivered_on > today:
+            bad("delivered_on", "la fecha de entrega está en el futuro.")
+        elif planned_start and delivered_on < planned_start:
+            bad("delivered_on", "la fecha de entrega es anterior al inicio planeado.")
+    beneficiaries = None
+    if text["beneficiaries"]:
+        raw = text["beneficiaries"]
+        if not raw.isdigit() or int(raw) > MAX_BENEFICIARIES:
+            bad("beneficiaries", f"«{raw[:20]}» no es un número entero no negativo (máximo {MAX_BENEFICIARIES:,}).")
+        else:
+            beneficiaries = int(raw)
+    if len(text["product"]) > MAX_PRODUCT:
+        bad("product", f"el texto tiene {len(text['product'])} caracteres; el máximo es {MAX_PRODUCT}.")
+    if state == SongState.DELIVERED.value:
+        if not text["delivered_on"]:
+            bad("delivered_on", "una canción entregada necesita la fecha de entrega.")
+        if not text["product"]:
+            bad("product", "una canción entregada necesita el producto entregado.")
+    elif state is not None:
+        for column in ("delivered_on", "product", "beneficiaries"):
+            if text[column]:
+                bad(column, "solo aplica a canciones en estado delivered (entregada).")
+
+    if len(errors) > before:
+        return None
+    terms = song_terms(
+        state=state,
+        due_date=due,
+        delivered_on=delivered_on,
+        pdet=municipality[2],
+        category=municipality[3],
+        album_weight=album[1],
+        review=None,
+        survey=None,
+        w=season[3],
+    )
+    return {
+        "season_id": season[2],
+        "label_id": label_id,
+        "artist_id": artist_id,
+        "album_id": album[0],
+        "municipality_id": municipality[0],
+        "department_id": municipality[1],
+        "state": state,
+        "scope": text["scope"],
+        "planned_start": planned_start,
+        "due_date": due,
+        "delivered_on": delivered_on,
+        "product": text["product"] or None,
+        "beneficiaries": beneficiaries,
+        "late_business_days": terms.late_business_days,
+        "timeliness": terms.timeliness,
+        "review_score": None,
+        "satisfaction": None,
+        "quality": None,
+        "equity": terms.equity,
+        "points": None,
+        "on_time": terms.on_time,
+    }
+
+
+# --------------------------------------------------------------------------- importing
+
+
+def import_songs(raw: bytes, filename: str, actor: User | None, *, dry_run: bool = False) -> SongImportReport:
+    """Validate every row, then (unless ``dry_run`` or any row is bad) insert all songs.
+
+    DESIGN.md §8: all rows or none; each bad row is reported with its line and a
+    reason naming the column. ``actor`` None records a system import (CLI).
+    A territorial actor may import only for their own label (DESIGN.md §1).
+    """
+    report = SongImportReport(dry_run=dry_run)
+    if actor is not None and actor.role not in (Role.TERRITORIAL, Role.COORDINATOR):
+        report.errors.append(RowError(1, "Su rol no permite registrar canciones (solo territorial y coordinación)."))
+        return report
+    try:
+        rows = read_rows(raw, filename)
+    except FileRefused as exc:
+        report.errors.append(RowError(1, str(exc)))
+        return report
+    if not rows:
+        report.errors.append(RowError(1, "El archivo está vacío."))
+        return report
+    positions, problems = _validate_header(rows[0][1])
+    if problems:
+        report.errors.extend(RowError(1, p) for p in problems)
+        return report
+
+    lookups = _load_lookups()
+    today = date.today()
+    values: list[dict[str, Any]] = []
+    for line, cells in rows[1:]:
+        if all(_cell_text(c) == "" for c in cells):
+            continue  # blank lines (trailing ;;;;; from spreadsheets)
+        row = {name: (cells[i] if i < len(cells) else None) for name, i in positions.items()}
+        report.rows_read += 1
+        song = _check_row(line, row, lookups, actor, today, report.errors)
+        if song is not None:
+            values.append(song)
+            if len(report.preview) < PREVIEW_ROWS:
+                report.preview.append(
+                    {
+                        "line": line,
+                        **{c: _cell_text(row.get(c)) for c in COLUMNS},
+                        "state": song["state"],
+                        "timeliness": song["timeliness"],
+                        "equity": song["equity"],
+                    }
+                )
+    if report.rows_read == 0 and not report.errors:
+        report.errors.append(RowError(1, "El archivo no tiene filas de datos después del encabezado."))
+    if report.errors or dry_run:
+        return report
+
+    now = utcnow()
+    actor_id = actor.id if actor is not None else None
+    for song in values:
+        song.update(created_by_id=actor_id, created_at=now, updated_at=now, version=1)
+        if song["state"] == SongState.DELIVERED.value:
+            # Same semantics as surveys.issue_survey_nonce: the delivered song gets its survey link.
+            song.update(survey_nonce=secrets.token_hex(16), survey_issued_at=now)
+        else:
+            song.update(survey_nonce=None, survey_issued_at=None)
+    try:
+        for start in range(0, len(values), CHUNK):
+            db.session.execute(insert(Song), values[start : start + CHUNK])
+        audit.record(
+            "songs_imported",
+            "song",
+            None,
+            actor_id=actor_id,
+            changes={
+                "count": [None, len(values)],
+                "file": [None, (filename or "")[:200]],
+                "actor": [None, actor.email if actor is not None else "sistema"],
+            },
+        )
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    report.created = len(values)
     return report
+
+
+def import_songs_path(path: str, actor_email: str | None = None) -> SongImportReport:
+    """CLI entry point (``flask --app wsgi import songs FILE [--as EMAIL]``)."""
+    actor = None
+    if actor_email:
+        actor = db.session.scalar(select(User).where(User.email == actor_email.strip().lower()))
+        if actor is None or not actor.active:
+            report = SongImportReport()
+            report.errors.append(RowError(1, f"No existe un usuario activo con el correo {actor_email}."))
+            return report
+    with open(path, "rb") as handle:
+        raw = handle.read(MAX_XLSX_UNCOMPRESSED + 1)
+    if len(raw) > MAX_XLSX_UNCOMPRESSED:
+        report = SongImportReport()
+        report.errors.append(RowError(1, "El archivo supera el tamaño máximo de 50 MB."))
+        return report
+    return import_songs(raw, path, actor)
+
+
+# --------------------------------------------------------------------------- templates
+
+
+def template_rows(actor: User | None) -> list[list[str]]:
+    """Header and one example row built from real codes when the catalogue has them."""
+    session = db.session
+    label_stmt = select(Label).order_by(Label.code)
+    if actor is not None and actor.label_id:
+        label_stmt = label_stmt.where(Label.id == actor.label_id)
+    label = session.scalars(label_stmt.limit(1)).first()
+    artist = municipality = None
+    if label is not None:
+        artist = session.scalars(
+            select(Artist).where(Artist.label_id == label.id, Artist.active.is_(True)).order_by(Artist.name).limit(1)
+        ).first()
+        municipality = session.scalars(
+            select(Municipality)
+            .join(Department, Department.id == Municipality.department_id)
+            .where(Department.label_id == label.id)
+            .order_by(Municipality.code)
+            .limit(1)
+        ).first()
+    album = session.scalars(select(Album).where(Album.active.is_(True)).order_by(Album.code).limit(1)).first()
+    year = date.today().year
+    example = [
+        label.code if label else "DT01",
+        artist.name if artist else "Equipo Andino",
+        album.code if album else "INN",
+        municipality.code if municipality else "05001",
+        "Acompañamiento en la formulación del plan de desarrollo",
+        f"{year}-02-01",
+        f"15/03/{year}",
+        "planned",
+        "",
+        "",
+        "",
+    ]
+    return [list(COLUMNS), example]
+
+
+def template_csv(actor: User | None) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=",", lineterminator="\r\n")
+    writer.writerows(template_rows(actor))
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+
+
+def template_xlsx(actor: User | None) -> bytes:
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = "canciones"
+    for row in template_rows(actor):
+        sheet.append(row)
+    for index, column in enumerate(COLUMNS, start=1):
+        sheet.cell(row=1, column=index).font = Font(bold=True)
+        sheet.column_dimensions[sheet.cell(row=1, column=index).column_letter].width = max(14, len(column) + 4)
+    help_sheet = workbook.create_sheet("instrucciones")
+    for line in COLUMN_HELP:
+        help_sheet.append(list(line))
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+COLUMN_HELP = (
+    ("columna", "obligatoria", "contenido"),
+    ("label_code", "sí", "Código de la disquera · Dirección Territorial (p. ej. DT01)"),
+    ("artist", "sí", "Nombre del artista · equipo dentro de la disquera"),
+    ("album_code", "sí", "Código del álbum · línea temática (p. ej. INN)"),
+    ("municipality_code", "sí", "Código DANE DIVIPOLA de 5 dígitos, en un departamento de la disquera"),
+    ("scope", "sí", f"Alcance concertado (máximo {MAX_SCOPE} caracteres)"),
+    ("planned_start", "sí", "Inicio planeado: AAAA-MM-DD o DD/MM/AAAA"),
+    ("due_date", "sí", "Fecha de compromiso: AAAA-MM-DD o DD/MM/AAAA, no anterior al inicio"),
+    ("state", "no", "planned (por defecto), in_progress o delivered"),
+    ("delivered_on", "si entregada", "Fecha de entrega (no futura)"),
+    ("product", "si entregada", f"Producto entregado (máximo {MAX_PRODUCT} caracteres)"),
+    ("beneficiaries", "no", "Servidores públicos alcanzados (entero ≥ 0)"),
+)
