@@ -1,15 +1,92 @@
 """APScheduler: periodic chart recompute and daily closing snapshot (DESIGN.md §5).
 
-Started only when ``SCHEDULER_ENABLED`` is true (off in tests). The database lease
-in ``app.domain.charts`` makes sure only one process recomputes at a time.
+Started only when ``SCHEDULER_ENABLED`` is true (it is off in tests), and only in
+a serving process: never in the reloader's watcher process and never for other
+CLI commands (``flask db upgrade``, ``flask seed …``). With several worker
+processes or hosts every one runs a scheduler; the database lease in
+``app.domain.lease`` makes sure only one of them recomputes at a time.
+
+Jobs:
+- ``charts-recompute``: every ``CHARTS_RECOMPUTE_MINUTES`` minutes, a live
+  snapshot of every season that has songs (first run shortly after start-up).
+- ``charts-closing``: every day at ``CHARTS_CLOSING_TIME`` (default 23:55)
+  America/Bogota, the daily closing snapshot used for rank movement and history.
 """
 
 from __future__ import annotations
 
+import logging
+import os
+import sys
+from datetime import datetime, timedelta
+
 from flask import Flask
+
+log = logging.getLogger(__name__)
+
+TIMEZONE = "America/Bogota"
+
+
+def _is_serving_process(app: Flask) -> bool:
+    """False for the reloader's parent process and for CLI commands other than ``run``."""
+    argv = [os.path.basename(a) for a in sys.argv[:3]]
+    if argv and (argv[0] in ("flask", "flask.exe") or sys.argv[0].endswith(os.path.join("flask", "__main__.py"))):
+        if "run" not in sys.argv[1:]:
+            return False
+        # Under the Werkzeug reloader, only the child (WERKZEUG_RUN_MAIN=true) serves.
+        if app.debug or os.environ.get("FLASK_DEBUG") in ("1", "true"):
+            return os.environ.get("WERKZEUG_RUN_MAIN") == "true"
+    if "pytest" in sys.modules or app.config.get("TESTING"):
+        return False
+    return True
+
+
+def _run_job(app: Flask, kind: str) -> None:
+    from app.domain import charts
+
+    with app.app_context():
+        try:
+            snapshots = charts.recompute_all(kind=kind)
+            if snapshots:
+                log.info("charts %s recompute: %d season(s)", kind, len(snapshots))
+            else:
+                log.info("charts %s recompute skipped (lease held elsewhere or no songs)", kind)
+        except Exception:  # a failed run must not kill the scheduler; the previous snapshot stays
+            log.exception("charts %s recompute failed", kind)
 
 
 def init_app(app: Flask) -> None:
-    if not app.config.get("SCHEDULER_ENABLED"):
+    if not app.config.get("SCHEDULER_ENABLED") or not _is_serving_process(app):
         return
-    # Filled in by the charts area (issue 5).
+    if app.extensions.get("charts_scheduler") is not None:
+        return
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    minutes = max(1, int(app.config.get("CHARTS_RECOMPUTE_MINUTES", 5)))
+    hour, minute = (int(x) for x in str(app.config.get("CHARTS_CLOSING_TIME", "23:55")).split(":"))
+    scheduler = BackgroundScheduler(timezone=TIMEZONE, daemon=True)
+    scheduler.add_job(
+        _run_job,
+        "interval",
+        args=(app, "live"),
+        minutes=minutes,
+        id="charts-recompute",
+        next_run_time=datetime.now().astimezone() + timedelta(seconds=20),
+        max_instances=1,
+        coalesce=True,
+        misfire_grace_time=60,
+    )
+    scheduler.add_job(
+        _run_job,
+        "cron",
+        args=(app, "closing"),
+        hour=hour,
+        minute=minute,
+        id="charts-closing",
+        max_instances=1,
+        coalesce=True,
+        misfire_grace_time=3600,
+    )
+    scheduler.start()
+    app.extensions["charts_scheduler"] = scheduler
+    log.info("charts scheduler started: every %d min, closing at %02d:%02d %s", minutes, hour, minute, TIMEZONE)

@@ -1,7 +1,687 @@
-"""Chart recompute (DESIGN.md §5) — implemented in issue 5."""
+"""Chart recompute and chart reading (DESIGN.md §4, §5).
+
+``recompute_charts`` aggregates the per-song terms stored at write time
+(timeliness, quality, satisfaction, points, state, due_date, delivered_on …)
+with set-based SQL (one GROUP BY per board; Python only walks the ~16 labels,
+~50 artists and ~6 albums) and writes a new ``ChartSnapshot`` with its entries
+and badges in ONE transaction. The snapshot is flagged ``complete`` at the end;
+readers only ever read the latest complete snapshot, so a failed or killed
+recompute leaves the previous one in place.
+
+``run_recompute`` wraps it in the database lease (``app.domain.lease``) so only
+one process recomputes at a time; the scheduler, the CLI and the "Recalcular
+ahora" button all go through it.
+"""
 
 from __future__ import annotations
 
+import time
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, case, delete, exists, func, insert, select, update
+
+from app.domain import badges as badge_rules
+from app.domain import lease, scoring
+from app.extensions import db
+from app.models import (
+    Album,
+    AlbumChartEntry,
+    Artist,
+    ArtistChartEntry,
+    BadgeAward,
+    ChartSnapshot,
+    Label,
+    LabelChartEntry,
+    Playlist,
+    Season,
+    Song,
+)
+from app.models.base import utcnow
+from app.models.songs import DELIVERED_STATES, OPEN_STATES
+
+BOGOTA = ZoneInfo("America/Bogota")
+KEEP_LIVE_SNAPSHOTS = 20
+EPS = badge_rules.EPS
+
+
+def today_bogota() -> date:
+    return datetime.now(BOGOTA).date()
+
+
+# --------------------------------------------------------------------------- aggregates
+
+
+def _song_flags(as_of: date) -> dict[str, Any]:
+    s = Song.__table__
+    delivered = s.c.state.in_(DELIVERED_STATES)
+    reviewed = s.c.state == "reviewed"
+    return {
+        "s": s,
+        "delivered": delivered,
+        "reviewed_q": and_(reviewed, s.c.quality.is_not(None)),
+        "reviewed": reviewed,
+        "overdue": and_(s.c.state.in_(OPEN_STATES), s.c.due_date < as_of),
+        "surveyed": and_(delivered, s.c.satisfaction.is_not(None)),
+    }
+
+
+def _count(cond) -> Any:
+    return func.coalesce(func.sum(case((cond, 1), else_=0)), 0)
+
+
+def _sum(cond, value) -> Any:
+    return func.coalesce(func.sum(case((cond, value), else_=0.0)), 0.0)
+
+
+def label_aggregates(season: Season, as_of: date) -> dict[int, dict[str, Any]]:
+    """One GROUP BY label_id over the season's songs: every count and sum the label board needs."""
+    f = _song_flags(as_of)
+    s = f["s"]
+    stmt = (
+        select(
+            s.c.label_id,
+            _count(f["delivered"]).label("delivered_songs"),
+            _count(f["reviewed"]).label("reviewed_songs"),
+            _count(f["reviewed_q"]).label("quality_n"),
+            _sum(f["reviewed_q"], s.c.quality).label("quality_sum"),
+            _sum(f["delivered"], func.coalesce(s.c.timeliness, 0.0)).label("timeliness_sum"),
+            _count(f["overdue"]).label("overdue_songs"),
+            func.coalesce(func.sum(case((f["reviewed"], func.coalesce(s.c.points, 0)), else_=0)), 0).label("points"),
+            _count(f["surveyed"]).label("survey_count"),
+            _sum(f["surveyed"], s.c.satisfaction).label("satisfaction_sum"),
+            func.max(case((f["delivered"], s.c.delivered_on))).label("last_delivery"),
+            _count(and_(f["reviewed_q"], s.c.quality >= season.badge_quality_threshold - EPS)).label("high_quality"),
+            _count(
+                and_(
+                    f["reviewed"],
+                    s.c.satisfaction >= 1.0 - EPS,
+                    s.c.review_score >= season.badge_hit_review_threshold - EPS,
+                )
+            ).label("hits"),
+        )
+        .where(s.c.season_id == season.id)
+        .group_by(s.c.label_id)
+    )
+    return {row.label_id: dict(row._mapping) for row in db.session.execute(stmt)}
+
+
+def label_targets(season_id: int) -> dict[int, int]:
+    """The label's yearly target: its playlist with no album for the season."""
+    stmt = select(Playlist.label_id, Playlist.target).where(
+        Playlist.season_id == season_id, Playlist.album_id.is_(None)
+    )
+    return dict(db.session.execute(stmt).all())
+
+
+def artist_aggregates(season_id: int) -> dict[int, dict[str, Any]]:
+    f = _song_flags(date.min)
+    s = f["s"]
+    stmt = (
+        select(
+            s.c.artist_id,
+            func.coalesce(func.sum(case((f["reviewed"], func.coalesce(s.c.points, 0)), else_=0)), 0).label("points"),
+            _count(f["reviewed"]).label("reviewed_songs"),
+            _count(f["delivered"]).label("delivered_songs"),
+            _count(f["reviewed_q"]).label("quality_n"),
+            _sum(f["reviewed_q"], s.c.quality).label("quality_sum"),
+        )
+        .where(s.c.season_id == season_id)
+        .group_by(s.c.artist_id)
+    )
+    return {row.artist_id: dict(row._mapping) for row in db.session.execute(stmt)}
+
+
+def album_aggregates(season_id: int) -> dict[int, dict[str, Any]]:
+    f = _song_flags(date.min)
+    s = f["s"]
+    stmt = (
+        select(
+            s.c.album_id,
+            _count(f["delivered"]).label("delivered_songs"),
+            _count(f["reviewed"]).label("reviewed_songs"),
+            _count(f["reviewed_q"]).label("quality_n"),
+            _sum(f["reviewed_q"], s.c.quality).label("quality_sum"),
+            _count(f["surveyed"]).label("satisfaction_n"),
+            _sum(f["surveyed"], s.c.satisfaction).label("satisfaction_sum"),
+            _count(and_(f["delivered"], s.c.on_time.is_(True))).label("on_time_songs"),
+        )
+        .where(s.c.season_id == season_id)
+        .group_by(s.c.album_id)
+    )
+    return {row.album_id: dict(row._mapping) for row in db.session.execute(stmt)}
+
+
+def _mean(total: float, n: int) -> float | None:
+    return total / n if n else None
+
+
+# --------------------------------------------------------------------------- figures (pure)
+
+
+@dataclass
+class LabelFigures:
+    label_id: int
+    quality_mean: float
+    on_time: float
+    progress: float
+    index_value: float
+    row: dict[str, Any]
+
+
+def label_figures(season: Season, label_id: int, row: dict[str, Any] | None, target: int | None) -> LabelFigures:
+    """Q̄, OnTime, Progress and the index of DESIGN.md §4 from one label's aggregate row."""
+    row = dict(row or {})
+    for key in ("delivered_songs", "reviewed_songs", "quality_n", "overdue_songs", "points", "survey_count", "high_quality", "hits"):
+        row[key] = int(row.get(key) or 0)
+    for key in ("quality_sum", "timeliness_sum", "satisfaction_sum"):
+        row[key] = float(row.get(key) or 0.0)
+    row.setdefault("last_delivery", None)
+    q_mean = _mean(row["quality_sum"], row["quality_n"]) or 0.0
+    on_time = scoring.on_time_ratio(row["timeliness_sum"], row["delivered_songs"], row["overdue_songs"])
+    prog = scoring.progress(row["delivered_songs"], target)
+    row["playlist_target"] = target
+    row["progress"] = prog
+    return LabelFigures(label_id, q_mean, on_time, prog, scoring.label_index(q_mean, on_time, prog, season), row)
+
+
+def rank_labels(figures: list[LabelFigures], codes: dict[int, str]) -> list[LabelFigures]:
+    """By index; ties: higher Q̄, then the earlier last delivery (then label code, for a stable order)."""
+
+    def key(f: LabelFigures):
+        last = f.row.get("last_delivery")
+        return (-round(f.index_value, 9), -round(f.quality_mean, 9), last or date.max, codes.get(f.label_id, ""))
+
+    return sorted(figures, key=key)
+
+
+# --------------------------------------------------------------------------- recompute
+
+
+def _previous_closing(season_id: int, kind: str, as_of: date) -> ChartSnapshot | None:
+    stmt = select(ChartSnapshot).where(
+        ChartSnapshot.season_id == season_id, ChartSnapshot.kind == "closing", ChartSnapshot.complete.is_(True)
+    )
+    if kind == "closing":
+        stmt = stmt.where(ChartSnapshot.closing_date < as_of)
+    return db.session.scalar(stmt.order_by(ChartSnapshot.closing_date.desc(), ChartSnapshot.id.desc()).limit(1))
+
+
+def _ranks(model, key_column, snapshot: ChartSnapshot | None) -> dict[int, int]:
+    if snapshot is None:
+        return {}
+    return dict(db.session.execute(select(key_column, model.rank).where(model.snapshot_id == snapshot.id)).all())
+
+
+def recompute_charts(season: Season, *, as_of: date | None = None, kind: str = "live") -> ChartSnapshot:
+    """Write a new complete snapshot of the season's charts in one transaction (DESIGN.md §5).
+
+    ``as_of`` is "today" for overdue songs (default: today in America/Bogota).
+    ``kind="closing"`` writes the daily closing snapshot (one per day: it replaces
+    an earlier closing snapshot of the same date). On any error the transaction
+    is rolled back and the previous snapshot stays the one readers see.
+    """
+    if kind not in ("live", "closing"):
+        raise ValueError("kind must be 'live' or 'closing'")
+    as_of = as_of or today_bogota()
+    started = time.perf_counter()
+    now = utcnow()
+    try:
+        snapshot = ChartSnapshot(
+            season_id=season.id,
+            kind=kind,
+            closing_date=as_of if kind == "closing" else None,
+            computed_at=now,
+            as_of=as_of,
+            complete=False,
+        )
+        db.session.add(snapshot)
+        db.session.flush()
+        previous = _previous_closing(season.id, kind, as_of)
+
+        labels = db.session.execute(select(Label.id, Label.code)).all()
+        codes = {label_id: code for label_id, code in labels}
+        aggregates = label_aggregates(season, as_of)
+        targets = label_targets(season.id)
+        figures = [label_figures(season, lid, aggregates.get(lid), targets.get(lid)) for lid in codes]
+        ranked = rank_labels(figures, codes)
+        before = _ranks(LabelChartEntry, LabelChartEntry.label_id, previous)
+        label_rows = []
+        for rank, f in enumerate(ranked, start=1):
+            r = f.row
+            label_rows.append(
+                {
+                    "snapshot_id": snapshot.id,
+                    "label_id": f.label_id,
+                    "rank": rank,
+                    "previous_rank": before.get(f.label_id),
+                    "index_value": f.index_value,
+                    "quality_mean": f.quality_mean,
+                    "on_time": f.on_time,
+                    "progress": f.progress,
+                    "timeliness_sum": r["timeliness_sum"],
+                    "delivered_songs": r["delivered_songs"],
+                    "reviewed_songs": r["reviewed_songs"],
+                    "overdue_songs": r["overdue_songs"],
+                    "playlist_target": r["playlist_target"],
+                    "points": r["points"],
+                    "survey_count": r["survey_count"],
+                    "satisfaction_mean": _mean(r["satisfaction_sum"], r["survey_count"]),
+                    "last_delivery": r["last_delivery"],
+                }
+            )
+        if label_rows:
+            db.session.execute(insert(LabelChartEntry), label_rows)
+
+        artist_count = _write_artists(season, snapshot, previous)
+        _write_albums(season, snapshot, previous)
+
+        covered, reached = badge_rules.tour_coverage(season.id)
+        streaks = badge_rules.punctuality_streaks(season.id)
+        earned = {
+            f.label_id: badge_rules.earned_badges(
+                season, f.row, covered.get(f.label_id, 0), reached.get(f.label_id, 0), streaks.get(f.label_id, 0)
+            )
+            for f in figures
+        }
+        badge_rules.award(season, earned, snapshot.id, now)
+
+        if kind == "closing":
+            _drop_snapshots(
+                select(ChartSnapshot.id).where(
+                    ChartSnapshot.season_id == season.id,
+                    ChartSnapshot.kind == "closing",
+                    ChartSnapshot.closing_date == as_of,
+                    ChartSnapshot.id != snapshot.id,
+                )
+            )
+        else:
+            keep = (
+                select(ChartSnapshot.id)
+                .where(ChartSnapshot.season_id == season.id, ChartSnapshot.kind == "live")
+                .order_by(ChartSnapshot.computed_at.desc(), ChartSnapshot.id.desc())
+                .limit(KEEP_LIVE_SNAPSHOTS)
+            )
+            kept = set(db.session.scalars(keep))
+            _drop_snapshots(
+                select(ChartSnapshot.id).where(
+                    ChartSnapshot.season_id == season.id,
+                    ChartSnapshot.kind == "live",
+                    ChartSnapshot.id.not_in(kept),
+                )
+            )
+
+        snapshot.duration_ms = int((time.perf_counter() - started) * 1000)
+        snapshot.complete = True
+        snapshot._label_count = len(label_rows)  # for the CLI report only (not a column)
+        snapshot._artist_count = artist_count
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    return snapshot
+
+
+def _write_artists(season: Season, snapshot: ChartSnapshot, previous: ChartSnapshot | None) -> int:
+    aggregates = artist_aggregates(season.id)
+    artists = db.session.execute(select(Artist.id, Artist.label_id, Artist.name, Artist.active)).all()
+    before = _ranks(ArtistChartEntry, ArtistChartEntry.artist_id, previous)
+    items = []
+    for artist_id, label_id, name, active in artists:
+        agg = aggregates.get(artist_id)
+        if agg is None and not active:
+            continue
+        agg = agg or {}
+        q_n = int(agg.get("quality_n") or 0)
+        items.append(
+            {
+                "artist_id": artist_id,
+                "label_id": label_id,
+                "points": int(agg.get("points") or 0),
+                "reviewed_songs": int(agg.get("reviewed_songs") or 0),
+                "delivered_songs": int(agg.get("delivered_songs") or 0),
+                "quality_mean": _mean(float(agg.get("quality_sum") or 0.0), q_n),
+                "_name": name,
+            }
+        )
+    # Sum of points; ties: higher Q̄, then name.
+    items.sort(key=lambda a: (-a["points"], -(a["quality_mean"] or 0.0), a["_name"]))
+    rows = []
+    for rank, item in enumerate(items, start=1):
+        item.pop("_name")
+        rows.append({**item, "snapshot_id": snapshot.id, "rank": rank, "previous_rank": before.get(item["artist_id"])})
+    if rows:
+        db.session.execute(insert(ArtistChartEntry), rows)
+    return len(rows)
+
+
+def _write_albums(season: Season, snapshot: ChartSnapshot, previous: ChartSnapshot | None) -> int:
+    aggregates = album_aggregates(season.id)
+    albums = db.session.execute(select(Album.id, Album.code, Album.active)).all()
+    before = _ranks(AlbumChartEntry, AlbumChartEntry.album_id, previous)
+    items = []
+    for album_id, code, active in albums:
+        agg = aggregates.get(album_id)
+        if agg is None and not active:
+            continue
+        agg = agg or {}
+        delivered = int(agg.get("delivered_songs") or 0)
+        items.append(
+            {
+                "album_id": album_id,
+                "delivered_songs": delivered,
+                "reviewed_songs": int(agg.get("reviewed_songs") or 0),
+                "quality_mean": _mean(float(agg.get("quality_sum") or 0.0), int(agg.get("quality_n") or 0)),
+                "satisfaction_mean": _mean(
+                    float(agg.get("satisfaction_sum") or 0.0), int(agg.get("satisfaction_n") or 0)
+                ),
+                "on_time_rate": _mean(float(agg.get("on_time_songs") or 0), delivered),
+                "_code": code,
+            }
+        )
+    # Thematic lines: by mean quality, then songs delivered, then code.
+    items.sort(key=lambda a: (-(a["quality_mean"] or 0.0), -a["delivered_songs"], a["_code"]))
+    rows = []
+    for rank, item in enumerate(items, start=1):
+        item.pop("_code")
+        rows.append({**item, "snapshot_id": snapshot.id, "rank": rank, "previous_rank": before.get(item["album_id"])})
+    if rows:
+        db.session.execute(insert(AlbumChartEntry), rows)
+    return len(rows)
+
+
+def _drop_snapshots(ids_stmt) -> None:
+    ids = list(db.session.scalars(ids_stmt))
+    if not ids:
+        return
+    for model in (LabelChartEntry, ArtistChartEntry, AlbumChartEntry):
+        db.session.execute(delete(model).where(model.snapshot_id.in_(ids)))
+    db.session.execute(update(BadgeAward).where(BadgeAward.snapshot_id.in_(ids)).values(snapshot_id=None))
+    db.session.execute(delete(ChartSnapshot).where(ChartSnapshot.id.in_(ids)))
+
+
+def seasons_with_songs() -> list[Season]:
+    stmt = select(Season).where(exists().where(Song.season_id == Season.id)).order_by(Season.year)
+    return list(db.session.scalars(stmt))
+
+
+class RecomputeBusy(Exception):
+    """Another process holds the recompute lease."""
+
+
+def run_recompute(seasons: list[Season], *, kind: str = "live", as_of: date | None = None) -> list[ChartSnapshot]:
+    """Recompute the given seasons under the database lease; RecomputeBusy if someone else is at it."""
+    with lease.held() as got:
+        if not got:
+            raise RecomputeBusy()
+        return [recompute_charts(season, kind=kind, as_of=as_of) for season in seasons]
+
+
+def recompute_all(kind: str = "live") -> list[ChartSnapshot]:
+    """Every season that has songs (the scheduler's job). Returns [] when another process is at it."""
+    try:
+        return run_recompute(seasons_with_songs(), kind=kind)
+    except RecomputeBusy:
+        return []
+
 
 def recompute_from_cli(year: int | None = None) -> list[str]:
-    return ["Recompute not implemented yet."]
+    """``flask --app wsgi charts recompute [--season YEAR]``: one line per season."""
+    if year is not None:
+        season = db.session.scalar(select(Season).where(Season.year == year))
+        if season is None:
+            return [f"No existe la temporada {year}."]
+        seasons = [season]
+    else:
+        seasons = seasons_with_songs()
+        if not seasons:
+            return ["No hay temporadas con canciones: nada que recalcular."]
+    try:
+        snapshots = run_recompute(seasons)
+    except RecomputeBusy:
+        return ["Otro proceso está recalculando las listas en este momento; intente de nuevo en unos minutos."]
+    return [
+        f"Temporada {season.year}: {snap._label_count} disqueras, {snap._artist_count} artistas "
+        f"en {snap.duration_ms / 1000:.2f} s"
+        for season, snap in zip(seasons, snapshots, strict=True)
+    ]
+
+
+# --------------------------------------------------------------------------- reading (boards read snapshots only)
+
+
+def latest_snapshot(season_id: int, kind: str | None = None) -> ChartSnapshot | None:
+    """The latest COMPLETE snapshot of the season (of ``kind`` if given)."""
+    stmt = select(ChartSnapshot).where(ChartSnapshot.season_id == season_id, ChartSnapshot.complete.is_(True))
+    if kind:
+        stmt = stmt.where(ChartSnapshot.kind == kind)
+    return db.session.scalar(stmt.order_by(ChartSnapshot.computed_at.desc(), ChartSnapshot.id.desc()).limit(1))
+
+
+def label_board(snapshot: ChartSnapshot) -> list[tuple[LabelChartEntry, Label]]:
+    stmt = (
+        select(LabelChartEntry, Label)
+        .join(Label, Label.id == LabelChartEntry.label_id)
+        .where(LabelChartEntry.snapshot_id == snapshot.id)
+        .order_by(LabelChartEntry.rank)
+    )
+    return [(e, lab) for e, lab in db.session.execute(stmt)]
+
+
+def artist_board(snapshot: ChartSnapshot, label_id: int | None = None) -> list[tuple[ArtistChartEntry, Artist, Label]]:
+    stmt = (
+        select(ArtistChartEntry, Artist, Label)
+        .join(Artist, Artist.id == ArtistChartEntry.artist_id)
+        .join(Label, Label.id == ArtistChartEntry.label_id)
+        .where(ArtistChartEntry.snapshot_id == snapshot.id)
+        .order_by(ArtistChartEntry.rank)
+    )
+    if label_id is not None:
+        stmt = stmt.where(ArtistChartEntry.label_id == label_id)
+    return [(e, a, lab) for e, a, lab in db.session.execute(stmt)]
+
+
+def album_board(snapshot: ChartSnapshot) -> list[tuple[AlbumChartEntry, Album]]:
+    stmt = (
+        select(AlbumChartEntry, Album)
+        .join(Album, Album.id == AlbumChartEntry.album_id)
+        .where(AlbumChartEntry.snapshot_id == snapshot.id)
+        .order_by(AlbumChartEntry.rank)
+    )
+    return [(e, a) for e, a in db.session.execute(stmt)]
+
+
+def label_entry(snapshot: ChartSnapshot, label_id: int) -> LabelChartEntry | None:
+    return db.session.scalar(
+        select(LabelChartEntry).where(LabelChartEntry.snapshot_id == snapshot.id, LabelChartEntry.label_id == label_id)
+    )
+
+
+def artist_entry(snapshot: ChartSnapshot, artist_id: int) -> ArtistChartEntry | None:
+    return db.session.scalar(
+        select(ArtistChartEntry).where(
+            ArtistChartEntry.snapshot_id == snapshot.id, ArtistChartEntry.artist_id == artist_id
+        )
+    )
+
+
+def album_entry(snapshot: ChartSnapshot, album_id: int) -> AlbumChartEntry | None:
+    return db.session.scalar(
+        select(AlbumChartEntry).where(AlbumChartEntry.snapshot_id == snapshot.id, AlbumChartEntry.album_id == album_id)
+    )
+
+
+def playlist_progress(season_id: int) -> dict[int, list[dict[str, Any]]]:
+    """Per label, its album playlists (targets per thematic line) and delivered songs: one GROUP BY."""
+    s = Song.__table__
+    delivered = dict(
+        ((label_id, album_id), n)
+        for label_id, album_id, n in db.session.execute(
+            select(s.c.label_id, s.c.album_id, func.count())
+            .where(s.c.season_id == season_id, s.c.state.in_(DELIVERED_STATES))
+            .group_by(s.c.label_id, s.c.album_id)
+        )
+    )
+    result: dict[int, list[dict[str, Any]]] = {}
+    stmt = (
+        select(Playlist, Album)
+        .join(Album, Album.id == Playlist.album_id)
+        .where(Playlist.season_id == season_id, Playlist.album_id.is_not(None))
+        .order_by(Album.code)
+    )
+    for playlist, album in db.session.execute(stmt):
+        n = delivered.get((playlist.label_id, album.id), 0)
+        result.setdefault(playlist.label_id, []).append(
+            {"album": album, "target": playlist.target, "delivered": n, "progress": scoring.progress(n, playlist.target)}
+        )
+    return result
+
+
+def rank_history(season_id: int, label_id: int, limit: int = 60) -> list[dict[str, Any]]:
+    """Rank of a label in each daily closing snapshot of the season (oldest first)."""
+    stmt = (
+        select(ChartSnapshot.closing_date, LabelChartEntry.rank, LabelChartEntry.index_value)
+        .join(LabelChartEntry, LabelChartEntry.snapshot_id == ChartSnapshot.id)
+        .where(
+            ChartSnapshot.season_id == season_id,
+            ChartSnapshot.kind == "closing",
+            ChartSnapshot.complete.is_(True),
+            LabelChartEntry.label_id == label_id,
+        )
+        .order_by(ChartSnapshot.closing_date.desc())
+        .limit(limit)
+    )
+    rows = [{"date": d, "rank": r, "index": i} for d, r, i in db.session.execute(stmt)]
+    return list(reversed(rows))
+
+
+def movement(rank: int, previous_rank: int | None) -> str:
+    """'up', 'down', 'same' or 'new' since the last closing snapshot."""
+    if previous_rank is None:
+        return "new"
+    if rank < previous_rank:
+        return "up"
+    if rank > previous_rank:
+        return "down"
+    return "same"
+
+
+# --------------------------------------------------------------------------- explainability
+
+
+def _fsum_mean(values: list[float]) -> float:
+    import math
+
+    return math.fsum(values) / len(values) if values else 0.0
+
+
+def _close(a: float | None, b: float | None) -> bool:
+    if a is None or b is None:
+        return a is None and b is None
+    return abs(a - b) <= 1e-9
+
+
+def label_breakdown(season: Season, snapshot: ChartSnapshot, label_id: int) -> dict[str, Any]:
+    """The songs and terms behind a label's figures, recomputed from the listed terms.
+
+    ``matches`` is True when the listed terms give exactly the snapshot's figures
+    (False only when songs changed after the snapshot was computed).
+    """
+    import math
+
+    as_of = snapshot.as_of
+    base = select(Song).where(Song.season_id == season.id, Song.label_id == label_id).order_by(Song.id)
+    reviewed = list(db.session.scalars(base.where(Song.state == "reviewed", Song.quality.is_not(None))))
+    delivered = list(db.session.scalars(base.where(Song.state.in_(DELIVERED_STATES))))
+    overdue = list(db.session.scalars(base.where(Song.state.in_(OPEN_STATES), Song.due_date < as_of)))
+    target = label_targets(season.id).get(label_id)
+    q_values = [s.quality for s in reviewed]
+    t_values = [s.timeliness or 0.0 for s in delivered]
+    q_mean = _fsum_mean(q_values)
+    t_sum = math.fsum(t_values)
+    on_time = scoring.on_time_ratio(t_sum, len(delivered), len(overdue))
+    prog = scoring.progress(len(delivered), target)
+    index_value = scoring.label_index(q_mean, on_time, prog, season)
+    surveyed = [s for s in delivered if s.satisfaction is not None]
+    s_mean = _fsum_mean([s.satisfaction for s in surveyed]) if surveyed else None
+    points = sum(s.points or 0 for s in reviewed) + sum(
+        s.points or 0 for s in db.session.scalars(base.where(Song.state == "reviewed", Song.quality.is_(None)))
+    )
+    entry = label_entry(snapshot, label_id)
+    figures = {
+        "quality_mean": q_mean,
+        "timeliness_sum": t_sum,
+        "on_time": on_time,
+        "progress": prog,
+        "index_value": index_value,
+        "delivered_songs": len(delivered),
+        "overdue_songs": len(overdue),
+        "reviewed_songs": len(reviewed),
+        "playlist_target": target,
+        "survey_count": len(surveyed),
+        "satisfaction_mean": s_mean,
+        "points": points,
+    }
+    matches = entry is not None and all(
+        _close(figures[k], getattr(entry, k)) if isinstance(figures[k], float) or figures[k] is None
+        else figures[k] == getattr(entry, k)
+        for k in figures
+    )
+    return {
+        "entry": entry,
+        "reviewed": reviewed,
+        "delivered": delivered,
+        "overdue": overdue,
+        "surveyed": surveyed,
+        "figures": figures,
+        "weights": (season.index_quality_weight, season.index_ontime_weight, season.index_progress_weight),
+        "matches": matches,
+    }
+
+
+def artist_breakdown(season: Season, snapshot: ChartSnapshot, artist_id: int) -> dict[str, Any]:
+    """The reviewed songs whose points add up to the artist's total."""
+    songs = list(
+        db.session.scalars(
+            select(Song)
+            .where(Song.season_id == season.id, Song.artist_id == artist_id, Song.state == "reviewed")
+            .order_by(Song.id)
+        )
+    )
+    total = sum(s.points or 0 for s in songs)
+    q_values = [s.quality for s in songs if s.quality is not None]
+    entry = artist_entry(snapshot, artist_id)
+    return {
+        "entry": entry,
+        "songs": songs,
+        "points": total,
+        "quality_mean": _fsum_mean(q_values) if q_values else None,
+        "matches": entry is not None and entry.points == total,
+    }
+
+
+def album_breakdown(season: Season, snapshot: ChartSnapshot, album_id: int) -> dict[str, Any]:
+    """The delivered songs of a thematic line with Q, S and on-time flags."""
+    songs = list(
+        db.session.scalars(
+            select(Song)
+            .where(Song.season_id == season.id, Song.album_id == album_id, Song.state.in_(DELIVERED_STATES))
+            .order_by(Song.id)
+        )
+    )
+    q_values = [s.quality for s in songs if s.state == "reviewed" and s.quality is not None]
+    s_values = [s.satisfaction for s in songs if s.satisfaction is not None]
+    on_time = sum(1 for s in songs if s.on_time)
+    entry = album_entry(snapshot, album_id)
+    figures = {
+        "delivered_songs": len(songs),
+        "quality_mean": _fsum_mean(q_values) if q_values else None,
+        "satisfaction_mean": _fsum_mean(s_values) if s_values else None,
+        "on_time_rate": on_time / len(songs) if songs else None,
+    }
+    matches = entry is not None and entry.delivered_songs == len(songs) and all(
+        _close(figures[k], getattr(entry, k)) for k in ("quality_mean", "satisfaction_mean", "on_time_rate")
+    )
+    return {"entry": entry, "songs": songs, "on_time_songs": on_time, "figures": figures, "matches": matches}

@@ -1,0 +1,154 @@
+"""Achievements (badges) of DESIGN.md §4, computed set-based for a whole season.
+
+- Disco de oro / platino: reviewed songs with Q ≥ threshold (10 / 25 by default).
+- Gira completa: a delivered song in every department the label covers.
+- Éxito: a song with S = 1 and R ≥ 0.75.
+- Puntualidad: 10 consecutive on-time deliveries, ordered by delivery date.
+- Playlist completa: Progress = 1.
+
+Every count is a GROUP BY over the stored per-song terms. The punctuality streak
+uses window functions ("gaps and islands": the difference of two ROW_NUMBER()s
+is constant along a run of equal ``on_time`` values), so it is one SQL statement
+for all labels — no Python pass over the songs — on SQLite (≥ 3.25) and
+PostgreSQL alike.
+
+Awards are kept once earned (an achievement is not taken back when a later
+review changes a figure); ``awarded_at`` is the time of the first recompute that
+found it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import and_, func, insert, select
+
+from app.extensions import db
+from app.models import BadgeAward, Department, Season, Song
+from app.models.songs import DELIVERED_STATES
+
+EPS = 1e-9
+
+BADGES = ("gold", "platinum", "full_tour", "hit", "punctuality", "full_playlist")
+
+BADGE_NAMES = {
+    "gold": _l("Disco de oro"),
+    "platinum": _l("Disco de platino"),
+    "full_tour": _l("Gira completa"),
+    "hit": _l("Éxito"),
+    "punctuality": _l("Puntualidad"),
+    "full_playlist": _l("Playlist completa"),
+}
+
+BADGE_ICONS = {
+    "gold": "🥇",
+    "platinum": "💿",
+    "full_tour": "🚌",
+    "hit": "⭐",
+    "punctuality": "⏱",
+    "full_playlist": "✅",
+}
+
+
+def badge_description(badge: str, season: Season) -> str:
+    descriptions = {
+        "gold": _l("%(n)s canciones revisadas con calidad ≥ %(q)s", n=season.badge_gold_songs, q=season.badge_quality_threshold),
+        "platinum": _l(
+            "%(n)s canciones revisadas con calidad ≥ %(q)s", n=season.badge_platinum_songs, q=season.badge_quality_threshold
+        ),
+        "full_tour": _l("Una canción entregada en cada departamento que cubre la disquera"),
+        "hit": _l("Una canción con satisfacción 1 y revisión ≥ %(r)s", r=season.badge_hit_review_threshold),
+        "punctuality": _l("%(n)s entregas seguidas a tiempo", n=season.badge_punctuality_streak),
+        "full_playlist": _l("Meta anual cumplida (avance = 100 %)"),
+    }
+    return str(descriptions[badge])
+
+
+def punctuality_streaks(season_id: int) -> dict[int, int]:
+    """Longest run of consecutive on-time deliveries per label (ordered by delivered_on, id)."""
+    s = Song.__table__
+    order = (s.c.delivered_on, s.c.id)
+    ordered = (
+        select(
+            s.c.label_id,
+            s.c.on_time,
+            (
+                func.row_number().over(partition_by=s.c.label_id, order_by=order)
+                - func.row_number().over(partition_by=(s.c.label_id, s.c.on_time), order_by=order)
+            ).label("grp"),
+        )
+        .where(s.c.season_id == season_id, s.c.state.in_(DELIVERED_STATES), s.c.delivered_on.is_not(None))
+        .subquery()
+    )
+    runs = (
+        select(ordered.c.label_id, func.count().label("n"))
+        .where(ordered.c.on_time.is_(True))
+        .group_by(ordered.c.label_id, ordered.c.grp)
+        .subquery()
+    )
+    stmt = select(runs.c.label_id, func.max(runs.c.n)).group_by(runs.c.label_id)
+    return {label_id: int(n) for label_id, n in db.session.execute(stmt)}
+
+
+def tour_coverage(season_id: int) -> tuple[dict[int, int], dict[int, int]]:
+    """(departments each label covers, of those, departments with a delivered song of the label)."""
+    d = Department.__table__
+    s = Song.__table__
+    covered = dict(db.session.execute(select(d.c.label_id, func.count()).group_by(d.c.label_id)).all())
+    reached = dict(
+        db.session.execute(
+            select(s.c.label_id, func.count(func.distinct(s.c.department_id)))
+            .select_from(s.join(d, and_(d.c.id == s.c.department_id, d.c.label_id == s.c.label_id)))
+            .where(s.c.season_id == season_id, s.c.state.in_(DELIVERED_STATES))
+            .group_by(s.c.label_id)
+        ).all()
+    )
+    return covered, reached
+
+
+def earned_badges(season: Season, row: dict, covered: int, reached: int, streak: int) -> set[str]:
+    """The badges a label's aggregate row earns (pure: the rules of DESIGN.md §4)."""
+    earned: set[str] = set()
+    if row["high_quality"] >= season.badge_gold_songs:
+        earned.add("gold")
+    if row["high_quality"] >= season.badge_platinum_songs:
+        earned.add("platinum")
+    if covered and reached >= covered:
+        earned.add("full_tour")
+    if row["hits"] > 0:
+        earned.add("hit")
+    if streak >= season.badge_punctuality_streak:
+        earned.add("punctuality")
+    if row["progress"] >= 1.0 - EPS and row["playlist_target"]:
+        earned.add("full_playlist")
+    return earned
+
+
+def award(season: Season, earned: dict[int, set[str]], snapshot_id: int, now: datetime) -> int:
+    """Insert the badges not held yet (unique per season + label + badge). Returns how many are new."""
+    held = set(
+        db.session.execute(select(BadgeAward.label_id, BadgeAward.badge).where(BadgeAward.season_id == season.id)).all()
+    )
+    rows = [
+        {"season_id": season.id, "label_id": label_id, "badge": badge, "awarded_at": now, "snapshot_id": snapshot_id}
+        for label_id, badges in earned.items()
+        for badge in sorted(badges)
+        if (label_id, badge) not in held
+    ]
+    if rows:
+        db.session.execute(insert(BadgeAward), rows)
+    return len(rows)
+
+
+def season_badges(season_id: int, label_id: int | None = None) -> dict[int, list[BadgeAward]]:
+    """Badges of a season by label, in the order of BADGES."""
+    stmt = select(BadgeAward).where(BadgeAward.season_id == season_id)
+    if label_id is not None:
+        stmt = stmt.where(BadgeAward.label_id == label_id)
+    result: dict[int, list[BadgeAward]] = {}
+    for award_row in db.session.scalars(stmt):
+        result.setdefault(award_row.label_id, []).append(award_row)
+    for awards in result.values():
+        awards.sort(key=lambda a: BADGES.index(a.badge))
+    return result

@@ -1,0 +1,100 @@
+"""A database lease: only one chart recompute at a time across processes and hosts (DESIGN.md §5).
+
+The lease is a row in ``chart_leases``. Acquiring it is one atomic
+``UPDATE … WHERE name = ? AND (holder IS NULL OR expires_at < now)``: the database
+decides who wins, whatever the number of workers or hosts. The lease expires
+(``CHARTS_LEASE_SECONDS``) so a crashed holder never blocks the charts forever.
+
+Lease statements run on their own connection and commit at once, so the lease
+is visible to other processes while the recompute's own transaction is open.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import and_, insert, or_, update
+from sqlalchemy.exc import IntegrityError
+
+from app.extensions import db
+from app.models import ChartLease
+from app.models.base import utcnow
+
+RECOMPUTE_LEASE = "charts-recompute"
+
+_lease = ChartLease.__table__
+
+
+def new_holder() -> str:
+    """A name that is unique to this attempt: host, process and a random part."""
+    return f"{socket.gethostname()[:60]}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
+
+
+def _ensure_row(name: str) -> None:
+    """Insert the lease row if missing; a concurrent insert by someone else is fine."""
+    try:
+        with db.engine.begin() as conn:
+            conn.execute(insert(_lease).values(name=name, holder=None, expires_at=None, acquired_at=None))
+    except IntegrityError:
+        pass  # another process inserted it first (unique primary key): that is what we wanted
+
+
+def acquire(name: str, holder: str, seconds: int | None = None, now: datetime | None = None) -> bool:
+    """Take the lease ``name`` for ``holder`` if it is free or expired. True when taken."""
+    seconds = seconds if seconds is not None else int(current_app.config.get("CHARTS_LEASE_SECONDS", 600))
+    now = now or utcnow()
+    with db.engine.begin() as conn:
+        result = conn.execute(
+            update(_lease)
+            .where(
+                and_(
+                    _lease.c.name == name,
+                    or_(_lease.c.holder.is_(None), _lease.c.expires_at.is_(None), _lease.c.expires_at < now),
+                )
+            )
+            .values(holder=holder, acquired_at=now, expires_at=now + timedelta(seconds=seconds))
+        )
+        if result.rowcount == 1:
+            return True
+    # No row matched: either it is held, or it does not exist yet.
+    _ensure_row(name)
+    with db.engine.begin() as conn:
+        result = conn.execute(
+            update(_lease)
+            .where(
+                and_(
+                    _lease.c.name == name,
+                    or_(_lease.c.holder.is_(None), _lease.c.expires_at.is_(None), _lease.c.expires_at < now),
+                )
+            )
+            .values(holder=holder, acquired_at=now, expires_at=now + timedelta(seconds=seconds))
+        )
+        return result.rowcount == 1
+
+
+def release(name: str, holder: str) -> None:
+    """Give the lease back (only if we still hold it)."""
+    with db.engine.begin() as conn:
+        conn.execute(
+            update(_lease)
+            .where(_lease.c.name == name, _lease.c.holder == holder)
+            .values(holder=None, expires_at=None)
+        )
+
+
+@contextmanager
+def held(name: str = RECOMPUTE_LEASE, seconds: int | None = None) -> Iterator[bool]:
+    """``with held() as got:`` — ``got`` is False when someone else holds the lease."""
+    holder = new_holder()
+    got = acquire(name, holder, seconds)
+    try:
+        yield got
+    finally:
+        if got:
+            release(name, holder)
