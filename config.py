@@ -83,6 +83,13 @@ class Config:
     PAGE_SIZE = _int("PAGE_SIZE", 25)
     SURVEY_RETENTION_DAYS = _int("SURVEY_RETENTION_DAYS", 730)
 
+    # Sign-in hardening (issue 9, OWASP ASVS V2/V3): lockout, throttling, absolute session age.
+    LOGIN_MAX_FAILURES = _int("LOGIN_MAX_FAILURES", 5)
+    LOGIN_LOCKOUT_MINUTES = _int("LOGIN_LOCKOUT_MINUTES", 15)
+    LOGIN_RATE_LIMIT_IP = os.environ.get("LOGIN_RATE_LIMIT_IP", "10 per minute")
+    LOGIN_RATE_LIMIT_ACCOUNT = os.environ.get("LOGIN_RATE_LIMIT_ACCOUNT", "20 per hour")
+    SESSION_ABSOLUTE_HOURS = _int("SESSION_ABSOLUTE_HOURS", 12)
+
 
 class DevelopmentConfig(Config):
     APP_ENV = "development"

@@ -1,12 +1,409 @@
-"""Administration: users, catalogues, seasons, weights (issue 9 and others)."""
+"""Administration: users and the audit trail (issue 9). Catalogues live in ``app.admin.catalogue``.
 
-from flask import render_template
+Views stay thin: parse the form → ``app.domain.accounts`` (rules, writes, audit) → render.
+The audit trail viewer is read-only: the app has no route that edits or deletes audit events.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from sqlalchemy import func, select
+from sqlalchemy.orm import aliased
+from wtforms import EmailField, PasswordField, SelectField, StringField
+from wtforms.validators import DataRequired, Email, Length, Optional
 
 from app.admin import bp
 from app.auth.decorators import roles_required
+from app.domain import accounts
+from app.domain.errors import DomainError
+from app.extensions import db
+from app.models import AuditEvent, Label, Role, User
+from app.models.accounts import ROLE_LABELS
+
+AUDIT_EXPORT_MAX_ROWS = 100_000
+
+
+def _role_choices():
+    return [(r.value, _(ROLE_LABELS[r])) for r in Role]
+
+
+def _label_choices():
+    labels = db.session.scalars(select(Label).order_by(Label.code)).all()
+    return [("", _("— ninguna —"))] + [(str(label.id), f"{label.code} · {label.name}") for label in labels]
+
+
+class UserForm(FlaskForm):
+    email = EmailField(_l("Correo electrónico"), validators=[DataRequired(), Email(), Length(max=254)])
+    name = StringField(_l("Nombre"), validators=[DataRequired(), Length(max=160)])
+    role = SelectField(_l("Rol"), validators=[DataRequired()])
+    label = SelectField(_l("Disquera · Dirección Territorial (solo territorial)"), validators=[Optional()])
+    password = PasswordField(_l("Contraseña temporal"), validators=[DataRequired(), Length(max=200)])
+
+
+class PasswordResetForm(FlaskForm):
+    password = PasswordField(_l("Contraseña temporal"), validators=[DataRequired(), Length(max=200)])
+
+
+class ActionForm(FlaskForm):
+    """A POST with only the CSRF token (deactivate, reactivate, unlock)."""
+
+
+def _get_user(user_id: int) -> User:
+    user = db.session.get(User, user_id)
+    if user is None:
+        abort(404)
+    return user
+
+
+def _page_arg() -> int:
+    page = request.args.get("page", 1, type=int) or 1
+    return min(max(page, 1), 100_000)
 
 
 @bp.get("")
 @roles_required("admin")
 def index():
-    return render_template("placeholder.html", title="Administración")
+    counts = dict(db.session.execute(select(User.role, func.count()).group_by(User.role)).all())
+    return render_template("admin/index.html", counts=counts)
+
+
+# --- Users -----------------------------------------------------------------------------------
+
+
+@bp.get("/users")
+@roles_required("admin")
+def users():
+    q = (request.args.get("q") or "").strip()[:100]
+    role = request.args.get("role") or ""
+    state = request.args.get("state") or ""
+    page = db.paginate(
+        accounts.search_users(q, role, state),
+        page=_page_arg(),
+        per_page=current_app.config.get("PAGE_SIZE", 25),
+        error_out=False,
+    )
+    return render_template(
+        "admin/users.html",
+        page=page,
+        q=q,
+        role=role,
+        state=state,
+        roles=_role_choices(),
+        args={"q": q, "role": role, "state": state},
+        now=datetime.now(UTC),
+    )
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+@roles_required("admin")
+def new_user():
+    form = UserForm()
+    form.role.choices = _role_choices()
+    form.label.choices = _label_choices()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            user = accounts.create_user(
+                form.email.data,
+                form.name.data,
+                form.password.data,
+                form.role.data,
+                int(form.label.data) if form.label.data else None,
+                actor=current_user,
+                ip=request.remote_addr,
+            )
+        except DomainError as exc:
+            db.session.rollback()
+            _attach_errors(form, exc)
+            status = exc.status
+        else:
+            db.session.commit()
+            flash(_("Usuario creado: %(email)s.", email=user.email), "success")
+            return redirect(url_for("admin.user_detail", user_id=user.id))
+    elif request.method == "POST":
+        status = 422
+    return render_template("admin/user_new.html", form=form), status
+
+
+def _attach_errors(form: FlaskForm, exc: DomainError) -> None:
+    details = exc.details if isinstance(exc.details, dict) else {}
+    placed = False
+    for name, messages in details.items():
+        field = getattr(form, name, None)
+        if field is not None and hasattr(field, "errors"):
+            field.errors = list(field.errors) + list(messages if isinstance(messages, list) else [messages])
+            placed = True
+    if not placed:
+        flash(exc.message, "error")
+
+
+@bp.get("/users/<int:user_id>")
+@roles_required("admin")
+def user_detail(user_id: int):
+    user = _get_user(user_id)
+    events = db.session.scalars(
+        select(AuditEvent)
+        .where(AuditEvent.entity_type == "user", AuditEvent.entity_id == user.id)
+        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+        .limit(20)
+    ).all()
+    return render_template(
+        "admin/user_detail.html",
+        user=user,
+        events=events,
+        locked=accounts.is_locked(user),
+        action_form=ActionForm(),
+        reset_form=PasswordResetForm(),
+    )
+
+
+def _user_action(user_id: int, action, message: str):
+    form = ActionForm()
+    if not form.validate_on_submit():
+        abort(400)
+    user = _get_user(user_id)
+    try:
+        action(user)
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+        return redirect(url_for("admin.user_detail", user_id=user.id))
+    db.session.commit()
+    flash(message, "success")
+    return redirect(url_for("admin.user_detail", user_id=user.id))
+
+
+@bp.get("/users/<int:user_id>/deactivate")
+@roles_required("admin")
+def confirm_deactivate(user_id: int):
+    """A confirmation page (works without JavaScript) before a destructive action."""
+    return render_template("admin/user_deactivate.html", user=_get_user(user_id), action_form=ActionForm())
+
+
+@bp.post("/users/<int:user_id>/deactivate")
+@roles_required("admin")
+def deactivate_user(user_id: int):
+    return _user_action(
+        user_id,
+        lambda u: accounts.set_active(u, False, actor=current_user, ip=request.remote_addr),
+        _("Usuario desactivado: ya no puede iniciar sesión y sus tokens quedaron revocados."),
+    )
+
+
+@bp.post("/users/<int:user_id>/reactivate")
+@roles_required("admin")
+def reactivate_user(user_id: int):
+    return _user_action(
+        user_id,
+        lambda u: accounts.set_active(u, True, actor=current_user, ip=request.remote_addr),
+        _("Usuario reactivado."),
+    )
+
+
+@bp.post("/users/<int:user_id>/unlock")
+@roles_required("admin")
+def unlock_user(user_id: int):
+    return _user_action(
+        user_id,
+        lambda u: accounts.unlock(u, actor=current_user, ip=request.remote_addr),
+        _("Bloqueo levantado."),
+    )
+
+
+@bp.post("/users/<int:user_id>/password")
+@roles_required("admin")
+def reset_password(user_id: int):
+    user = _get_user(user_id)
+    form = PasswordResetForm()
+    if form.validate_on_submit():
+        try:
+            accounts.reset_password(user, form.password.data, actor=current_user, ip=request.remote_addr)
+        except DomainError as exc:
+            db.session.rollback()
+            form.password.errors = [exc.message]
+        else:
+            db.session.commit()
+            flash(_("Contraseña temporal asignada. Comuníquela por un canal seguro."), "success")
+            return redirect(url_for("admin.user_detail", user_id=user.id))
+    events = db.session.scalars(
+        select(AuditEvent)
+        .where(AuditEvent.entity_type == "user", AuditEvent.entity_id == user.id)
+        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+        .limit(20)
+    ).all()
+    return (
+        render_template(
+            "admin/user_detail.html",
+            user=user,
+            events=events,
+            locked=accounts.is_locked(user),
+            action_form=ActionForm(),
+            reset_form=form,
+        ),
+        422,
+    )
+
+
+# --- Audit trail (read-only) -----------------------------------------------------------------
+
+
+def _parse_date(name: str, errors: dict) -> date | None:
+    raw = (request.args.get(name) or "").strip()
+    if not raw:
+        return None
+    for fmt in ("%Y-%m-%d", "%d/%m/%Y"):
+        try:
+            return datetime.strptime(raw[:10], fmt).date()
+        except ValueError:
+            continue
+    errors[name] = _("Fecha no válida (use AAAA-MM-DD o DD/MM/AAAA).")
+    return None
+
+
+def _local_midnight_utc(day: date) -> datetime:
+    tz = ZoneInfo(current_app.config.get("DISPLAY_TIMEZONE", "America/Bogota"))
+    return datetime.combine(day, time.min, tzinfo=tz).astimezone(UTC)
+
+
+def _audit_filters() -> tuple[dict, dict, list]:
+    """Read the filters from the query string; bad values are reported, never a 500."""
+    errors: dict[str, str] = {}
+    values = {
+        "entity_type": (request.args.get("entity_type") or "").strip()[:40],
+        "entity_id": (request.args.get("entity_id") or "").strip()[:20],
+        "actor": (request.args.get("actor") or "").strip()[:254],
+        "action": (request.args.get("action") or "").strip()[:60],
+        "date_from": (request.args.get("date_from") or "").strip()[:10],
+        "date_to": (request.args.get("date_to") or "").strip()[:10],
+    }
+    conditions = []
+    if values["entity_type"]:
+        conditions.append(AuditEvent.entity_type == values["entity_type"])
+    if values["entity_id"]:
+        if values["entity_id"].isdigit() and len(values["entity_id"]) < 16:
+            conditions.append(AuditEvent.entity_id == int(values["entity_id"]))
+        else:
+            errors["entity_id"] = _("El identificador debe ser un número entero.")
+    if values["actor"]:
+        actor = values["actor"]
+        if actor.isdigit() and len(actor) < 16:
+            conditions.append(AuditEvent.actor_id == int(actor))
+        else:
+            ids = select(User.id).where(func.lower(User.email).like(f"%{actor.lower()}%"))
+            conditions.append(AuditEvent.actor_id.in_(ids))
+    if values["action"]:
+        conditions.append(AuditEvent.action == values["action"])
+    start = _parse_date("date_from", errors)
+    end = _parse_date("date_to", errors)
+    if start:
+        conditions.append(AuditEvent.at >= _local_midnight_utc(start))
+    if end:
+        conditions.append(AuditEvent.at < _local_midnight_utc(end + timedelta(days=1)))
+    return values, errors, conditions
+
+
+def _audit_select(conditions: list):
+    actor = aliased(User)
+    return (
+        select(AuditEvent, actor.email)
+        .outerjoin(actor, AuditEvent.actor_id == actor.id)
+        .where(*conditions)
+        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+    )
+
+
+@bp.get("/audit")
+@roles_required("admin", "coordinator")
+def audit():
+    values, errors, conditions = _audit_filters()
+    stmt = _audit_select(conditions)
+    per_page = current_app.config.get("PAGE_SIZE", 25)
+    total = db.session.scalar(select(func.count()).select_from(select(AuditEvent.id).where(*conditions).subquery()))
+    pages = max(1, -(-total // per_page))
+    page_no = min(_page_arg(), pages)
+    rows = db.session.execute(stmt.limit(per_page).offset((page_no - 1) * per_page)).all()
+    entity_types = db.session.scalars(select(AuditEvent.entity_type).distinct().order_by(AuditEvent.entity_type)).all()
+    actions = db.session.scalars(select(AuditEvent.action).distinct().order_by(AuditEvent.action)).all()
+    page = _SimplePage(page_no, pages, total)
+    return (
+        render_template(
+            "admin/audit.html",
+            rows=rows,
+            page=page,
+            values=values,
+            errors=errors,
+            entity_types=entity_types,
+            actions=actions,
+            args={k: v for k, v in values.items() if v},
+            show_ip=current_user.role == Role.ADMIN,
+            format_changes=format_changes,
+        ),
+        400 if errors else 200,
+    )
+
+
+class _SimplePage:
+    """Just what the ``pagination`` macro reads."""
+
+    def __init__(self, page: int, pages: int, total: int):
+        self.page, self.pages, self.total = page, pages, total
+        self.has_prev, self.has_next = page > 1, page < pages
+        self.prev_num, self.next_num = page - 1, page + 1
+
+
+def format_changes(changes: dict | None) -> str:
+    if not changes:
+        return ""
+    return json.dumps(changes, ensure_ascii=False, sort_keys=True, default=str)
+
+
+def neutralise(value):
+    """CSV formula injection guard: text starting with = + - @ (or tab/CR) gets a leading apostrophe.
+
+    Local helper (no shared ``app.domain.exports`` existed when this was written).
+    """
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+@bp.get("/audit.csv")
+@roles_required("admin", "coordinator")
+def audit_export():
+    values, errors, conditions = _audit_filters()
+    if errors:
+        return render_template("error.html", status=400, title=_("Filtros no válidos"), message=" ".join(errors.values())), 400
+    tz = ZoneInfo(current_app.config.get("DISPLAY_TIMEZONE", "America/Bogota"))
+    show_ip = current_user.role == Role.ADMIN
+    rows = db.session.execute(_audit_select(conditions).limit(AUDIT_EXPORT_MAX_ROWS)).all()
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    header = ["id", "fecha_hora_bogota", "actor", "accion", "tipo_entidad", "id_entidad", "cambios"]
+    writer.writerow(header + (["ip"] if show_ip else []))
+    for event, actor_email in rows:
+        row = [
+            event.id,
+            event.at.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S"),
+            actor_email or "",
+            event.action,
+            event.entity_type,
+            event.entity_id if event.entity_id is not None else "",
+            format_changes(event.changes),
+        ] + ([event.ip or ""] if show_ip else [])
+        writer.writerow([neutralise(v) for v in row])
+    stamp = datetime.now(UTC).astimezone(tz).strftime("%Y%m%d-%H%M")
+    return Response(
+        "\ufeff" + buffer.getvalue(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="auditoria-{stamp}.csv"'},
+    )

@@ -1,13 +1,23 @@
-"""Sign-in and sign-out (Flask-Login)."""
+"""Sign-in, sign-out and own password (Flask-Login; issue 9, OWASP ASVS V2/V3).
 
-from flask import flash, redirect, render_template, request, url_for
+- Throttling: per address and per account on POST /login (Flask-Limiter, 429), on top of the
+  account lockout in ``accounts.authenticate``.
+- Sessions: permanent (``PERMANENT_SESSION_LIFETIME``, idle), cleared before sign-in (a new
+  session, never a fixated one), stamped with the sign-in time; a session older than
+  ``SESSION_ABSOLUTE_HOURS`` or older than the user's last password change/deactivation is refused.
+"""
+
+import time
+
+from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from app.auth import bp
-from app.auth.forms import LoginForm
+from app.auth.forms import ChangePasswordForm, LoginForm
 from app.domain import accounts, audit
-from app.extensions import db, login_manager
+from app.domain.errors import ValidationFailed
+from app.extensions import db, limiter, login_manager
 from app.models import User
 from app.models.base import utcnow
 
@@ -15,12 +25,32 @@ login_manager.login_view = "auth.login"
 login_manager.login_message = "Inicie sesión para continuar."
 login_manager.login_message_category = "info"
 
+AUTH_AT = "_auth_at"
+
+
+def _session_still_valid(user: User) -> bool:
+    auth_at = session.get(AUTH_AT)
+    if auth_at is None:
+        return True  # sessions written by the test helper carry no stamp
+    try:
+        auth_at = float(auth_at)
+    except (TypeError, ValueError):
+        return False
+    max_hours = current_app.config.get("SESSION_ABSOLUTE_HOURS", 12)
+    if time.time() - auth_at > max_hours * 3600:
+        return False
+    changed = user.password_changed_at
+    return changed is None or changed.timestamp() <= auth_at + 1e-3
+
 
 @login_manager.user_loader
 def load_user(user_id: str):
     if not user_id.isdigit():
         return None
-    return db.session.get(User, int(user_id))
+    user = db.session.get(User, int(user_id))
+    if user is None or not _session_still_valid(user):
+        return None
+    return user
 
 
 @login_manager.request_loader
@@ -38,7 +68,36 @@ def _safe_next(target: str | None) -> str:
     return url_for("main.index")
 
 
+def _ip_limit() -> str:
+    return current_app.config.get("LOGIN_RATE_LIMIT_IP", "10 per minute")
+
+
+def _account_limit() -> str:
+    return current_app.config.get("LOGIN_RATE_LIMIT_ACCOUNT", "20 per hour")
+
+
+def _account_key() -> str:
+    return "account:" + accounts.normalise_email(request.form.get("email", ""))[:254]
+
+
+def _failed(response) -> bool:
+    return response.status_code != 302
+
+
+def start_session(user: User) -> None:
+    """A fresh session for ``user`` (no fixation), permanent, stamped with the sign-in time."""
+    lang = session.get("lang")
+    session.clear()
+    if lang:
+        session["lang"] = lang
+    session.permanent = True
+    login_user(user)
+    session[AUTH_AT] = time.time()
+
+
 @bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_ip_limit, methods=["POST"])
+@limiter.limit(_account_limit, key_func=_account_key, methods=["POST"], deduct_when=_failed)
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("main.index"))
@@ -55,9 +114,9 @@ def login():
                 ip=request.remote_addr,
             )
             db.session.commit()
-            flash(_("Correo o contraseña incorrectos."), "error")
+            flash(_("Correo o contraseña incorrectos, o la cuenta está bloqueada temporalmente."), "error")
             return render_template("auth/login.html", form=form), 401
-        login_user(user)
+        start_session(user)
         user.last_login_at = utcnow()
         audit.record("login", "user", user.id, actor_id=user.id, ip=request.remote_addr)
         db.session.commit()
@@ -69,6 +128,37 @@ def login():
 @bp.post("/logout")
 @login_required
 def logout():
+    audit.record("logout", "user", current_user.id, actor_id=current_user.id, ip=request.remote_addr)
+    db.session.commit()
     logout_user()
+    session.clear()
     flash(_("Sesión cerrada."), "info")
     return redirect(url_for("auth.login"))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def change_password():
+    """The signed-in user changes their own password (the current one is required)."""
+    form = ChangePasswordForm()
+    status = 200
+    if form.validate_on_submit():
+        user = current_user._get_current_object()
+        try:
+            accounts.change_password(user, form.current.data, form.new.data, ip=request.remote_addr)
+        except ValidationFailed as exc:
+            db.session.rollback()
+            for name, messages in (exc.details or {}).items():
+                target = {"password": form.new}.get(name) or getattr(form, name, form.new)
+                target.errors = list(target.errors) + list(messages)
+            if not exc.details:
+                form.new.errors = list(form.new.errors) + [exc.message]
+            status = 422
+        else:
+            db.session.commit()
+            start_session(user)  # other sessions end; this one continues, rotated
+            flash(_("Contraseña actualizada."), "success")
+            return redirect(url_for("main.index"))
+    elif request.method == "POST":
+        status = 422
+    return render_template("auth/change_password.html", form=form), status
