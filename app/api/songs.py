@@ -1,3 +1,255 @@
-"""API: songs resources (see DESIGN.md §8)."""
+"""API: songs (DESIGN.md §8). Same domain functions, same permissions as the UI.
 
-from app.api import bp  # noqa: F401
+- ``GET /songs`` (paginated; filters season, label, artist, album, department,
+  municipality, state, overdue, q, sort), ``GET /songs/ID``
+- ``POST /songs`` → 201 ``{"song": {...}, "warnings": [...]}`` (duplicate warning)
+- ``PATCH /songs/ID`` (``"version"`` for optimistic locking → 409 with what changed)
+- ``POST /songs/ID/transitions`` ``{"to": STATE, ...fields}``
+- ``POST /songs/ID/evidence`` (multipart ``file``) → 201; ``GET``/``DELETE /songs/ID/evidence/EID``
+- ``POST /songs/ID/due-date-changes`` ``{"proposed_due", "reason"}``; coordinators:
+  ``GET /due-date-changes`` and ``POST /due-date-changes/ID`` ``{"approve": bool, "comment"}``
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import jsonify, request, send_file
+from flask_login import current_user
+from sqlalchemy import select
+
+from app.api import bp
+from app.api.core import ApiError, json_body, paginate
+from app.domain import evidence as evidence_domain
+from app.domain import lifecycle, permissions, song_queries
+from app.domain.errors import ValidationFailed
+from app.extensions import db
+from app.models import DueDateChange, Evidence, Song
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def serialize_evidence(evidence: Evidence) -> dict[str, Any]:
+    return {
+        "id": evidence.id,
+        "name": evidence.original_name,
+        "content_type": evidence.content_type,
+        "size_bytes": evidence.size_bytes,
+        "sha256": evidence.sha256,
+        "uploaded_at": _iso(evidence.uploaded_at),
+        "url": f"/api/v1/songs/{evidence.song_id}/evidence/{evidence.id}",
+    }
+
+
+def serialize_song(song: Song, *, detail: bool = False) -> dict[str, Any]:
+    """A song as JSON: state, dates (ISO), ids and codes, every scoring term, version, survey_url."""
+    from app.domain.surveys import survey_url
+
+    data: dict[str, Any] = {
+        "id": song.id,
+        "state": song.state,
+        "version": song.version,
+        "season": song.season.year if song.season else None,
+        "label_id": song.label_id,
+        "label_code": song.label.code if song.label else None,
+        "artist_id": song.artist_id,
+        "artist": song.artist.name if song.artist else None,
+        "album_id": song.album_id,
+        "album_code": song.album.code if song.album else None,
+        "municipality_id": song.municipality_id,
+        "municipality_code": song.municipality.code if song.municipality else None,
+        "municipality": song.municipality.name if song.municipality else None,
+        "department_id": song.department_id,
+        "department_code": song.department.code if song.department else None,
+        "scope": song.scope,
+        "planned_start": _iso(song.planned_start),
+        "due_date": _iso(song.due_date),
+        "delivered_on": _iso(song.delivered_on),
+        "product": song.product,
+        "beneficiaries": song.beneficiaries,
+        "late_business_days": song.late_business_days,
+        "on_time": song.on_time,
+        "T": song.timeliness,
+        "R": song.review_score,
+        "S": song.satisfaction,
+        "Q": song.quality,
+        "E": song.equity,
+        "points": song.points,
+        "survey_url": survey_url(song) if song.is_delivered else None,
+        "created_at": _iso(song.created_at),
+        "updated_at": _iso(song.updated_at),
+    }
+    if detail:
+        data.update(
+            {
+                "diagnosis": song.diagnosis,
+                "action_plan": song.action_plan,
+                "return_comment": song.return_comment,
+                "cancel_reason": song.cancel_reason,
+                "evidence": [serialize_evidence(e) for e in song.evidence],
+                "allowed_transitions": [s for s in lifecycle.allowed_transitions(song) if s != "reviewed"],
+                "pending_due_date_change": _serialize_change(lifecycle.pending_due_date_change(song)),
+            }
+        )
+    return data
+
+
+def _serialize_change(change: DueDateChange | None) -> dict[str, Any] | None:
+    if change is None:
+        return None
+    return {
+        "id": change.id,
+        "song_id": change.song_id,
+        "status": change.status,
+        "previous_due": _iso(change.previous_due),
+        "proposed_due": _iso(change.proposed_due),
+        "reason": change.reason,
+        "requested_by": change.requested_by.name if change.requested_by else None,
+        "created_at": _iso(change.created_at),
+        "decided_at": _iso(change.decided_at),
+        "decision_comment": change.decision_comment,
+    }
+
+
+def _warning(song: Song) -> dict[str, Any]:
+    return {
+        "type": "duplicate",
+        "message": "Ya hay una canción en el mismo municipio y álbum con inicio a menos de 30 días.",
+        "song_id": song.id,
+        "state": song.state,
+        "planned_start": _iso(song.planned_start),
+        "due_date": _iso(song.due_date),
+    }
+
+
+def _song(song_id: int) -> Song:
+    return lifecycle.get_song(current_user, song_id)
+
+
+def _ip() -> str | None:
+    return request.remote_addr
+
+
+@bp.get("/songs")
+def list_songs():
+    stmt = song_queries.filter_songs(current_user, request.args)
+    return jsonify(paginate(stmt, serialize_song))
+
+
+@bp.get("/songs/<int:song_id>")
+def get_song(song_id: int):
+    return jsonify(serialize_song(_song(song_id), detail=True))
+
+
+@bp.post("/songs")
+def create_song():
+    data = json_body()
+    song = lifecycle.create_song(current_user, data, ip=_ip())
+    warnings = lifecycle.duplicate_warning(song.municipality_id, song.album_id, song.planned_start, exclude_id=song.id)
+    db.session.commit()
+    return jsonify({"song": serialize_song(song, detail=True), "warnings": [_warning(s) for s in warnings]}), 201
+
+
+@bp.patch("/songs/<int:song_id>")
+def update_song(song_id: int):
+    data = json_body()
+    song = _song(song_id)
+    version = data.pop("version", None)
+    if version is not None and (isinstance(version, bool) or not isinstance(version, int)):
+        raise ValidationFailed("'version' debe ser un número entero.", {"version": ["Número entero."]})
+    lifecycle.update_song(current_user, song, data, expected_version=version, ip=_ip())
+    warnings = []
+    if {"municipality_id", "album_id", "planned_start"} & set(data):
+        warnings = lifecycle.duplicate_warning(
+            song.municipality_id, song.album_id, song.planned_start, exclude_id=song.id
+        )
+    db.session.commit()
+    return jsonify({"song": serialize_song(song, detail=True), "warnings": [_warning(s) for s in warnings]})
+
+
+@bp.post("/songs/<int:song_id>/transitions")
+def transition_song(song_id: int):
+    data = json_body()
+    song = _song(song_id)
+    to = data.pop("to", None)
+    if not isinstance(to, str):
+        raise ValidationFailed("Indique el estado de destino en 'to'.", {"to": ["Obligatorio (texto)."]})
+    data.pop("ip", None)
+    lifecycle.transition_song(current_user, song, to, ip=_ip(), **{str(k): v for k, v in data.items()})
+    db.session.commit()
+    return jsonify(serialize_song(song, detail=True))
+
+
+@bp.post("/songs/<int:song_id>/evidence")
+def add_evidence(song_id: int):
+    song = _song(song_id)
+    file = request.files.get("file")
+    if file is None:
+        raise ApiError(400, "Envíe el archivo en el campo multipart 'file'.", {"file": ["Obligatorio."]})
+    evidence = evidence_domain.add_evidence(current_user, song, file, ip=_ip())
+    db.session.commit()
+    return jsonify(serialize_evidence(evidence)), 201
+
+
+@bp.get("/songs/<int:song_id>/evidence/<int:evidence_id>")
+def download_evidence(song_id: int, evidence_id: int):
+    evidence = evidence_domain.get_evidence(current_user, _song(song_id), evidence_id)
+    return send_evidence(evidence)
+
+
+@bp.delete("/songs/<int:song_id>/evidence/<int:evidence_id>")
+def remove_evidence(song_id: int, evidence_id: int):
+    evidence = evidence_domain.get_evidence(current_user, _song(song_id), evidence_id)
+    evidence_domain.remove_evidence(current_user, evidence, ip=_ip())
+    db.session.commit()
+    return "", 204
+
+
+def send_evidence(evidence: Evidence):
+    """Serve an evidence file as an attachment (never rendered inline), with nosniff."""
+    path = evidence_domain.evidence_path(evidence)
+    if not path.is_file():
+        raise ApiError(404, "El archivo de evidencia no está disponible.")
+    response = send_file(
+        path,
+        mimetype=evidence.content_type,
+        as_attachment=True,
+        download_name=evidence.original_name,
+        max_age=0,
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.post("/songs/<int:song_id>/due-date-changes")
+def request_due_date_change(song_id: int):
+    data = json_body()
+    song = _song(song_id)
+    change = lifecycle.request_due_date_change(
+        current_user, song, data.get("proposed_due"), data.get("reason"), ip=_ip()
+    )
+    db.session.commit()
+    return jsonify(_serialize_change(change)), 201
+
+
+@bp.get("/due-date-changes")
+def list_due_date_changes():
+    permissions.require(permissions.can_decide_due_date(current_user), "Solo la coordinación.")
+    stmt = select(DueDateChange).where(DueDateChange.status == "pending").order_by(DueDateChange.created_at)
+    return jsonify(paginate(stmt, _serialize_change))
+
+
+@bp.post("/due-date-changes/<int:change_id>")
+def decide_due_date_change(change_id: int):
+    data = json_body()
+    approve = data.get("approve")
+    if not isinstance(approve, bool):
+        raise ValidationFailed("'approve' debe ser true o false.", {"approve": ["Booleano obligatorio."]})
+    permissions.require(permissions.can_decide_due_date(current_user), "Solo la coordinación.")
+    change = lifecycle.get_due_date_change(change_id)
+    lifecycle.decide_due_date_change(current_user, change, approve, data.get("comment"), ip=_ip())
+    db.session.commit()
+    return jsonify(_serialize_change(change))

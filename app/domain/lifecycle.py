@@ -1,0 +1,737 @@
+"""A song's life (DESIGN.md §3): create, edit, transitions, due-date change requests.
+
+Shared by the HTML views, the JSON API and the importer: every rule lives here.
+
+Transactions: these functions add to and flush the current SQLAlchemy session but
+never commit. The caller (a view, an API handler, a CLI command) commits once the
+whole action succeeded, or rolls back on a DomainError, so nothing is half-written.
+
+Inputs may be Python values (``date``, ``int``) or raw JSON values (ISO
+``YYYY-MM-DD`` strings, numeric strings): they are checked here and a bad value
+raises ValidationFailed with ``details = {field: [message, ...]}``.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm.exc import StaleDataError
+
+from app.domain import audit, permissions, terms
+from app.domain.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from app.extensions import db
+from app.models import Album, Artist, AuditEvent, Department, DueDateChange, Municipality, Role, Song, SongState
+from app.models.base import utcnow
+
+BOGOTA = ZoneInfo("America/Bogota")
+DUPLICATE_WINDOW_DAYS = 30
+MAX_TEXT = 5000
+
+PLANNED = SongState.PLANNED.value
+IN_PROGRESS = SongState.IN_PROGRESS.value
+DELIVERED = SongState.DELIVERED.value
+RETURNED = SongState.RETURNED.value
+REVIEWED = SongState.REVIEWED.value
+CANCELLED = SongState.CANCELLED.value
+
+# DESIGN.md §3. "reviewed" is reached only through the review endpoint (reviews helper).
+TRANSITIONS: dict[str, tuple[str, ...]] = {
+    PLANNED: (IN_PROGRESS, CANCELLED),
+    IN_PROGRESS: (DELIVERED, CANCELLED),
+    DELIVERED: (RETURNED, REVIEWED, CANCELLED),
+    RETURNED: (DELIVERED, CANCELLED),
+    REVIEWED: (),
+    CANCELLED: (),
+}
+
+STATE_NAMES = {
+    PLANNED: "planeada",
+    IN_PROGRESS: "en curso",
+    DELIVERED: "entregada",
+    RETURNED: "devuelta",
+    REVIEWED: "revisada",
+    CANCELLED: "cancelada",
+}
+
+# Which fields can be edited (update_song) in each state. Due date: directly only
+# while planned; afterwards through a due-date change request.
+EDITABLE_FIELDS: dict[str, tuple[str, ...]] = {
+    PLANNED: ("artist_id", "album_id", "municipality_id", "scope", "planned_start", "due_date"),
+    IN_PROGRESS: ("scope", "diagnosis", "action_plan", "due_date"),
+    DELIVERED: ("scope", "diagnosis", "action_plan", "product", "beneficiaries", "due_date"),
+    RETURNED: ("scope", "diagnosis", "action_plan", "product", "beneficiaries", "due_date"),
+    REVIEWED: (),
+    CANCELLED: (),
+}
+
+# Every field a person can see change in the audit trail.
+AUDITED_FIELDS = [
+    "state",
+    "season_id",
+    "label_id",
+    "artist_id",
+    "album_id",
+    "municipality_id",
+    "department_id",
+    "scope",
+    "planned_start",
+    "due_date",
+    "diagnosis",
+    "action_plan",
+    "delivered_on",
+    "product",
+    "beneficiaries",
+    "return_comment",
+    "cancel_reason",
+    "late_business_days",
+    "timeliness",
+    "equity",
+    "points",
+]
+
+FIELD_NAMES = {
+    "artist_id": "artista (equipo)",
+    "album_id": "álbum (línea temática)",
+    "municipality_id": "municipio",
+    "scope": "alcance concertado",
+    "planned_start": "inicio planeado",
+    "due_date": "fecha de compromiso",
+    "diagnosis": "diagnóstico",
+    "action_plan": "plan de acción",
+    "delivered_on": "fecha de entrega",
+    "product": "producto",
+    "beneficiaries": "beneficiarios",
+    "state": "estado",
+    "season_id": "temporada",
+    "label_id": "disquera",
+    "department_id": "departamento",
+    "cancel_reason": "motivo de cancelación",
+    "return_comment": "comentario de devolución",
+}
+
+
+def today() -> date:
+    """Today's date in Colombia (times are stored in UTC, days are Bogotá days)."""
+    return datetime.now(BOGOTA).date()
+
+
+# --------------------------------------------------------------------------- parsing
+
+
+def parse_date(value: Any, field: str, errors: dict[str, list[str]], *, required: bool = True) -> date | None:
+    """A ``date`` from a date or an ISO ``YYYY-MM-DD`` string; records an error otherwise."""
+    if value is None or value == "":
+        if required:
+            errors.setdefault(field, []).append("Este campo es obligatorio.")
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str) and len(value.strip()) == 10:
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError:
+            pass
+    errors.setdefault(field, []).append("Fecha no válida; use el formato AAAA-MM-DD.")
+    return None
+
+
+def parse_int(
+    value: Any, field: str, errors: dict[str, list[str]], *, required: bool = True, minimum: int | None = None
+) -> int | None:
+    """An int from an int or a numeric string (never a bool or a float with decimals)."""
+    if value is None or value == "":
+        if required:
+            errors.setdefault(field, []).append("Este campo es obligatorio.")
+        return None
+    number: int | None = None
+    if isinstance(value, bool):
+        number = None
+    elif isinstance(value, int):
+        number = value
+    elif isinstance(value, float) and value.is_integer():
+        number = int(value)
+    elif isinstance(value, str) and value.strip().lstrip("-").isdigit() and len(value.strip()) < 12:
+        number = int(value.strip())
+    if number is None:
+        errors.setdefault(field, []).append("Debe ser un número entero.")
+        return None
+    if minimum is not None and number < minimum:
+        errors.setdefault(field, []).append(f"Debe ser mayor o igual que {minimum}.")
+        return None
+    if abs(number) > 2_000_000_000:
+        errors.setdefault(field, []).append("El número es demasiado grande.")
+        return None
+    return number
+
+
+def parse_text(value: Any, field: str, errors: dict[str, list[str]], *, required: bool = True) -> str | None:
+    """Trimmed text (``None`` when empty and optional)."""
+    if value is None:
+        text = ""
+    elif isinstance(value, str):
+        text = value.strip()
+    else:
+        errors.setdefault(field, []).append("Debe ser texto.")
+        return None
+    if not text:
+        if required:
+            errors.setdefault(field, []).append("Este campo es obligatorio.")
+        return None
+    if len(text) > MAX_TEXT:
+        errors.setdefault(field, []).append(f"Máximo {MAX_TEXT} caracteres.")
+        return None
+    return text
+
+
+def _raise_if(errors: dict[str, list[str]], message: str = "Revise los datos marcados.") -> None:
+    if errors:
+        raise ValidationFailed(message, errors)
+
+
+def _actor_id(actor: Any) -> int | None:
+    return getattr(actor, "id", None)
+
+
+def _snapshot(song: Song) -> dict[str, Any]:
+    return audit.snapshot(song, AUDITED_FIELDS)
+
+
+def _flush() -> None:
+    """Flush; a concurrent update of the same song (version mismatch) becomes a Conflict."""
+    try:
+        db.session.flush()
+    except StaleDataError:
+        db.session.rollback()
+        raise Conflict("Otra persona modificó esta canción al mismo tiempo. Recargue e intente de nuevo.") from None
+
+
+def _record(action: str, song: Song, actor: Any, changes: dict[str, Any], ip: str | None = None) -> None:
+    audit.record(action, "song", song.id, actor_id=_actor_id(actor), changes=changes, ip=ip)
+
+
+# --------------------------------------------------------------------------- reference look-ups
+
+
+def _artist(artist_id: int | None, errors: dict[str, list[str]]) -> Artist | None:
+    if artist_id is None:
+        return None
+    artist = db.session.get(Artist, artist_id)
+    if artist is None or not artist.active:
+        errors.setdefault("artist_id", []).append("El artista (equipo) no existe o está inactivo.")
+        return None
+    return artist
+
+
+def _album(album_id: int | None, errors: dict[str, list[str]]) -> Album | None:
+    if album_id is None:
+        return None
+    album = db.session.get(Album, album_id)
+    if album is None or not album.active:
+        errors.setdefault("album_id", []).append("El álbum (línea temática) no existe o está inactivo.")
+        return None
+    return album
+
+
+def _municipality(municipality_id: int | None, errors: dict[str, list[str]]) -> Municipality | None:
+    if municipality_id is None:
+        return None
+    municipality = db.session.get(Municipality, municipality_id)
+    if municipality is None:
+        errors.setdefault("municipality_id", []).append("El municipio no existe.")
+    return municipality
+
+
+def _check_territory(actor: Any, artist: Artist, municipality: Municipality, errors: dict[str, list[str]]) -> None:
+    """Territorial users: the artist is of their label and the municipality in one of its departments."""
+    permissions.require(
+        permissions.can_create_song_for_label(actor, artist.label_id),
+        "Solo puede registrar canciones de los artistas (equipos) de su propia disquera.",
+    )
+    if getattr(actor, "role", None) == Role.TERRITORIAL.value:
+        department = db.session.get(Department, municipality.department_id)
+        if department is None or department.label_id != artist.label_id:
+            errors.setdefault("municipality_id", []).append(
+                "El municipio no está en un departamento que atienda su disquera."
+            )
+
+
+def allowed_municipalities_stmt(actor: Any):
+    """Municipalities an actor may pick for a new song (territorial: their label's departments)."""
+    stmt = select(Municipality).join(Department, Municipality.department_id == Department.id)
+    if getattr(actor, "role", None) == Role.TERRITORIAL.value:
+        stmt = stmt.where(Department.label_id == actor.label_id)
+    return stmt
+
+
+# --------------------------------------------------------------------------- create / duplicates
+
+
+def duplicate_warning(
+    municipality_id: int, album_id: int, planned_start: date, exclude_id: int | None = None
+) -> list[Song]:
+    """Songs on the same municipality + album starting within 30 days (not cancelled). DESIGN.md §3.
+
+    A warning only: the UI asks to confirm, the API returns it in ``warnings``.
+    """
+    window = timedelta(days=DUPLICATE_WINDOW_DAYS)
+    stmt = (
+        select(Song)
+        .where(
+            Song.municipality_id == municipality_id,
+            Song.album_id == album_id,
+            Song.planned_start >= planned_start - window,
+            Song.planned_start <= planned_start + window,
+            Song.state != CANCELLED,
+        )
+        .order_by(Song.planned_start, Song.id)
+        .limit(20)
+    )
+    if exclude_id is not None:
+        stmt = stmt.where(Song.id != exclude_id)
+    return list(db.session.scalars(stmt))
+
+
+def create_song(actor: Any, data: dict[str, Any], *, ip: str | None = None) -> Song:
+    """Plan a new song (state ``planned``). DESIGN.md §1 (own label only), §3, §4 (season by due date).
+
+    ``data``: artist_id, album_id, municipality_id, scope, planned_start, due_date.
+    Flushes (the song gets its id); the caller commits.
+    """
+    permissions.require(
+        getattr(actor, "role", None) in permissions.SONG_EDITOR_ROLES,
+        "Su rol no permite registrar canciones (solo lectura).",
+    )
+    errors: dict[str, list[str]] = {}
+    artist_id = parse_int(data.get("artist_id"), "artist_id", errors)
+    album_id = parse_int(data.get("album_id"), "album_id", errors)
+    municipality_id = parse_int(data.get("municipality_id"), "municipality_id", errors)
+    scope = parse_text(data.get("scope"), "scope", errors)
+    planned_start = parse_date(data.get("planned_start"), "planned_start", errors)
+    due_date = parse_date(data.get("due_date"), "due_date", errors)
+    artist = _artist(artist_id, errors)
+    album = _album(album_id, errors)
+    municipality = _municipality(municipality_id, errors)
+    if planned_start and due_date and due_date < planned_start:
+        errors.setdefault("due_date", []).append("La fecha de compromiso no puede ser anterior al inicio planeado.")
+    _raise_if(errors)
+    _check_territory(actor, artist, municipality, errors)
+    _raise_if(errors)
+    season = terms.season_for(due_date)
+
+    song = Song(
+        season=season,
+        label_id=artist.label_id,
+        artist=artist,
+        album=album,
+        municipality=municipality,
+        department_id=municipality.department_id,
+        state=PLANNED,
+        scope=scope,
+        planned_start=planned_start,
+        due_date=due_date,
+        created_by_id=_actor_id(actor),
+    )
+    db.session.add(song)
+    terms.refresh_song_terms(song)
+    db.session.flush()
+    _record("song_created", song, actor, {k: [None, v] for k, v in _snapshot(song).items() if v is not None}, ip)
+    return song
+
+
+# --------------------------------------------------------------------------- update
+
+
+def _changed_since(song: Song, expected_version: int) -> dict[str, Any]:
+    """Fields changed by others since ``expected_version`` with their current values (from the audit trail)."""
+    events = db.session.scalars(
+        select(AuditEvent)
+        .where(AuditEvent.entity_type == "song", AuditEvent.entity_id == song.id)
+        .order_by(AuditEvent.at, AuditEvent.id)
+    ).all()
+    fields: list[str] = []
+    who: list[str] = []
+    for event in events:
+        version = (event.changes or {}).get("version")
+        if not isinstance(version, list) or len(version) != 2 or not isinstance(version[1], int):
+            continue
+        if version[1] <= expected_version:
+            continue
+        for field in event.changes:
+            if field in FIELD_NAMES and field not in fields:
+                fields.append(field)
+        if event.actor is not None and event.actor.name not in who:
+            who.append(event.actor.name)
+    current = _snapshot(song)
+    return {
+        "expected_version": expected_version,
+        "current_version": song.version,
+        "changed_by": who,
+        "fields": {f: current.get(f) for f in fields},
+    }
+
+
+def update_song(
+    actor: Any,
+    song: Song,
+    data: dict[str, Any],
+    expected_version: int | None = None,
+    *,
+    ip: str | None = None,
+) -> Song:
+    """Edit the fields allowed in the song's current state (DESIGN.md §3).
+
+    A due-date change after ``planned`` is refused here: it needs a due-date change
+    request approved by a coordinator. With ``expected_version`` (optimistic
+    locking) a song changed by someone else raises Conflict listing what changed.
+    Keys present in ``data`` are applied; absent keys are left alone.
+    """
+    permissions.require(permissions.can_edit_song(actor, song), "No puede modificar canciones de otra disquera.")
+    if expected_version is not None and expected_version != song.version:
+        raise Conflict(
+            "Otra persona modificó esta canción mientras usted la editaba. Revise los valores actuales.",
+            _changed_since(song, expected_version),
+        )
+    allowed = EDITABLE_FIELDS.get(song.state, ())
+    if not allowed:
+        raise ValidationFailed(
+            f"Una canción {STATE_NAMES.get(song.state, song.state)} ya no se puede modificar.",
+            {"state": [song.state]},
+        )
+    errors: dict[str, list[str]] = {}
+    unknown = [k for k in data if k not in FIELD_NAMES and k not in ("version",)]
+    for key in unknown:
+        errors.setdefault(key, []).append("Campo desconocido.")
+    for key in data:
+        if key in FIELD_NAMES and key not in allowed:
+            errors.setdefault(key, []).append(
+                f"No se puede cambiar en estado «{STATE_NAMES.get(song.state, song.state)}»."
+            )
+    _raise_if(errors)
+
+    values: dict[str, Any] = {}
+    for key in ("artist_id", "album_id", "municipality_id"):
+        if key in data:
+            values[key] = parse_int(data[key], key, errors)
+    for key in ("planned_start", "due_date"):
+        if key in data:
+            values[key] = parse_date(data[key], key, errors)
+    if "scope" in data:
+        values["scope"] = parse_text(data["scope"], "scope", errors)
+    for key in ("diagnosis", "action_plan"):
+        if key in data:
+            values[key] = parse_text(data[key], key, errors, required=False)
+    if "product" in data:
+        values["product"] = parse_text(data["product"], "product", errors)
+    if "beneficiaries" in data:
+        values["beneficiaries"] = parse_int(data["beneficiaries"], "beneficiaries", errors, minimum=0)
+    _raise_if(errors)
+
+    if "due_date" in values and values["due_date"] != song.due_date and song.state != PLANNED:
+        raise ValidationFailed(
+            "Después de «planeada» la fecha de compromiso solo cambia con una solicitud de cambio "
+            "aprobada por la coordinación. Use «Solicitar cambio de fecha».",
+            {"due_date": ["Use una solicitud de cambio de fecha de compromiso."]},
+        )
+    values = {k: v for k, v in values.items() if getattr(song, k) != v}
+    if not values:
+        return song
+
+    artist = _artist(values.get("artist_id", song.artist_id), errors) if "artist_id" in values else song.artist
+    album = _album(values["album_id"], errors) if "album_id" in values else song.album
+    municipality = (
+        _municipality(values["municipality_id"], errors) if "municipality_id" in values else song.municipality
+    )
+    planned_start = values.get("planned_start", song.planned_start)
+    due_date = values.get("due_date", song.due_date)
+    if due_date < planned_start:
+        errors.setdefault("due_date", []).append("La fecha de compromiso no puede ser anterior al inicio planeado.")
+    _raise_if(errors)
+    if "artist_id" in values or "municipality_id" in values:
+        _check_territory(actor, artist, municipality, errors)
+        if artist.label_id != song.label_id:
+            permissions.require(
+                getattr(actor, "role", None) == Role.COORDINATOR.value,
+                "Solo la coordinación puede pasar una canción a otra disquera.",
+            )
+        _raise_if(errors)
+
+    before = _snapshot(song)
+    before_version = song.version
+    if "due_date" in values:
+        song.season = terms.season_for(due_date)
+    song.artist = artist
+    song.label_id = artist.label_id
+    song.album = album
+    song.municipality = municipality
+    song.department_id = municipality.department_id
+    for key in ("scope", "planned_start", "due_date", "diagnosis", "action_plan", "product", "beneficiaries"):
+        if key in values:
+            setattr(song, key, values[key])
+    terms.refresh_song_terms(song)
+    _flush()
+    changes = audit.changes_between(before, _snapshot(song))
+    changes["version"] = [before_version, song.version]
+    _record("song_updated", song, actor, changes, ip)
+    return song
+
+
+# --------------------------------------------------------------------------- transitions
+
+
+def allowed_transitions(song: Song) -> tuple[str, ...]:
+    return TRANSITIONS.get(song.state, ())
+
+
+def _state_list(states: tuple[str, ...]) -> str:
+    return ", ".join(f"«{STATE_NAMES.get(s, s)}» ({s})" for s in states) or "ninguno"
+
+
+def transition_song(actor: Any, song: Song, to: str, *, ip: str | None = None, **fields: Any) -> Song:
+    """Move a song along its life (DESIGN.md §3).
+
+    - planned → in_progress: ``diagnosis`` (required), ``action_plan`` (optional).
+    - in_progress → delivered, returned → delivered: ``delivered_on`` (not in the future,
+      not before the planned start), ``product`` (required; kept from the previous
+      delivery when re-delivering), ``beneficiaries`` (≥ 0, required), and at least
+      one evidence file. Issues the survey link the first time.
+    - delivered → returned: delegated to ``app.domain.reviews.return_song`` (coordinator).
+    - any state before reviewed → cancelled: ``reason`` required.
+    - → reviewed: only through the review endpoint.
+    """
+    if not isinstance(to, str) or to not in STATE_NAMES:
+        raise ValidationFailed(
+            "Estado de destino desconocido.",
+            {"to": [f"Use uno de: {', '.join(STATE_NAMES)}."]},
+        )
+    if to == REVIEWED:
+        raise ValidationFailed(
+            "Una canción pasa a «revisada» solo cuando la coordinación registra la revisión (rúbrica).",
+            {"to": ["Use la revisión de la coordinación (POST /api/v1/songs/ID/review)."]},
+        )
+    if to == RETURNED:
+        permissions.require(permissions.can_view_song(actor, song), "No puede ver esta canción.")
+        if song.state != DELIVERED:
+            raise ValidationFailed(
+                f"Solo una canción entregada puede devolverse; esta está «{STATE_NAMES.get(song.state)}».",
+                {"to": [f"Desde «{song.state}» se permite: {_state_list(allowed_transitions(song))}."]},
+            )
+        from app.domain import reviews  # written by the reviews helper; imported lazily
+
+        comment = fields.get("comment") or fields.get("return_comment")
+        return reviews.return_song(actor, song, comment)
+
+    permissions.require(permissions.can_edit_song(actor, song), "No puede modificar canciones de otra disquera.")
+    allowed = tuple(s for s in allowed_transitions(song) if s != REVIEWED)
+    if to not in allowed:
+        raise ValidationFailed(
+            f"No se puede pasar de «{STATE_NAMES.get(song.state)}» a «{STATE_NAMES.get(to)}». "
+            f"Desde «{STATE_NAMES.get(song.state)}» se permite: {_state_list(allowed)}.",
+            {"to": [f"Estado actual: {song.state}; permitidos: {', '.join(allowed) or 'ninguno'}."]},
+        )
+
+    errors: dict[str, list[str]] = {}
+    before = _snapshot(song)
+    before_version = song.version
+    if to == IN_PROGRESS:
+        diagnosis = parse_text(fields.get("diagnosis"), "diagnosis", errors)
+        action_plan = parse_text(fields.get("action_plan"), "action_plan", errors, required=False)
+        _raise_if(errors)
+        song.diagnosis = diagnosis
+        if action_plan is not None:
+            song.action_plan = action_plan
+    elif to == DELIVERED:
+        delivered_on = parse_date(fields.get("delivered_on"), "delivered_on", errors)
+        product_raw = fields.get("product")
+        if product_raw in (None, "") and song.state == RETURNED:
+            product_raw = song.product
+        product = parse_text(product_raw, "product", errors)
+        beneficiaries_raw = fields.get("beneficiaries")
+        if beneficiaries_raw in (None, "") and song.state == RETURNED:
+            beneficiaries_raw = song.beneficiaries
+        beneficiaries = parse_int(beneficiaries_raw, "beneficiaries", errors, minimum=0)
+        if delivered_on is not None:
+            if delivered_on > today():
+                errors.setdefault("delivered_on", []).append("La fecha de entrega no puede estar en el futuro.")
+            elif delivered_on < song.planned_start:
+                errors.setdefault("delivered_on", []).append(
+                    f"La fecha de entrega no puede ser anterior al inicio planeado ({song.planned_start:%d/%m/%Y})."
+                )
+        if not song.evidence:
+            errors.setdefault("evidence", []).append(
+                "Adjunte al menos una evidencia (acta, fotos o PDF) antes de entregar."
+            )
+        _raise_if(errors, "No se puede registrar la entrega: revise los datos marcados.")
+        song.delivered_on = delivered_on
+        song.product = product
+        song.beneficiaries = beneficiaries
+        if song.survey_nonce is None:
+            from app.domain.surveys import issue_survey_nonce
+
+            issue_survey_nonce(song)
+    elif to == CANCELLED:
+        reason = parse_text(fields.get("reason") or fields.get("cancel_reason"), "reason", errors)
+        _raise_if(errors, "Indique el motivo de la cancelación.")
+        song.cancel_reason = reason
+
+    song.state = to
+    terms.refresh_song_terms(song)
+    _flush()
+    changes = audit.changes_between(before, _snapshot(song))
+    changes["version"] = [before_version, song.version]
+    _record("song_transition", song, actor, changes, ip)
+    return song
+
+
+# --------------------------------------------------------------------------- due-date changes
+
+DUE_CHANGE_STATES = (IN_PROGRESS, DELIVERED, RETURNED)
+
+
+def pending_due_date_change(song: Song) -> DueDateChange | None:
+    return db.session.scalar(
+        select(DueDateChange).where(DueDateChange.song_id == song.id, DueDateChange.status == "pending")
+    )
+
+
+def request_due_date_change(
+    actor: Any, song: Song, proposed_due: Any, reason: Any, *, ip: str | None = None
+) -> DueDateChange:
+    """Ask a coordinator to move the due date of a song past ``planned`` (DESIGN.md §3)."""
+    permissions.require(permissions.can_edit_song(actor, song), "No puede modificar canciones de otra disquera.")
+    if song.state == PLANNED:
+        raise ValidationFailed(
+            "Mientras la canción está planeada, la fecha de compromiso se cambia editándola directamente.",
+            {"proposed_due": ["Edite la canción."]},
+        )
+    if song.state not in DUE_CHANGE_STATES:
+        raise ValidationFailed(
+            f"Una canción {STATE_NAMES.get(song.state)} no admite cambios de fecha de compromiso.",
+            {"proposed_due": [f"Estado actual: {song.state}."]},
+        )
+    errors: dict[str, list[str]] = {}
+    proposed = parse_date(proposed_due, "proposed_due", errors)
+    text = parse_text(reason, "reason", errors)
+    if proposed is not None:
+        if proposed == song.due_date:
+            errors.setdefault("proposed_due", []).append("Es la misma fecha de compromiso actual.")
+        elif proposed < song.planned_start:
+            errors.setdefault("proposed_due", []).append("No puede ser anterior al inicio planeado.")
+    _raise_if(errors)
+    terms.season_for(proposed)  # a season must exist for the new date
+    if pending_due_date_change(song) is not None:
+        raise Conflict(
+            "Ya hay una solicitud de cambio de fecha pendiente para esta canción.",
+            {"proposed_due": ["Espere la decisión de la coordinación."]},
+        )
+    change = DueDateChange(
+        song=song,
+        requested_by_id=_actor_id(actor),
+        previous_due=song.due_date,
+        proposed_due=proposed,
+        reason=text,
+        status="pending",
+    )
+    db.session.add(change)
+    db.session.flush()
+    _record(
+        "due_date_change_requested",
+        song,
+        actor,
+        {"due_date_change": [None, change.id], "proposed_due": [song.due_date, proposed], "reason": [None, text]},
+        ip,
+    )
+    return change
+
+
+def get_due_date_change(change_id: int) -> DueDateChange:
+    change = db.session.get(DueDateChange, change_id)
+    if change is None:
+        raise NotFound("La solicitud de cambio de fecha no existe.")
+    return change
+
+
+def decide_due_date_change(
+    actor: Any, change: DueDateChange, approve: bool, comment: Any = None, *, ip: str | None = None
+) -> DueDateChange:
+    """A coordinator approves or rejects a due-date change (DESIGN.md §3).
+
+    On approval the song's due date (and season, if the year changes) is updated
+    and its scoring terms re-stored. Both the decision and the song change are audited.
+    """
+    permissions.require(
+        permissions.can_decide_due_date(actor), "Solo la coordinación decide cambios de fecha de compromiso."
+    )
+    if change.status != "pending":
+        raise Conflict("Esta solicitud ya fue decidida.", {"status": [change.status]})
+    errors: dict[str, list[str]] = {}
+    note = parse_text(comment, "comment", errors, required=not approve)
+    _raise_if(errors, "Explique el motivo del rechazo.")
+    song = change.song
+    change.status = "approved" if approve else "rejected"
+    change.decided_by_id = _actor_id(actor)
+    change.decided_at = utcnow()
+    change.decision_comment = note
+    audit.record(
+        "due_date_change_decided",
+        "due_date_change",
+        change.id,
+        actor_id=_actor_id(actor),
+        changes={"status": ["pending", change.status], "comment": [None, note]},
+        ip=ip,
+    )
+    if approve:
+        if song.state in (REVIEWED, CANCELLED):
+            raise ValidationFailed(
+                f"La canción ya está {STATE_NAMES.get(song.state)}; no se puede cambiar su fecha.",
+                {"status": [song.state]},
+            )
+        before = _snapshot(song)
+        before_version = song.version
+        song.due_date = change.proposed_due
+        song.season = terms.season_for(change.proposed_due)
+        terms.refresh_song_terms(song)
+        db.session.flush()
+        changes = audit.changes_between(before, _snapshot(song))
+        changes["version"] = [before_version, song.version]
+        changes["due_date_change"] = [change.id, "approved"]
+        _record("due_date_change_approved", song, actor, changes, ip)
+    else:
+        db.session.flush()
+        _record(
+            "due_date_change_rejected",
+            song,
+            actor,
+            {"due_date_change": [change.id, "rejected"], "proposed_due": [change.proposed_due, None]},
+            ip,
+        )
+    return change
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def get_song(actor: Any, song_id: int) -> Song:
+    """The song if it exists (404) and the actor may see it (403)."""
+    song = db.session.get(Song, song_id)
+    if song is None:
+        raise NotFound("La canción no existe.")
+    if not permissions.can_view_song(actor, song):
+        raise PermissionDenied("Esta canción es de otra disquera.")
+    return song
+
+
+def song_timeline(song: Song, limit: int = 200) -> list[AuditEvent]:
+    """The song's audit events, most recent first."""
+    return list(
+        db.session.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.entity_type == "song", AuditEvent.entity_id == song.id)
+            .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+            .limit(limit)
+        )
+    )
