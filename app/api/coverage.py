@@ -1,3 +1,86 @@
-"""API: coverage resources (see DESIGN.md §8)."""
+"""API: coverage resources (DESIGN.md §6, §8).
 
-from app.api import bp  # noqa: F401
+- ``GET /api/v1/coverage/departments?season=YEAR`` — managers, coordinators and
+  admins (territorial users: 403, like the /coverage page). ``season`` must be an
+  integer (400 otherwise); an unknown year is 404. Without it, the current season.
+- ``GET /api/v1/open/coverage?season=YEAR[&format=csv]`` — public, no auth:
+  aggregates per department and per album (no personal data), JSON by default,
+  CSV with ``format=csv`` (``table=departments`` by default, or ``albums``).
+"""
+
+from __future__ import annotations
+
+from flask import jsonify, request
+from flask_login import current_user
+
+from app.api import bp
+from app.api.core import ApiError, int_arg
+from app.coverage import tables
+from app.domain import coverage, exports
+
+
+def _season():
+    season = coverage.resolve_season(int_arg("season", minimum=1900, maximum=2200))
+    if season is None:
+        raise ApiError(404, "No hay ninguna temporada (vigencia) creada.")
+    return season
+
+
+def _department_json(r: coverage.DepartmentRow, albums) -> dict:
+    return {
+        "department_code": r.code,
+        "department": r.name,
+        "label": r.label_name,
+        "municipalities": r.municipalities,
+        "prioritised_municipalities": r.prioritised,
+        "assisted_municipalities": r.assisted,
+        "coverage": r.coverage,
+        "prioritised_assisted": r.prioritised_assisted,
+        "prioritised_coverage": r.prioritised_coverage,
+        "delivered_songs": r.delivered,
+        "delivered_by_album": {a.code: r.by_album.get(a.id, 0) for a in albums},
+    }
+
+
+@bp.get("/coverage/departments")
+def coverage_departments():
+    coverage.require_reader(current_user)
+    season = _season()
+    albums = coverage.albums_with_songs(season)
+    summary = coverage.national_summary(season)
+    return jsonify(
+        {
+            "season": season.year,
+            "previous_season": summary.previous_season.year if summary.previous_season else None,
+            "national": {
+                f.key: {
+                    "value": f.value,
+                    "total": f.total,
+                    "share": f.share,
+                    "previous": f.previous,
+                    "previous_share": f.previous_share,
+                    "delta": f.delta,
+                }
+                for f in summary.figures
+            },
+            "items": [_department_json(r, albums) for r in coverage.department_rows(season)],
+        }
+    )
+
+
+@bp.get("/open/coverage")
+def open_coverage():
+    """Public aggregates (no login): JSON, or CSV with ?format=csv."""
+    fmt = (request.args.get("format") or "json").lower()
+    if fmt not in ("json", "csv"):
+        raise ApiError(400, "El parámetro 'format' debe ser json o csv.", {"format": fmt[:20]})
+    season = _season()
+    if fmt == "csv":
+        which = request.args.get("table", "departments")
+        if which not in ("departments", "albums"):
+            raise ApiError(400, "El parámetro 'table' debe ser departments o albums.", {"table": which[:20]})
+        table = tables.open_departments_table(season) if which == "departments" else tables.albums_table(season)
+        return exports.csv_response(exports.export_filename(table.stem, season.year, "csv"), table.headers, table.rows)
+    response = jsonify(coverage.open_data(season))
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response

@@ -1,17 +1,309 @@
-"""Coverage, targets, impact, exports and open data (issue 7)."""
+"""Coverage, gaps, targets, impact, exports and open data (DESIGN.md §6; issue 7).
 
-from flask import render_template
+Views parse the query, call app.domain.coverage / impact and render. Who may
+read is checked by the role decorator and again in the domain
+(``coverage.require_reader``), shared with the API.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
 
 from app.auth.decorators import roles_required
-from app.coverage import bp
+from app.coverage import bp, tables
+from app.coverage.forms import IndicatorUploadForm
+from app.domain import coverage, exports, geo, impact
+from app.models import Label
+
+READERS = ("manager", "coordinator", "admin")
+FORMATS = ("csv", "xlsx")
+
+
+def _int_arg(name: str) -> int | None:
+    raw = (request.args.get(name) or "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit() or len(raw) > 6:
+        abort(400)
+    return int(raw)
+
+
+def _season():
+    return coverage.resolve_season(_int_arg("season"))
+
+
+def _sort_args() -> tuple[str, bool]:
+    sort = request.args.get("sort", "code")
+    if sort not in coverage.DEPARTMENT_SORTS:
+        sort = "code"
+    return sort, request.args.get("dir") == "desc"
+
+
+def _reader():
+    coverage.require_reader(current_user)
+
+
+def _download(table: tables.Table, fmt: str, season):
+    if fmt not in FORMATS:
+        abort(404)
+    return exports.table_response(
+        fmt, table.stem, season.year if season else None, table.headers, table.rows, table.sheet
+    )
+
+
+def _no_season():
+    return render_template("coverage/no_season.html")
 
 
 @bp.get("/coverage")
-@roles_required("manager", "coordinator", "admin")
+@roles_required(*READERS)
 def summary():
-    return render_template("placeholder.html", title="Cobertura")
+    _reader()
+    season = _season()
+    if season is None:
+        return _no_season()
+    sort, descending = _sort_args()
+    rows = coverage.department_rows(season)
+    areas = {
+        r.code: geo.MapArea(
+            code=r.code,
+            name=r.name,
+            share=r.coverage,
+            text=_(
+                "%(name)s: %(share)s (%(a)s de %(m)s municipios)",
+                name=r.name,
+                share=(f"{r.coverage * 100:.0f} %" if r.coverage is not None else _("sin datos")),
+                a=r.assisted,
+                m=r.municipalities,
+            ),
+            href=url_for("coverage.department", code=r.code, season=season.year),
+        )
+        for r in rows
+    }
+    return render_template(
+        "coverage/summary.html",
+        season=season,
+        seasons=coverage.seasons(),
+        summary=coverage.national_summary(season),
+        rows=coverage.sort_departments(rows, sort, descending),
+        albums=coverage.albums_with_songs(season),
+        sort=sort,
+        descending=descending,
+        map_svg=geo.render_map(areas, _("Cobertura municipal por departamento, temporada %(y)s", y=season.year)),
+        legend=geo.legend(),
+        no_data_colour=geo.NO_DATA,
+    )
+
+
+@bp.get("/coverage/departments/<code>")
+@roles_required(*READERS)
+def department(code: str):
+    _reader()
+    season = _season()
+    if season is None:
+        return _no_season()
+    dep = coverage.department_by_code(code[:2])
+    row = next((r for r in coverage.department_rows(season) if r.code == dep.code), None)
+    return render_template(
+        "coverage/department.html",
+        season=season,
+        seasons=coverage.seasons(),
+        department=dep,
+        row=row,
+        municipalities=coverage.department_municipalities(season, dep),
+    )
+
+
+def _gap_filters() -> dict:
+    department = (request.args.get("department") or "").strip()[:2] or None
+    return {
+        "ever": request.args.get("scope") == "ever",
+        "department_code": department,
+        "label_id": _int_arg("label"),
+    }
+
+
+@bp.get("/coverage/gaps")
+@roles_required(*READERS)
+def gaps():
+    _reader()
+    season = _season()
+    if season is None:
+        return _no_season()
+    filters = _gap_filters()
+    return render_template(
+        "coverage/gaps.html",
+        season=season,
+        seasons=coverage.seasons(),
+        gaps=coverage.gaps(season, **filters),
+        filters=filters,
+        departments=coverage.department_rows(season),
+        labels=Label.query.order_by(Label.code).all(),
+    )
+
+
+def _as_of() -> date | None:
+    raw = request.args.get("as_of")
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw[:10])
+    except ValueError:
+        abort(400)
+
+
+@bp.get("/coverage/targets")
+@roles_required(*READERS)
+def targets():
+    _reader()
+    season = _season()
+    if season is None:
+        return _no_season()
+    as_of = _as_of() or date.today()
+    return render_template(
+        "coverage/targets.html",
+        season=season,
+        seasons=coverage.seasons(),
+        rows=coverage.targets(season, as_of),
+        as_of=as_of,
+    )
+
+
+def _impact_query(available: dict[str, list[int]]):
+    indicator = (request.args.get("indicator") or "").strip().lower()[:40]
+    year_from, year_to = _int_arg("year_from"), _int_arg("year_to")
+    if not indicator and available:
+        indicator = next(iter(available))
+    years = available.get(indicator, [])
+    if year_from is None and len(years) >= 2:
+        year_from = years[0]
+    if year_to is None and len(years) >= 2:
+        year_to = years[-1]
+    return indicator, year_from, year_to
+
+
+@bp.get("/coverage/impact")
+@roles_required(*READERS)
+def impact_page():
+    _reader()
+    available = impact.indicator_years()
+    indicator, year_from, year_to = _impact_query(available)
+    groups, problem = None, None
+    if indicator and year_from and year_to:
+        if year_from >= year_to:
+            problem = _("El primer año debe ser anterior al segundo.")
+        else:
+            groups = impact.compare(indicator, year_from, year_to)
+    return render_template(
+        "coverage/impact.html",
+        available=available,
+        indicator=indicator,
+        year_from=year_from,
+        year_to=year_to,
+        groups=groups,
+        problem=problem,
+        upload=IndicatorUploadForm() if impact.can_import_indicators(current_user) else None,
+        all_years=sorted({y for ys in available.values() for y in ys}),
+    )
+
+
+@bp.post("/coverage/impact/import")
+@roles_required("coordinator", "admin")
+def import_indicators():
+    form = IndicatorUploadForm()
+    if not form.validate_on_submit():
+        for errors in form.errors.values():
+            for message in errors:
+                flash(str(message), "error")
+        return redirect(url_for("coverage.impact_page"))
+    raw = form.file.data.read()
+    report = impact.import_indicators_as(current_user, raw)
+    if report.errors:
+        available = impact.indicator_years()
+        return (
+            render_template(
+                "coverage/impact.html",
+                available=available,
+                indicator=None,
+                year_from=None,
+                year_to=None,
+                groups=None,
+                problem=None,
+                upload=form,
+                report=report,
+                all_years=sorted({y for ys in available.values() for y in ys}),
+            ),
+            422,
+        )
+    flash(_("Indicadores importados: %(n)s filas.", n=report.created), "success")
+    return redirect(url_for("coverage.impact_page"))
+
+
+@bp.get("/coverage/export/<table>.<fmt>")
+@roles_required(*READERS)
+def export(table: str, fmt: str):
+    """Every table of the coverage pages as CSV or XLSX."""
+    _reader()
+    if fmt not in FORMATS:
+        abort(404)
+    if table == "impact":
+        indicator, year_from, year_to = _impact_query(impact.indicator_years())
+        if not (indicator and year_from and year_to):
+            abort(400)
+        return _download(tables.impact_table(indicator, year_from, year_to), fmt, None)
+    season = _season()
+    if season is None:
+        abort(404)
+    if table == "summary":
+        result = tables.summary_table(season)
+    elif table == "departments":
+        result = tables.departments_table(season, *_sort_args())
+    elif table == "municipalities":
+        result = tables.municipalities_table(
+            season, coverage.department_by_code((request.args.get("department") or "")[:2])
+        )
+    elif table == "gaps":
+        result = tables.gaps_table(season, **_gap_filters())
+    elif table == "targets":
+        result = tables.targets_table(season, _as_of())
+    elif table == "albums":
+        result = tables.albums_table(season)
+    else:
+        abort(404)
+    return _download(result, fmt, season)
+
+
+# --------------------------------------------------------------------------- open data (public)
 
 
 @bp.get("/open-data")
 def open_data():
-    return render_template("placeholder.html", title="Datos abiertos")
+    """Aggregates only, no login (DESIGN.md §1, §6)."""
+    season = _season()
+    if season is None:
+        return render_template("coverage/open_data.html", season=None, seasons=[], data=None)
+    return render_template(
+        "coverage/open_data.html",
+        season=season,
+        seasons=coverage.seasons(),
+        data=coverage.open_data(season),
+        fields=tables.OPEN_DEPARTMENT_FIELDS,
+    )
+
+
+@bp.get("/open-data/<table>.<fmt>")
+def open_data_export(table: str, fmt: str):
+    season = _season()
+    if season is None or fmt not in FORMATS:
+        abort(404)
+    if table == "departments":
+        result = tables.open_departments_table(season)
+    elif table == "albums":
+        result = tables.albums_table(season)
+    else:
+        abort(404)
+    return _download(result, fmt, season)

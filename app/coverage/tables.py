@@ -1,0 +1,197 @@
+"""Tables of the coverage pages as (headers, rows), for CSV/XLSX exports.
+
+The rows carry the same domain figures the pages show (shares as 0–1 numbers,
+scores 0–1, empty cells for "sin datos").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from flask_babel import gettext as _
+
+from app.domain import coverage, impact
+from app.models import Season
+
+
+@dataclass
+class Table:
+    stem: str  # file name stem, e.g. "cobertura-departamentos"
+    sheet: str
+    headers: list[str]
+    rows: list[list[Any]]
+
+
+def summary_table(season: Season) -> Table:
+    summary = coverage.national_summary(season)
+    prev = summary.previous_season.year if summary.previous_season else ""
+    headers = [
+        _("Indicador"),
+        _("Valor %(y)s", y=season.year),
+        _("Total"),
+        _("Proporción"),
+        _("Valor %(y)s", y=prev) if prev else _("Temporada anterior"),
+        _("Proporción anterior"),
+        _("Cambio"),
+    ]
+    rows = [[f.label, f.value, f.total, f.share, f.previous, f.previous_share, f.delta] for f in summary.figures]
+    return Table("cobertura-resumen", _("Resumen"), headers, rows)
+
+
+def departments_table(season: Season, sort: str | None = None, descending: bool = False) -> Table:
+    rows = coverage.sort_departments(coverage.department_rows(season), sort, descending)
+    albums = coverage.albums_with_songs(season)
+    headers = [
+        _("Código DANE"),
+        _("Departamento"),
+        _("Disquera · Dirección Territorial"),
+        _("Municipios"),
+        _("Municipios priorizados"),
+        _("Municipios asistidos"),
+        _("Cobertura"),
+        _("Priorizados asistidos"),
+        _("Cobertura priorizados"),
+        _("Canciones entregadas"),
+    ] + [f"{a.code} · {a.name}" for a in albums]
+    out = [
+        [
+            r.code,
+            r.name,
+            r.label_name,
+            r.municipalities,
+            r.prioritised,
+            r.assisted,
+            r.coverage,
+            r.prioritised_assisted,
+            r.prioritised_coverage,
+            r.delivered,
+        ]
+        + [r.by_album.get(a.id, 0) for a in albums]
+        for r in rows
+    ]
+    return Table("cobertura-departamentos", _("Departamentos"), headers, out)
+
+
+def municipalities_table(season: Season, department) -> Table:
+    rows = coverage.department_municipalities(season, department)
+    headers = [
+        _("Código DANE"),
+        _("Municipio"),
+        _("Categoría"),
+        _("PDET"),
+        _("Subregión PDET"),
+        _("Priorizado"),
+        _("Canciones entregadas"),
+        _("Última entrega"),
+    ]
+    out = [
+        [r.code, r.name, r.category, r.pdet, r.pdet_subregion, r.prioritised, r.songs, r.last_delivered] for r in rows
+    ]
+    return Table(f"cobertura-{department.code}-municipios", department.name, headers, out)
+
+
+def gaps_table(season: Season, **filters) -> Table:
+    rows = coverage.gaps(season, **filters)
+    headers = [
+        _("Código departamento"),
+        _("Departamento"),
+        _("Disquera · Dirección Territorial"),
+        _("Código DANE"),
+        _("Municipio"),
+        _("Categoría"),
+        _("PDET"),
+        _("Subregión PDET"),
+        _("Última entrega (cualquier temporada)"),
+    ]
+    out = [
+        [
+            r.department_code,
+            r.department_name,
+            r.label_name,
+            r.code,
+            r.name,
+            r.category,
+            r.pdet,
+            r.pdet_subregion,
+            r.last_delivered_ever,
+        ]
+        for r in rows
+    ]
+    stem = "brechas-nunca" if filters.get("ever") else "brechas-temporada"
+    return Table(stem, _("Brechas"), headers, out)
+
+
+def targets_table(season: Season, as_of=None) -> Table:
+    rows = coverage.targets(season, as_of)
+    headers = [
+        _("Código disquera"),
+        _("Disquera · Dirección Territorial"),
+        _("Álbum · Línea temática"),
+        _("Meta"),
+        _("Entregadas"),
+        _("Avance"),
+        _("Proyección al cierre"),
+        _("Avance proyectado"),
+    ]
+    out = [
+        [
+            r.label_code,
+            r.label_name,
+            f"{r.album_code} · {r.album_name}" if r.album_code else _("Todas"),
+            r.target,
+            r.delivered,
+            r.progress,
+            round(r.projection, 1) if r.projection is not None else None,
+            r.projected_progress,
+        ]
+        for r in rows
+    ]
+    return Table("metas", _("Metas"), headers, out)
+
+
+def impact_table(indicator: str, year_from: int, year_to: int) -> Table:
+    groups = impact.compare(indicator, year_from, year_to)
+    headers = [
+        _("Asistencias acumuladas"),
+        _("Municipios con ambos valores"),
+        _("Media %(y)s", y=year_from),
+        _("Media %(y)s", y=year_to),
+        _("Cambio medio"),
+    ]
+    out = [[g.label, g.municipalities, g.mean_from, g.mean_to, g.mean_change] for g in groups]
+    return Table(f"impacto-{indicator}-{year_from}-{year_to}", _("Impacto"), headers, out)
+
+
+def albums_table(season: Season) -> Table:
+    rows = coverage.album_rows(season)
+    headers = [
+        _("Código álbum"),
+        _("Álbum · Línea temática"),
+        _("Canciones entregadas"),
+        _("Canciones revisadas"),
+        _("Calidad media Q"),
+        _("Satisfacción media S"),
+        _("Entregas a tiempo"),
+    ]
+    out = [[a.code, a.name, a.delivered, a.reviewed, a.mean_quality, a.mean_satisfaction, a.on_time_rate] for a in rows]
+    return Table("datos-abiertos-albumes", _("Álbumes"), headers, out)
+
+
+OPEN_DEPARTMENT_FIELDS = [
+    "department_code",
+    "department",
+    "municipalities",
+    "prioritised_municipalities",
+    "assisted_municipalities",
+    "coverage",
+    "prioritised_assisted",
+    "prioritised_coverage",
+    "delivered_songs",
+]
+
+
+def open_departments_table(season: Season) -> Table:
+    data = coverage.open_data(season)
+    rows = [[d[f] for f in OPEN_DEPARTMENT_FIELDS] for d in data["departments"]]
+    return Table("datos-abiertos-departamentos", _("Departamentos"), list(OPEN_DEPARTMENT_FIELDS), rows)

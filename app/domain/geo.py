@@ -1,0 +1,146 @@
+"""The map of Colombia's departments, drawn on the server as SVG (DESIGN.md §6).
+
+The outlines come from ``seeds/reference/colombia_departments.geojson`` (DANE MGN
+2018, simplified; see seeds/reference/SOURCES.md). Longitude/latitude are
+projected linearly (equirectangular, longitude scaled by cos of the mean
+latitude). San Andrés y Providencia is moved east into a framed inset so the
+mainland keeps a useful size. Colours are ``fill`` attributes (a strict CSP
+forbids style attributes); each department is a focusable link with a
+``<title>`` tooltip. The same figures are always shown beside it as a table.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from markupsafe import Markup, escape
+
+GEOJSON = Path(__file__).resolve().parents[2] / "seeds" / "reference" / "colombia_departments.geojson"
+WIDTH = 520
+PADDING = 8
+INSET_CODE = "88"  # San Andrés, Providencia y Santa Catalina
+INSET_SHIFT_LON = 3.3
+
+# Five sequential classes of coverage (ColorBrewer "Purples", colour-blind safe),
+# plus grey for departments without data.
+CLASSES = (
+    (0.0, 0.2, "#f2f0f7"),
+    (0.2, 0.4, "#cbc9e2"),
+    (0.4, 0.6, "#9e9ac8"),
+    (0.6, 0.8, "#756bb1"),
+    (0.8, 1.0001, "#54278f"),
+)
+NO_DATA = "#d9d9d9"
+
+
+def colour_for(share: float | None) -> str:
+    if share is None:
+        return NO_DATA
+    for low, high, colour in CLASSES:
+        if low <= share < high:
+            return colour
+    return CLASSES[-1][2]
+
+
+def legend() -> list[tuple[str, str]]:
+    """(colour, text) for each class, e.g. ("#f2f0f7", "0 % – 20 %")."""
+    out = []
+    for i, (low, high, colour) in enumerate(CLASSES):
+        top = 100 if i == len(CLASSES) - 1 else round(high * 100)
+        out.append((colour, f"{round(low * 100)} % – {top} %"))
+    return out
+
+
+@dataclass(frozen=True)
+class Shape:
+    code: str
+    path: str
+
+
+@lru_cache(maxsize=1)
+def shapes() -> tuple[tuple[Shape, ...], int, tuple[float, float, float, float] | None]:
+    """Projected department paths (cached: the file is read once per process)."""
+    data = json.loads(GEOJSON.read_text(encoding="utf-8"))
+    rings: list[tuple[str, list[list[tuple[float, float]]]]] = []
+    for feature in data["features"]:
+        code = feature["properties"]["department_code"]
+        geometry = feature["geometry"]
+        polygons = geometry["coordinates"] if geometry["type"] == "MultiPolygon" else [geometry["coordinates"]]
+        shift = INSET_SHIFT_LON if code == INSET_CODE else 0.0
+        rings.append((code, [[(lon + shift, lat) for lon, lat in ring] for poly in polygons for ring in poly]))
+    lats = [lat for _, rs in rings for ring in rs for _, lat in ring]
+    lons = [lon for _, rs in rings for ring in rs for lon, _ in ring]
+    kx = math.cos(math.radians((min(lats) + max(lats)) / 2))
+    min_x, max_x = min(lons) * kx, max(lons) * kx
+    min_lat, max_lat = min(lats), max(lats)
+    scale = (WIDTH - 2 * PADDING) / (max_x - min_x)
+    height = round((max_lat - min_lat) * scale + 2 * PADDING)
+
+    def point(lon: float, lat: float) -> tuple[float, float]:
+        return (PADDING + (lon * kx - min_x) * scale, PADDING + (max_lat - lat) * scale)
+
+    out = []
+    inset_box = None
+    for code, code_rings in rings:
+        parts = []
+        for ring in code_rings:
+            pts = [point(lon, lat) for lon, lat in ring]
+            parts.append("M" + "L".join(f"{x:.1f},{y:.1f}" for x, y in pts) + "Z")
+            if code == INSET_CODE:
+                xs, ys = [p[0] for p in pts], [p[1] for p in pts]
+                box = (min(xs), min(ys), max(xs), max(ys))
+                inset_box = (
+                    box
+                    if inset_box is None
+                    else (
+                        min(inset_box[0], box[0]),
+                        min(inset_box[1], box[1]),
+                        max(inset_box[2], box[2]),
+                        max(inset_box[3], box[3]),
+                    )
+                )
+        out.append(Shape(code=code, path="".join(parts)))
+    return tuple(out), height, inset_box
+
+
+@dataclass
+class MapArea:
+    code: str
+    name: str
+    share: float | None
+    text: str  # the tooltip / accessible name, e.g. "Antioquia: 35 % (44 de 125 municipios)"
+    href: str
+
+
+def render_map(areas: dict[str, MapArea], title: str) -> Markup:
+    """An SVG map; ``areas`` maps DANE department code → what to show."""
+    drawn, height, inset = shapes()
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" width="{WIDTH}" height="{height}" '
+        f'role="group" aria-labelledby="coverage-map-title" class="coverage-map">',
+        f'<title id="coverage-map-title">{escape(title)}</title>',
+    ]
+    if inset:
+        x0, y0, x1, y1 = inset
+        m = 10
+        parts.append(
+            f'<rect x="{x0 - m:.1f}" y="{y0 - m:.1f}" width="{x1 - x0 + 2 * m:.1f}" height="{y1 - y0 + 2 * m:.1f}" '
+            f'fill="none" stroke="#767b91" stroke-dasharray="3 2"/>'
+        )
+    for shape in drawn:
+        area = areas.get(shape.code)
+        colour = colour_for(area.share if area else None)
+        path = f'<path d="{shape.path}" fill="{colour}" stroke="#ffffff" stroke-width="0.8">'
+        if area is None:
+            parts.append(f"{path}<title>{escape(shape.code)}</title></path>")
+            continue
+        parts.append(
+            f'<a href="{escape(area.href)}" aria-label="{escape(area.text)}">'
+            f"{path}<title>{escape(area.text)}</title></path></a>"
+        )
+    parts.append("</svg>")
+    return Markup("".join(parts))

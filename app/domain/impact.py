@@ -1,0 +1,230 @@
+"""Impact: imported municipal indicators vs cumulative assistances (DESIGN.md §2, §6).
+
+Import: CSV ``municipality_code, indicator, year, value`` (optional ``source``),
+header row, ``,`` or ``;``, UTF-8 with or without BOM. All rows or none: every
+bad row is reported with its line number and reason. Rows are upserted on
+(municipality, indicator, year).
+
+Comparison: for one indicator and two years, municipalities with a value in
+both years are grouped by their cumulative delivered songs in every season up
+to the later year (0, 1–4, 5 or more). Nothing here invents values: with no
+imported data the page says so.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from flask_babel import gettext as _
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import aliased
+
+from app.domain import audit, coverage
+from app.domain.reference_import import ImportReport, RowError, read_csv_text
+from app.extensions import db
+from app.models import MunicipalIndicator, Municipality, Season, Song
+from app.models.songs import DELIVERED_STATES
+
+REQUIRED_COLUMNS = ("municipality_code", "indicator", "year", "value")
+GROUPS = ("0", "1-4", "5+")
+GROUP_LABELS = {"0": "0", "1-4": "1–4", "5+": "5 o más"}
+MIN_YEAR, MAX_YEAR = 1990, 2100
+
+
+def _parse_value(raw: str) -> float | None:
+    text = raw.strip().replace(" ", "")
+    if "," in text and "." not in text:
+        text = text.replace(",", ".")  # decimal comma (es-CO), e.g. 45,3
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
+
+
+def import_indicators(raw: bytes, actor_id: int | None = None) -> ImportReport:
+    """Validate every row, then upsert all of them or none, audited (DESIGN.md §2)."""
+    report = ImportReport()
+    try:
+        rows = read_csv_text(raw)
+    except UnicodeDecodeError:
+        report.errors.append(RowError(1, _("El archivo no está en UTF-8.")))
+        return report
+    except Exception:  # csv.Error: malformed quoting, NUL bytes…
+        report.errors.append(RowError(1, _("El archivo no es un CSV válido.")))
+        return report
+    if not rows:
+        report.errors.append(RowError(1, _("El archivo no tiene filas de datos.")))
+        return report
+    missing = [c for c in REQUIRED_COLUMNS if c not in rows[0]]
+    if missing:
+        report.errors.append(RowError(1, _("Faltan columnas en el encabezado: %(cols)s.", cols=", ".join(missing))))
+        return report
+
+    codes = dict(db.session.execute(select(Municipality.code, Municipality.id)).all())
+    parsed: dict[tuple[int, str, int], tuple[float, str | None]] = {}
+    seen_at: dict[tuple[int, str, int], int] = {}
+    for line, row in enumerate(rows, start=2):
+        code = (row.get("municipality_code") or "").strip()
+        code = code.zfill(5) if code.isdigit() else code
+        indicator = (row.get("indicator") or "").strip().lower()
+        year_raw = (row.get("year") or "").strip()
+        value = _parse_value(row.get("value") or "")
+        source = (row.get("source") or "").strip()[:200] or None
+        if None in row:  # more cells than header columns
+            report.errors.append(RowError(line, _("La fila tiene más columnas que el encabezado.")))
+        elif code not in codes:
+            report.errors.append(RowError(line, _("Código DANE de municipio desconocido: %(code)r.", code=code)))
+        elif not indicator or len(indicator) > 40:
+            report.errors.append(RowError(line, _("Indicador vacío o de más de 40 caracteres.")))
+        elif not year_raw.isdigit() or not MIN_YEAR <= int(year_raw) <= MAX_YEAR:
+            report.errors.append(RowError(line, _("Año no válido: %(year)r.", year=year_raw)))
+        elif value is None:
+            report.errors.append(RowError(line, _("Valor no numérico: %(value)r.", value=(row.get("value") or ""))))
+        else:
+            key = (codes[code], indicator, int(year_raw))
+            if key in seen_at:
+                report.errors.append(
+                    RowError(
+                        line,
+                        _(
+                            "Fila repetida: el mismo municipio, indicador y año ya está en la línea %(n)s.",
+                            n=seen_at[key],
+                        ),
+                    )
+                )
+            else:
+                seen_at[key] = line
+                parsed[key] = (value, source)
+    if report.errors:
+        return report
+
+    existing = {}
+    indicators = {k[1] for k in parsed}
+    for chunk_start in range(0, len(indicators), 500):
+        names = sorted(indicators)[chunk_start : chunk_start + 500]
+        for item in db.session.scalars(select(MunicipalIndicator).where(MunicipalIndicator.indicator.in_(names))):
+            existing[(item.municipality_id, item.indicator, item.year)] = item
+    new_rows = []
+    for key, (value, source) in parsed.items():
+        item = existing.get(key)
+        if item is not None:
+            item.value = value
+            item.source = source or item.source
+        else:
+            new_rows.append(
+                {"municipality_id": key[0], "indicator": key[1], "year": key[2], "value": value, "source": source}
+            )
+    try:
+        if new_rows:
+            db.session.execute(MunicipalIndicator.__table__.insert(), new_rows)
+        audit.record(
+            "indicators_imported",
+            "municipal_indicator",
+            None,
+            actor_id=actor_id,
+            changes={"rows": len(parsed), "inserted": len(new_rows), "indicators": sorted(indicators)[:20]},
+        )
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    coverage.clear_cache()
+    report.created = len(parsed)
+    return report
+
+
+def import_indicators_path(path: str) -> ImportReport:
+    with open(path, "rb") as handle:
+        return import_indicators(handle.read())
+
+
+# --------------------------------------------------------------------------- comparison
+
+
+def indicator_years() -> dict[str, list[int]]:
+    """Every imported indicator with the years it has values for."""
+    out: dict[str, list[int]] = {}
+    for indicator, year in db.session.execute(
+        select(MunicipalIndicator.indicator, MunicipalIndicator.year)
+        .distinct()
+        .order_by(MunicipalIndicator.indicator, MunicipalIndicator.year)
+    ):
+        out.setdefault(indicator, []).append(year)
+    return out
+
+
+@dataclass
+class ImpactGroup:
+    key: str  # "0", "1-4", "5+"
+    label: str
+    municipalities: int  # with a value in both years
+    mean_from: float | None
+    mean_to: float | None
+    mean_change: float | None
+
+
+def compare(indicator: str, year_from: int, year_to: int) -> list[ImpactGroup]:
+    """Mean indicator in each year and mean change, per cumulative-assistance group (DESIGN.md §6).
+
+    Cumulative assistances: delivered songs of every season whose year is at most
+    ``year_to``. Only municipalities with a value in both years count.
+    """
+    assistances = (
+        select(Song.municipality_id.label("municipality_id"), func.count(Song.id).label("n"))
+        .join(Season, Season.id == Song.season_id)
+        .where(Season.year <= year_to, Song.state.in_(DELIVERED_STATES))
+        .group_by(Song.municipality_id)
+        .subquery()
+    )
+    before, after = aliased(MunicipalIndicator), aliased(MunicipalIndicator)
+    n = func.coalesce(assistances.c.n, 0)
+    group = case((n == 0, "0"), (n < 5, "1-4"), else_="5+")
+    rows = db.session.execute(
+        select(
+            group.label("grp"),
+            func.count(Municipality.id),
+            func.avg(before.value),
+            func.avg(after.value),
+            func.avg(after.value - before.value),
+        )
+        .select_from(Municipality)
+        .join(
+            before,
+            (before.municipality_id == Municipality.id) & (before.indicator == indicator) & (before.year == year_from),
+        )
+        .join(
+            after,
+            (after.municipality_id == Municipality.id) & (after.indicator == indicator) & (after.year == year_to),
+        )
+        .outerjoin(assistances, assistances.c.municipality_id == Municipality.id)
+        .group_by(group)
+    ).all()
+    found = {r[0]: r for r in rows}
+    out = []
+    for key in GROUPS:
+        r = found.get(key)
+        out.append(
+            ImpactGroup(
+                key=key,
+                label=GROUP_LABELS[key],
+                municipalities=r[1] if r else 0,
+                mean_from=float(r[2]) if r and r[2] is not None else None,
+                mean_to=float(r[3]) if r and r[3] is not None else None,
+                mean_change=float(r[4]) if r and r[4] is not None else None,
+            )
+        )
+    return out
+
+
+def can_import_indicators(user) -> bool:
+    """Coordinators and admins load indicator files (DESIGN.md §1)."""
+    return getattr(user, "role", None) in ("coordinator", "admin")
+
+
+def import_indicators_as(user, raw: bytes) -> ImportReport:
+    from app.domain.permissions import require
+
+    require(can_import_indicators(user), _("Solo coordinación y administración pueden importar indicadores."))
+    return import_indicators(raw, actor_id=user.id)
