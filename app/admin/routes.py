@@ -136,15 +136,13 @@ def new_user():
 
 
 def _attach_errors(form: FlaskForm, exc: DomainError) -> None:
+    """The summary as a flash, and each field's messages next to the field."""
     details = exc.details if isinstance(exc.details, dict) else {}
-    placed = False
     for name, messages in details.items():
         field = getattr(form, name, None)
         if field is not None and hasattr(field, "errors"):
             field.errors = list(field.errors) + list(messages if isinstance(messages, list) else [messages])
-            placed = True
-    if not placed:
-        flash(exc.message, "error")
+    flash(exc.message, "error")
 
 
 @bp.get("/users/<int:user_id>")
