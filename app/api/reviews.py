@@ -1,3 +1,44 @@
-"""API: reviews resources (see DESIGN.md §8)."""
+"""API: the quality review of a song (DESIGN.md §8, issue 6).
 
-from app.api import bp  # noqa: F401
+``POST /api/v1/songs/<id>/review`` with ``{"pertinence", "rigour", "usefulness", "evidence"}``
+(each an integer 1–5) and an optional ``"comment"``:
+
+- on a ``delivered`` song: creates the review, the song becomes ``reviewed`` → **201**;
+- on a ``reviewed`` song: corrects its review (audited with before/after) → **200**;
+- body ``{"review": {...}, "song": {"state", "R", "Q", "S", "T", "points", ...}, "created": bool}``;
+- not a coordinator, or a song of the coordinator's own label → 403; any other state → 409;
+  a score missing or out of 1–5 → 422 with per-field details; a body that is not JSON → 400.
+"""
+
+from flask import jsonify, request
+from flask_login import current_user
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+
+from app.api import bp
+from app.api.core import ApiError, json_body
+from app.domain import reviews
+from app.domain.permissions import can_view_song
+from app.extensions import db
+from app.models import Song
+
+
+@bp.post("/songs/<int:song_id>/review")
+def review_song(song_id: int):
+    data = json_body()
+    song = db.session.get(Song, song_id)
+    if song is None or not can_view_song(current_user, song):
+        raise ApiError(404, "Canción no encontrada.")
+    scores = {key: data.get(key) for key in reviews.CRITERIA}
+    try:
+        review, created = reviews.review_or_correct(
+            current_user, song, scores, data.get("comment"), ip=request.remote_addr
+        )
+        db.session.commit()
+    except (StaleDataError, IntegrityError):
+        db.session.rollback()
+        raise ApiError(
+            409, "Otra persona cambió esta canción al mismo tiempo; consulte su estado e intente de nuevo."
+        ) from None
+    body = {"created": created, "review": reviews.serialize_review(review), "song": reviews.serialize_terms(song)}
+    return jsonify(body), 201 if created else 200

@@ -11,12 +11,22 @@ import secrets
 from datetime import datetime
 
 from flask import current_app, url_for
+from flask_babel import gettext
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from app.models import Song
 from app.models.base import utcnow
 
 SALT = "sinfonia-survey-link"
+
+
+def _(message: str, **values) -> str:
+    """gettext inside a request; the Spanish source text otherwise (CLI, jobs, tests)."""
+    from flask import has_request_context
+
+    if has_request_context():
+        return gettext(message, **values)
+    return message % values if values else message
 
 
 def _serializer() -> URLSafeTimedSerializer:
@@ -76,3 +86,157 @@ def link_expires_at(song: Song) -> datetime | None:
     if song.survey_issued_at is None:
         return None
     return song.survey_issued_at + timedelta(days=int(current_app.config.get("SURVEY_LINK_DAYS", 30)))
+
+
+# --- Answering a survey, link management, QR (issue 6) ------------------------------------
+
+SURVEY_STATES = ("delivered", "reviewed")
+LIKERT_FIELDS = ("q1", "q2", "q3", "q4", "q5")
+COMMENT_MAX = 2000
+PERSONAL_MAX = 160
+
+
+class SurveyUnavailable(Exception):
+    """Why a link cannot be answered: 'invalid', 'expired', 'answered' or 'unavailable'."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+def song_for_token(token: str) -> Song:
+    """The song a link rates, if the link can be answered now; SurveyUnavailable otherwise.
+
+    Checks, in order: signature and token age, the song exists, the nonce is the
+    current one (a regenerated link invalidates older ones), the link's issue date
+    is within SURVEY_LINK_DAYS, no survey exists yet, the song is delivered/reviewed.
+    """
+    from app.extensions import db
+
+    try:
+        song_id, nonce = read_survey_token(token)
+    except SurveyLinkError as exc:
+        raise SurveyUnavailable(exc.reason) from None
+    song = db.session.get(Song, song_id)
+    if song is None or not song.survey_nonce or not secrets.compare_digest(song.survey_nonce, nonce):
+        raise SurveyUnavailable("invalid")
+    if song.survey is not None:
+        raise SurveyUnavailable("answered")
+    expires = link_expires_at(song)
+    if expires is not None and utcnow() > expires:
+        raise SurveyUnavailable("expired")
+    if song.state not in SURVEY_STATES:
+        raise SurveyUnavailable("unavailable")
+    return song
+
+
+def submit_survey(token: str, answers: dict):
+    """Store the municipality's one survey for a song, re-store S/Q/points, audit; commits.
+
+    ``answers``: q1..q5 (int 1–5), comment, respondent_name, respondent_position,
+    consent. Name and position are personal data (Ley 1581 de 2012): they are kept
+    only with consent. The unique constraint on surveys.song_id decides a race: the
+    loser gets SurveyUnavailable('answered') and nothing is written.
+    """
+    from sqlalchemy.exc import IntegrityError
+    from sqlalchemy.orm.exc import StaleDataError
+
+    from app.domain import audit
+    from app.domain.errors import ValidationFailed
+    from app.domain.terms import refresh_song_terms
+    from app.extensions import db
+    from app.models import Survey
+
+    song = song_for_token(token)
+    errors: dict[str, list[str]] = {}
+    values: dict[str, int] = {}
+    for field in LIKERT_FIELDS:
+        raw = answers.get(field)
+        if isinstance(raw, int) and not isinstance(raw, bool) and 1 <= raw <= 5:
+            values[field] = raw
+        else:
+            errors[field] = [_("Elija una opción de 1 a 5.")]
+    comment = (answers.get("comment") or "").strip()[:COMMENT_MAX] or None
+    name = (answers.get("respondent_name") or "").strip()[:PERSONAL_MAX] or None
+    position = (answers.get("respondent_position") or "").strip()[:PERSONAL_MAX] or None
+    consent = bool(answers.get("consent"))
+    if (name or position) and not consent:
+        errors["consent"] = [_("Para guardar su nombre y cargo necesitamos su autorización.")]
+    if errors:
+        raise ValidationFailed(_("Revise las respuestas marcadas."), errors)
+    song_id = song.id
+    survey = Survey(
+        song_id=song_id,
+        **values,
+        comment=comment,
+        respondent_name=name if consent else None,
+        respondent_position=position if consent else None,
+        consent=consent,
+    )
+    try:
+        db.session.add(survey)
+        db.session.flush()  # the INSERT first: the unique constraint decides a race
+        song.survey = survey
+        before = audit.snapshot(song, ["satisfaction", "quality", "points"])
+        refresh_song_terms(song)
+        after = audit.snapshot(song, ["satisfaction", "quality", "points"])
+        # No personal data in the trail: scores, terms and whether consent was given.
+        changes = {f: [None, v] for f, v in values.items()}
+        changes["consent"] = [None, consent]
+        changes["has_comment"] = [None, comment is not None]
+        changes.update(audit.changes_between(before, after))
+        audit.record("survey_answered", "song", song_id, actor_id=None, changes=changes)
+        db.session.commit()
+    except (IntegrityError, StaleDataError):
+        db.session.rollback()
+        raise SurveyUnavailable("answered") from None
+    return survey
+
+
+def regenerate_survey_link(actor, song: Song, *, ip: str | None = None) -> None:
+    """A new nonce for a delivered/reviewed, unanswered song (earlier links stop working).
+
+    Coordinators may always regenerate; the song's own team may create the first
+    link when none exists yet. Does not commit.
+    """
+    from app.domain import audit
+    from app.domain.errors import Conflict
+    from app.domain.permissions import can_edit_song, require
+    from app.models import Role
+
+    first = not song.survey_nonce
+    role = getattr(actor, "role", None)
+    require(
+        role == Role.COORDINATOR or (first and can_edit_song(actor, song)),
+        _("Solo la coordinación puede generar un enlace nuevo de encuesta."),
+    )
+    if song.state not in SURVEY_STATES:
+        raise Conflict(_("Solo las canciones entregadas o revisadas tienen encuesta."))
+    if song.survey is not None:
+        raise Conflict(_("La encuesta de esta canción ya fue respondida; no se necesita un enlace nuevo."))
+    before = song.survey_issued_at
+    issue_survey_nonce(song)
+    audit.record(
+        "survey_link_issued" if first else "survey_link_regenerated",
+        "song",
+        song.id,
+        actor_id=actor.id,
+        changes={"survey_issued_at": [before, song.survey_issued_at]},
+        ip=ip,
+    )
+
+
+def qr_svg(data: str) -> bytes:
+    """A QR code of ``data`` as an SVG document (printable, no JavaScript)."""
+    import io
+
+    import qrcode
+    from qrcode.image.svg import SvgPathImage
+
+    qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, box_size=10, border=4)
+    qr.add_data(data)
+    qr.make(fit=True)
+    image = qr.make_image(image_factory=SvgPathImage)
+    buffer = io.BytesIO()
+    image.save(buffer)
+    return buffer.getvalue()

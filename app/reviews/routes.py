@@ -1,12 +1,272 @@
-"""Coordinators' review queue and rubric (issue 6)."""
+"""Coordinators' review queue and rubric, and the survey results page (issue 6).
 
-from flask import render_template
+Views stay thin: parse with a form → app.domain.reviews (rules, writes, audit) → commit → render.
+"""
+
+from __future__ import annotations
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import func, select, true
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.exc import StaleDataError
+from werkzeug.routing import BuildError
 
 from app.auth.decorators import roles_required
+from app.domain import permissions
+from app.domain import reviews as review_domain
+from app.domain.errors import Conflict, DomainError
+from app.extensions import db, htmx
+from app.models import Album, Department, Label, Municipality, Song, SongState, Survey
 from app.reviews import bp
+from app.reviews.forms import RUBRIC, ReturnForm, ReviewForm
+
+
+def song_page_url(song: Song) -> str:
+    """The song's detail page (songs blueprint, built by another area)."""
+    for endpoint in ("songs.detail", "songs.show", "songs.song_detail", "songs.view_song"):
+        for kwargs in ({"song_id": song.id}, {"id": song.id}):
+            try:
+                return url_for(endpoint, **kwargs)
+            except BuildError:
+                continue
+    return f"/songs/{song.id}"
+
+
+def evidence_url(song: Song, evidence) -> str | None:
+    for endpoint in ("songs.evidence_file", "songs.download_evidence", "songs.evidence", "songs.evidence_download"):
+        for kwargs in ({"song_id": song.id, "evidence_id": evidence.id}, {"evidence_id": evidence.id}):
+            try:
+                return url_for(endpoint, **kwargs)
+            except BuildError:
+                continue
+    return None
+
+
+def _int_arg(name: str) -> int | None:
+    value = request.args.get(name, type=int)
+    return value if value and value > 0 else None
+
+
+def _filters() -> dict[str, int]:
+    return {k: v for k in ("label", "album", "department") if (v := _int_arg(k))}
 
 
 @bp.get("")
 @roles_required("coordinator")
 def queue():
-    return render_template("placeholder.html", title="Revisión de calidad")
+    """Delivered songs awaiting review, oldest delivery first (filters in the URL; HTMX partial refresh)."""
+    filters = _filters()
+    page_number = _int_arg("page") or 1
+    base = select(Song).where(Song.state == SongState.DELIVERED.value)
+    if "album" in filters:
+        base = base.where(Song.album_id == filters["album"])
+    if "department" in filters:
+        base = base.where(Song.department_id == filters["department"])
+    # Counts per label follow the album/department filters, not the label one (so the others stay visible).
+    count_stmt = (
+        select(Label.id, Label.name, func.count(Song.id))
+        .join(Song, Song.label_id == Label.id)
+        .where(Song.id.in_(base.with_only_columns(Song.id)))
+        .group_by(Label.id, Label.name)
+        .order_by(Label.name)
+    )
+    counts = db.session.execute(count_stmt).all()
+    stmt = base
+    if "label" in filters:
+        stmt = stmt.where(Song.label_id == filters["label"])
+    stmt = stmt.options(
+        selectinload(Song.municipality),
+        selectinload(Song.album),
+        selectinload(Song.label),
+        selectinload(Song.artist),
+        selectinload(Song.department),
+    ).order_by(Song.delivered_on.asc(), Song.id.asc())
+    page = db.paginate(stmt, page=page_number, per_page=current_app.config.get("PAGE_SIZE", 25), error_out=False)
+    today = review_domain.today_bogota()
+    rows = [(song, review_domain.business_age(song, today)) for song in page.items]
+    context = {
+        "page": page,
+        "rows": rows,
+        "counts": counts,
+        "total": sum(c for _i, _n, c in counts),
+        "filters": filters,
+        "labels": db.session.scalars(select(Label).order_by(Label.name)).all(),
+        "albums": db.session.scalars(select(Album).order_by(Album.name)).all(),
+        "departments": db.session.scalars(select(Department).order_by(Department.name)).all(),
+    }
+    if htmx and not htmx.boosted:
+        return render_template("reviews/_queue_results.html", **context)
+    return render_template("reviews/queue.html", **context)
+
+
+def _load_song(song_id: int) -> Song:
+    song = db.session.get(Song, song_id)
+    if song is None:
+        abort(404)
+    return song
+
+
+def _page(song: Song, form: ReviewForm, return_form: ReturnForm, status: int = 200):
+    evidence = [(ev, evidence_url(song, ev)) for ev in song.evidence]
+    return (
+        render_template(
+            "reviews/review.html",
+            song=song,
+            form=form,
+            return_form=return_form,
+            rubric=RUBRIC,
+            evidence=evidence,
+            age=review_domain.business_age(song),
+            song_url=song_page_url(song),
+        ),
+        status,
+    )
+
+
+def _reviewable(song: Song) -> None:
+    """The page is for a reviewer: same rules as the domain (clear 403/409 pages)."""
+    review_domain._require_reviewer(current_user, song)
+    if song.state not in (SongState.DELIVERED.value, SongState.REVIEWED.value):
+        raise Conflict(
+            _(
+                "Esta canción no está esperando revisión: solo se revisan canciones entregadas (estado actual: "
+                "%(state)s).",
+                state=review_domain._state_name(song.state),
+            )
+        )
+
+
+def _concurrent_change() -> None:
+    db.session.rollback()
+    flash(_("Otra persona cambió esta canción al mismo tiempo. Revise su estado e intente de nuevo."), "error")
+
+
+@bp.route("/<int:song_id>", methods=["GET", "POST"])
+@roles_required("coordinator")
+def review(song_id: int):
+    """The rubric for a delivered song (or the correction of a reviewed one's rubric)."""
+    song = _load_song(song_id)
+    _reviewable(song)
+    form = ReviewForm()
+    return_form = ReturnForm(formdata=None)
+    if request.method == "GET" and song.review is not None:
+        form = ReviewForm(
+            formdata=None,
+            data={
+                "pertinence": song.review.pertinence,
+                "rigour": song.review.rigour,
+                "usefulness": song.review.usefulness,
+                "evidence": song.review.evidence_quality,
+                "comment": song.review.comment or "",
+            },
+        )
+    if request.method == "POST":
+        if not form.validate():
+            flash(_("Revise el formulario: cada criterio necesita un puntaje de 1 a 5."), "error")
+            return _page(song, form, return_form, 422)
+        try:
+            _review, created = review_domain.review_or_correct(
+                current_user, song, form.scores(), form.comment.data, ip=request.remote_addr
+            )
+            db.session.commit()
+        except DomainError as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+            return _page(song, form, return_form, exc.status)
+        except (StaleDataError, IntegrityError):
+            _concurrent_change()
+            return redirect(url_for("reviews.review", song_id=song_id))
+        points = song.points if song.points is not None else 0
+        if created:
+            flash(
+                _(
+                    "Canción revisada: %(m)s · %(a)s. R = %(r)s, Q = %(q)s, %(p)s puntos.",
+                    m=song.municipality.name,
+                    a=song.album.name,
+                    r=f"{song.review_score:.2f}",
+                    q=f"{song.quality:.2f}",
+                    p=points,
+                ),
+                "success",
+            )
+            return redirect(url_for("reviews.queue"))
+        flash(
+            _(
+                "Revisión corregida. R = %(r)s, Q = %(q)s, %(p)s puntos.",
+                r=f"{song.review_score:.2f}",
+                q=f"{song.quality:.2f}",
+                p=points,
+            ),
+            "success",
+        )
+        return redirect(song_page_url(song))
+    return _page(song, form, return_form)
+
+
+@bp.post("/<int:song_id>/return")
+@roles_required("coordinator")
+def return_for_changes(song_id: int):
+    """Send a delivered song back to its team with a required comment."""
+    song = _load_song(song_id)
+    return_form = ReturnForm()
+    form = ReviewForm(formdata=None)
+    if not return_form.validate():
+        review_domain._require_reviewer(current_user, song)
+        flash(_("Para devolver la canción escriba qué debe ajustar el equipo."), "error")
+        return _page(song, form, return_form, 422)
+    try:
+        review_domain.return_song(current_user, song, return_form.return_comment.data, ip=request.remote_addr)
+        db.session.commit()
+    except DomainError as exc:
+        db.session.rollback()
+        if exc.status == 403:
+            raise
+        flash(exc.message, "error")
+        return _page(song, form, return_form, exc.status)
+    except (StaleDataError, IntegrityError):
+        _concurrent_change()
+        return redirect(url_for("reviews.review", song_id=song_id))
+    flash(
+        _("Canción devuelta al equipo para ajustes: %(m)s · %(a)s.", m=song.municipality.name, a=song.album.name),
+        "success",
+    )
+    return redirect(url_for("reviews.queue"))
+
+
+@bp.get("/surveys")
+@roles_required("coordinator", "manager")
+def survey_results():
+    """Answered surveys, newest first. Respondent name/position only for coordinators (Ley 1581 de 2012)."""
+    label_id = _int_arg("label")
+    stmt = (
+        select(Survey)
+        .join(Song, Survey.song_id == Song.id)
+        .options(
+            selectinload(Survey.song).selectinload(Song.municipality).selectinload(Municipality.department),
+            selectinload(Survey.song).selectinload(Song.album),
+            selectinload(Survey.song).selectinload(Song.label),
+            selectinload(Survey.song).selectinload(Song.artist),
+        )
+        .order_by(Survey.submitted_at.desc(), Survey.id.desc())
+    )
+    if label_id:
+        stmt = stmt.where(Song.label_id == label_id)
+    page = db.paginate(
+        stmt, page=_int_arg("page") or 1, per_page=current_app.config.get("PAGE_SIZE", 25), error_out=False
+    )
+    mean_s = db.session.scalar(
+        select(func.avg(Song.satisfaction))
+        .join(Survey, Survey.song_id == Song.id)
+        .where(Song.label_id == label_id if label_id else true())
+    )
+    return render_template(
+        "reviews/surveys.html",
+        page=page,
+        label_id=label_id,
+        mean_s=mean_s,
+        labels=db.session.scalars(select(Label).order_by(Label.name)).all(),
+        show_personal=permissions.can_see_respondent_data(current_user),
+    )

@@ -1,10 +1,186 @@
-"""Municipal satisfaction surveys through signed links (issue 6)."""
+"""Municipal satisfaction surveys through signed links (DESIGN.md §1, §4; issue 6).
 
-from flask import render_template
+The survey page needs no account: the signed link is the credential. It is rate
+limited per IP, never cached, and shows only the assistance being rated.
+"""
 
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Response, abort, flash, make_response, redirect, render_template, request
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from app.domain import permissions
+from app.domain.errors import DomainError, ValidationFailed
+from app.domain.surveys import (
+    SURVEY_STATES,
+    SurveyUnavailable,
+    link_expires_at,
+    qr_svg,
+    regenerate_survey_link,
+    song_for_token,
+    submit_survey,
+    survey_url,
+)
+from app.extensions import db, limiter
+from app.models import Song
+from app.models.base import utcnow
 from app.surveys import bp
+from app.surveys.forms import ITEMS, SCALE, SurveyForm
+
+SURVEY_RATE_LIMIT = "20 per minute"
+
+UNAVAILABLE = {
+    # reason: (HTTP status, title, message)
+    "invalid": (
+        404,
+        lambda: _("Este enlace no es válido"),
+        lambda: _(
+            "El enlace está incompleto, fue modificado o fue reemplazado por uno nuevo. Pida al equipo que lo "
+            "acompañó el enlace vigente de la encuesta."
+        ),
+    ),
+    "expired": (
+        410,
+        lambda: _("Este enlace ya venció"),
+        lambda: _(
+            "El plazo para responder con este enlace terminó. Si aún quiere darnos su opinión, pida al equipo un "
+            "enlace nuevo."
+        ),
+    ),
+    "answered": (
+        409,
+        lambda: _("Esta encuesta ya fue respondida"),
+        lambda: _(
+            "Ya recibimos una respuesta para esta asistencia. Solo se admite una respuesta por asistencia. ¡Gracias!"
+        ),
+    ),
+    "unavailable": (
+        409,
+        lambda: _("Esta encuesta no está disponible"),
+        lambda: _(
+            "La asistencia todavía no está marcada como entregada, o fue devuelta para ajustes. Intente más tarde."
+        ),
+    ),
+}
+
+
+def _private(response: Response) -> Response:
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Robots-Tag"] = "noindex, nofollow"
+    return response
+
+
+def _unavailable(reason: str) -> Response:
+    status, title, message = UNAVAILABLE.get(reason, UNAVAILABLE["invalid"])
+    html = render_template("surveys/unavailable.html", reason=reason, title=title(), message=message())
+    return _private(make_response(html, status))
 
 
 @bp.route("/encuesta/<token>", methods=["GET", "POST"])
+@limiter.limit(SURVEY_RATE_LIMIT)
 def answer(token: str):
-    return render_template("placeholder.html", title="Encuesta de satisfacción")
+    """The survey for one delivered song; one response per song (unique constraint on surveys.song_id)."""
+    try:
+        song = song_for_token(token)
+    except SurveyUnavailable as exc:
+        return _unavailable(exc.reason)
+    form = SurveyForm()
+    status = 200
+    if request.method == "POST":
+        if form.validate():
+            try:
+                submit_survey(token, form.answers())
+            except SurveyUnavailable as exc:
+                return _unavailable(exc.reason)
+            except ValidationFailed:  # the form already checked the same rules; never a 500
+                db.session.rollback()
+            else:
+                return _private(make_response(render_template("surveys/thanks.html", song=song)))
+        status = 422
+    html = render_template(
+        "surveys/answer.html", song=song, form=form, items=ITEMS, scale=SCALE, expires=link_expires_at(song)
+    )
+    return _private(make_response(html, status))
+
+
+def _viewable_song(song_id: int) -> Song:
+    song = db.session.get(Song, song_id)
+    if song is None or not permissions.can_view_song(current_user, song):
+        abort(404)
+    return song
+
+
+@bp.get("/encuesta-qr/<int:song_id>.svg")
+@login_required
+def qr(song_id: int):
+    """The survey link as a printable QR code (SVG made on the server, no JavaScript)."""
+    song = _viewable_song(song_id)
+    url = survey_url(song) if song.state in SURVEY_STATES and song.survey is None else None
+    if url is None:
+        abort(404)
+    response = make_response(qr_svg(url))
+    response.mimetype = "image/svg+xml"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.get("/encuesta-imprimir/<int:song_id>")
+@login_required
+def print_sheet(song_id: int):
+    """A print-friendly sheet with the link and its QR code, to hand to the municipality."""
+    song = _viewable_song(song_id)
+    if song.state not in SURVEY_STATES or song.survey is not None or not song.survey_nonce:
+        abort(404)
+    return render_template(
+        "surveys/print.html", song=song, url=survey_url(song), expires=link_expires_at(song), now=utcnow()
+    )
+
+
+def _safe_next(default: str) -> str:
+    target = request.form.get("next") or ""
+    parts = urlsplit(target)
+    if target.startswith("/") and not target.startswith("//") and not parts.scheme and not parts.netloc:
+        return target
+    return default
+
+
+@bp.post("/encuesta-enlace/<int:song_id>/nuevo")
+@login_required
+def regenerate(song_id: int):
+    """Issue a new link (new nonce): earlier links stop working. Coordinators; the team only for the first one."""
+    song = _viewable_song(song_id)
+    first = not song.survey_nonce
+    try:
+        regenerate_survey_link(current_user, song, ip=request.remote_addr)
+        db.session.commit()
+    except DomainError as exc:
+        db.session.rollback()
+        if exc.status == 403:
+            raise
+        flash(exc.message, "error")
+    else:
+        flash(
+            _("Enlace de encuesta creado.")
+            if first
+            else _("Se generó un enlace nuevo: los enlaces anteriores de esta canción ya no funcionan."),
+            "success",
+        )
+    return redirect(_safe_next(f"/songs/{song.id}"))
+
+
+@bp.app_context_processor
+def _survey_helpers():
+    """Helpers for the song page partial ``surveys/_song_survey.html``."""
+
+    def link_state(song: Song) -> dict:
+        expires = link_expires_at(song)
+        return {
+            "url": survey_url(song) if song.survey_nonce else None,
+            "expires": expires,
+            "expired": bool(expires and utcnow() > expires),
+        }
+
+    return {"survey_link_state": link_state, "survey_states": SURVEY_STATES}

@@ -1,0 +1,264 @@
+"""Quality review of delivered songs by central coordinators (DESIGN.md §1, §3, §4; issue 6).
+
+Rules enforced here (shared by the HTML views and the JSON API):
+
+- only coordinators review, and never a song of their own label (segregation of duties);
+- only a ``delivered`` song can be reviewed or returned; a ``reviewed`` one can be corrected;
+- the rubric has four criteria scored 1–5 (pertinence, rigour, usefulness, evidence);
+- returning a song for changes needs a comment; a returned song counts as not delivered;
+- after every change the song's stored scoring terms are re-computed and the change audited.
+
+These functions write to the session but do not commit: the caller (view, API, lifecycle)
+owns the transaction.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask_babel import gettext
+
+from app.domain import audit
+from app.domain.calendar import business_days_between
+from app.domain.errors import Conflict, PermissionDenied, ValidationFailed
+from app.domain.permissions import can_review_song
+from app.domain.terms import refresh_song_terms
+from app.extensions import db
+from app.models import Review, Role, Song, SongState
+
+# API/form name → Review column.
+CRITERIA: dict[str, str] = {
+    "pertinence": "pertinence",
+    "rigour": "rigour",
+    "usefulness": "usefulness",
+    "evidence": "evidence_quality",
+}
+TERM_FIELDS = ["state", "late_business_days", "timeliness", "review_score", "satisfaction", "quality", "points"]
+COMMENT_MAX = 5000
+BOGOTA = ZoneInfo("America/Bogota")
+
+
+def _(message: str, **values) -> str:
+    """gettext inside a request; the Spanish source text otherwise (CLI, jobs, tests)."""
+    from flask import has_request_context
+
+    if has_request_context():
+        return gettext(message, **values)
+    return message % values if values else message
+
+
+def today_bogota() -> date:
+    return datetime.now(BOGOTA).date()
+
+
+def business_age(song: Song, today: date | None = None) -> int | None:
+    """Business days since delivery (how long a song has waited for review)."""
+    if song.delivered_on is None:
+        return None
+    return max(0, business_days_between(song.delivered_on, today or today_bogota()))
+
+
+def _require_reviewer(actor: Any, song: Song) -> None:
+    if can_review_song(actor, song):
+        return
+    if getattr(actor, "role", None) == Role.COORDINATOR:
+        raise PermissionDenied(
+            _(
+                "No puede revisar una canción de su propia disquera (separación de funciones): otra persona de la "
+                "coordinación debe hacerlo."
+            )
+        )
+    raise PermissionDenied(_("Solo la coordinación central puede revisar o devolver canciones."))
+
+
+def _state_name(state: str) -> str:
+    names = {
+        "planned": _("planeada"),
+        "in_progress": _("en curso"),
+        "delivered": _("entregada"),
+        "returned": _("devuelta"),
+        "reviewed": _("revisada"),
+        "cancelled": _("cancelada"),
+    }
+    return names.get(state, state)
+
+
+def validate_scores(scores: Any) -> dict[str, int]:
+    """The four rubric scores as ``{column: int}``; ValidationFailed with per-field details otherwise."""
+    if not isinstance(scores, dict):
+        raise ValidationFailed(_("Envíe los cuatro criterios de la rúbrica."), {k: [_("Requerido.")] for k in CRITERIA})
+    errors: dict[str, list[str]] = {}
+    values: dict[str, int] = {}
+    for key, column in CRITERIA.items():
+        raw = scores.get(key)
+        if raw is None or raw == "":
+            errors[key] = [_("Requerido: un número entero de 1 a 5.")]
+            continue
+        if isinstance(raw, bool):
+            errors[key] = [_("Debe ser un número entero de 1 a 5.")]
+            continue
+        if isinstance(raw, str) and raw.strip().isdigit():
+            raw = int(raw.strip())
+        if isinstance(raw, float) and raw.is_integer():
+            raw = int(raw)
+        if not isinstance(raw, int):
+            errors[key] = [_("Debe ser un número entero de 1 a 5.")]
+        elif not 1 <= raw <= 5:
+            errors[key] = [_("Debe estar entre 1 y 5.")]
+        else:
+            values[column] = raw
+    if errors:
+        raise ValidationFailed(_("Revise los puntajes de la rúbrica: cada criterio va de 1 a 5."), errors)
+    return values
+
+
+def _clean_comment(comment: Any, *, required: bool, field: str = "comment") -> str | None:
+    if comment is not None and not isinstance(comment, str):
+        raise ValidationFailed(_("El comentario debe ser texto."), {field: [_("Debe ser texto.")]})
+    text = (comment or "").strip()
+    if required and not text:
+        raise ValidationFailed(
+            _("Escriba qué debe ajustar el equipo: el comentario es obligatorio para devolver una canción."),
+            {field: [_("Requerido.")]},
+        )
+    if len(text) > COMMENT_MAX:
+        raise ValidationFailed(
+            _("El comentario es demasiado largo (máximo %(n)s caracteres).", n=COMMENT_MAX),
+            {field: [_("Máximo %(n)s caracteres.", n=COMMENT_MAX)]},
+        )
+    return text or None
+
+
+def _terms(song: Song) -> dict[str, Any]:
+    return audit.snapshot(song, TERM_FIELDS)
+
+
+def review_song(actor: Any, song: Song, scores: dict, comment: str | None, *, ip: str | None = None) -> Review:
+    """Score a delivered song's rubric (DESIGN.md §3 reviewed, §4 R): state → ``reviewed``; terms re-stored."""
+    _require_reviewer(actor, song)
+    if song.state != SongState.DELIVERED:
+        raise Conflict(
+            _(
+                "Solo se pueden revisar canciones entregadas; esta canción está %(state)s.",
+                state=_state_name(song.state),
+            ),
+            {"state": song.state},
+        )
+    values = validate_scores(scores)
+    text = _clean_comment(comment, required=False)
+    before = _terms(song)
+    review = song.review
+    if review is None:  # a song returned and delivered again keeps no earlier review
+        review = Review(song_id=song.id, reviewer_id=actor.id, **values, comment=text)
+        db.session.add(review)
+        song.review = review
+    else:
+        for column, value in values.items():
+            setattr(review, column, value)
+        review.reviewer_id, review.comment = actor.id, text
+    song.state = SongState.REVIEWED.value
+    song.return_comment = None
+    db.session.flush()
+    refresh_song_terms(song)
+    changes = {column: [None, value] for column, value in values.items()}
+    changes["comment"] = [None, text]
+    changes.update(audit.changes_between(before, _terms(song)))
+    audit.record("song_reviewed", "song", song.id, actor_id=actor.id, changes=changes, ip=ip)
+    db.session.flush()
+    return review
+
+
+def correct_review(actor: Any, song: Song, scores: dict, comment: str | None, *, ip: str | None = None) -> Review:
+    """A coordinator corrects an existing review; the audit keeps each score before and after."""
+    _require_reviewer(actor, song)
+    review = song.review
+    if song.state != SongState.REVIEWED or review is None:
+        raise Conflict(
+            _(
+                "Solo se puede corregir la revisión de una canción ya revisada; esta canción está %(state)s.",
+                state=_state_name(song.state),
+            ),
+            {"state": song.state},
+        )
+    values = validate_scores(scores)
+    text = _clean_comment(comment, required=False)
+    before = audit.snapshot(review, [*CRITERIA.values(), "comment", "reviewer_id"]) | _terms(song)
+    for column, value in values.items():
+        setattr(review, column, value)
+    review.comment = text
+    review.reviewer_id = actor.id
+    db.session.flush()
+    refresh_song_terms(song)
+    after = audit.snapshot(review, [*CRITERIA.values(), "comment", "reviewer_id"]) | _terms(song)
+    changes = audit.changes_between(before, after)
+    # Every score is recorded with its before/after, changed or not, so the trail reads on its own.
+    for column in CRITERIA.values():
+        changes[column] = [before[column], after[column]]
+    audit.record("review_corrected", "song", song.id, actor_id=actor.id, changes=changes, ip=ip)
+    db.session.flush()
+    return review
+
+
+def return_song(actor: Any, song: Song, comment: str, *, ip: str | None = None) -> Song:
+    """Send a delivered song back to its team for changes (DESIGN.md §3 returned); comment required."""
+    _require_reviewer(actor, song)
+    if song.state != SongState.DELIVERED:
+        raise Conflict(
+            _(
+                "Solo se pueden devolver canciones entregadas; esta canción está %(state)s.",
+                state=_state_name(song.state),
+            ),
+            {"state": song.state},
+        )
+    text = _clean_comment(comment, required=True)
+    before = _terms(song) | {"return_comment": song.return_comment}
+    song.state = SongState.RETURNED.value
+    song.return_comment = text
+    refresh_song_terms(song)
+    after = _terms(song) | {"return_comment": song.return_comment}
+    audit.record(
+        "song_returned", "song", song.id, actor_id=actor.id, changes=audit.changes_between(before, after), ip=ip
+    )
+    db.session.flush()
+    return song
+
+
+def review_or_correct(actor: Any, song: Song, scores: dict, comment: str | None, *, ip: str | None = None):
+    """``(review, created)``: review a delivered song, or correct the review of a reviewed one."""
+    if song.state == SongState.REVIEWED and song.review is not None:
+        return correct_review(actor, song, scores, comment, ip=ip), False
+    return review_song(actor, song, scores, comment, ip=ip), True
+
+
+def serialize_review(review: Review) -> dict[str, Any]:
+    return {
+        "id": review.id,
+        "song_id": review.song_id,
+        "reviewer": {"id": review.reviewer_id, "name": review.reviewer.name if review.reviewer else None},
+        "pertinence": review.pertinence,
+        "rigour": review.rigour,
+        "usefulness": review.usefulness,
+        "evidence": review.evidence_quality,
+        "mean": review.mean,
+        "comment": review.comment,
+        "created_at": review.created_at.isoformat() if review.created_at else None,
+        "updated_at": review.updated_at.isoformat() if review.updated_at else None,
+    }
+
+
+def serialize_terms(song: Song) -> dict[str, Any]:
+    return {
+        "id": song.id,
+        "state": song.state,
+        "late_business_days": song.late_business_days,
+        "T": song.timeliness,
+        "R": song.review_score,
+        "S": song.satisfaction,
+        "Q": song.quality,
+        "E": song.equity,
+        "points": song.points,
+        "on_time": song.on_time,
+        "return_comment": song.return_comment,
+    }
