@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PORT   ?= 5000
 FLASK  := $(BIN)/flask --app wsgi
 
-.PHONY: run test lint install install-dev migrate seed translations serve bench migration clean
+.PHONY: run test lint install install-dev migrate seed translations translations-update e2e serve bench migration clean
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,6 +23,17 @@ install-dev: $(VENV)/.dev
 translations: install
 	@if ls app/translations/*/LC_MESSAGES/messages.po >/dev/null 2>&1; then \
 		$(BIN)/pybabel compile -q -d app/translations; fi
+
+## make translations-update: extract every wrapped string and merge it into es/en (then translate en)
+translations-update: install
+	$(BIN)/pybabel -q extract -F babel.cfg -k _l -k lazy_gettext -k lazy_ngettext:1,2 \
+		--sort-output --no-wrap -o app/translations/messages.pot app
+	$(BIN)/pybabel -q update --no-fuzzy-matching --no-wrap -i app/translations/messages.pot -d app/translations
+
+## make e2e: only the browser tests (Chromium at /usr/bin/chromium; axe-core from tests/e2e)
+e2e: install-dev translations
+	cd tests/e2e && npm ci --no-audit --no-fund --silent
+	$(BIN)/python -m pytest tests/e2e -m e2e
 
 migrate: install
 	$(FLASK) db upgrade

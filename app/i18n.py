@@ -1,11 +1,24 @@
-"""Flask-Babel set-up: Spanish (es-CO) first, English available (DESIGN.md §7)."""
+"""Flask-Babel set-up: Spanish (es-CO) first, English available (DESIGN.md §7).
+
+Catalogues live in ``app/translations/<lang>/LC_MESSAGES/messages.po`` (extracted with
+``make translations-update``, see babel.cfg). The compiled ``.mo`` files are not kept
+in git: ``make translations`` builds them, and the app rebuilds a missing or stale one
+when it starts, so a fresh clone run with plain ``flask run`` or ``pytest`` is
+translated too.
+"""
 
 from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
 
 from flask import Flask, current_app, request, session
 from flask_login import current_user
 
 from app.extensions import babel
+
+TRANSLATIONS_DIR = Path(__file__).resolve().parent / "translations"
 
 
 def select_locale() -> str:
@@ -23,7 +36,37 @@ def select_timezone() -> str:
     return current_app.config["DISPLAY_TIMEZONE"]
 
 
+def compile_catalogues(directory: Path = TRANSLATIONS_DIR, only_if_stale: bool = True) -> list[Path]:
+    """Compile every ``messages.po`` under ``directory`` into its ``.mo``; returns the
+    files written. Fuzzy entries are left out (as ``pybabel compile`` does). The file
+    is written beside and renamed into place, so a reader never sees half a catalogue."""
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    written = []
+    for po_path in sorted(Path(directory).glob("*/LC_MESSAGES/messages.po")):
+        mo_path = po_path.with_suffix(".mo")
+        if only_if_stale and mo_path.exists() and mo_path.stat().st_mtime >= po_path.stat().st_mtime:
+            continue
+        with po_path.open("rb") as fh:
+            catalog = read_po(fh, locale=po_path.parent.parent.name)
+        fd, tmp = tempfile.mkstemp(dir=po_path.parent, suffix=".mo.tmp")
+        try:
+            with os.fdopen(fd, "wb") as out:
+                write_mo(out, catalog, use_fuzzy=False)
+            os.replace(tmp, mo_path)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+        written.append(mo_path)
+    return written
+
+
 def init_app(app: Flask) -> None:
     translations = str(app.root_path + "/translations")
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", translations)
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
+    try:
+        compile_catalogues(Path(translations))
+    except OSError:  # a read-only install: `make translations` compiled them at build time
+        app.logger.warning("Could not compile the translation catalogues in %s", translations)
