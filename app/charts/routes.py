@@ -1,12 +1,203 @@
-"""Leaderboards (issue 5)."""
+"""Leaderboards (DESIGN.md §4, §5): boards, label and artist pages, breakdowns, TV mode.
 
-from flask import render_template
-from flask_login import login_required
+Boards read the latest complete snapshot only; the recompute lives in
+``app.domain.charts`` (set-based SQL), the permission check in
+``app.domain.permissions``.
+"""
 
-from app.charts import bp
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+from werkzeug.routing import BuildError
+
+from app.charts import bp, svg
+from app.domain import badges as badge_rules
+from app.domain import charts, permissions
+from app.extensions import db, htmx
+from app.models import Album, Artist, ChartSnapshot, Label, Season
+
+
+def song_url(song_id: int) -> str:
+    """Link to a song's detail page (endpoint songs.detail, built by the songs area)."""
+    for kwargs in ({"song_id": song_id}, {"id": song_id}):
+        try:
+            return url_for("songs.detail", **kwargs)
+        except BuildError:
+            continue
+    return f"/songs/{song_id}"
+
+
+@bp.app_context_processor
+def _chart_helpers():
+    return {
+        "song_url": song_url,
+        "badge_names": badge_rules.BADGE_NAMES,
+        "badge_icons": badge_rules.BADGE_ICONS,
+        "movement": charts.movement,
+    }
+
+
+def _seasons() -> list[Season]:
+    return list(db.session.scalars(select(Season).order_by(Season.year.desc())))
+
+
+def _pick_season(seasons: list[Season]) -> Season | None:
+    """?season=YEAR, else the current year's season if it has a snapshot, else the latest with one."""
+    raw = request.args.get("season", "")
+    if raw:
+        if not raw.isdigit():
+            abort(400)
+        season = next((s for s in seasons if s.year == int(raw)), None)
+        if season is None:
+            abort(404)
+        return season
+    with_snapshot = set(db.session.scalars(select(ChartSnapshot.season_id).where(ChartSnapshot.complete.is_(True))))
+    this_year = charts.today_bogota().year
+    for s in seasons:
+        if s.year == this_year and s.id in with_snapshot:
+            return s
+    for s in seasons:
+        if s.id in with_snapshot:
+            return s
+    return seasons[0] if seasons else None
+
+
+def _board_context(season: Season | None, seasons: list[Season]) -> dict:
+    snapshot = charts.latest_snapshot(season.id) if season else None
+    context = {"season": season, "seasons": seasons, "snapshot": snapshot}
+    if snapshot is not None:
+        context.update(
+            labels=charts.label_board(snapshot),
+            artists=charts.artist_board(snapshot),
+            albums=charts.album_board(snapshot),
+            badges=badge_rules.season_badges(season.id),
+            playlists=charts.playlist_progress(season.id),
+        )
+    return context
 
 
 @bp.get("")
 @login_required
 def board():
-    return render_template("placeholder.html", title="Listas · Ranking")
+    seasons = _seasons()
+    context = _board_context(_pick_season(seasons), seasons)
+    if htmx and not htmx.boosted:
+        return render_template("charts/_board.html", **context)
+    return render_template("charts/board.html", **context)
+
+
+@bp.post("/recompute")
+@login_required
+def recompute():
+    """Coordinators (and admins) recompute now: HTMX refreshes the board in place; else POST + redirect."""
+    permissions.require(permissions.can_recompute_charts(current_user), _("Solo la coordinación puede recalcular."))
+    seasons = _seasons()
+    raw = request.form.get("season", "")
+    season = next((s for s in seasons if raw.isdigit() and s.year == int(raw)), None)
+    targets = [season] if season else charts.seasons_with_songs()
+    try:
+        charts.run_recompute(targets)
+        message, category = _("Listas recalculadas."), "success"
+    except charts.RecomputeBusy:
+        message, category = _("Ya hay un recálculo en curso; las listas se actualizarán en unos minutos."), "warning"
+    if htmx:
+        context = _board_context(season or (targets[0] if targets else None), seasons)
+        return render_template("charts/_board.html", notice=message, notice_category=category, **context)
+    flash(message, category)
+    return redirect(url_for("charts.board", season=season.year if season else None))
+
+
+def _season_snapshot() -> tuple[Season, ChartSnapshot | None, list[Season]]:
+    seasons = _seasons()
+    season = _pick_season(seasons)
+    if season is None:
+        abort(404)
+    return season, charts.latest_snapshot(season.id), seasons
+
+
+@bp.get("/labels/<int:label_id>")
+@login_required
+def label(label_id: int):
+    label_obj = db.get_or_404(Label, label_id)
+    season, snapshot, seasons = _season_snapshot()
+    entry = charts.label_entry(snapshot, label_id) if snapshot else None
+    history = charts.rank_history(season.id, label_id)
+    total = len(charts.label_board(snapshot)) if snapshot else 0
+    return render_template(
+        "charts/label.html",
+        label=label_obj,
+        season=season,
+        seasons=seasons,
+        snapshot=snapshot,
+        entry=entry,
+        artists=charts.artist_board(snapshot, label_id) if snapshot else [],
+        badges=badge_rules.season_badges(season.id, label_id).get(label_id, []),
+        playlists=charts.playlist_progress(season.id).get(label_id, []),
+        history=history,
+        chart=svg.rank_chart(history, total),
+        describe=lambda b: badge_rules.badge_description(b, season),
+    )
+
+
+@bp.get("/artists/<int:artist_id>")
+@login_required
+def artist(artist_id: int):
+    artist_obj = db.get_or_404(Artist, artist_id)
+    season, snapshot, seasons = _season_snapshot()
+    entry = charts.artist_entry(snapshot, artist_id) if snapshot else None
+    return render_template(
+        "charts/artist.html",
+        artist=artist_obj,
+        season=season,
+        seasons=seasons,
+        snapshot=snapshot,
+        entry=entry,
+        label_entry=charts.label_entry(snapshot, artist_obj.label_id) if snapshot else None,
+        badges=badge_rules.season_badges(season.id, artist_obj.label_id).get(artist_obj.label_id, []),
+        describe=lambda b: badge_rules.badge_description(b, season),
+    )
+
+
+@bp.get("/labels/<int:label_id>/breakdown")
+@login_required
+def label_breakdown(label_id: int):
+    label_obj = db.get_or_404(Label, label_id)
+    season, snapshot, _seasons_ = _season_snapshot()
+    if snapshot is None:
+        abort(404)
+    data = charts.label_breakdown(season, snapshot, label_id)
+    return render_template("charts/label_breakdown.html", label=label_obj, season=season, snapshot=snapshot, **data)
+
+
+@bp.get("/artists/<int:artist_id>/breakdown")
+@login_required
+def artist_breakdown(artist_id: int):
+    artist_obj = db.get_or_404(Artist, artist_id)
+    season, snapshot, _seasons_ = _season_snapshot()
+    if snapshot is None:
+        abort(404)
+    data = charts.artist_breakdown(season, snapshot, artist_id)
+    return render_template("charts/artist_breakdown.html", artist=artist_obj, season=season, snapshot=snapshot, **data)
+
+
+@bp.get("/albums/<int:album_id>/breakdown")
+@login_required
+def album_breakdown(album_id: int):
+    album_obj = db.get_or_404(Album, album_id)
+    season, snapshot, _seasons_ = _season_snapshot()
+    if snapshot is None:
+        abort(404)
+    data = charts.album_breakdown(season, snapshot, album_id)
+    return render_template("charts/album_breakdown.html", album=album_obj, season=season, snapshot=snapshot, **data)
+
+
+@bp.get("/tv")
+@login_required
+def tv():
+    """Full-screen, high-contrast board for a wall screen; reloads itself and rotates the boards."""
+    seasons = _seasons()
+    context = _board_context(_pick_season(seasons), seasons)
+    return render_template("charts/tv.html", refresh_seconds=120, **context)

@@ -22,6 +22,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, case, delete, exists, func, insert, select, update
+from sqlalchemy.orm import selectinload
 
 from app.domain import badges as badge_rules
 from app.domain import lease, scoring
@@ -592,7 +593,12 @@ def label_breakdown(season: Season, snapshot: ChartSnapshot, label_id: int) -> d
     import math
 
     as_of = snapshot.as_of
-    base = select(Song).where(Song.season_id == season.id, Song.label_id == label_id).order_by(Song.id)
+    base = (
+        select(Song)
+        .options(selectinload(Song.municipality))
+        .where(Song.season_id == season.id, Song.label_id == label_id)
+        .order_by(Song.id)
+    )
     reviewed = list(db.session.scalars(base.where(Song.state == "reviewed", Song.quality.is_not(None))))
     delivered = list(db.session.scalars(base.where(Song.state.in_(DELIVERED_STATES))))
     overdue = list(db.session.scalars(base.where(Song.state.in_(OPEN_STATES), Song.due_date < as_of)))
@@ -646,6 +652,7 @@ def artist_breakdown(season: Season, snapshot: ChartSnapshot, artist_id: int) ->
     songs = list(
         db.session.scalars(
             select(Song)
+            .options(selectinload(Song.municipality), selectinload(Song.album))
             .where(Song.season_id == season.id, Song.artist_id == artist_id, Song.state == "reviewed")
             .order_by(Song.id)
         )
@@ -667,6 +674,7 @@ def album_breakdown(season: Season, snapshot: ChartSnapshot, album_id: int) -> d
     songs = list(
         db.session.scalars(
             select(Song)
+            .options(selectinload(Song.label))
             .where(Song.season_id == season.id, Song.album_id == album_id, Song.state.in_(DELIVERED_STATES))
             .order_by(Song.id)
         )
