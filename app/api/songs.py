@@ -22,7 +22,7 @@ from app.api import bp
 from app.api.core import ApiError, json_body, paginate
 from app.domain import evidence as evidence_domain
 from app.domain import lifecycle, permissions, song_queries
-from app.domain.errors import ValidationFailed
+from app.domain.errors import NotFound, ValidationFailed
 from app.extensions import db
 from app.models import DueDateChange, Evidence, Song
 
@@ -211,7 +211,7 @@ def send_evidence(evidence: Evidence):
     """Serve an evidence file as an attachment (never rendered inline), with nosniff."""
     path = evidence_domain.evidence_path(evidence)
     if not path.is_file():
-        raise ApiError(404, "El archivo de evidencia no está disponible.")
+        raise NotFound("El archivo de evidencia no está disponible.")
     response = send_file(
         path,
         mimetype=evidence.content_type,

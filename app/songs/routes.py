@@ -1,12 +1,685 @@
-"""Songs: list, detail, create, edit, transitions, evidence (issue 4)."""
+"""Songs pages (issue 4): list, detail, plan/edit, transitions, evidence, due-date requests.
 
-from flask import render_template
-from flask_login import login_required
+Views only parse (WTForms) → call app.domain.lifecycle / evidence → render. Every
+rule and permission lives in the domain, shared with the JSON API.
 
+Picking a municipality: the text box accepts a name or a 5-digit DANE code. With
+JavaScript, HTMX shows suggestions (GET /songs/municipalities?q=…) as radio
+buttons named ``municipality_id``; without JavaScript the form is submitted as
+typed and the server resolves it: a code or a unique name is taken, several
+matches come back as radio buttons to choose from.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from datetime import date
+from typing import Any
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from app.api.songs import send_evidence
+from app.domain import evidence as evidence_domain
+from app.domain import lifecycle, permissions, song_queries
+from app.domain.calendar import business_days_left
+from app.domain.errors import Conflict, ValidationFailed
+from app.extensions import db, htmx
+from app.models import Album, Artist, Department, DueDateChange, Label, Municipality, Role, Season, Song
+from app.models.songs import OPEN_STATES, SONG_STATES
 from app.songs import bp
+from app.songs.forms import (
+    CancelForm,
+    ConfirmForm,
+    DecisionForm,
+    DeliverForm,
+    DueDateRequestForm,
+    EvidenceForm,
+    SongForm,
+    StartForm,
+)
+
+PER_PAGE = 25
+SUGGESTIONS = 12
+FORM_FIELD_FOR = {"municipality_id": "municipality", "reason": "reason", "cancel_reason": "reason"}
+
+
+def _actor() -> Any:
+    return current_user._get_current_object()
+
+
+def _ip() -> str | None:
+    return request.remote_addr
+
+
+def _fold(text: str) -> str:
+    """Lower case without accents, for matching typed municipality names."""
+    decomposed = unicodedata.normalize("NFKD", text or "")
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).lower().strip()
+
+
+def _apply_errors(form: Any, exc: ValidationFailed) -> list[str]:
+    """Put a domain error's per-field messages next to the form's fields; return the others."""
+    others: list[str] = []
+    for key, messages in (exc.details or {}).items():
+        messages = messages if isinstance(messages, list) else [str(messages)]
+        name = FORM_FIELD_FOR.get(key, key)
+        field = form._fields.get(name) if form is not None else None
+        if field is not None:
+            field.errors = list(field.errors) + [str(m) for m in messages]
+        else:
+            others.extend(str(m) for m in messages)
+    return others
+
+
+def days_left(song: Song) -> int | None:
+    """Business days left (positive) or late (negative) for an open song; None otherwise."""
+    if song.state not in OPEN_STATES:
+        return None
+    return business_days_left(song.due_date, lifecycle.today())
+
+
+# --------------------------------------------------------------------------- municipalities
+
+
+def _municipality_rows(actor: Any) -> list[tuple[int, str, str, str]]:
+    stmt = (
+        select(Municipality.id, Municipality.code, Municipality.name, Department.name)
+        .join(Department, Municipality.department_id == Department.id)
+        .order_by(Municipality.name)
+    )
+    if getattr(actor, "role", None) == Role.TERRITORIAL.value:
+        stmt = stmt.where(Department.label_id == actor.label_id)
+    return [tuple(row) for row in db.session.execute(stmt)]
+
+
+def municipality_matches(actor: Any, text: str, limit: int = SUGGESTIONS) -> list[dict[str, Any]]:
+    """Municipalities the actor may choose whose name (accents ignored) or DANE code matches ``text``."""
+    query = _fold(text)
+    if len(query) < 2:
+        return []
+    starts, contains = [], []
+    for mid, code, name, department in _municipality_rows(actor):
+        folded = _fold(name)
+        item = {"id": mid, "code": code, "name": name, "department": department, "exact": folded == query}
+        if code == query or folded.startswith(query):
+            starts.append(item)
+        elif query in folded or query in _fold(department):
+            contains.append(item)
+    return (starts + contains)[:limit]
+
+
+def _resolve_municipality(form: SongForm) -> tuple[Municipality | None, list[dict[str, Any]]]:
+    """The chosen municipality (a radio ``municipality_id`` or the typed name/code), or candidates."""
+    actor = _actor()
+    chosen = request.form.get("municipality_id", "")
+    if chosen.isdigit():
+        allowed = {row[0] for row in _municipality_rows(actor)}
+        if int(chosen) in allowed:
+            return db.session.get(Municipality, int(chosen)), []
+    text = (form.municipality.data or "").strip()
+    if not text:
+        form.municipality.errors = [_("Escriba el nombre o el código DANE del municipio y elíjalo.")]
+        return None, []
+    matches = municipality_matches(actor, text, limit=30)
+    exact = [m for m in matches if m["exact"] or m["code"] == text]
+    pick = exact if len(exact) == 1 else matches
+    if len(pick) == 1:
+        return db.session.get(Municipality, pick[0]["id"]), []
+    if not matches:
+        form.municipality.errors = [_("No encontramos ese municipio entre los departamentos que puede atender.")]
+        return None, []
+    form.municipality.errors = [_("Hay varios municipios que coinciden: elija uno de la lista.")]
+    return None, matches
+
+
+@bp.get("/municipalities")
+@login_required
+def municipalities():
+    """HTMX suggestions: radio buttons named municipality_id."""
+    text = request.args.get("q") or request.args.get("municipality") or ""
+    options = municipality_matches(_actor(), text[:120])
+    return render_template("songs/_municipality_options.html", options=options, query=text, selected_id=None)
+
+
+# --------------------------------------------------------------------------- list
+
+
+def _filter_options(actor: Any) -> dict[str, Any]:
+    territorial = getattr(actor, "role", None) == Role.TERRITORIAL.value
+    artists = select(Artist).order_by(Artist.name)
+    departments = select(Department).order_by(Department.name)
+    if territorial:
+        artists = artists.where(Artist.label_id == actor.label_id)
+        departments = departments.where(Department.label_id == actor.label_id)
+    return {
+        "seasons": db.session.scalars(select(Season).order_by(Season.year.desc())).all(),
+        "labels": [] if territorial else db.session.scalars(select(Label).order_by(Label.code)).all(),
+        "artists": db.session.scalars(artists).all(),
+        "albums": db.session.scalars(select(Album).order_by(Album.name)).all(),
+        "departments": db.session.scalars(departments).all(),
+        "states": SONG_STATES,
+    }
 
 
 @bp.get("")
 @login_required
 def list_songs():
-    return render_template("placeholder.html", title="Canciones · Asistencias técnicas")
+    actor = _actor()
+    args = {k: request.args.get(k, "").strip() for k in song_queries.FILTER_KEYS if request.args.get(k, "").strip()}
+    raw_page = request.args.get("page", "1")
+    page_number = int(raw_page) if raw_page.isdigit() and 0 < int(raw_page) < 1_000_000 else 1
+    filter_error = None
+    page = None
+    try:
+        stmt = song_queries.filter_songs(actor, args)
+        page = db.paginate(stmt, page=page_number, per_page=PER_PAGE, error_out=False)
+    except ValidationFailed as exc:
+        filter_error = exc
+    context = {
+        "page": page,
+        "args": args,
+        "filter_error": filter_error,
+        "days_left": days_left,
+        "options": _filter_options(actor),
+        "can_create": getattr(actor, "role", None) in permissions.SONG_EDITOR_ROLES,
+    }
+    if htmx and htmx.target == "songs-results" and not htmx.history_restore_request:
+        response = render_template("songs/_results.html", **context)
+    else:
+        response = render_template("songs/list.html", **context)
+    return response, 200, {"Vary": "HX-Request, HX-Target"}
+
+
+# --------------------------------------------------------------------------- detail
+
+
+def _name_resolver(events: list[Any]) -> dict[str, dict[Any, str]]:
+    """Readable names for the ids found in audit changes (artist, album, municipality…)."""
+    models = {
+        "artist_id": (Artist, "name"),
+        "album_id": (Album, "name"),
+        "municipality_id": (Municipality, "name"),
+        "department_id": (Department, "name"),
+        "label_id": (Label, "name"),
+        "season_id": (Season, "year"),
+    }
+    wanted: dict[str, set[int]] = {k: set() for k in models}
+    for event in events:
+        for key, pair in (event.changes or {}).items():
+            if key in models and isinstance(pair, list):
+                wanted[key].update(v for v in pair if isinstance(v, int))
+    names: dict[str, dict[Any, str]] = {}
+    for key, ids in wanted.items():
+        model, attr = models[key]
+        names[key] = (
+            {row.id: str(getattr(row, attr)) for row in db.session.scalars(select(model).where(model.id.in_(ids)))}
+            if ids
+            else {}
+        )
+    return names
+
+
+HIDDEN_CHANGES = {"version", "evidence_id", "sha256", "size_bytes", "due_date_change"}
+
+
+def _action_title(action: str) -> str:
+    titles = {
+        "song_created": _("Canción planeada"),
+        "song_updated": _("Datos modificados"),
+        "song_transition": _("Cambio de estado"),
+        "evidence_added": _("Evidencia adjuntada"),
+        "evidence_removed": _("Evidencia eliminada"),
+        "due_date_change_requested": _("Solicitud de cambio de fecha"),
+        "due_date_change_approved": _("Cambio de fecha aprobado"),
+        "due_date_change_rejected": _("Cambio de fecha rechazado"),
+        "song_returned": _("Devuelta por la coordinación"),
+        "song_reviewed": _("Revisada por la coordinación"),
+        "review_created": _("Revisión registrada"),
+        "survey_submitted": _("Encuesta respondida"),
+    }
+    return titles.get(action, action.replace("_", " "))
+
+
+def _field_label(key: str) -> str:
+    extra = {
+        "late_business_days": _("días hábiles de retraso"),
+        "timeliness": "T",
+        "equity": "E",
+        "points": _("puntos"),
+        "review_score": "R",
+        "satisfaction": "S",
+        "quality": "Q",
+        "evidence": _("evidencia"),
+        "proposed_due": _("fecha de compromiso propuesta"),
+        "reason": _("justificación"),
+        "comment": _("comentario"),
+    }
+    return extra.get(key) or lifecycle.FIELD_NAMES.get(key, key)
+
+
+def _show(key: str, value: Any, names: dict[str, dict[Any, str]]) -> str:
+    from app.web import fmt_date
+
+    if value is None or value == "":
+        return "—"
+    if key in names and value in names[key]:
+        return names[key][value]
+    if key == "state":
+        return lifecycle.STATE_NAMES.get(value, str(value))
+    if isinstance(value, str) and len(value) == 10 and value[4] == "-" and value[7] == "-":
+        try:
+            return fmt_date(date.fromisoformat(value))
+        except ValueError:
+            return value
+    if isinstance(value, bool):
+        return _("sí") if value else _("no")
+    text = str(value)
+    return text if len(text) <= 300 else text[:300] + "…"
+
+
+def _timeline(events: list[Any]) -> list[tuple[Any, str, list[tuple[str, str, str]]]]:
+    """Audit events as (event, [(field, before, after)]) rows, most recent first."""
+    names = _name_resolver(events)
+    out = []
+    for event in events:
+        rows = []
+        for key, pair in (event.changes or {}).items():
+            if key in HIDDEN_CHANGES:
+                continue
+            before, after = (pair if isinstance(pair, list) and len(pair) == 2 else (None, pair))
+            rows.append((_field_label(key), _show(key, before, names), _show(key, after, names)))
+        out.append((event, _action_title(event.action), rows))
+    return out
+
+
+def _detail_context(song: Song, **forms: Any) -> dict[str, Any]:
+    events = lifecycle.song_timeline(song)
+    deliver_form = forms.get("deliver_form") or DeliverForm(formdata=None)
+    if deliver_form.delivered_on.data is None and not deliver_form.errors:
+        deliver_form.delivered_on.data = lifecycle.today()
+    if song.state == lifecycle.RETURNED and not forms.get("deliver_form"):
+        deliver_form.product.data = song.product
+        deliver_form.beneficiaries.data = song.beneficiaries
+    return {
+        "song": song,
+        "events": events,
+        "timeline": _timeline(events),
+        "today_iso": lifecycle.today().isoformat(),
+        "days_left": days_left(song),
+        "allowed": [s for s in lifecycle.allowed_transitions(song) if s not in ("reviewed", "returned")],
+        "can_edit": permissions.can_edit_song(current_user, song),
+        "pending_change": lifecycle.pending_due_date_change(song),
+        "start_form": forms.get("start_form") or StartForm(formdata=None),
+        "deliver_form": deliver_form,
+        "cancel_form": forms.get("cancel_form") or CancelForm(formdata=None),
+        "due_form": forms.get("due_form") or DueDateRequestForm(formdata=None),
+        "evidence_form": EvidenceForm(formdata=None),
+        "confirm_form": ConfirmForm(formdata=None),
+        "other_errors": forms.get("other_errors") or [],
+        "open_form": forms.get("open_form"),
+        "due_change_states": lifecycle.DUE_CHANGE_STATES,
+        "closed_states": evidence_domain.CLOSED_STATES,
+    }
+
+
+@bp.get("/<int:song_id>")
+@login_required
+def detail(song_id: int):
+    song = lifecycle.get_song(_actor(), song_id)
+    return render_template("songs/detail.html", **_detail_context(song))
+
+
+TRANSITION_FORMS = {"in_progress": ("start_form", StartForm), "delivered": ("deliver_form", DeliverForm),
+                    "cancelled": ("cancel_form", CancelForm)}
+
+
+@bp.post("/<int:song_id>/transition/<to>")
+@login_required
+def transition(song_id: int, to: str):
+    actor = _actor()
+    song = lifecycle.get_song(actor, song_id)
+    if to not in TRANSITION_FORMS:
+        raise ValidationFailed(_("Esa acción no existe para una canción."), {"to": [to[:30]]})
+    key, form_class = TRANSITION_FORMS[to]
+    form = form_class()
+    other: list[str] = []
+    if form.validate_on_submit():
+        fields = {name: field.data for name, field in form._fields.items() if name != "csrf_token"}
+        try:
+            lifecycle.transition_song(actor, song, to, ip=_ip(), **fields)
+            db.session.commit()
+        except ValidationFailed as exc:
+            db.session.rollback()
+            other = _apply_errors(form, exc)
+            flash(exc.message, "error")
+        else:
+            messages = {
+                "in_progress": _("La canción está en curso."),
+                "delivered": _("Entrega registrada. Comparta el enlace de la encuesta con el municipio."),
+                "cancelled": _("La canción quedó cancelada."),
+            }
+            flash(messages[to], "success")
+            return redirect(url_for("songs.detail", song_id=song.id), code=303)
+    else:
+        flash(_("Revise los datos marcados."), "error")
+    song = lifecycle.get_song(actor, song_id)
+    context = _detail_context(song, **{key: form, "other_errors": other, "open_form": key})
+    return render_template("songs/detail.html", **context), 422
+
+
+# --------------------------------------------------------------------------- create / edit
+
+
+def _song_form_choices(form: SongForm, actor: Any) -> None:
+    placeholder = [("", _("— Elija —"))]
+    if "artist_id" in form._fields:
+        if getattr(actor, "role", None) == Role.TERRITORIAL.value:
+            artists = db.session.scalars(
+                select(Artist).where(Artist.label_id == actor.label_id, Artist.active.is_(True)).order_by(Artist.name)
+            ).all()
+            form.artist_id.choices = placeholder + [(a.id, a.name) for a in artists]
+        else:
+            grouped: dict[str, list[tuple[int, str]]] = {}
+            rows = db.session.execute(
+                select(Artist.id, Artist.name, Label.code, Label.name)
+                .join(Label, Artist.label_id == Label.id)
+                .where(Artist.active.is_(True))
+                .order_by(Label.code, Artist.name)
+            )
+            for aid, name, code, label_name in rows:
+                grouped.setdefault(f"{code} · {label_name}", []).append((aid, name))
+            form.artist_id.choices = {"": placeholder, **grouped}
+        form.artist_id.validate_choice = False  # the domain checks the artist and its label
+    if "album_id" in form._fields:
+        albums = db.session.scalars(select(Album).where(Album.active.is_(True)).order_by(Album.name)).all()
+        form.album_id.choices = placeholder + [(a.id, a.name) for a in albums]
+        form.album_id.validate_choice = False
+
+
+def _drop_fields(form: SongForm, keep: set[str]) -> None:
+    for name in list(form._fields):
+        if name not in keep and name != "csrf_token":
+            delattr(form, name)
+
+
+CREATE_FIELDS = {"artist_id", "album_id", "municipality", "municipality_id", "scope", "planned_start", "due_date",
+                 "confirm_duplicate"}
+
+
+def _municipality_option(municipality: Municipality | None) -> list[dict[str, Any]]:
+    if municipality is None:
+        return []
+    return [{"id": municipality.id, "code": municipality.code, "name": municipality.name,
+             "department": municipality.department.name, "exact": True}]
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@login_required
+def create():
+    actor = _actor()
+    permissions.require(
+        getattr(actor, "role", None) in permissions.SONG_EDITOR_ROLES,
+        _("Su rol no permite registrar canciones (solo lectura)."),
+    )
+    form = SongForm()
+    _drop_fields(form, CREATE_FIELDS)
+    _song_form_choices(form, actor)
+    candidates: list[dict[str, Any]] = []
+    duplicates: list[Song] = []
+    municipality = None
+    status = 200
+    if request.method == "POST":
+        status = 422
+        valid = form.validate_on_submit()
+        municipality, candidates = _resolve_municipality(form)
+        if valid and municipality is not None:
+            duplicates = lifecycle.duplicate_warning(municipality.id, form.album_id.data, form.planned_start.data)
+            if duplicates and not form.confirm_duplicate.data:
+                flash(_("Ya hay una canción parecida (mismo municipio y álbum, a menos de 30 días). "
+                        "Revísela y confirme si de todos modos quiere registrar esta."), "warning")
+                status = 200
+            else:
+                data = {
+                    "artist_id": form.artist_id.data,
+                    "album_id": form.album_id.data,
+                    "municipality_id": municipality.id,
+                    "scope": form.scope.data,
+                    "planned_start": form.planned_start.data,
+                    "due_date": form.due_date.data,
+                }
+                try:
+                    song = lifecycle.create_song(actor, data, ip=_ip())
+                    db.session.commit()
+                except ValidationFailed as exc:
+                    db.session.rollback()
+                    for message in _apply_errors(form, exc):
+                        flash(message, "error")
+                else:
+                    flash(_("Canción planeada. Siguiente paso: al iniciar, regístrela «en curso»."), "success")
+                    return redirect(url_for("songs.detail", song_id=song.id), code=303)
+        if not candidates and municipality is not None:
+            candidates = _municipality_option(municipality)
+    return render_template(
+        "songs/form.html",
+        form=form,
+        song=None,
+        candidates=candidates,
+        selected_id=municipality.id if municipality else None,
+        duplicates=duplicates,
+        conflict=None,
+    ), status
+
+
+@bp.route("/<int:song_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(song_id: int):
+    actor = _actor()
+    song = lifecycle.get_song(actor, song_id)
+    permissions.require(permissions.can_edit_song(actor, song), _("No puede modificar canciones de otra disquera."))
+    editable = set(lifecycle.EDITABLE_FIELDS.get(song.state, ()))
+    if song.state != lifecycle.PLANNED:
+        editable.discard("due_date")
+    if not editable:
+        flash(_("Esta canción ya no se puede modificar."), "warning")
+        return redirect(url_for("songs.detail", song_id=song.id), code=303)
+    keep = (editable - {"municipality_id"}) | {"version"}
+    if "municipality_id" in editable:
+        keep |= {"municipality", "municipality_id", "confirm_duplicate"}
+    form = SongForm(obj=song)
+    _drop_fields(form, keep)
+    _song_form_choices(form, actor)
+    candidates: list[dict[str, Any]] = []
+    duplicates: list[Song] = []
+    conflict = None
+    municipality = song.municipality
+    status = 200
+    if request.method == "GET":
+        form.version.data = str(song.version)
+        if "municipality" in form._fields:
+            form.municipality.data = song.municipality.name
+    else:
+        status = 422
+        valid = form.validate_on_submit()
+        if "municipality" in form._fields:
+            municipality, candidates = _resolve_municipality(form)
+        if valid and municipality is not None:
+            data = {name: form[name].data for name in editable if name in form._fields}
+            if "municipality_id" in editable:
+                data["municipality_id"] = municipality.id
+            version = form.version.data or ""
+            expected = int(version) if version.isdigit() else None
+            changed_place = song.state == lifecycle.PLANNED and (
+                municipality.id != song.municipality_id
+                or data.get("album_id") != song.album_id
+                or data.get("planned_start") != song.planned_start
+            )
+            if changed_place and data.get("album_id") and data.get("planned_start"):
+                duplicates = lifecycle.duplicate_warning(
+                    municipality.id, data["album_id"], data["planned_start"], exclude_id=song.id
+                )
+            if duplicates and not form.confirm_duplicate.data:
+                flash(_("Ya hay una canción parecida (mismo municipio y álbum, a menos de 30 días). "
+                        "Confirme si de todos modos quiere guardar."), "warning")
+                status = 200
+            else:
+                try:
+                    lifecycle.update_song(actor, song, data, expected_version=expected, ip=_ip())
+                    db.session.commit()
+                except Conflict as exc:
+                    db.session.rollback()
+                    conflict = exc.details or {}
+                    song = lifecycle.get_song(actor, song_id)
+                    form.version.data = str(song.version)
+                    flash(exc.message, "error")
+                    status = 409
+                except ValidationFailed as exc:
+                    db.session.rollback()
+                    song = lifecycle.get_song(actor, song_id)
+                    for message in _apply_errors(form, exc):
+                        flash(message, "error")
+                else:
+                    flash(_("Cambios guardados."), "success")
+                    return redirect(url_for("songs.detail", song_id=song.id), code=303)
+        if not candidates and municipality is not None:
+            candidates = _municipality_option(municipality)
+    if not candidates and "municipality" in form._fields:
+        candidates = _municipality_option(song.municipality)
+    return render_template(
+        "songs/form.html",
+        form=form,
+        song=song,
+        candidates=candidates,
+        selected_id=municipality.id if municipality else None,
+        duplicates=duplicates,
+        conflict=conflict,
+        conflict_values=_conflict_values(conflict),
+    ), status
+
+
+def _conflict_values(conflict: dict[str, Any] | None) -> list[tuple[str, str]]:
+    """(field name, current value) rows for the conflict message, ids shown as names."""
+    if not conflict:
+        return []
+    rows = []
+    lookups = {"artist_id": Artist, "album_id": Album, "municipality_id": Municipality}
+    for field, value in (conflict.get("fields") or {}).items():
+        shown = value
+        if field in lookups and isinstance(value, int):
+            obj = db.session.get(lookups[field], value)
+            shown = obj.name if obj else value
+        rows.append((lifecycle.FIELD_NAMES.get(field, field), "—" if shown in (None, "") else str(shown)))
+    return rows
+
+
+# --------------------------------------------------------------------------- evidence
+
+
+@bp.post("/<int:song_id>/evidence")
+@login_required
+def upload_evidence(song_id: int):
+    actor = _actor()
+    song = lifecycle.get_song(actor, song_id)
+    form = EvidenceForm()
+    if not form.validate_on_submit():
+        flash(_("La sesión del formulario expiró. Recargue la página e intente de nuevo."), "error")
+        return redirect(url_for("songs.detail", song_id=song.id, _anchor="evidencias"), code=303)
+    try:
+        evidence = evidence_domain.add_evidence(actor, song, request.files.get("file"), ip=_ip())
+        db.session.commit()
+    except ValidationFailed as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+    else:
+        flash(_("Evidencia «%(name)s» adjuntada.", name=evidence.original_name), "success")
+    return redirect(url_for("songs.detail", song_id=song_id, _anchor="evidencias"), code=303)
+
+
+@bp.post("/<int:song_id>/evidence/<int:evidence_id>/delete")
+@login_required
+def remove_evidence(song_id: int, evidence_id: int):
+    actor = _actor()
+    song = lifecycle.get_song(actor, song_id)
+    evidence = evidence_domain.get_evidence(actor, song, evidence_id)
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        try:
+            name = evidence.original_name
+            evidence_domain.remove_evidence(actor, evidence, ip=_ip())
+            db.session.commit()
+        except ValidationFailed as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+        else:
+            flash(_("Evidencia «%(name)s» eliminada.", name=name), "success")
+    return redirect(url_for("songs.detail", song_id=song_id, _anchor="evidencias"), code=303)
+
+
+@bp.get("/<int:song_id>/evidence/<int:evidence_id>")
+@login_required
+def download_evidence(song_id: int, evidence_id: int):
+    actor = _actor()
+    evidence = evidence_domain.get_evidence(actor, lifecycle.get_song(actor, song_id), evidence_id)
+    return send_evidence(evidence)
+
+
+# --------------------------------------------------------------------------- due-date changes
+
+
+@bp.post("/<int:song_id>/due-date-change")
+@login_required
+def request_due_date_change(song_id: int):
+    actor = _actor()
+    song = lifecycle.get_song(actor, song_id)
+    form = DueDateRequestForm()
+    other: list[str] = []
+    if form.validate_on_submit():
+        try:
+            lifecycle.request_due_date_change(actor, song, form.proposed_due.data, form.reason.data, ip=_ip())
+            db.session.commit()
+        except (ValidationFailed, Conflict) as exc:
+            db.session.rollback()
+            other = _apply_errors(form, exc) if isinstance(exc, ValidationFailed) else [exc.message]
+            flash(exc.message, "error")
+        else:
+            flash(_("Solicitud enviada a la coordinación."), "success")
+            return redirect(url_for("songs.detail", song_id=song_id), code=303)
+    song = lifecycle.get_song(actor, song_id)
+    context = _detail_context(song, due_form=form, other_errors=other, open_form="due_form")
+    return render_template("songs/detail.html", **context), 422
+
+
+@bp.get("/due-date-requests")
+@login_required
+def due_date_requests():
+    permissions.require(permissions.can_decide_due_date(current_user), _("Solo la coordinación decide estos cambios."))
+    changes = db.session.scalars(
+        select(DueDateChange).where(DueDateChange.status == "pending").order_by(DueDateChange.created_at).limit(500)
+    ).all()
+    return render_template("songs/due_date_requests.html", changes=changes, form=DecisionForm(formdata=None))
+
+
+@bp.post("/due-date-requests/<int:change_id>")
+@login_required
+def decide_due_date(change_id: int):
+    actor = _actor()
+    permissions.require(permissions.can_decide_due_date(actor), _("Solo la coordinación decide estos cambios."))
+    change = lifecycle.get_due_date_change(change_id)
+    form = DecisionForm()
+    if form.validate_on_submit() and form.decision.data in ("approve", "reject"):
+        approve = form.decision.data == "approve"
+        try:
+            lifecycle.decide_due_date_change(actor, change, approve, form.comment.data, ip=_ip())
+            db.session.commit()
+        except (ValidationFailed, Conflict) as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+        else:
+            flash(_("Solicitud aprobada: la fecha de compromiso cambió.") if approve else _("Solicitud rechazada."),
+                  "success")
+    else:
+        flash(_("Elija aprobar o rechazar."), "error")
+    return redirect(url_for("songs.due_date_requests"), code=303)
+
