@@ -7,7 +7,7 @@ import time
 
 import click
 from flask import Flask
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 from app.extensions import db
 
@@ -129,6 +129,38 @@ def users_create(email: str, name: str, role: str, label_code: str | None, passw
     click.echo(f"Usuario creado: {user.email} ({user.role}).")
 
 
+privacy_cli = AppGroup("privacy", help="Datos personales (Ley 1581 de 2012): retención y anonimización.")
+
+
+@privacy_cli.command("anonymise")
+@click.option("--days", type=click.IntRange(0, 36500), default=None, help="Retention in days (default SURVEY_RETENTION_DAYS).")
+def privacy_anonymise(days: int | None) -> None:
+    """Blank survey respondents' name and position older than the retention period (issue 9)."""
+    from app.domain.privacy import anonymise_surveys
+
+    count = anonymise_surveys(days)
+    click.echo(f"Encuestas anonimizadas: {count}.")
+
+
+@click.command("backup")
+@click.argument("path", type=click.Path(dir_okay=False))
+@click.option("--force", is_flag=True, help="Replace PATH if it exists.")
+@with_appcontext
+def db_backup(path: str, force: bool) -> None:
+    """Consistent copy of the SQLite database to PATH (online backup API); PostgreSQL: use pg_dump."""
+    from app.domain.backup import BackupError, backup_sqlite
+
+    try:
+        counts = backup_sqlite(db.engine.url.render_as_string(hide_password=False), path, overwrite=force)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"Copia escrita en {path}: {len(counts)} tablas, {sum(counts.values())} filas.")
+
+
 def init_app(app: Flask) -> None:
-    for group in (seed_cli, import_cli, charts_cli, users_cli):
+    for group in (seed_cli, import_cli, charts_cli, users_cli, privacy_cli):
         app.cli.add_command(group)
+    # `db backup` joins Flask-Migrate's `db` group (db upgrade, db migrate …).
+    from flask_migrate.cli import db as migrate_db_group
+
+    migrate_db_group.add_command(db_backup)
