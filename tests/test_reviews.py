@@ -214,7 +214,9 @@ def test_review_page_refuses_own_label(client, auth, world):
 
 
 def test_survey_results_hide_personal_data_from_managers(client, auth, world):
-    song = make_song(world, state="reviewed", delivered_on=date(2024, 4, 1), review=(4, 4, 4, 4), survey=(5, 5, 5, 5, 5))
+    song = make_song(
+        world, state="reviewed", delivered_on=date(2024, 4, 1), review=(4, 4, 4, 4), survey=(5, 5, 5, 5, 5)
+    )
     song.survey.respondent_name, song.survey.respondent_position = "Ana Pérez", "Secretaria de Planeación"
     song.survey.comment = "Muy útil"
     db.session.commit()
