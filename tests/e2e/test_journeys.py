@@ -1,0 +1,177 @@
+"""The app as people use it (DESIGN.md §1, §3): one song from plan to the board, in a
+real browser, with CSRF on. Screenshots of every step go to test-artifacts/e2e/.
+
+A territorial user plans a song, starts it, uploads evidence and delivers it; the
+municipality answers the survey on a phone; a coordinator reviews the song and
+recomputes the charts; the board shows the label's new figures; a manager exports
+coverage as XLSX and opens the gaps list.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from tests.e2e.conftest import PHONE, describe_violations, horizontal_overflow, run_axe
+
+pytestmark = pytest.mark.e2e
+
+TERRITORIAL = "territorial1@sinfonia.demo"  # DT01, Antioquia (DESIGN.md §8)
+COORDINATOR = "coordinador@sinfonia.demo"
+MANAGER = "gestor@sinfonia.demo"
+MUNICIPALITY = "Amalfi"  # Antioquia, PDET
+PDF = (
+    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
+    b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 200 100]>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+)
+
+
+def _dates() -> tuple[date, date]:
+    """Planned start and due date in the current season, due no earlier than today (on time)."""
+    today = date.today()
+    due = min(today + timedelta(days=7), date(today.year, 12, 31))
+    return today - timedelta(days=3), due
+
+
+def _label_of(live, email: str):
+    from app.extensions import db
+    from app.models import User
+
+    with live.app.app_context():
+        user = db.session.scalar(select(User).where(User.email == email))
+        return user.label.code, user.label.name
+
+
+def _label_row(page, label_name: str) -> str:
+    page.goto("/charts")
+    row = page.locator("table").first.locator("tbody tr", has_text=label_name)
+    assert row.count() == 1, f"{label_name} not on the labels board"
+    return " ".join(row.inner_text().split())
+
+
+def _no_axe_violations(page) -> None:
+    violations = run_axe(page)
+    assert not violations, describe_violations(page.url, violations)
+
+
+def test_a_song_from_plan_to_the_board(pages, live_server):
+    start, due = _dates()
+    label_code, label_name = _label_of(live_server, TERRITORIAL)
+
+    # The coordinator's board before: the label's row as it stands.
+    coordinator = pages.login(pages.new(), COORDINATOR)
+    before = _label_row(coordinator, label_name)
+
+    # 1. A territorial user plans a song.
+    page = pages.login(pages.new(), TERRITORIAL)
+    page.goto("/songs")
+    page.get_by_role("link", name=re.compile("Nueva canción")).first.click()
+    page.wait_for_url(re.compile(r"/songs/new"))
+    artist = page.locator("select#artist_id option:not([value=''])").first.get_attribute("value")
+    page.select_option("select#artist_id", artist)
+    album = page.locator("select#album_id option", has_text="Innovación").first.get_attribute("value")
+    page.select_option("select#album_id", album)
+    page.fill("#municipality", MUNICIPALITY)
+    page.fill("#scope", "Laboratorio de innovación pública con el equipo de la alcaldía (prueba e2e)")
+    page.fill("#planned_start", start.isoformat())
+    page.fill("#due_date", due.isoformat())
+    pages.shot(page, "1-plan")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Planear canción").click()
+    if page.locator("input[name=confirm_duplicate]").count():  # a demo song looks alike: confirm
+        page.check("input[name=confirm_duplicate]")
+        with page.expect_navigation():
+            page.get_by_role("button", name="Planear canción").click()
+    match = re.search(r"/songs/(\d+)$", page.url)
+    assert match, f"the song was not created: {page.url}\n{page.locator('main').inner_text()[:800]}"
+    song_id = int(match.group(1))
+    assert MUNICIPALITY in page.locator("h1").inner_text()
+
+    # 2. Starts it, uploads evidence and delivers it.
+    page.locator("summary", has_text="en curso").click()
+    page.fill("#diagnosis", "Diagnóstico con la secretaría de planeación.")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Iniciar", exact=True).click()
+    page.set_input_files("#evidence-file", files=[{"name": "acta.pdf", "mimeType": "application/pdf", "buffer": PDF}])
+    with page.expect_navigation():
+        page.get_by_role("button", name="Subir archivo").click()
+    assert page.get_by_role("link", name="acta.pdf").is_visible()
+    summary = page.locator("summary", has_text="Registrar la entrega")
+    if summary.count():
+        summary.click()
+    page.fill("#delivered_on", date.today().isoformat())
+    page.fill("#product", "Hoja de ruta de innovación municipal")
+    page.fill("#beneficiaries", "12")
+    pages.shot(page, "2-deliver")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Registrar entrega").click()
+    assert page.locator(".badge", has_text="Entregada").first.is_visible(), page.locator("main").inner_text()[:800]
+    create_link = page.get_by_role("button", name="Crear enlace de encuesta")
+    if create_link.count():
+        with page.expect_navigation():
+            create_link.click()
+    survey_url = page.locator("input.survey-url-input").input_value()
+    assert "/encuesta/" in survey_url
+    pages.shot(page, "2-delivered")
+
+    # 3. The municipality answers the survey on a phone, without an account.
+    phone = pages.new(viewport=PHONE)
+    phone.goto(survey_url)
+    assert horizontal_overflow(phone) <= 0, "the survey scrolls sideways on a phone"
+    _no_axe_violations(phone)
+    for item in ("q1", "q2", "q3", "q4", "q5"):
+        phone.check(f"input[name={item}][value='5']")
+    phone.fill("#comment", "Muy útil para la alcaldía.")
+    pages.shot(phone, "3-survey")
+    with phone.expect_navigation():
+        phone.get_by_role("button", name="Enviar mis respuestas").click()
+    assert "Gracias" in phone.locator("h1").inner_text()
+    assert horizontal_overflow(phone) <= 0
+    pages.shot(phone, "3-thanks")
+
+    # 4. A coordinator reviews it from the queue and recomputes the charts.
+    coordinator.goto("/reviews")
+    assert coordinator.locator(f"a[href$='/reviews/{song_id}']").count(), "the delivered song is not in the queue"
+    coordinator.goto(f"/reviews/{song_id}")
+    for criterion, score in (("pertinence", 5), ("rigour", 4), ("usefulness", 5), ("evidence", 5)):
+        coordinator.check(f"input[name={criterion}][value='{score}']")
+    pages.shot(coordinator, "4-review")
+    with coordinator.expect_navigation():
+        coordinator.get_by_role("button", name="Aprobar revisión").click()
+    coordinator.goto(f"/songs/{song_id}")
+    assert coordinator.locator(".badge", has_text="Revisada").first.is_visible()
+    coordinator.goto("/charts")
+    coordinator.get_by_role("button", name="Recalcular ahora").click()
+    coordinator.wait_for_load_state("networkidle")
+
+    # 5. The board shows the label's new figures, and its breakdown lists the song.
+    after = _label_row(coordinator, label_name)
+    assert after != before, f"{label_code}'s figures did not change: {after}"
+    pages.shot(coordinator, "5-board")
+    coordinator.locator("table").first.locator("tbody tr", has_text=label_name).locator("a.figure").click()
+    coordinator.wait_for_load_state()
+    assert coordinator.locator(f"a[href$='/songs/{song_id}']").count(), "the song is not in the label's breakdown"
+    pages.shot(coordinator, "5-breakdown")
+
+    # 6. A manager exports coverage as XLSX and opens the gaps list.
+    manager = pages.login(pages.new(), MANAGER)
+    manager.goto("/coverage")
+    with manager.expect_download() as download_info:
+        manager.get_by_role("link", name=re.compile("XLSX")).first.click()
+    download = download_info.value
+    assert download.suggested_filename.endswith(".xlsx")
+    from openpyxl import load_workbook
+
+    workbook = load_workbook(io.BytesIO(open(download.path(), "rb").read()), read_only=True)
+    rows = list(workbook.active.iter_rows(values_only=True))
+    assert len(rows) >= 2 and any(isinstance(v, str) and v for v in rows[0]), rows[:2]
+    pages.shot(manager, "6-coverage")
+    manager.get_by_role("link", name="Brechas").first.click()
+    manager.wait_for_url(re.compile(r"/coverage/gaps"))
+    assert manager.locator("table tbody tr").count() > 0, "the gaps list is empty"
+    pages.shot(manager, "6-gaps")
+    assert not pages.console_problems, pages.console_problems
