@@ -2,14 +2,17 @@
 
 - Security headers on every response (HTML, JSON, errors, static files).
 - Pages for signed-in users are not stored by browsers or proxies (``Cache-Control: no-store``).
+- The database going away gives a friendly 503 (HTML or JSON), never a stack trace or a secret.
 - The audit trail is append-only: the ORM refuses to update or delete ``AuditEvent`` rows,
   whether through a loaded object or a bulk ``update()``/``delete()`` statement.
 """
 
 from __future__ import annotations
 
-from flask import Flask, request
+from flask import Flask, g, jsonify, render_template, request
+from flask_babel import gettext as _
 from sqlalchemy import event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session
 
 from app.models import AuditEvent
@@ -43,7 +46,36 @@ def _refuse_bulk_audit_changes(state):
             raise AuditTrailIsAppendOnly("El registro de auditoría no se puede modificar ni borrar.")
 
 
+DATABASE_DOWN = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.DisconnectionError, sa_exc.TimeoutError)
+
+
 def init_app(app: Flask) -> None:
+    def _database_unavailable(exc: Exception):
+        """503 while the database does not answer; pool_pre_ping reconnects when it returns."""
+        from app.extensions import db, login_manager
+
+        app.logger.error("Database unavailable: %s", type(exc).__name__)
+        try:
+            db.session.rollback()
+        except Exception:  # noqa: S110 - the connection is already gone
+            pass
+        g._login_user = login_manager.anonymous_user()  # render without touching the database again
+        message = _("La base de datos no responde en este momento. Intente de nuevo en unos minutos.")
+        if request.path.startswith("/api/") or (
+            request.accept_mimetypes.best == "application/json" and not request.accept_mimetypes.accept_html
+        ):
+            response = jsonify({"error": message, "details": None})
+        else:
+            response = app.make_response(
+                render_template("error.html", status=503, title=_("Servicio no disponible"), message=message)
+            )
+        response.status_code = 503
+        response.headers["Retry-After"] = "30"
+        return response
+
+    for exc_class in DATABASE_DOWN:
+        app.register_error_handler(exc_class, _database_unavailable)
+
     @app.after_request
     def _headers(response):
         response.headers.setdefault("Content-Security-Policy", CSP)
