@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from flask import current_app
-from flask_babel import gettext as _
+from flask import current_app, has_request_context
+from flask_babel import gettext, lazy_gettext
 from sqlalchemy import and_, case, func, select
 
 from app.domain.errors import NotFound
@@ -27,6 +27,13 @@ from app.models import Album, Department, Label, Municipality, Playlist, Season,
 from app.models.songs import DELIVERED_STATES, SongState
 
 _CACHE: dict[tuple, tuple[float, Any]] = {}
+
+
+def _(message: str, **values) -> str:
+    """gettext inside a request; the Spanish text elsewhere (CLI, scheduler, tests)."""
+    if has_request_context():
+        return gettext(message, **values)
+    return message % values if values else message
 
 
 def _cache_seconds() -> float:
@@ -213,11 +220,15 @@ def national_summary(season: Season) -> Summary:
 
         figures = [
             Figure(
-                "delivered", _("Canciones entregadas · Asistencias entregadas"), "count", now.delivered, p("delivered")
+                "delivered",
+                lazy_gettext("Canciones entregadas · Asistencias entregadas"),
+                "count",
+                now.delivered,
+                p("delivered"),
             ),
             Figure(
                 "departments",
-                _("Departamentos alcanzados"),
+                lazy_gettext("Departamentos alcanzados"),
                 "reach",
                 now.departments_reached,
                 p("departments_reached"),
@@ -225,7 +236,7 @@ def national_summary(season: Season) -> Summary:
             ),
             Figure(
                 "municipalities",
-                _("Municipios alcanzados"),
+                lazy_gettext("Municipios alcanzados"),
                 "reach",
                 now.municipalities_reached,
                 p("municipalities_reached"),
@@ -233,21 +244,27 @@ def national_summary(season: Season) -> Summary:
             ),
             Figure(
                 "prioritised",
-                _("Municipios priorizados alcanzados (PDET o categoría 5–6)"),
+                lazy_gettext("Municipios priorizados alcanzados (PDET o categoría 5–6)"),
                 "reach",
                 now.prioritised_reached,
                 p("prioritised_reached"),
                 totals.prioritised,
             ),
-            Figure("quality", _("Calidad media Q (canciones revisadas)"), "score", now.mean_quality, p("mean_quality")),
+            Figure(
+                "quality",
+                lazy_gettext("Calidad media Q (canciones revisadas)"),
+                "score",
+                now.mean_quality,
+                p("mean_quality"),
+            ),
             Figure(
                 "satisfaction",
-                _("Satisfacción media S (encuestas)"),
+                lazy_gettext("Satisfacción media S (encuestas)"),
                 "score",
                 now.mean_satisfaction,
                 p("mean_satisfaction"),
             ),
-            Figure("on_time", _("Entregas a tiempo"), "rate", now.on_time_rate, p("on_time_rate")),
+            Figure("on_time", lazy_gettext("Entregas a tiempo"), "rate", now.on_time_rate, p("on_time_rate")),
         ]
         return Summary(season=season, previous_season=prev, totals=totals, figures=figures)
 

@@ -16,7 +16,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from flask_babel import gettext as _
+from flask import has_request_context
+from flask_babel import gettext
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import aliased
 
@@ -30,6 +31,13 @@ REQUIRED_COLUMNS = ("municipality_code", "indicator", "year", "value")
 GROUPS = ("0", "1-4", "5+")
 GROUP_LABELS = {"0": "0", "1-4": "1–4", "5+": "5 o más"}
 MIN_YEAR, MAX_YEAR = 1990, 2100
+
+
+def _(message: str, **values) -> str:
+    """gettext inside a request; the Spanish text elsewhere (CLI, scheduler, tests)."""
+    if has_request_context():
+        return gettext(message, **values)
+    return message % values if values else message
 
 
 def _parse_value(raw: str) -> float | None:
