@@ -81,7 +81,7 @@ def test_csv_export_neutralises_formulas(client, world, auth, events):
 
 
 def test_neutralise_helper():
-    from app.admin.routes import neutralise
+    from app.domain.exports import neutralise
 
     assert neutralise("=1+1") == "'=1+1"
     assert neutralise("+57 300") == "'+57 300"

@@ -6,13 +6,11 @@ The audit trail viewer is read-only: the app has no route that edits or deletes 
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -24,7 +22,7 @@ from wtforms.validators import DataRequired, Email, Length, Optional
 
 from app.admin import bp
 from app.auth.decorators import roles_required
-from app.domain import accounts
+from app.domain import accounts, exports
 from app.domain.errors import DomainError
 from app.extensions import db
 from app.models import AuditEvent, Label, Role, User
@@ -365,16 +363,6 @@ def format_changes(changes: dict | None) -> str:
     return json.dumps(changes, ensure_ascii=False, sort_keys=True, default=str)
 
 
-def neutralise(value):
-    """CSV formula injection guard: text starting with = + - @ (or tab/CR) gets a leading apostrophe.
-
-    Local helper (no shared ``app.domain.exports`` existed when this was written).
-    """
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
 @bp.get("/audit.csv")
 @roles_required("admin", "coordinator")
 def audit_export():
@@ -384,24 +372,20 @@ def audit_export():
     tz = ZoneInfo(current_app.config.get("DISPLAY_TIMEZONE", "America/Bogota"))
     show_ip = current_user.role == Role.ADMIN
     rows = db.session.execute(_audit_select(conditions).limit(AUDIT_EXPORT_MAX_ROWS)).all()
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
     header = ["id", "fecha_hora_bogota", "actor", "accion", "tipo_entidad", "id_entidad", "cambios"]
-    writer.writerow(header + (["ip"] if show_ip else []))
-    for event, actor_email in rows:
-        row = [
+    data = (
+        [
             event.id,
             event.at.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S"),
             actor_email or "",
             event.action,
             event.entity_type,
-            event.entity_id if event.entity_id is not None else "",
+            event.entity_id,
             format_changes(event.changes),
-        ] + ([event.ip or ""] if show_ip else [])
-        writer.writerow([neutralise(v) for v in row])
-    stamp = datetime.now(UTC).astimezone(tz).strftime("%Y%m%d-%H%M")
-    return Response(
-        "\ufeff" + buffer.getvalue(),
-        mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="auditoria-{stamp}.csv"'},
+        ]
+        + ([event.ip or ""] if show_ip else [])
+        for event, actor_email in rows
     )
+    stamp = datetime.now(UTC).astimezone(tz).strftime("%Y-%m-%d-%H%M")
+    # Shared export helper: formula-neutralised cells, UTF-8 with BOM, no-store.
+    return exports.csv_response(f"auditoria-{stamp}.csv", header + (["ip"] if show_ip else []), data)
