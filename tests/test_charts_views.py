@@ -1,0 +1,96 @@
+"""Board pages: permissions of the recompute button, HTMX partial, breakdowns, TV mode, no inline styles."""
+
+import re
+from datetime import date
+
+import pytest
+from sqlalchemy import func, select
+
+from app.domain import charts
+from app.extensions import db
+from app.models import ChartSnapshot
+from tests.factories import add_playlist, make_song
+
+
+@pytest.fixture
+def songs(world):
+    w = world
+    make_song(w, state="reviewed", due=date(2024, 4, 1), delivered_on=date(2024, 4, 1),
+              review=(4, 4, 4, 4), survey=(5, 5, 5, 5, 5))
+    make_song(w, artist=w.artist_b, state="in_progress", due=date(2024, 4, 1))
+    add_playlist(w, w.label_a, 2)
+    return w
+
+
+def _count():
+    return db.session.scalar(select(func.count()).select_from(ChartSnapshot))
+
+
+@pytest.mark.parametrize("who", ["territorial_a", "manager"])
+def test_recompute_forbidden_for_territorial_and_manager(client, auth, songs, who):
+    auth.login(getattr(songs, who))
+    r = client.post("/charts/recompute", data={"season": "2024"})
+    assert r.status_code == 403
+    assert _count() == 0
+    page = client.get("/charts?season=2024").get_data(as_text=True)
+    assert "Recalcular ahora" not in page
+
+
+def test_coordinator_recomputes_with_redirect_and_with_htmx(client, auth, songs):
+    auth.login(songs.coordinator)
+    page = client.get("/charts?season=2024").get_data(as_text=True)
+    assert "Recalcular ahora" in page and "Todavía no hay listas" in page
+    r = client.post("/charts/recompute", data={"season": "2024"})
+    assert r.status_code == 302 and "/charts" in r.headers["Location"]
+    assert _count() == 1
+    r = client.post("/charts/recompute", data={"season": "2024"}, headers={"HX-Request": "true"})
+    assert r.status_code == 200
+    body = r.get_data(as_text=True)
+    assert body.lstrip().startswith('<div id="board"') and "<html" not in body
+    assert "Dirección Territorial Antioquia" in body
+    assert _count() == 2
+
+
+def test_board_shows_figures_movement_and_links(client, auth, songs):
+    snap = charts.recompute_charts(songs.season, as_of=date(2024, 6, 1))
+    auth.login(songs.territorial_b)
+    page = client.get("/charts?season=2024").get_data(as_text=True)
+    # A: index = 100·(0.4·0.85 + 0.35·1 + 0.25·0.5) = 81.5; B: 1 overdue song, nothing else -> 0.0
+    assert "81.5" in page or "81,5" in page
+    assert "nuevo" in page
+    assert f"/charts/labels/{songs.label_a.id}/breakdown?season=2024" in page
+    assert f"/charts/artists/{songs.artist_a.id}/breakdown?season=2024" in page
+    assert "<meter" in page and "<progress" in page
+    assert not re.search(r"\sstyle=", page) and not re.search(r"\son[a-z]+=", page)
+    assert snap.complete
+
+
+def test_label_artist_breakdown_and_tv_pages(client, auth, songs):
+    charts.recompute_charts(songs.season, as_of=date(2024, 6, 1), kind="closing")
+    charts.recompute_charts(songs.season, as_of=date(2024, 6, 1))
+    auth.login(songs.manager)
+    for url in (
+        f"/charts/labels/{songs.label_a.id}?season=2024",
+        f"/charts/artists/{songs.artist_a.id}?season=2024",
+        f"/charts/labels/{songs.label_a.id}/breakdown?season=2024",
+        f"/charts/artists/{songs.artist_a.id}/breakdown?season=2024",
+        f"/charts/albums/{songs.album_inn.id}/breakdown?season=2024",
+        "/charts/tv?season=2024",
+    ):
+        r = client.get(url)
+        assert r.status_code == 200, url
+        html = r.get_data(as_text=True)
+        assert not re.search(r"\sstyle=", html) and "<script>" not in html, url
+    label_page = client.get(f"/charts/labels/{songs.label_a.id}?season=2024").get_data(as_text=True)
+    assert "<svg" in label_page and "Ver los datos en tabla" in label_page  # rank chart + text alternative
+    assert "Éxito" in label_page and "Obtenido el" in label_page
+    tv = client.get("/charts/tv?season=2024").get_data(as_text=True)
+    assert 'http-equiv="refresh"' in tv and "charts.js" in tv
+    assert client.get("/charts?season=abc").status_code == 400
+    assert client.get("/charts?season=1999").status_code == 404
+    assert client.get("/charts/labels/9999?season=2024").status_code == 404
+
+
+def test_boards_need_login(client, songs):
+    r = client.get("/charts")
+    assert r.status_code in (302, 401)
