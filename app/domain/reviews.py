@@ -60,7 +60,7 @@ def business_age(song: Song, today: date | None = None) -> int | None:
     return max(0, business_days_between(song.delivered_on, today or today_bogota()))
 
 
-def _require_reviewer(actor: Any, song: Song) -> None:
+def require_reviewer(actor: Any, song: Song) -> None:
     if can_review_song(actor, song):
         return
     if getattr(actor, "role", None) == Role.COORDINATOR:
@@ -73,7 +73,7 @@ def _require_reviewer(actor: Any, song: Song) -> None:
     raise PermissionDenied(_("Solo la coordinación central puede revisar o devolver canciones."))
 
 
-def _state_name(state: str) -> str:
+def state_name(state: str) -> str:
     names = {
         "planned": _("planeada"),
         "in_progress": _("en curso"),
@@ -137,12 +137,12 @@ def _terms(song: Song) -> dict[str, Any]:
 
 def review_song(actor: Any, song: Song, scores: dict, comment: str | None, *, ip: str | None = None) -> Review:
     """Score a delivered song's rubric (DESIGN.md §3 reviewed, §4 R): state → ``reviewed``; terms re-stored."""
-    _require_reviewer(actor, song)
+    require_reviewer(actor, song)
     if song.state != SongState.DELIVERED:
         raise Conflict(
             _(
                 "Solo se pueden revisar canciones entregadas; esta canción está %(state)s.",
-                state=_state_name(song.state),
+                state=state_name(song.state),
             ),
             {"state": song.state},
         )
@@ -172,13 +172,13 @@ def review_song(actor: Any, song: Song, scores: dict, comment: str | None, *, ip
 
 def correct_review(actor: Any, song: Song, scores: dict, comment: str | None, *, ip: str | None = None) -> Review:
     """A coordinator corrects an existing review; the audit keeps each score before and after."""
-    _require_reviewer(actor, song)
+    require_reviewer(actor, song)
     review = song.review
     if song.state != SongState.REVIEWED or review is None:
         raise Conflict(
             _(
                 "Solo se puede corregir la revisión de una canción ya revisada; esta canción está %(state)s.",
-                state=_state_name(song.state),
+                state=state_name(song.state),
             ),
             {"state": song.state},
         )
@@ -203,12 +203,12 @@ def correct_review(actor: Any, song: Song, scores: dict, comment: str | None, *,
 
 def return_song(actor: Any, song: Song, comment: str, *, ip: str | None = None) -> Song:
     """Send a delivered song back to its team for changes (DESIGN.md §3 returned); comment required."""
-    _require_reviewer(actor, song)
+    require_reviewer(actor, song)
     if song.state != SongState.DELIVERED:
         raise Conflict(
             _(
                 "Solo se pueden devolver canciones entregadas; esta canción está %(state)s.",
-                state=_state_name(song.state),
+                state=state_name(song.state),
             ),
             {"state": song.state},
         )

@@ -121,6 +121,7 @@ def _page(song: Song, form: ReviewForm, return_form: ReturnForm, status: int = 2
             evidence=evidence,
             age=review_domain.business_age(song),
             song_url=song_page_url(song),
+            state_name=review_domain.state_name,
         ),
         status,
     )
@@ -128,13 +129,13 @@ def _page(song: Song, form: ReviewForm, return_form: ReturnForm, status: int = 2
 
 def _reviewable(song: Song) -> None:
     """The page is for a reviewer: same rules as the domain (clear 403/409 pages)."""
-    review_domain._require_reviewer(current_user, song)
+    review_domain.require_reviewer(current_user, song)
     if song.state not in (SongState.DELIVERED.value, SongState.REVIEWED.value):
         raise Conflict(
             _(
                 "Esta canción no está esperando revisión: solo se revisan canciones entregadas (estado actual: "
                 "%(state)s).",
-                state=review_domain._state_name(song.state),
+                state=review_domain.state_name(song.state),
             )
         )
 
@@ -214,7 +215,7 @@ def return_for_changes(song_id: int):
     return_form = ReturnForm()
     form = ReviewForm(formdata=None)
     if not return_form.validate():
-        review_domain._require_reviewer(current_user, song)
+        review_domain.require_reviewer(current_user, song)
         flash(_("Para devolver la canción escriba qué debe ajustar el equipo."), "error")
         return _page(song, form, return_form, 422)
     try:
