@@ -477,8 +477,7 @@ def import_songs(raw: bytes, filename: str, actor: User | None, *, dry_run: bool
         else:
             song.update(survey_nonce=None, survey_issued_at=None)
     try:
-        for start in range(0, len(values), CHUNK):
-            db.session.execute(insert(Song), values[start : start + CHUNK])
+        _bulk_insert_songs(values)
         audit.record(
             "songs_imported",
             "song",
@@ -496,6 +495,22 @@ def import_songs(raw: bytes, filename: str, actor: User | None, *, dry_run: bool
         raise
     report.created = len(values)
     return report
+
+
+def _bulk_insert_songs(values: list[dict[str, Any]]) -> None:
+    """Insert the rows in the session's transaction: COPY on PostgreSQL (one stream,
+    rather than psycopg's one statement per row), Core executemany in chunks elsewhere."""
+    connection = db.session.connection()
+    if connection.dialect.name == "postgresql" and values:
+        columns = list(values[0])
+        table = Song.__table__
+        statement = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"
+        with connection.connection.dbapi_connection.cursor() as cursor, cursor.copy(statement) as copy:
+            for song in values:
+                copy.write_row([song[c] for c in columns])
+        return
+    for start in range(0, len(values), CHUNK):
+        connection.execute(insert(Song.__table__), values[start : start + CHUNK])
 
 
 def import_songs_path(path: str, actor_email: str | None = None) -> SongImportReport:
