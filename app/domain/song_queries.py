@@ -4,7 +4,8 @@
 raise ValidationFailed naming the parameter (400/422 in the API, a message on the
 page), never a 500. Territorial users only ever see their own label's songs.
 
-Sort keys: ``due_date`` (default, soonest first), ``created`` (newest first),
+Sort keys: ``urgency`` (default: open songs first, soonest due date first, then the
+rest by most recent due date), ``due_date`` (soonest first), ``created`` (newest first),
 ``municipality`` (A→Z), ``state``, ``points`` (most points first); a leading ``-``
 reverses any of them.
 """
@@ -22,7 +23,7 @@ from app.domain.lifecycle import today
 from app.models import Department, Municipality, Role, Season, Song
 from app.models.songs import OPEN_STATES, SONG_STATES
 
-SORTS = ("due_date", "created", "municipality", "state", "points")
+SORTS = ("urgency", "due_date", "created", "municipality", "state", "points")
 FILTER_KEYS = ("season", "label", "artist", "album", "department", "municipality", "state", "overdue", "q", "sort")
 TRUE = {"1", "true", "on", "yes", "si", "sí"}
 FALSE = {"", "0", "false", "off", "no"}
@@ -109,6 +110,11 @@ def _like(q: str) -> str:
 def _order(sort: str) -> list[Any]:
     key = sort.lstrip("-")
     reverse = sort.startswith("-")
+    if key == "urgency":
+        is_open = Song.state.in_(OPEN_STATES)
+        open_first = case((is_open, 0), else_=1)
+        open_due = case((is_open, Song.due_date), else_=None)
+        return [open_first, open_due.asc(), Song.due_date.desc(), Song.id.desc()]
     if key == "points":
         # Most points first; songs without points (not reviewed) always last.
         nulls_last = case((Song.points.is_(None), 1), else_=0)
@@ -166,4 +172,4 @@ def filter_songs(user: Any, params: Any) -> Select:
                 func.lower(Song.product).like(pattern, escape="\\"),
             )
         )
-    return stmt.order_by(*_order(p.get("sort", "due_date")))
+    return stmt.order_by(*_order(p.get("sort", "urgency")))

@@ -186,11 +186,12 @@ def list_songs():
         "options": _filter_options(actor),
         "can_create": getattr(actor, "role", None) in permissions.SONG_EDITOR_ROLES,
     }
+    headers = {"Vary": "HX-Request, HX-Target"}
     if htmx and htmx.target == "songs-results" and not htmx.history_restore_request:
-        response = render_template("songs/_results.html", **context)
-    else:
-        response = render_template("songs/list.html", **context)
-    return response, 200, {"Vary": "HX-Request, HX-Target"}
+        # Push a clean URL (only the filters in use) so the address bar can be shared and "back" works.
+        headers["HX-Push-Url"] = url_for("songs.list_songs", **args, page=page_number if page_number > 1 else None)
+        return render_template("songs/_results.html", **context), 200, headers
+    return render_template("songs/list.html", **context), 200, headers
 
 
 # --------------------------------------------------------------------------- detail
@@ -381,6 +382,9 @@ def _song_form_choices(form: SongForm, actor: Any) -> None:
                 select(Artist).where(Artist.label_id == actor.label_id, Artist.active.is_(True)).order_by(Artist.name)
             ).all()
             form.artist_id.choices = placeholder + [(a.id, a.name) for a in artists]
+            own = [a.id for a in artists if actor in a.members]
+            if form.artist_id.data is None and request.method == "GET" and (len(artists) == 1 or len(own) == 1):
+                form.artist_id.data = artists[0].id if len(artists) == 1 else own[0]
         else:
             grouped: dict[str, list[tuple[int, str]]] = {}
             rows = db.session.execute(
