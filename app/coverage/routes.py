@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -53,6 +53,11 @@ def _download(table: tables.Table, fmt: str, season):
     return exports.table_response(
         fmt, table.stem, season.year if season else None, table.headers, table.rows, table.sheet
     )
+
+
+@bp.before_app_request
+def _warm_coverage_cache():
+    coverage.warm_in_background(current_app._get_current_object())
 
 
 def _no_season():

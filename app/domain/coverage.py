@@ -1,25 +1,33 @@
 """Coverage, gaps and targets for managers (DESIGN.md §6).
 
-Every figure is a set-based SQL aggregate over indexed song columns (songs are
-never loaded row by row), so the pages stay fast at a million songs. "Delivered"
-songs are those in state ``delivered`` or ``reviewed`` (DESIGN.md §4).
+How it stays fast at a million songs: ONE grouped SQL aggregate per season
+(:func:`season_cells`) scans the season's delivered songs once and returns one
+row per (municipality, album, label) — at most a few thousand rows, never the
+songs themselves. Every figure (national summary, departments, drill-down,
+gaps, targets, albums) is a pure function over those rows and the reference
+tables (departments, municipalities). "Delivered" songs are those in state
+``delivered`` or ``reviewed`` (DESIGN.md §4).
 
-Results per season are kept in a small in-process cache for
-``COVERAGE_CACHE_SECONDS`` (default 30 s; 0 when testing): a manager sees data at
-most that old. Importing indicators clears the cache.
+Caching: results are kept in-process for ``COVERAGE_CACHE_SECONDS`` (default 30 s;
+0 = off, the default when testing). After that, the stale value is still served
+while one background thread recomputes it (stale-while-revalidate), so only the
+very first request of a process pays for the scan; figures are at most about
+``COVERAGE_CACHE_SECONDS`` plus one recompute old. Importing indicators clears it.
 """
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Callable
+from collections import defaultdict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 from flask import current_app, has_request_context
 from flask_babel import gettext, lazy_gettext
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import case, func, select
 
 from app.domain.errors import NotFound
 from app.extensions import db
@@ -27,6 +35,8 @@ from app.models import Album, Department, Label, Municipality, Playlist, Season,
 from app.models.songs import DELIVERED_STATES, SongState
 
 _CACHE: dict[tuple, tuple[float, Any]] = {}
+_REFRESHING: set[tuple] = set()
+_LOCK = threading.Lock()
 
 
 def _(message: str, **values) -> str:
@@ -41,20 +51,44 @@ def _cache_seconds() -> float:
     return float(current_app.config.get("COVERAGE_CACHE_SECONDS", default))
 
 
+def _refresh(app, full_key: tuple, compute: Callable[[], Any], ttl: float) -> None:
+    with app.app_context():
+        try:
+            value = compute()
+            _CACHE[full_key] = (time.monotonic() + ttl, value)
+        except Exception:  # keep serving the stale value; try again on a later request
+            app.logger.exception("coverage cache refresh failed for %s", full_key[1:])
+        finally:
+            db.session.remove()
+            with _LOCK:
+                _REFRESHING.discard(full_key)
+
+
 def cached(key: tuple, compute: Callable[[], Any]) -> Any:
-    """``compute()`` memoised per database for a short time (see module docstring)."""
+    """``compute()`` memoised per database (see the module docstring).
+
+    ``compute`` must capture plain values (ids), not ORM objects: it may run
+    later in a background thread with its own session.
+    """
     ttl = _cache_seconds()
     if ttl <= 0:
         return compute()
     full_key = (current_app.config.get("SQLALCHEMY_DATABASE_URI"), *key)
-    now = time.monotonic()
     hit = _CACHE.get(full_key)
-    if hit and hit[0] > now:
-        return hit[1]
+    if hit is not None:
+        expires, value = hit
+        if expires <= time.monotonic():
+            with _LOCK:
+                start = full_key not in _REFRESHING
+                _REFRESHING.add(full_key)
+            if start:
+                app = current_app._get_current_object()
+                threading.Thread(target=_refresh, args=(app, full_key, compute, ttl), daemon=True).start()
+        return value
     value = compute()
     if len(_CACHE) > 500:
         _CACHE.clear()
-    _CACHE[full_key] = (now + ttl, value)
+    _CACHE[full_key] = (time.monotonic() + ttl, value)
     return value
 
 
@@ -62,8 +96,43 @@ def clear_cache() -> None:
     _CACHE.clear()
 
 
+_WARMED: set[str] = set()
+
+
+def warm_in_background(app) -> None:
+    """Once per process and database: fill the cache for the current and previous
+    season in a background thread, so the first manager does not wait for the scan."""
+    uri = app.config.get("SQLALCHEMY_DATABASE_URI")
+    if app.testing or uri in _WARMED or float(app.config.get("COVERAGE_CACHE_SECONDS", 30)) <= 0:
+        return
+    _WARMED.add(uri)
+
+    def run() -> None:
+        with app.app_context():
+            try:
+                season = resolve_season(None)
+                if season is not None:
+                    national_summary(season)
+            except Exception:  # e.g. tables not created yet: the first request will compute
+                app.logger.info("coverage warm-up skipped", exc_info=True)
+            finally:
+                db.session.remove()
+
+    threading.Thread(target=run, daemon=True, name="coverage-warm-up").start()
+
+
 def _delivered():
     return Song.state.in_(DELIVERED_STATES)
+
+
+def _share(part: int | None, whole: int | None) -> float | None:
+    if part is None or not whole:
+        return None
+    return part / whole
+
+
+def _mean(total: float, count: int) -> float | None:
+    return total / count if count else None
 
 
 # --------------------------------------------------------------------------- seasons
@@ -92,6 +161,137 @@ def previous_season(season: Season) -> Season | None:
     return db.session.scalar(select(Season).where(Season.year < season.year).order_by(Season.year.desc()).limit(1))
 
 
+# --------------------------------------------------------------------------- the two building blocks
+
+
+@dataclass(frozen=True)
+class DepartmentRef:
+    id: int
+    code: str
+    name: str
+    label_id: int | None
+    label_name: str | None
+
+
+@dataclass(frozen=True)
+class MunicipalityRef:
+    id: int
+    code: str
+    name: str
+    department_id: int
+    category: str | None
+    pdet: bool
+    pdet_subregion: str | None
+    prioritised: bool
+
+
+@dataclass
+class Reference:
+    departments: list[DepartmentRef]  # by DANE code
+    municipalities: list[MunicipalityRef]  # by name, code
+
+    @property
+    def prioritised(self) -> list[MunicipalityRef]:
+        return [m for m in self.municipalities if m.prioritised]
+
+
+def reference() -> Reference:
+    """Departments (with their label) and municipalities: about 1,150 small rows."""
+
+    def compute() -> Reference:
+        departments = [
+            DepartmentRef(*r)
+            for r in db.session.execute(
+                select(Department.id, Department.code, Department.name, Department.label_id, Label.name)
+                .outerjoin(Label, Label.id == Department.label_id)
+                .order_by(Department.code)
+            )
+        ]
+        municipalities = [
+            MunicipalityRef(r[0], r[1], r[2], r[3], r[4], bool(r[5]), r[6], bool(r[7]))
+            for r in db.session.execute(
+                select(
+                    Municipality.id,
+                    Municipality.code,
+                    Municipality.name,
+                    Municipality.department_id,
+                    Municipality.category,
+                    Municipality.pdet,
+                    Municipality.pdet_subregion,
+                    Municipality.prioritised,
+                ).order_by(Municipality.name, Municipality.code)
+            )
+        ]
+        return Reference(departments, municipalities)
+
+    return cached(("reference",), compute)
+
+
+@dataclass(frozen=True)
+class Cell:
+    """Delivered songs of one season for one (municipality, album, label)."""
+
+    municipality_id: int
+    department_id: int
+    album_id: int
+    label_id: int
+    songs: int
+    last_delivered: date | None
+    on_time: int
+    reviewed: int
+    quality_sum: float
+    quality_n: int
+    satisfaction_sum: float
+    satisfaction_n: int
+
+
+def season_cells(season_id: int) -> list[Cell]:
+    """The one grouped aggregate over a season's delivered songs (DESIGN.md §6)."""
+
+    def compute() -> list[Cell]:
+        reviewed = Song.state == SongState.REVIEWED.value
+        rows = db.session.execute(
+            select(
+                Song.municipality_id,
+                Song.department_id,
+                Song.album_id,
+                Song.label_id,
+                func.count(Song.id),
+                func.max(Song.delivered_on),
+                func.coalesce(func.sum(case((Song.on_time.is_(True), 1), else_=0)), 0),
+                func.coalesce(func.sum(case((reviewed, 1), else_=0)), 0),
+                func.coalesce(func.sum(case((reviewed, Song.quality))), 0),
+                func.count(case((reviewed, Song.quality))),
+                func.coalesce(func.sum(Song.satisfaction), 0),
+                func.count(Song.satisfaction),
+            )
+            .where(Song.season_id == season_id, _delivered())
+            .group_by(Song.municipality_id, Song.department_id, Song.album_id, Song.label_id)
+        )
+        return [
+            Cell(r[0], r[1], r[2], r[3], r[4], r[5], int(r[6]), int(r[7]), float(r[8]), r[9], float(r[10]), r[11])
+            for r in rows
+        ]
+
+    return cached(("cells", season_id), compute)
+
+
+def _by(cells: Iterable[Cell], key: Callable[[Cell], Any]) -> dict[Any, list[Cell]]:
+    groups: dict[Any, list[Cell]] = defaultdict(list)
+    for cell in cells:
+        groups[key(cell)].append(cell)
+    return groups
+
+
+def _songs(cells: Iterable[Cell]) -> int:
+    return sum(c.songs for c in cells)
+
+
+def _last(cells: Iterable[Cell]) -> date | None:
+    dates = [c.last_delivered for c in cells if c.last_delivered is not None]
+    return max(dates) if dates else None
+
+
 # --------------------------------------------------------------------------- national summary
 
 
@@ -103,14 +303,8 @@ class Totals:
 
 
 def reference_totals() -> Totals:
-    row = db.session.execute(
-        select(
-            func.count(Municipality.id),
-            func.coalesce(func.sum(case((Municipality.prioritised, 1), else_=0)), 0),
-        )
-    ).one()
-    departments = db.session.scalar(select(func.count(Department.id))) or 0
-    return Totals(departments=departments, municipalities=row[0] or 0, prioritised=int(row[1] or 0))
+    ref = reference()
+    return Totals(len(ref.departments), len(ref.municipalities), len(ref.prioritised))
 
 
 @dataclass
@@ -128,39 +322,21 @@ class SeasonFigures:
 
 
 def season_figures(season: Season) -> SeasonFigures:
-    """Two aggregate queries over the season's delivered songs (DESIGN.md §6)."""
-    row = db.session.execute(
-        select(
-            func.count(Song.id),
-            func.count(func.distinct(Song.department_id)),
-            func.count(func.distinct(Song.municipality_id)),
-            func.avg(case((Song.state == SongState.REVIEWED.value, Song.quality))),
-            func.avg(Song.satisfaction),
-            func.coalesce(func.sum(case((Song.on_time.is_(True), 1), else_=0)), 0),
-        ).where(Song.season_id == season.id, _delivered())
-    ).one()
-    prioritised = db.session.scalar(
-        select(func.count(func.distinct(Song.municipality_id)))
-        .join(Municipality, Municipality.id == Song.municipality_id)
-        .where(Song.season_id == season.id, _delivered(), Municipality.prioritised)
-    )
-    delivered = row[0] or 0
+    """Delivered songs, reach and means of one season (DESIGN.md §4, §6)."""
+    cells = season_cells(season.id)
+    prioritised = {m.id for m in reference().prioritised}
+    reached = {c.municipality_id for c in cells}
+    delivered = _songs(cells)
     return SeasonFigures(
         year=season.year,
         delivered=delivered,
-        departments_reached=row[1] or 0,
-        municipalities_reached=row[2] or 0,
-        prioritised_reached=prioritised or 0,
-        mean_quality=float(row[3]) if row[3] is not None else None,
-        mean_satisfaction=float(row[4]) if row[4] is not None else None,
-        on_time_rate=(int(row[5]) / delivered) if delivered else None,
+        departments_reached=len({c.department_id for c in cells}),
+        municipalities_reached=len(reached),
+        prioritised_reached=len(reached & prioritised),
+        mean_quality=_mean(sum(c.quality_sum for c in cells), sum(c.quality_n for c in cells)),
+        mean_satisfaction=_mean(sum(c.satisfaction_sum for c in cells), sum(c.satisfaction_n for c in cells)),
+        on_time_rate=_mean(sum(c.on_time for c in cells), delivered),
     )
-
-
-def _share(part: int | None, whole: int | None) -> float | None:
-    if part is None or not whole:
-        return None
-    return part / whole
 
 
 @dataclass
@@ -208,67 +384,63 @@ class Summary:
 
 def national_summary(season: Season) -> Summary:
     """Headline figures of a season compared with the previous one (DESIGN.md §6)."""
+    prev = previous_season(season)
+    now = season_figures(season)
+    before = season_figures(prev) if prev else None
+    totals = reference_totals()
 
-    def compute() -> Summary:
-        prev = previous_season(season)
-        now = season_figures(season)
-        before = season_figures(prev) if prev else None
-        totals = reference_totals()
+    def p(attr: str):
+        return getattr(before, attr) if before else None
 
-        def p(attr: str):
-            return getattr(before, attr) if before else None
-
-        figures = [
-            Figure(
-                "delivered",
-                lazy_gettext("Canciones entregadas · Asistencias entregadas"),
-                "count",
-                now.delivered,
-                p("delivered"),
-            ),
-            Figure(
-                "departments",
-                lazy_gettext("Departamentos alcanzados"),
-                "reach",
-                now.departments_reached,
-                p("departments_reached"),
-                totals.departments,
-            ),
-            Figure(
-                "municipalities",
-                lazy_gettext("Municipios alcanzados"),
-                "reach",
-                now.municipalities_reached,
-                p("municipalities_reached"),
-                totals.municipalities,
-            ),
-            Figure(
-                "prioritised",
-                lazy_gettext("Municipios priorizados alcanzados (PDET o categoría 5–6)"),
-                "reach",
-                now.prioritised_reached,
-                p("prioritised_reached"),
-                totals.prioritised,
-            ),
-            Figure(
-                "quality",
-                lazy_gettext("Calidad media Q (canciones revisadas)"),
-                "score",
-                now.mean_quality,
-                p("mean_quality"),
-            ),
-            Figure(
-                "satisfaction",
-                lazy_gettext("Satisfacción media S (encuestas)"),
-                "score",
-                now.mean_satisfaction,
-                p("mean_satisfaction"),
-            ),
-            Figure("on_time", lazy_gettext("Entregas a tiempo"), "rate", now.on_time_rate, p("on_time_rate")),
-        ]
-        return Summary(season=season, previous_season=prev, totals=totals, figures=figures)
-
-    return cached(("summary", season.id), compute)
+    figures = [
+        Figure(
+            "delivered",
+            lazy_gettext("Canciones entregadas · Asistencias entregadas"),
+            "count",
+            now.delivered,
+            p("delivered"),
+        ),
+        Figure(
+            "departments",
+            lazy_gettext("Departamentos alcanzados"),
+            "reach",
+            now.departments_reached,
+            p("departments_reached"),
+            totals.departments,
+        ),
+        Figure(
+            "municipalities",
+            lazy_gettext("Municipios alcanzados"),
+            "reach",
+            now.municipalities_reached,
+            p("municipalities_reached"),
+            totals.municipalities,
+        ),
+        Figure(
+            "prioritised",
+            lazy_gettext("Municipios priorizados alcanzados (PDET o categoría 5–6)"),
+            "reach",
+            now.prioritised_reached,
+            p("prioritised_reached"),
+            totals.prioritised,
+        ),
+        Figure(
+            "quality",
+            lazy_gettext("Calidad media Q (canciones revisadas)"),
+            "score",
+            now.mean_quality,
+            p("mean_quality"),
+        ),
+        Figure(
+            "satisfaction",
+            lazy_gettext("Satisfacción media S (encuestas)"),
+            "score",
+            now.mean_satisfaction,
+            p("mean_satisfaction"),
+        ),
+        Figure("on_time", lazy_gettext("Entregas a tiempo"), "rate", now.on_time_rate, p("on_time_rate")),
+    ]
+    return Summary(season=season, previous_season=prev, totals=totals, figures=figures)
 
 
 # --------------------------------------------------------------------------- departments
@@ -308,74 +480,35 @@ DEPARTMENT_SORTS = {
 }
 
 
-def _assisted_municipalities(season: Season):
-    """Subquery: municipality_id, delivered songs, last delivery — for the season."""
-    return (
-        select(
-            Song.municipality_id.label("municipality_id"),
-            func.count(Song.id).label("songs"),
-            func.max(Song.delivered_on).label("last_delivered"),
-        )
-        .where(Song.season_id == season.id, _delivered())
-        .group_by(Song.municipality_id)
-        .subquery()
-    )
-
-
 def department_rows(season: Season) -> list[DepartmentRow]:
     """Per department: municipalities, prioritised, assisted, coverage, songs by album (DESIGN.md §6)."""
-
-    def compute() -> list[DepartmentRow]:
-        assisted = _assisted_municipalities(season)
-        prioritised = case((Municipality.prioritised, 1), else_=0)
-        rows = db.session.execute(
-            select(
-                Department.id,
-                Department.code,
-                Department.name,
-                Label.name,
-                func.count(Municipality.id),
-                func.coalesce(func.sum(prioritised), 0),
-                func.count(assisted.c.municipality_id),
-                func.coalesce(
-                    func.sum(
-                        case((and_(Municipality.prioritised, assisted.c.municipality_id.is_not(None)), 1), else_=0)
-                    ),
-                    0,
-                ),
-                func.coalesce(func.sum(assisted.c.songs), 0),
-            )
-            .select_from(Department)
-            .outerjoin(Label, Label.id == Department.label_id)
-            .outerjoin(Municipality, Municipality.department_id == Department.id)
-            .outerjoin(assisted, assisted.c.municipality_id == Municipality.id)
-            .group_by(Department.id, Department.code, Department.name, Label.name)
-            .order_by(Department.code)
-        ).all()
-        by_album: dict[int, dict[int, int]] = {}
-        for dep_id, album_id, count in db.session.execute(
-            select(Song.department_id, Song.album_id, func.count(Song.id))
-            .where(Song.season_id == season.id, _delivered())
-            .group_by(Song.department_id, Song.album_id)
-        ):
-            by_album.setdefault(dep_id, {})[album_id] = count
-        return [
+    ref = reference()
+    cells_by_dep = _by(season_cells(season.id), lambda c: c.department_id)
+    muns_by_dep = _by(ref.municipalities, lambda m: m.department_id)
+    prioritised = {m.id for m in ref.prioritised}
+    rows = []
+    for dep in ref.departments:
+        cells = cells_by_dep.get(dep.id, [])
+        assisted = {c.municipality_id for c in cells}
+        by_album: dict[int, int] = defaultdict(int)
+        for c in cells:
+            by_album[c.album_id] += c.songs
+        municipalities = muns_by_dep.get(dep.id, [])
+        rows.append(
             DepartmentRow(
-                id=r[0],
-                code=r[1],
-                name=r[2],
-                label_name=r[3],
-                municipalities=r[4] or 0,
-                prioritised=int(r[5] or 0),
-                assisted=r[6] or 0,
-                prioritised_assisted=int(r[7] or 0),
-                delivered=int(r[8] or 0),
-                by_album=by_album.get(r[0], {}),
+                id=dep.id,
+                code=dep.code,
+                name=dep.name,
+                label_name=dep.label_name,
+                municipalities=len(municipalities),
+                prioritised=sum(1 for m in municipalities if m.prioritised),
+                assisted=len(assisted),
+                prioritised_assisted=len(assisted & prioritised),
+                delivered=_songs(cells),
+                by_album=dict(by_album),
             )
-            for r in rows
-        ]
-
-    return cached(("departments", season.id), compute)
+        )
+    return rows
 
 
 def sort_departments(rows: list[DepartmentRow], sort: str | None, descending: bool = False) -> list[DepartmentRow]:
@@ -386,12 +519,9 @@ def sort_departments(rows: list[DepartmentRow], sort: str | None, descending: bo
 
 def albums_with_songs(season: Season) -> list[Album]:
     """Albums to show as columns: active ones and any with delivered songs in the season."""
-    with_songs = select(Song.album_id).where(Song.season_id == season.id, _delivered()).distinct()
-    return list(
-        db.session.scalars(
-            select(Album).where((Album.active.is_(True)) | (Album.id.in_(with_songs))).order_by(Album.code)
-        )
-    )
+    used = {c.album_id for c in season_cells(season.id)}
+    albums = db.session.scalars(select(Album).order_by(Album.code))
+    return [a for a in albums if a.active or a.id in used]
 
 
 # --------------------------------------------------------------------------- drill-down
@@ -418,34 +548,20 @@ def department_by_code(code: str) -> Department:
 
 def department_municipalities(season: Season, department: Department) -> list[MunicipalityRow]:
     """A department's municipalities with their delivered songs in the season."""
-    assisted = _assisted_municipalities(season)
-    rows = db.session.execute(
-        select(
-            Municipality.code,
-            Municipality.name,
-            Municipality.category,
-            Municipality.pdet,
-            Municipality.pdet_subregion,
-            Municipality.prioritised,
-            func.coalesce(assisted.c.songs, 0),
-            assisted.c.last_delivered,
-        )
-        .outerjoin(assisted, assisted.c.municipality_id == Municipality.id)
-        .where(Municipality.department_id == department.id)
-        .order_by(Municipality.name, Municipality.code)
-    ).all()
+    cells = _by((c for c in season_cells(season.id) if c.department_id == department.id), lambda c: c.municipality_id)
     return [
         MunicipalityRow(
-            code=r[0],
-            name=r[1],
-            category=r[2],
-            pdet=bool(r[3]),
-            pdet_subregion=r[4],
-            prioritised=bool(r[5]),
-            songs=int(r[6] or 0),
-            last_delivered=r[7],
+            code=m.code,
+            name=m.name,
+            category=m.category,
+            pdet=m.pdet,
+            pdet_subregion=m.pdet_subregion,
+            prioritised=m.prioritised,
+            songs=_songs(cells.get(m.id, [])),
+            last_delivered=_last(cells.get(m.id, [])),
         )
-        for r in rows
+        for m in reference().municipalities
+        if m.department_id == department.id
     ]
 
 
@@ -465,45 +581,46 @@ class GapRow:
     last_delivered_ever: date | None
 
 
+def _last_delivered_ever() -> dict[int, date | None]:
+    """Municipality → its latest delivery in any season (from every season's cells)."""
+    last: dict[int, date | None] = {}
+    for season_id in db.session.scalars(select(Season.id)):
+        for municipality_id, cells in _by(season_cells(season_id), lambda c: c.municipality_id).items():
+            candidates = [d for d in (last.get(municipality_id), _last(cells)) if d is not None]
+            last[municipality_id] = max(candidates) if candidates else None
+    return last
+
+
 def gaps(
     season: Season, *, ever: bool = False, department_code: str | None = None, label_id: int | None = None
 ) -> list[GapRow]:
     """Prioritised municipalities with no delivered song in the season (or ever) (DESIGN.md §6)."""
-    with_songs = select(Song.municipality_id).where(_delivered())
-    if not ever:
-        with_songs = with_songs.where(Song.season_id == season.id)
-    # Correlated per result row, through the index on songs.municipality_id.
-    last_ever = (
-        select(func.max(Song.delivered_on))
-        .where(Song.municipality_id == Municipality.id, _delivered())
-        .scalar_subquery()
-    )
-    stmt = (
-        select(
-            Department.code,
-            Department.name,
-            Label.name,
-            Municipality.code,
-            Municipality.name,
-            Municipality.category,
-            Municipality.pdet,
-            Municipality.pdet_subregion,
-            last_ever,
+    ref = reference()
+    last_ever = _last_delivered_ever()
+    reached = set(last_ever) if ever else {c.municipality_id for c in season_cells(season.id)}
+    departments = {d.id: d for d in ref.departments}
+    rows = []
+    for m in ref.prioritised:
+        dep = departments.get(m.department_id)
+        if m.id in reached or dep is None:
+            continue
+        if (department_code and dep.code != department_code) or (label_id and dep.label_id != label_id):
+            continue
+        rows.append(
+            GapRow(
+                dep.code,
+                dep.name,
+                dep.label_name,
+                m.code,
+                m.name,
+                m.category,
+                m.pdet,
+                m.pdet_subregion,
+                last_ever.get(m.id),
+            )
         )
-        .select_from(Municipality)
-        .join(Department, Department.id == Municipality.department_id)
-        .outerjoin(Label, Label.id == Department.label_id)
-        .where(Municipality.prioritised, Municipality.id.not_in(with_songs.distinct()))
-        .order_by(Department.code, Municipality.name, Municipality.code)
-    )
-    if department_code:
-        stmt = stmt.where(Department.code == department_code)
-    if label_id:
-        stmt = stmt.where(Department.label_id == label_id)
-    return cached(
-        ("gaps", season.id, ever, department_code, label_id),
-        lambda: [GapRow(*r[:6], bool(r[6]), r[7], r[8]) for r in db.session.execute(stmt)],
-    )
+    rows.sort(key=lambda g: g.department_code)  # stable: keeps name, code order within a department
+    return rows
 
 
 # --------------------------------------------------------------------------- targets
@@ -542,21 +659,9 @@ def projection(delivered: int, season: Season, as_of: date) -> float | None:
 def targets(season: Season, as_of: date | None = None) -> list[TargetRow]:
     """Playlist progress per label (album NULL) and per album playlist, with projection (DESIGN.md §6)."""
     as_of = as_of or date.today()
-    per_label = dict(
-        db.session.execute(
-            select(Song.label_id, func.count(Song.id))
-            .where(Song.season_id == season.id, _delivered())
-            .group_by(Song.label_id)
-        ).all()
-    )
-    per_label_album = {
-        (r[0], r[1]): r[2]
-        for r in db.session.execute(
-            select(Song.label_id, Song.album_id, func.count(Song.id))
-            .where(Song.season_id == season.id, _delivered())
-            .group_by(Song.label_id, Song.album_id)
-        )
-    }
+    cells = season_cells(season.id)
+    per_label = {k: _songs(v) for k, v in _by(cells, lambda c: c.label_id).items()}
+    per_label_album = {k: _songs(v) for k, v in _by(cells, lambda c: (c.label_id, c.album_id)).items()}
     rows = db.session.execute(
         select(Playlist.label_id, Playlist.album_id, Playlist.target, Label.code, Label.name, Album.code, Album.name)
         .join(Label, Label.id == Playlist.label_id)
@@ -581,7 +686,7 @@ def targets(season: Season, as_of: date | None = None) -> list[TargetRow]:
     return result
 
 
-# --------------------------------------------------------------------------- open data
+# --------------------------------------------------------------------------- albums and open data
 
 
 @dataclass
@@ -597,40 +702,23 @@ class AlbumRow:
 
 def album_rows(season: Season) -> list[AlbumRow]:
     """Per album: delivered, reviewed, mean Q, mean S, on-time rate (aggregates only)."""
-
-    def compute() -> list[AlbumRow]:
-        stats = {
-            r[0]: r[1:]
-            for r in db.session.execute(
-                select(
-                    Song.album_id,
-                    func.count(Song.id),
-                    func.coalesce(func.sum(case((Song.state == SongState.REVIEWED.value, 1), else_=0)), 0),
-                    func.avg(case((Song.state == SongState.REVIEWED.value, Song.quality))),
-                    func.avg(Song.satisfaction),
-                    func.coalesce(func.sum(case((Song.on_time.is_(True), 1), else_=0)), 0),
-                )
-                .where(Song.season_id == season.id, _delivered())
-                .group_by(Song.album_id)
+    by_album = _by(season_cells(season.id), lambda c: c.album_id)
+    out = []
+    for album in albums_with_songs(season):
+        cells = by_album.get(album.id, [])
+        delivered = _songs(cells)
+        out.append(
+            AlbumRow(
+                code=album.code,
+                name=album.name,
+                delivered=delivered,
+                reviewed=sum(c.reviewed for c in cells),
+                mean_quality=_mean(sum(c.quality_sum for c in cells), sum(c.quality_n for c in cells)),
+                mean_satisfaction=_mean(sum(c.satisfaction_sum for c in cells), sum(c.satisfaction_n for c in cells)),
+                on_time_rate=_mean(sum(c.on_time for c in cells), delivered),
             )
-        }
-        out = []
-        for album in albums_with_songs(season):
-            delivered, reviewed, q, s, on_time = stats.get(album.id, (0, 0, None, None, 0))
-            out.append(
-                AlbumRow(
-                    code=album.code,
-                    name=album.name,
-                    delivered=delivered,
-                    reviewed=int(reviewed),
-                    mean_quality=float(q) if q is not None else None,
-                    mean_satisfaction=float(s) if s is not None else None,
-                    on_time_rate=int(on_time) / delivered if delivered else None,
-                )
-            )
-        return out
-
-    return cached(("albums", season.id), compute)
+        )
+    return out
 
 
 def open_data(season: Season) -> dict[str, Any]:
