@@ -60,21 +60,21 @@ def queue():
     """Delivered songs awaiting review, oldest delivery first (filters in the URL; HTMX partial refresh)."""
     filters = _filters()
     page_number = _int_arg("page") or 1
-    base = select(Song).where(Song.state == SongState.DELIVERED.value)
+    conditions = [Song.state == SongState.DELIVERED.value]
     if "album" in filters:
-        base = base.where(Song.album_id == filters["album"])
+        conditions.append(Song.album_id == filters["album"])
     if "department" in filters:
-        base = base.where(Song.department_id == filters["department"])
+        conditions.append(Song.department_id == filters["department"])
     # Counts per label follow the album/department filters, not the label one (so the others stay visible).
     count_stmt = (
         select(Label.id, Label.name, func.count(Song.id))
         .join(Song, Song.label_id == Label.id)
-        .where(Song.id.in_(base.with_only_columns(Song.id)))
+        .where(*conditions)
         .group_by(Label.id, Label.name)
         .order_by(Label.name)
     )
     counts = db.session.execute(count_stmt).all()
-    stmt = base
+    stmt = select(Song).where(*conditions)
     if "label" in filters:
         stmt = stmt.where(Song.label_id == filters["label"])
     stmt = stmt.options(
