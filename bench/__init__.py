@@ -1,0 +1,1 @@
+"""Sinfonía benchmarks (issue 8): ``python -m bench`` / ``make bench``. See BENCHMARKS.md."""

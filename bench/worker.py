@@ -1,0 +1,464 @@
+"""Benchmark steps that run in their own process (``python -m bench.worker COMMAND …``).
+
+Each command prints one JSON line with its figures. Running them as subprocesses keeps
+measurements independent (peak memory is the process's own ``ru_maxrss``) and lets a
+broken step be recorded as an error instead of stopping the run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import gc
+import json
+import os
+import random
+import resource
+import statistics
+import sys
+import time
+import traceback
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from bench.common import BENCH_TODAY, DATA_DIR, app_config, sqlalchemy_url
+
+MARKER_TABLE = "bench_dataset"
+
+
+def _rss_mb() -> float:
+    """Peak resident set size of this process so far (Linux: ru_maxrss is in KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _current_rss_mb() -> float:
+    try:
+        with open("/proc/self/statm") as handle:
+            return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except OSError:
+        return _rss_mb()
+
+
+def _app(url: str, upload: str | None = None):
+    from app import create_app
+
+    return create_app(app_config(url, upload))
+
+
+# --------------------------------------------------------------------------- datasets
+def cmd_check(args) -> dict:
+    from sqlalchemy import create_engine, inspect, text
+
+    engine = create_engine(sqlalchemy_url(args.url))
+    try:
+        with engine.connect() as conn:
+            if MARKER_TABLE not in inspect(conn).get_table_names():
+                return {"ready": False}
+            row = conn.execute(text(f"SELECT key, built_at, seed_seconds, songs FROM {MARKER_TABLE}")).first()
+    finally:
+        engine.dispose()
+    if row is None or row[0] != args.key:
+        return {"ready": False, "found": row[0] if row else None}
+    return {"ready": True, "built_at": row[1], "seed_seconds": row[2], "songs": row[3]}
+
+
+def cmd_build(args) -> dict:
+    """Migrate an empty database, load the reference data and seed N demo songs; mark it."""
+    from flask_migrate import upgrade
+    from sqlalchemy import func, select, text
+
+    from app.extensions import db
+    from app.models import Song
+    from seeds.demo import seed_demo
+
+    app = _app(args.url, str(DATA_DIR / "uploads-build"))
+    with app.app_context():
+        started = time.perf_counter()
+        upgrade()
+        migrate_seconds = time.perf_counter() - started
+        started = time.perf_counter()
+        seed_demo(songs=args.songs, seed=args.seed, today=BENCH_TODAY)
+        seed_seconds = time.perf_counter() - started
+        count = db.session.scalar(select(func.count(Song.id)))
+        db.session.execute(text(f"DROP TABLE IF EXISTS {MARKER_TABLE}"))
+        db.session.execute(
+            text(f"CREATE TABLE {MARKER_TABLE} (key VARCHAR(200), built_at VARCHAR(40), seed_seconds FLOAT, songs INTEGER)")
+        )
+        db.session.execute(
+            text(f"INSERT INTO {MARKER_TABLE} VALUES (:k, :b, :s, :n)"),
+            {"k": args.key, "b": datetime.now(UTC).isoformat(timespec="seconds"), "s": seed_seconds, "n": count},
+        )
+        db.session.commit()
+        if db.engine.dialect.name == "sqlite":
+            db.session.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
+    return {
+        "songs": count,
+        "seed_seconds": round(seed_seconds, 2),
+        "songs_per_second": round(count / seed_seconds) if seed_seconds else None,
+        "migrate_seconds": round(migrate_seconds, 2),
+        "peak_rss_mb": round(_rss_mb(), 1),
+    }
+
+
+# --------------------------------------------------------------------------- recompute vs floor
+FLOOR_SQL = (
+    "SELECT label_id, count(*), sum(timeliness), avg(quality) FROM songs WHERE season_id = :season GROUP BY label_id"
+)
+
+
+def _seasons():
+    from sqlalchemy import select
+
+    from app.extensions import db
+    from app.models import Season
+
+    return list(db.session.scalars(select(Season).order_by(Season.year)))
+
+
+def cmd_recompute(args) -> dict:
+    """Full chart recompute (every season) timed ``reps`` times; the bare aggregate beside it."""
+    from sqlalchemy import text
+
+    from app.extensions import db
+
+    app = _app(args.url)
+    out: dict = {"as_of": BENCH_TODAY.isoformat(), "memory_method": "ru_maxrss of the worker process"}
+    with app.app_context():
+        try:
+            from app.domain import charts
+        except Exception as exc:  # noqa: BLE001 - a helper's module may be mid-change
+            return {"error": f"app.domain.charts import failed: {exc}"}
+        seasons = _seasons()
+        season_ids = [s.id for s in seasons]
+        out["seasons"] = [s.year for s in seasons]
+        db.session.execute(text("SELECT count(*) FROM songs")).scalar()  # connection + page cache warm
+        db.session.commit()
+        gc.collect()
+        out["baseline_rss_mb"] = round(_current_rss_mb(), 1)
+        times = []
+        if not hasattr(charts, "recompute_charts"):
+            out["recompute"] = "not available"
+        else:
+            for _ in range(args.reps):
+                started = time.perf_counter()
+                for season in _seasons():
+                    charts.recompute_charts(season, as_of=BENCH_TODAY)
+                db.session.commit()
+                times.append(time.perf_counter() - started)
+                db.session.expunge_all()
+            out["recompute_runs_s"] = [round(t, 3) for t in times]
+            out["recompute_s"] = round(statistics.median(times), 3)
+            out["peak_rss_mb"] = round(_rss_mb(), 1)
+        floor = []
+        for _ in range(args.reps):
+            started = time.perf_counter()
+            for sid in season_ids:
+                db.session.execute(text(FLOOR_SQL), {"season": sid}).all()
+            floor.append(time.perf_counter() - started)
+        db.session.commit()
+        out["floor_runs_s"] = [round(t, 4) for t in floor]
+        out["floor_s"] = round(statistics.median(floor), 4)
+        if times:
+            out["ratio_to_floor"] = round(out["recompute_s"] / out["floor_s"], 2) if out["floor_s"] else None
+        out["floor_sql"] = FLOOR_SQL
+    return out
+
+
+def cmd_naive(args) -> dict:
+    """The label index the naive way: ORM Song objects aggregated in a Python loop.
+
+    Also checks it against the latest snapshot the recompute wrote (same figures).
+    """
+    from sqlalchemy import select
+
+    from app.domain import scoring
+    from app.extensions import db
+    from app.models import LabelChartEntry, Playlist, Song
+    from app.models.charts import ChartSnapshot
+
+    app = _app(args.url)
+    with app.app_context():
+        seasons = _seasons()
+        started = time.perf_counter()
+        results: dict[tuple[int, int], float] = {}
+        for season in seasons:
+            targets = {
+                p.label_id: p.target
+                for p in db.session.scalars(
+                    select(Playlist).where(Playlist.season_id == season.id, Playlist.album_id.is_(None))
+                )
+            }
+            acc: dict[int, dict] = {}
+            for song in db.session.scalars(select(Song).where(Song.season_id == season.id)):
+                a = acc.setdefault(song.label_id, {"q": [], "t": 0.0, "delivered": 0, "overdue": 0})
+                if song.state in ("delivered", "reviewed"):
+                    a["delivered"] += 1
+                    a["t"] += song.timeliness or 0.0
+                elif song.state != "cancelled" and song.due_date < BENCH_TODAY:
+                    a["overdue"] += 1
+                if song.state == "reviewed" and song.quality is not None:
+                    a["q"].append(song.quality)
+            for label_id, a in acc.items():
+                q_mean = sum(a["q"]) / len(a["q"]) if a["q"] else 0.0
+                on_time = scoring.on_time_ratio(a["t"], a["delivered"], a["overdue"])
+                prog = scoring.progress(a["delivered"], targets.get(label_id))
+                results[(season.id, label_id)] = scoring.label_index(q_mean, on_time, prog, season)
+            db.session.expunge_all()
+        elapsed = time.perf_counter() - started
+        # Agreement with the recompute's latest snapshot per season (when there is one).
+        worst, compared = 0.0, 0
+        for season in seasons:
+            snapshot = db.session.scalar(
+                select(ChartSnapshot)
+                .where(ChartSnapshot.season_id == season.id, ChartSnapshot.complete.is_(True))
+                .order_by(ChartSnapshot.computed_at.desc(), ChartSnapshot.id.desc())
+                .limit(1)
+            )
+            if snapshot is None:
+                continue
+            for entry in db.session.scalars(select(LabelChartEntry).where(LabelChartEntry.snapshot_id == snapshot.id)):
+                mine = results.get((season.id, entry.label_id), 0.0)
+                worst = max(worst, abs(mine - entry.index_value))
+                compared += 1
+    return {
+        "naive_s": round(elapsed, 3),
+        "peak_rss_mb": round(_rss_mb(), 1),
+        "labels_compared_with_snapshot": compared,
+        "max_abs_difference_vs_snapshot": round(worst, 6) if compared else None,
+    }
+
+
+# --------------------------------------------------------------------------- HTTP preparation
+def cmd_prepare(args) -> dict:
+    """Ids, filters and survey links the HTTP scenarios need (read from the bench database)."""
+    from sqlalchemy import func, select, update
+
+    from app.domain.surveys import survey_token
+    from app.extensions import db
+    from app.models import Album, Artist, Department, Label, Municipality, Season, Song, Survey, User
+
+    app = _app(args.url)
+    with app.app_context():
+        year = BENCH_TODAY.year
+        season_id = db.session.scalar(select(Season.id).filter_by(year=year))
+        user = db.session.scalar(select(User).filter_by(email="territorial1@sinfonia.demo"))
+        label = db.session.get(Label, user.label_id)
+        artist = db.session.scalar(
+            select(Artist).where(Artist.label_id == label.id, Artist.members.any(User.id == user.id)).limit(1)
+        ) or db.session.scalar(select(Artist).where(Artist.label_id == label.id).limit(1))
+        albums = list(db.session.scalars(select(Album.id).order_by(Album.code)))
+        municipalities = list(
+            db.session.scalars(
+                select(Municipality.id)
+                .join(Department, Department.id == Municipality.department_id)
+                .where(Department.label_id == label.id)
+                .order_by(Municipality.code)
+            )
+        )
+        departments = list(
+            db.session.scalars(select(Department.code).where(Department.label_id == label.id).order_by(Department.code))
+        )
+        label_ids = list(db.session.scalars(select(Label.id).order_by(Label.code)))
+        # Survey links: delivered songs without a survey, the link (re)issued now so it is valid.
+        candidates = list(
+            db.session.execute(
+                select(Song.id, Song.survey_nonce)
+                .outerjoin(Survey, Survey.song_id == Song.id)
+                .where(Song.state.in_(("delivered", "reviewed")), Survey.id.is_(None), Song.survey_nonce.is_not(None))
+                .order_by(Song.id.desc())
+                .limit(args.surveys)
+            )
+        )
+        tokens = []
+        if candidates:
+            ids = [c[0] for c in candidates]
+            for start in range(0, len(ids), 500):
+                db.session.execute(
+                    update(Song)
+                    .where(Song.id.in_(ids[start : start + 500]))
+                    .values(survey_issued_at=datetime.now(UTC))
+                    .execution_options(synchronize_session=False)
+                )
+            db.session.commit()
+
+            class _Link:
+                def __init__(self, song_id, nonce):
+                    self.id, self.survey_nonce = song_id, nonce
+
+            tokens = [survey_token(_Link(sid, nonce)) for sid, nonce in candidates]
+        total = db.session.scalar(select(func.count(Song.id)))
+        label_id = label.id
+        artist_id = artist.id if artist else None
+    return {
+        "year": year,
+        "season_id": season_id,
+        "songs": total,
+        "label_id": label_id,
+        "label_ids": label_ids,
+        "departments": departments,
+        "artist_id": artist_id,
+        "album_ids": albums,
+        "municipality_ids": municipalities,
+        "survey_tokens": tokens,
+    }
+
+
+# --------------------------------------------------------------------------- import + seed demo
+IMPORT_COLUMNS = (
+    "label_code",
+    "artist",
+    "album_code",
+    "municipality_code",
+    "scope",
+    "planned_start",
+    "due_date",
+    "state",
+    "delivered_on",
+    "product",
+    "beneficiaries",
+)
+
+
+def write_import_csv(path: Path, rows: int, seed: int = 8, delivered: bool = True) -> None:
+    """A CSV with the DESIGN.md §8 columns, from the reference data and the demo teams."""
+    from sqlalchemy import select
+
+    from app.domain.calendar import is_business_day
+    from app.extensions import db
+    from app.models import Album, Artist, Department, Label, Municipality
+
+    rng = random.Random(seed)
+    labels = {lab.id: lab.code for lab in db.session.scalars(select(Label))}
+    teams: dict[str, list[str]] = {}
+    for artist in db.session.scalars(select(Artist).order_by(Artist.id)):
+        teams.setdefault(labels[artist.label_id], []).append(artist.name)
+    municipalities: dict[str, list[str]] = {}
+    for code, label_id in db.session.execute(
+        select(Municipality.code, Department.label_id).join(Department, Department.id == Municipality.department_id)
+    ):
+        municipalities.setdefault(labels[label_id], []).append(code)
+    albums = list(db.session.scalars(select(Album.code).order_by(Album.code)))
+    label_codes = sorted(code for code in teams if code in municipalities)
+    first = BENCH_TODAY.replace(month=2, day=1)
+    span = (BENCH_TODAY.replace(month=12, day=15) - first).days
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        out = csv.writer(handle)
+        out.writerow(IMPORT_COLUMNS if delivered else IMPORT_COLUMNS[:7])
+        for i in range(rows):
+            label = rng.choice(label_codes)
+            due = first + timedelta(days=rng.randrange(span))
+            while not is_business_day(due):
+                due += timedelta(days=1)
+            start = due - timedelta(days=rng.randint(20, 60))
+            row = [
+                label,
+                rng.choice(teams[label]),
+                rng.choice(albums),
+                rng.choice(municipalities[label]),
+                f"Asistencia importada {i + 1}",
+                start.isoformat(),
+                due.strftime("%d/%m/%Y") if i % 2 else due.isoformat(),
+            ]
+            if delivered:
+                if due < BENCH_TODAY and rng.random() < 0.4:
+                    done = min(BENCH_TODAY, due + timedelta(days=rng.randint(-5, 5)))
+                    done = max(done, start)
+                    row += ["delivered", done.isoformat(), "Documento técnico", str(rng.randint(3, 40))]
+                else:
+                    row += ["planned", "", "", ""]
+            out.writerow(row)
+
+
+def cmd_import(args) -> dict:
+    """On a scratch database: seed the default demo (timed), then import N CSV rows (timed)."""
+    from flask_migrate import upgrade
+    from sqlalchemy import func, select
+
+    from app.extensions import db
+    from app.models import Song
+    from seeds.demo import seed_demo
+
+    out: dict = {}
+    app = _app(args.url, str(DATA_DIR / "uploads-import"))
+    with app.app_context():
+        upgrade()
+        started = time.perf_counter()
+        seed_demo(songs=args.demo_songs, seed=42, today=BENCH_TODAY)
+        out["seed_demo_songs"] = args.demo_songs
+        out["seed_demo_s"] = round(time.perf_counter() - started, 2)
+        try:
+            from app.domain import imports
+        except Exception as exc:  # noqa: BLE001
+            out["import"] = f"not available ({exc})"
+            return out
+        before = db.session.scalar(select(func.count(Song.id)))
+        path = DATA_DIR / f"import-{args.rows}.csv"
+        for delivered in (True, False):
+            write_import_csv(path, args.rows, delivered=delivered)
+            db.session.remove()
+            started = time.perf_counter()
+            try:
+                report = imports.import_songs_path(str(path), actor_email="coordinador@sinfonia.demo")
+            except Exception as exc:  # noqa: BLE001 - recorded, not fatal
+                db.session.rollback()
+                out["import"] = f"error: {type(exc).__name__}: {exc}"
+                return out
+            elapsed = time.perf_counter() - started
+            db.session.remove()
+            created = db.session.scalar(select(func.count(Song.id))) - before
+            if not report.errors:
+                break
+            out.setdefault("import_attempts", []).append(
+                {
+                    "with_optional_columns": delivered,
+                    "errors": len(report.errors),
+                    "first_errors": [f"línea {e.line}: {e.message}" for e in report.errors[:3]],
+                }
+            )
+        out.update(
+            {
+                "import_rows": args.rows,
+                "import_s": round(elapsed, 2),
+                "import_rows_per_second": round(args.rows / elapsed) if elapsed else None,
+                "import_created": created,
+                "import_with_optional_columns": delivered,
+                "import_errors": len(report.errors),
+                "peak_rss_mb": round(_rss_mb(), 1),
+            }
+        )
+    return out
+
+
+COMMANDS = {
+    "check": cmd_check,
+    "build": cmd_build,
+    "recompute": cmd_recompute,
+    "naive": cmd_naive,
+    "prepare": cmd_prepare,
+    "import": cmd_import,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.worker")
+    parser.add_argument("command", choices=sorted(COMMANDS))
+    parser.add_argument("--url", required=True)
+    parser.add_argument("--key", default="")
+    parser.add_argument("--songs", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument("--surveys", type=int, default=500)
+    parser.add_argument("--rows", type=int, default=10_000)
+    parser.add_argument("--demo-songs", type=int, default=5000)
+    args = parser.parse_args(argv)
+    try:
+        result = COMMANDS[args.command](args)
+    except Exception as exc:  # noqa: BLE001 - reported to the driver as JSON
+        traceback.print_exc()
+        result = {"error": f"{type(exc).__name__}: {exc}"}
+    print(json.dumps(result, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
