@@ -22,7 +22,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, func, insert, select
+from sqlalchemy import func, insert, select
 
 from app.extensions import db
 from app.models import BadgeAward, Department, Season, Song
@@ -65,8 +65,12 @@ def badge_description(badge: str, season: Season) -> str:
     return str(descriptions[badge])
 
 
-def punctuality_streaks(season_id: int) -> dict[int, int]:
-    """Longest run of consecutive on-time deliveries per label (ordered by delivered_on, id)."""
+def punctuality_streaks(season_id: int, exclude: set[int] | frozenset[int] = frozenset()) -> dict[int, int]:
+    """Longest run of consecutive on-time deliveries per label (ordered by delivered_on, id).
+
+    Labels in ``exclude`` (those already holding the badge) are skipped: the
+    window query then only sorts the deliveries of labels still chasing it.
+    """
     s = Song.__table__
     order = (s.c.delivered_on, s.c.id)
     ordered = (
@@ -78,7 +82,12 @@ def punctuality_streaks(season_id: int) -> dict[int, int]:
                 - func.row_number().over(partition_by=(s.c.label_id, s.c.on_time), order_by=order)
             ).label("grp"),
         )
-        .where(s.c.season_id == season_id, s.c.state.in_(DELIVERED_STATES), s.c.delivered_on.is_not(None))
+        .where(
+            s.c.season_id == season_id,
+            s.c.state.in_(DELIVERED_STATES),
+            s.c.delivered_on.is_not(None),
+            s.c.label_id.not_in(list(exclude)),
+        )
         .subquery()
     )
     runs = (
@@ -91,20 +100,23 @@ def punctuality_streaks(season_id: int) -> dict[int, int]:
     return {label_id: int(n) for label_id, n in db.session.execute(stmt)}
 
 
-def tour_coverage(season_id: int) -> tuple[dict[int, int], dict[int, int]]:
-    """(departments each label covers, of those, departments with a delivered song of the label)."""
+def tour_coverage(groups: list[dict]) -> tuple[dict[int, int], dict[int, int]]:
+    """(departments each label covers, of those, departments with a delivered song of the label).
+
+    ``groups`` are the recompute's per (label, artist, album, department) aggregates,
+    so this needs no extra pass over the songs.
+    """
     d = Department.__table__
-    s = Song.__table__
-    covered = dict(db.session.execute(select(d.c.label_id, func.count()).group_by(d.c.label_id)).all())
-    reached = dict(
-        db.session.execute(
-            select(s.c.label_id, func.count(func.distinct(s.c.department_id)))
-            .select_from(s.join(d, and_(d.c.id == s.c.department_id, d.c.label_id == s.c.label_id)))
-            .where(s.c.season_id == season_id, s.c.state.in_(DELIVERED_STATES))
-            .group_by(s.c.label_id)
-        ).all()
-    )
-    return covered, reached
+    owner = dict(db.session.execute(select(d.c.id, d.c.label_id)).all())
+    covered: dict[int, int] = {}
+    for label_id in owner.values():
+        if label_id is not None:
+            covered[label_id] = covered.get(label_id, 0) + 1
+    reached_sets: dict[int, set[int]] = {}
+    for g in groups:
+        if g["delivered_songs"] and owner.get(g["department_id"]) == g["label_id"]:
+            reached_sets.setdefault(g["label_id"], set()).add(g["department_id"])
+    return covered, {label_id: len(deps) for label_id, deps in reached_sets.items()}
 
 
 def earned_badges(season: Season, row: dict, covered: int, reached: int, streak: int) -> set[str]:
@@ -123,6 +135,12 @@ def earned_badges(season: Season, row: dict, covered: int, reached: int, streak:
     if row["progress"] >= 1.0 - EPS and row["playlist_target"]:
         earned.add("full_playlist")
     return earned
+
+
+def holders(season_id: int, badge: str) -> set[int]:
+    """Labels that already hold ``badge`` in the season."""
+    stmt = select(BadgeAward.label_id).where(BadgeAward.season_id == season_id, BadgeAward.badge == badge)
+    return set(db.session.scalars(stmt))
 
 
 def award(season: Season, earned: dict[int, set[str]], snapshot_id: int, now: datetime) -> int:

@@ -15,6 +15,7 @@ ahora" button all go through it.
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -54,19 +55,11 @@ def today_bogota() -> date:
 
 # --------------------------------------------------------------------------- aggregates
 
-
-def _song_flags(as_of: date) -> dict[str, Any]:
-    s = Song.__table__
-    delivered = s.c.state.in_(DELIVERED_STATES)
-    reviewed = s.c.state == "reviewed"
-    return {
-        "s": s,
-        "delivered": delivered,
-        "reviewed_q": and_(reviewed, s.c.quality.is_not(None)),
-        "reviewed": reviewed,
-        "overdue": and_(s.c.state.in_(OPEN_STATES), s.c.due_date < as_of),
-        "surveyed": and_(delivered, s.c.satisfaction.is_not(None)),
-    }
+# Additive per-group measures: counts and sums roll up exactly from groups to boards.
+_SUMS = (
+    "delivered_songs", "reviewed_songs", "quality_n", "quality_sum", "timeliness_sum", "overdue_songs",
+    "points", "survey_count", "satisfaction_sum", "high_quality", "hits", "on_time_songs",
+)
 
 
 def _count(cond) -> Any:
@@ -77,36 +70,71 @@ def _sum(cond, value) -> Any:
     return func.coalesce(func.sum(case((cond, value), else_=0.0)), 0.0)
 
 
-def label_aggregates(season: Season, as_of: date) -> dict[int, dict[str, Any]]:
-    """One GROUP BY label_id over the season's songs: every count and sum the label board needs."""
-    f = _song_flags(as_of)
-    s = f["s"]
+def song_groups(season: Season, as_of: date) -> list[dict[str, Any]]:
+    """ONE scan of the season's songs, grouped by (label, artist, album, department).
+
+    Every board figure is a sum or a count, so the label, artist and album boards
+    and the "Gira completa" badge roll up from these few hundred groups (≤ artists
+    × albums × departments of the label) without reading the songs again.
+    """
+    s = Song.__table__
+    delivered = s.c.state.in_(DELIVERED_STATES)
+    reviewed = s.c.state == "reviewed"
+    reviewed_q = and_(reviewed, s.c.quality.is_not(None))
+    surveyed = and_(delivered, s.c.satisfaction.is_not(None))
     stmt = (
         select(
             s.c.label_id,
-            _count(f["delivered"]).label("delivered_songs"),
-            _count(f["reviewed"]).label("reviewed_songs"),
-            _count(f["reviewed_q"]).label("quality_n"),
-            _sum(f["reviewed_q"], s.c.quality).label("quality_sum"),
-            _sum(f["delivered"], func.coalesce(s.c.timeliness, 0.0)).label("timeliness_sum"),
-            _count(f["overdue"]).label("overdue_songs"),
-            func.coalesce(func.sum(case((f["reviewed"], func.coalesce(s.c.points, 0)), else_=0)), 0).label("points"),
-            _count(f["surveyed"]).label("survey_count"),
-            _sum(f["surveyed"], s.c.satisfaction).label("satisfaction_sum"),
-            func.max(case((f["delivered"], s.c.delivered_on))).label("last_delivery"),
-            _count(and_(f["reviewed_q"], s.c.quality >= season.badge_quality_threshold - EPS)).label("high_quality"),
+            s.c.artist_id,
+            s.c.album_id,
+            s.c.department_id,
+            _count(delivered).label("delivered_songs"),
+            _count(reviewed).label("reviewed_songs"),
+            _count(reviewed_q).label("quality_n"),
+            _sum(reviewed_q, s.c.quality).label("quality_sum"),
+            _sum(delivered, func.coalesce(s.c.timeliness, 0.0)).label("timeliness_sum"),
+            _count(and_(s.c.state.in_(OPEN_STATES), s.c.due_date < as_of)).label("overdue_songs"),
+            func.coalesce(func.sum(case((reviewed, func.coalesce(s.c.points, 0)), else_=0)), 0).label("points"),
+            _count(surveyed).label("survey_count"),
+            _sum(surveyed, s.c.satisfaction).label("satisfaction_sum"),
+            func.max(case((delivered, s.c.delivered_on))).label("last_delivery"),
+            _count(and_(reviewed_q, s.c.quality >= season.badge_quality_threshold - EPS)).label("high_quality"),
             _count(
-                and_(
-                    f["reviewed"],
-                    s.c.satisfaction >= 1.0 - EPS,
-                    s.c.review_score >= season.badge_hit_review_threshold - EPS,
-                )
+                and_(reviewed, s.c.satisfaction >= 1.0 - EPS, s.c.review_score >= season.badge_hit_review_threshold - EPS)
             ).label("hits"),
+            _count(and_(delivered, s.c.on_time.is_(True))).label("on_time_songs"),
         )
         .where(s.c.season_id == season.id)
-        .group_by(s.c.label_id)
+        .group_by(s.c.label_id, s.c.artist_id, s.c.album_id, s.c.department_id)
     )
-    return {row.label_id: dict(row._mapping) for row in db.session.execute(stmt)}
+    return [dict(row._mapping) for row in db.session.execute(stmt)]
+
+
+def roll_up(groups: list[dict[str, Any]], key: str) -> dict[int, dict[str, Any]]:
+    """Add the groups' counts and sums up per ``key`` (label_id, artist_id or album_id)."""
+    result: dict[int, dict[str, Any]] = {}
+    for g in groups:
+        acc = result.get(g[key])
+        if acc is None:
+            acc = result[g[key]] = {k: 0 for k in _SUMS} | {"last_delivery": None, "_qs": [], "_ts": [], "_ss": []}
+        for k in _SUMS:
+            acc[k] += g[k] or 0
+        acc["_qs"].append(g["quality_sum"] or 0.0)
+        acc["_ts"].append(g["timeliness_sum"] or 0.0)
+        acc["_ss"].append(g["satisfaction_sum"] or 0.0)
+        if g["last_delivery"] is not None and (acc["last_delivery"] is None or g["last_delivery"] > acc["last_delivery"]):
+            acc["last_delivery"] = g["last_delivery"]
+    for acc in result.values():
+        # Correctly rounded float sums (independent of group order, like math.fsum in the breakdowns).
+        acc["quality_sum"] = math.fsum(acc.pop("_qs"))
+        acc["timeliness_sum"] = math.fsum(acc.pop("_ts"))
+        acc["satisfaction_sum"] = math.fsum(acc.pop("_ss"))
+    return result
+
+
+def label_aggregates(season: Season, as_of: date) -> dict[int, dict[str, Any]]:
+    """Per label: every count and sum the label board needs."""
+    return roll_up(song_groups(season, as_of), "label_id")
 
 
 def label_targets(season_id: int) -> dict[int, int]:
@@ -115,44 +143,6 @@ def label_targets(season_id: int) -> dict[int, int]:
         Playlist.season_id == season_id, Playlist.album_id.is_(None)
     )
     return dict(db.session.execute(stmt).all())
-
-
-def artist_aggregates(season_id: int) -> dict[int, dict[str, Any]]:
-    f = _song_flags(date.min)
-    s = f["s"]
-    stmt = (
-        select(
-            s.c.artist_id,
-            func.coalesce(func.sum(case((f["reviewed"], func.coalesce(s.c.points, 0)), else_=0)), 0).label("points"),
-            _count(f["reviewed"]).label("reviewed_songs"),
-            _count(f["delivered"]).label("delivered_songs"),
-            _count(f["reviewed_q"]).label("quality_n"),
-            _sum(f["reviewed_q"], s.c.quality).label("quality_sum"),
-        )
-        .where(s.c.season_id == season_id)
-        .group_by(s.c.artist_id)
-    )
-    return {row.artist_id: dict(row._mapping) for row in db.session.execute(stmt)}
-
-
-def album_aggregates(season_id: int) -> dict[int, dict[str, Any]]:
-    f = _song_flags(date.min)
-    s = f["s"]
-    stmt = (
-        select(
-            s.c.album_id,
-            _count(f["delivered"]).label("delivered_songs"),
-            _count(f["reviewed"]).label("reviewed_songs"),
-            _count(f["reviewed_q"]).label("quality_n"),
-            _sum(f["reviewed_q"], s.c.quality).label("quality_sum"),
-            _count(f["surveyed"]).label("satisfaction_n"),
-            _sum(f["surveyed"], s.c.satisfaction).label("satisfaction_sum"),
-            _count(and_(f["delivered"], s.c.on_time.is_(True))).label("on_time_songs"),
-        )
-        .where(s.c.season_id == season_id)
-        .group_by(s.c.album_id)
-    )
-    return {row.album_id: dict(row._mapping) for row in db.session.execute(stmt)}
 
 
 def _mean(total: float, n: int) -> float | None:
@@ -244,7 +234,8 @@ def recompute_charts(season: Season, *, as_of: date | None = None, kind: str = "
 
         labels = db.session.execute(select(Label.id, Label.code)).all()
         codes = {label_id: code for label_id, code in labels}
-        aggregates = label_aggregates(season, as_of)
+        groups = song_groups(season, as_of)
+        aggregates = roll_up(groups, "label_id")
         targets = label_targets(season.id)
         figures = [label_figures(season, lid, aggregates.get(lid), targets.get(lid)) for lid in codes]
         ranked = rank_labels(figures, codes)
@@ -276,11 +267,11 @@ def recompute_charts(season: Season, *, as_of: date | None = None, kind: str = "
         if label_rows:
             db.session.execute(insert(LabelChartEntry), label_rows)
 
-        artist_count = _write_artists(season, snapshot, previous)
-        _write_albums(season, snapshot, previous)
+        artist_count = _write_artists(snapshot, previous, roll_up(groups, "artist_id"))
+        _write_albums(snapshot, previous, roll_up(groups, "album_id"))
 
-        covered, reached = badge_rules.tour_coverage(season.id)
-        streaks = badge_rules.punctuality_streaks(season.id)
+        covered, reached = badge_rules.tour_coverage(groups)
+        streaks = badge_rules.punctuality_streaks(season.id, badge_rules.holders(season.id, "punctuality"))
         earned = {
             f.label_id: badge_rules.earned_badges(
                 season, f.row, covered.get(f.label_id, 0), reached.get(f.label_id, 0), streaks.get(f.label_id, 0)
@@ -325,8 +316,7 @@ def recompute_charts(season: Season, *, as_of: date | None = None, kind: str = "
     return snapshot
 
 
-def _write_artists(season: Season, snapshot: ChartSnapshot, previous: ChartSnapshot | None) -> int:
-    aggregates = artist_aggregates(season.id)
+def _write_artists(snapshot: ChartSnapshot, previous: ChartSnapshot | None, aggregates: dict[int, dict]) -> int:
     artists = db.session.execute(select(Artist.id, Artist.label_id, Artist.name, Artist.active)).all()
     before = _ranks(ArtistChartEntry, ArtistChartEntry.artist_id, previous)
     items = []
@@ -358,8 +348,7 @@ def _write_artists(season: Season, snapshot: ChartSnapshot, previous: ChartSnaps
     return len(rows)
 
 
-def _write_albums(season: Season, snapshot: ChartSnapshot, previous: ChartSnapshot | None) -> int:
-    aggregates = album_aggregates(season.id)
+def _write_albums(snapshot: ChartSnapshot, previous: ChartSnapshot | None, aggregates: dict[int, dict]) -> int:
     albums = db.session.execute(select(Album.id, Album.code, Album.active)).all()
     before = _ranks(AlbumChartEntry, AlbumChartEntry.album_id, previous)
     items = []
@@ -376,7 +365,7 @@ def _write_albums(season: Season, snapshot: ChartSnapshot, previous: ChartSnapsh
                 "reviewed_songs": int(agg.get("reviewed_songs") or 0),
                 "quality_mean": _mean(float(agg.get("quality_sum") or 0.0), int(agg.get("quality_n") or 0)),
                 "satisfaction_mean": _mean(
-                    float(agg.get("satisfaction_sum") or 0.0), int(agg.get("satisfaction_n") or 0)
+                    float(agg.get("satisfaction_sum") or 0.0), int(agg.get("survey_count") or 0)
                 ),
                 "on_time_rate": _mean(float(agg.get("on_time_songs") or 0), delivered),
                 "_code": code,
