@@ -223,3 +223,19 @@ def test_due_date_change_over_api(client, auth, world):
     decided = client.post(f"/api/v1/due-date-changes/{change_id}", json={"approve": False, "comment": "No procede"})
     assert decided.status_code == 200 and decided.get_json()["status"] == "rejected"
     assert client.get(f"/api/v1/songs/{song.id}").get_json()["due_date"] == "2024-04-01"
+
+
+def test_odd_ids_and_fields_never_500(client, auth, world):
+    song = make_song(world)
+    auth.login(world.coordinator)
+    assert client.get("/api/v1/songs/99999999999999999999").status_code == 404
+    assert client.get(f"/api/v1/songs/{song.id}/evidence/99999999999999").status_code == 404
+    assert client.post("/api/v1/due-date-changes/99999999999", json={"approve": True}).status_code == 404
+    for body in ({"to": "cancelled", "reason": "x", "song": 1}, {"to": "cancelled", "reason": "x", "actor": 1},
+                 {"to": 5}, {"to": "in_progress", "diagnosis": {"a": 1}}, {"to": "cancelled", "reason": ["x"]}):
+        response = client.post(f"/api/v1/songs/{song.id}/transitions", json=body)
+        assert response.status_code == 422, body
+    assert client.patch(f"/api/v1/songs/{song.id}", json={"state": "reviewed"}).status_code == 422
+    assert client.patch(f"/api/v1/songs/{song.id}", json={"beneficiaries": True}).status_code == 422
+    db.session.expire_all()
+    assert db.session.get(Song, song.id).state == "planned"

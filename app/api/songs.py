@@ -176,8 +176,13 @@ def transition_song(song_id: int):
     to = data.pop("to", None)
     if not isinstance(to, str):
         raise ValidationFailed("Indique el estado de destino en 'to'.", {"to": ["Obligatorio (texto)."]})
-    data.pop("ip", None)
-    lifecycle.transition_song(current_user, song, to, ip=_ip(), **{str(k): v for k, v in data.items()})
+    unknown = sorted(k for k in data if k not in lifecycle.TRANSITION_FIELDS)
+    if unknown:
+        raise ValidationFailed(
+            "Campos desconocidos para una transición: " + ", ".join(unknown[:10]) + ".",
+            {k: ["Campo desconocido."] for k in unknown[:10]},
+        )
+    lifecycle.transition_song(current_user, song, to, ip=_ip(), **data)
     db.session.commit()
     return jsonify(serialize_song(song, detail=True))
 

@@ -249,7 +249,7 @@ def remove_evidence(actor: Any, evidence: Evidence, *, ip: str | None = None) ->
 def get_evidence(actor: Any, song: Song, evidence_id: int) -> Evidence:
     """An evidence file of ``song`` that ``actor`` may see (404 / 403 otherwise)."""
     permissions.require(permissions.can_view_song(actor, song), "Esta canción es de otra disquera.")
-    evidence = db.session.get(Evidence, evidence_id)
+    evidence = db.session.get(Evidence, evidence_id) if 0 < evidence_id <= 2_147_483_647 else None
     if evidence is None or evidence.song_id != song.id:
         raise NotFound("La evidencia no existe.")
     return evidence

@@ -29,6 +29,7 @@ from app.models.base import utcnow
 BOGOTA = ZoneInfo("America/Bogota")
 DUPLICATE_WINDOW_DAYS = 30
 MAX_TEXT = 5000
+MAX_ID = 2_147_483_647  # PostgreSQL integer
 
 PLANNED = SongState.PLANNED.value
 IN_PROGRESS = SongState.IN_PROGRESS.value
@@ -482,6 +483,18 @@ def update_song(
 
 # --------------------------------------------------------------------------- transitions
 
+TRANSITION_FIELDS = (
+    "diagnosis",
+    "action_plan",
+    "delivered_on",
+    "product",
+    "beneficiaries",
+    "reason",
+    "cancel_reason",
+    "comment",
+    "return_comment",
+)
+
 
 def allowed_transitions(song: Song) -> tuple[str, ...]:
     return TRANSITIONS.get(song.state, ())
@@ -491,7 +504,7 @@ def _state_list(states: tuple[str, ...]) -> str:
     return ", ".join(f"«{STATE_NAMES.get(s, s)}» ({s})" for s in states) or "ninguno"
 
 
-def transition_song(actor: Any, song: Song, to: str, *, ip: str | None = None, **fields: Any) -> Song:
+def transition_song(actor: Any, song: Song, to: str, /, *, ip: str | None = None, **fields: Any) -> Song:
     """Move a song along its life (DESIGN.md §3).
 
     - planned → in_progress: ``diagnosis`` (required), ``action_plan`` (optional).
@@ -649,7 +662,7 @@ def request_due_date_change(
 
 
 def get_due_date_change(change_id: int) -> DueDateChange:
-    change = db.session.get(DueDateChange, change_id)
+    change = db.session.get(DueDateChange, change_id) if 0 < change_id <= MAX_ID else None
     if change is None:
         raise NotFound("La solicitud de cambio de fecha no existe.")
     return change
@@ -717,7 +730,7 @@ def decide_due_date_change(
 
 def get_song(actor: Any, song_id: int) -> Song:
     """The song if it exists (404) and the actor may see it (403)."""
-    song = db.session.get(Song, song_id)
+    song = db.session.get(Song, song_id) if 0 < song_id <= MAX_ID else None
     if song is None:
         raise NotFound("La canción no existe.")
     if not permissions.can_view_song(actor, song):
