@@ -28,8 +28,11 @@ TRANSLATIONS = APP_DIR / "translations"
 # Text that is the same in every language: the product's name, format names, symbols.
 ALLOWED_WORDS = {
     "sinfonía", "svg", "csv", "xlsx", "json", "pdf", "api", "dane", "divipola", "pdet", "mdm",
-    "http", "https", "url", "id", "ok", "ip", "kb", "mb", "t", "r", "s", "q", "e",
+    "http", "https", "url", "id", "ok", "ip", "kb", "mb", "excel", "tv",
+    "round", "min", "max", "σt",  # formulas of DESIGN.md §4, shown as they are
 }
+CODE_TAGS = {"code", "kbd", "samp", "pre", "script", "style"}  # code reads the same in every language
+IDENTIFIER = re.compile(r"^[a-z0-9]+([_-][a-z0-9]+)+$")  # a CSS class or a column name in a block
 TRANSLATABLE_ATTRIBUTES = {"alt", "title", "aria-label", "placeholder", "aria-description", "aria-roledescription"}
 EXPR = "\ue000"  # stands for a Jinja expression or tag inside the reconstructed HTML
 LETTER = re.compile(r"[^\W\d_]", re.UNICODE)
@@ -79,11 +82,13 @@ class _LiteralFinder(HTMLParser):
     @staticmethod
     def _words(text: str) -> bool:
         text = text.replace(EXPR, " ")
-        words = [w for w in re.split(r"[^\w]+", text) if LETTER.search(w)]
+        if IDENTIFIER.match(text.strip()):
+            return False
+        words = [w for w in re.split(r"[^\w]+", text) if LETTER.search(w) and len(w) > 1]  # x, n: variables
         return any(w.lower() not in ALLOWED_WORDS for w in words)
 
     def handle_starttag(self, tag, attrs):
-        if tag in ("script", "style"):
+        if tag in CODE_TAGS:
             self._skip += 1
         for name, value in attrs:
             if name in TRANSLATABLE_ATTRIBUTES and value and self._words(value):
@@ -91,11 +96,11 @@ class _LiteralFinder(HTMLParser):
 
     def handle_startendtag(self, tag, attrs):
         self.handle_starttag(tag, attrs)
-        if tag in ("script", "style"):
+        if tag in CODE_TAGS:
             self._skip -= 1
 
     def handle_endtag(self, tag):
-        if tag in ("script", "style"):
+        if tag in CODE_TAGS:
             self._skip = max(0, self._skip - 1)
 
     def handle_data(self, data):

@@ -54,10 +54,49 @@ class LiveServer:
         self.app = app
         self.url = f"http://{host}:{port}"
 
+    def query(self, fn):
+        """Run ``fn(db.session)`` against the server's database (inside a request
+        context, so url_for works) and return what it returns."""
+        from app.extensions import db
+
+        with self.app.test_request_context("/", base_url=self.url):
+            try:
+                return fn(db.session)
+            finally:
+                db.session.remove()
+
     def cli(self, *args: str) -> str:
         result = self.app.test_cli_runner().invoke(args=list(args))
         assert result.exit_code == 0, f"flask {' '.join(args)} failed:\n{result.output}\n{result.exception!r}"
         return result.output
+
+
+def _plan_a_song_for_territorial1(session) -> None:
+    """The small demo may leave a label without an editable song: plan one (through the
+    domain, as the UI does) so the pages of a planned song can be checked."""
+    from datetime import date, timedelta
+
+    from sqlalchemy import select
+
+    from app.domain import lifecycle
+    from app.models import Album, Artist, Department, Municipality, User
+
+    user = session.scalar(select(User).where(User.email == "territorial1@sinfonia.demo"))
+    artist = session.scalar(select(Artist).where(Artist.label_id == user.label_id).order_by(Artist.id))
+    municipality = session.scalar(
+        select(Municipality).join(Department).where(Department.label_id == user.label_id).order_by(Municipality.code)
+    )
+    today = date.today()
+    data = {
+        "artist_id": artist.id,
+        "album_id": session.scalar(select(Album.id).order_by(Album.id)),
+        "municipality_id": municipality.id,
+        "scope": "Acompañamiento al plan de desarrollo municipal",
+        "planned_start": today,
+        "due_date": min(today + timedelta(days=20), date(today.year, 12, 31)),
+    }
+    lifecycle.create_song(user, data)
+    session.commit()
 
 
 @pytest.fixture(scope="session")
@@ -86,6 +125,7 @@ def live_server(tmp_path_factory):
     server.cli("seed", "reference")
     server.cli("seed", "demo", "--songs", "40", "--seed", "7")
     server.cli("charts", "recompute")
+    server.query(_plan_a_song_for_territorial1)
 
     httpd = make_server("127.0.0.1", 0, app, threaded=True)
     server.url = f"http://127.0.0.1:{httpd.server_port}"
@@ -151,10 +191,10 @@ class Pages:
         assert "/login" not in page.url, f"sign-in failed for {email}: {page.url}"
         return page
 
-    def shot(self, page, step: str) -> Path:
+    def shot(self, page, step: str, full_page: bool = True) -> Path:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         path = ARTIFACTS / f"{self.test_name}-{step}.png"
-        page.screenshot(path=str(path), full_page=True)
+        page.screenshot(path=str(path), full_page=full_page, timeout=15_000)
         return path
 
     def close(self):

@@ -96,3 +96,185 @@ def test_axe_finds_a_known_violation(pages):
     page.set_content('<html lang="es"><body><main><img src="x.png"><input type="text"></main></body></html>')
     ids = {v["id"] for v in run_axe(page)}
     assert {"image-alt", "label"} <= ids, ids
+
+
+# --- every main page, per role: axe (WCAG 2.1 A/AA), broken links, CSP, phone width ---------------
+
+SKIP_LINKS = re.compile(
+    r"(\.(csv|xlsx|svg|json|pdf|png|jpg)(\?|$))|/evidence/|/export|/api/|/lang/|/static/|/encuesta-qr/|/template|logout"
+)
+
+
+def _sample_ids(live):
+    """A few real ids from the demo data for pages that need one."""
+    from sqlalchemy import func, select
+
+    from app.domain.surveys import issue_survey_nonce, survey_token
+    from app.models import Song, Survey, User
+
+    def pick(session):
+        territorial = session.scalar(select(User).where(User.email == "territorial1@sinfonia.demo"))
+        own = select(Song.id).where(Song.label_id == territorial.label_id).order_by(Song.id)
+        ids = {
+            "label": territorial.label_id,
+            "own_editable": session.scalar(own.where(Song.state.in_(("planned", "in_progress", "returned"))))
+            or session.scalar(own),
+            "delivered": session.scalar(
+                select(Song.id).where(Song.state == "delivered", Song.label_id != territorial.label_id).order_by(Song.id)
+            ),
+        }
+        unanswered = session.scalar(
+            select(Song)
+            .outerjoin(Survey, Survey.song_id == Song.id)
+            .where(Song.state == "delivered", Survey.id.is_(None), Song.id != ids["delivered"])
+            .order_by(Song.id.desc())
+        )
+        issue_survey_nonce(unanswered)  # a fresh link (demo links may be past their expiry)
+        session.commit()
+        ids["survey_path"] = f"/encuesta/{survey_token(unanswered)}"
+        ids["songs"] = session.scalar(select(func.count(Song.id)))
+        return ids
+
+    return live.query(pick)
+
+
+def _sweep(pages, page, seeds: list[str], allow: tuple[str, ...], limit: int = 30) -> tuple[list[str], dict]:
+    """Visit the seed pages and the pages they link to (one per route shape), checking each."""
+    problems: list[str] = []
+    report: dict[str, int] = {}
+    queue, shapes = [(url, "start") for url in seeds], set()
+    while queue and len(report) < limit:
+        url, referrer = queue.pop(0)
+        path = url.split("?")[0].split("#")[0]
+        shape = re.sub(r"/\d+", "/N", path)
+        if shape in shapes:
+            continue
+        shapes.add(shape)
+        response = page.goto(url)
+        status = response.status if response else 0
+        if status >= 400:
+            problems.append(f"{url}: HTTP {status} (linked from {referrer})")
+            continue
+        violations = run_axe(page)
+        report[url] = len(violations)
+        if violations:
+            problems.append(describe_violations(url, violations))
+            pages.shot(page, re.sub(r"\W+", "_", shape).strip("_") or "root", full_page=False)
+        hrefs = page.eval_on_selector_all(
+            "main a[href]:not([download]), nav a[href]", "els => els.map(e => e.getAttribute('href'))"
+        )
+        for href in hrefs:
+            if href.startswith("/") and href.startswith(allow) and not SKIP_LINKS.search(href):
+                queue.append((href, path))
+    return problems, report
+
+
+def _save_report(name: str, report: dict) -> None:
+    import json
+
+    from tests.e2e.conftest import ARTIFACTS
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    (ARTIFACTS / f"axe-{name}.json").write_text(json.dumps(report, indent=1))
+
+
+@pytest.mark.parametrize(
+    ("role", "email", "allow"),
+    [
+        ("territorial", "territorial1@sinfonia.demo", ("/songs", "/charts")),
+        ("coordinator", "coordinador@sinfonia.demo", ("/reviews", "/charts", "/songs/due-date")),
+        ("manager", "gestor@sinfonia.demo", ("/coverage", "/open-data")),
+        ("admin", "admin@sinfonia.demo", ("/admin",)),
+    ],
+)
+def test_every_page_a_role_sees_meets_wcag_21_aa(pages, live_server, role, email, allow):
+    ids = _sample_ids(live_server)
+    seeds = {
+        "territorial": [
+            "/songs", "/songs/new", f"/songs/{ids['own_editable']}", f"/songs/{ids['own_editable']}/edit",
+            "/songs/import", "/charts", "/charts/tv", f"/charts/labels/{ids['label']}",
+            f"/charts/labels/{ids['label']}/breakdown",
+        ],
+        "coordinator": [
+            "/reviews", f"/reviews/{ids['delivered']}", "/reviews/surveys", "/songs/due-date-requests", "/charts",
+            f"/songs/{ids['delivered']}",
+        ],
+        "manager": ["/coverage", "/coverage/gaps", "/coverage/targets", "/coverage/impact", "/open-data"],
+        "admin": ["/admin", "/admin/users", "/admin/users/new", "/admin/audit"],
+    }[role]
+    page = pages.login(pages.new(), email)
+    problems, report = _sweep(pages, page, seeds, allow)
+    _save_report(role, report)
+    assert len(report) >= len(seeds) - 2, f"too few pages checked: {report}"
+    assert not problems, "\n".join(problems)
+    assert not pages.console_problems, "\n".join(pages.console_problems)
+
+
+def test_public_pages_meet_wcag_21_aa(pages, live_server):
+    ids = _sample_ids(live_server)
+    page = pages.new()
+    problems, report = _sweep(pages, page, ["/open-data", ids["survey_path"]], ("/open-data",), limit=5)
+    response = page.goto("/no-such-page")
+    assert response.status == 404
+    violations = run_axe(page)
+    report["/no-such-page (404)"] = len(violations)
+    if violations:
+        problems.append(describe_violations(page.url, violations))
+    _save_report("public", report)
+    assert not problems, "\n".join(problems)
+
+
+def test_phone_width_has_no_sideways_scrolling(pages, live_server):
+    """Territorial teams work on phones: song list and forms, survey and boards at 375 px."""
+    ids = _sample_ids(live_server)
+    problems: list[str] = []
+    page = pages.login(pages.new(viewport=PHONE), "territorial1@sinfonia.demo")
+    for url in ("/songs", "/songs/new", f"/songs/{ids['own_editable']}", f"/songs/{ids['own_editable']}/edit", "/charts"):
+        page.goto(url)
+        if horizontal_overflow(page) > 0:
+            problems.append(f"{url}: {horizontal_overflow(page)}px of sideways scrolling at 375px")
+            pages.shot(page, "phone-" + re.sub(r"\W+", "_", url))
+    coordinator = pages.login(pages.new(viewport=PHONE), "coordinador@sinfonia.demo")
+    for url in (f"/reviews/{ids['delivered']}", "/reviews"):
+        coordinator.goto(url)
+        if horizontal_overflow(coordinator) > 0:
+            problems.append(f"{url}: {horizontal_overflow(coordinator)}px of sideways scrolling at 375px")
+    visitor = pages.new(viewport=PHONE)
+    visitor.goto(ids["survey_path"])
+    if horizontal_overflow(visitor) > 0:
+        problems.append(f"survey: {horizontal_overflow(visitor)}px of sideways scrolling at 375px")
+    assert not problems, "\n".join(problems)
+
+
+def test_survey_keyboard_only(pages, live_server):
+    """The municipality can answer with the keyboard alone: arrows move within a question,
+    Tab moves between questions, focus is always visible, Enter on the button sends."""
+    ids = _sample_ids(live_server)
+    page = pages.new(viewport=PHONE)
+    page.goto(ids["survey_path"])
+    page.keyboard.press("Tab")
+    assert page.evaluate("() => document.activeElement.className") == "skip-link"
+    names = []
+    for _ in range(40):
+        page.keyboard.press("Tab")
+        info = page.evaluate(
+            """() => { const e = document.activeElement; const s = getComputedStyle(e);
+                return {tag: e.tagName, type: e.type || '', name: e.name || '', text: e.textContent.trim().slice(0, 30),
+                        visible: (s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) >= 2) || s.boxShadow !== 'none'}; }"""
+        )
+        if info["tag"] == "BODY":
+            break
+        assert info["visible"], f"no visible focus on {info}"
+        if info["type"] == "radio":
+            page.keyboard.press("ArrowDown")  # moves to (and checks) the next option of the group
+            page.keyboard.press("ArrowDown")
+            page.keyboard.press("ArrowDown")
+            names.append(info["name"])
+        if info["tag"] == "BUTTON" and info["text"].startswith("Enviar"):
+            break
+    assert names[:5] == ["q1", "q2", "q3", "q4", "q5"], f"radio groups reached by Tab: {names}"
+    checked = page.eval_on_selector_all("input[type=radio]:checked", "els => els.map(e => e.name + '=' + e.value)")
+    assert len(checked) == 5, checked
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert page.locator("h1").count() and "Gracias" in page.locator("h1").inner_text(), page.locator("main").inner_text()
