@@ -1,0 +1,531 @@
+"""Catalogue administration: albums, artists, seasons (scoring weights) and playlists.
+
+DESIGN.md §1 (admin: catalogues, seasons, weights; coordinator: annual targets),
+§2 (the catalogue), §4 (every weight is a Season setting). Every change is audited.
+A change to a weight that enters the stored per-song terms (T, Q, E, points)
+recomputes those terms for the affected songs, so the breakdown pages keep adding
+up exactly to the figures (§4 "Every figure on a board is explainable").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from datetime import date
+from typing import Any
+
+from sqlalchemy import bindparam, func, select, update
+
+from app.domain import audit
+from app.domain.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from app.domain.scoring import DefaultWeights, song_terms
+from app.extensions import db
+from app.models import Album, Artist, Label, Municipality, Playlist, Review, Role, Season, Song, Survey, User
+
+
+@dataclass(frozen=True)
+class WeightField:
+    name: str
+    label: str
+    kind: type
+    minimum: float
+    maximum: float
+    group: str
+
+
+# Every scoring weight stored on Season, with its allowed range (DESIGN.md §4).
+SEASON_WEIGHTS: tuple[WeightField, ...] = (
+    WeightField("late_floor_days", "Días hábiles hasta T = 0 (20)", int, 1, 365, "Oportunidad (T)"),
+    WeightField("quality_review_weight", "Peso de la revisión R en Q (0,6)", float, 0, 1, "Calidad (Q)"),
+    WeightField("quality_survey_weight", "Peso de la encuesta S en Q (0,4)", float, 0, 1, "Calidad (Q)"),
+    WeightField("equity_pdet", "Bono PDET (0,25)", float, 0, 1, "Equidad (E)"),
+    WeightField("equity_category6", "Bono categoría 6 (0,15)", float, 0, 1, "Equidad (E)"),
+    WeightField("equity_category5", "Bono categoría 5 (0,10)", float, 0, 1, "Equidad (E)"),
+    WeightField("equity_cap", "Tope de E (1,5)", float, 1, 3, "Equidad (E)"),
+    WeightField("points_scale", "Escala de puntos (100)", float, 1, 10000, "Puntos"),
+    WeightField("points_quality_weight", "Peso de Q en los puntos (0,6)", float, 0, 1, "Puntos"),
+    WeightField("points_timeliness_weight", "Peso de T en los puntos (0,4)", float, 0, 1, "Puntos"),
+    WeightField("approval_threshold", "R mínima para sumar puntos (0,5)", float, 0, 1, "Puntos"),
+    WeightField("index_quality_weight", "Peso de Q̄ en el índice (0,40)", float, 0, 1, "Índice de disquera"),
+    WeightField("index_ontime_weight", "Peso de OnTime en el índice (0,35)", float, 0, 1, "Índice de disquera"),
+    WeightField("index_progress_weight", "Peso del avance en el índice (0,25)", float, 0, 1, "Índice de disquera"),
+    WeightField("badge_quality_threshold", "Q mínima para discos de oro y platino (0,75)", float, 0, 1, "Logros"),
+    WeightField("badge_gold_songs", "Canciones para Disco de oro (10)", int, 1, 10000, "Logros"),
+    WeightField("badge_platinum_songs", "Canciones para Disco de platino (25)", int, 1, 10000, "Logros"),
+    WeightField("badge_punctuality_streak", "Entregas a tiempo seguidas para Puntualidad (10)", int, 1, 10000, "Logros"),
+    WeightField("badge_hit_review_threshold", "R mínima para Éxito (0,75)", float, 0, 1, "Logros"),
+)
+SEASON_WEIGHT_FIELDS = tuple(w.name for w in SEASON_WEIGHTS)
+# Weights that enter the stored per-song terms; the others only affect the recompute.
+TERM_WEIGHTS = tuple(f.name for f in fields(DefaultWeights) if not f.name.startswith("index_"))
+WEIGHT_SUMS = (
+    (("quality_review_weight", "quality_survey_weight"), "Los pesos de R y S en Q deben sumar 1."),
+    (("points_quality_weight", "points_timeliness_weight"), "Los pesos de Q y T en los puntos deben sumar 1."),
+    (
+        ("index_quality_weight", "index_ontime_weight", "index_progress_weight"),
+        "Los tres pesos del índice de disquera deben sumar 1.",
+    ),
+)
+MAX_TARGET = 100_000
+
+
+# --------------------------------------------------------------------------- permissions
+
+
+def can_manage_catalogue(user: Any) -> bool:
+    """Albums, artists, seasons and weights: the platform administrator (DESIGN.md §1)."""
+    return bool(getattr(user, "is_authenticated", False)) and getattr(user, "role", None) == Role.ADMIN
+
+
+def can_set_playlists(user: Any) -> bool:
+    """Annual targets: coordinators and administrators (DESIGN.md §1)."""
+    return bool(getattr(user, "is_authenticated", False)) and getattr(user, "role", None) in (
+        Role.COORDINATOR.value,
+        Role.ADMIN.value,
+    )
+
+
+def _require_admin(actor: Any) -> None:
+    if not can_manage_catalogue(actor):
+        raise PermissionDenied("Solo la administración de la plataforma puede cambiar los catálogos.")
+
+
+def _actor_id(actor: Any) -> int | None:
+    return getattr(actor, "id", None)
+
+
+# --------------------------------------------------------------------------- stored terms
+
+
+def recompute_stored_terms(*criteria) -> int:
+    """Recompute T, R, S, Q, E, points and on_time of the songs matching ``criteria``.
+
+    Set up for an admin action: one read of the facts, Python scoring (the same
+    ``song_terms`` as at write time) and one executemany update.
+    """
+    seasons = {s.id: _weights(s) for s in db.session.scalars(select(Season))}
+    stmt = (
+        select(
+            Song.id,
+            Song.season_id,
+            Song.state,
+            Song.due_date,
+            Song.delivered_on,
+            Municipality.pdet,
+            Municipality.category,
+            Album.weight,
+            Review.pertinence,
+            Review.rigour,
+            Review.usefulness,
+            Review.evidence_quality,
+            Survey.q1,
+            Survey.q2,
+            Survey.q3,
+            Survey.q4,
+            Survey.q5,
+        )
+        .join(Municipality, Municipality.id == Song.municipality_id)
+        .join(Album, Album.id == Song.album_id)
+        .outerjoin(Review, Review.song_id == Song.id)
+        .outerjoin(Survey, Survey.song_id == Song.id)
+        .where(*criteria)
+    )
+    updates = []
+    for row in db.session.execute(stmt):
+        review = tuple(row[8:12]) if row[8] is not None else None
+        survey = tuple(row[12:17]) if row[12] is not None else None
+        terms = song_terms(
+            state=row.state,
+            due_date=row.due_date,
+            delivered_on=row.delivered_on,
+            pdet=bool(row.pdet),
+            category=row.category,
+            album_weight=float(row.weight),
+            review=review,
+            survey=survey,
+            w=seasons[row.season_id],
+        )
+        updates.append(
+            {
+                "b_id": row.id,
+                "b_late": terms.late_business_days,
+                "b_t": terms.timeliness,
+                "b_r": terms.review_score,
+                "b_s": terms.satisfaction,
+                "b_q": terms.quality,
+                "b_e": terms.equity,
+                "b_points": terms.points,
+                "b_on_time": terms.on_time,
+            }
+        )
+    if updates:
+        table = Song.__table__
+        stmt = (
+            update(table)
+            .where(table.c.id == bindparam("b_id"))
+            .values(
+                late_business_days=bindparam("b_late"),
+                timeliness=bindparam("b_t"),
+                review_score=bindparam("b_r"),
+                satisfaction=bindparam("b_s"),
+                quality=bindparam("b_q"),
+                equity=bindparam("b_e"),
+                points=bindparam("b_points"),
+                on_time=bindparam("b_on_time"),
+            )
+        )
+        db.session.connection().execute(stmt, updates)
+    return len(updates)
+
+
+def _weights(season: Season) -> DefaultWeights:
+    return DefaultWeights(**{f.name: getattr(season, f.name) for f in fields(DefaultWeights)})
+
+
+# --------------------------------------------------------------------------- seasons
+
+
+def validate_season_weights(values: dict[str, Any]) -> tuple[dict[str, Any], dict[str, list[str]]]:
+    """Parsed weights and errors by field (ranges of SEASON_WEIGHTS, sums of WEIGHT_SUMS)."""
+    parsed: dict[str, Any] = {}
+    errors: dict[str, list[str]] = {}
+    for spec in SEASON_WEIGHTS:
+        raw = values.get(spec.name)
+        if raw is None or (isinstance(raw, str) and not raw.strip()):
+            errors[spec.name] = ["El valor es obligatorio."]
+            continue
+        try:
+            text = str(raw).strip().replace(",", ".")
+            number = float(text)
+            if spec.kind is int:
+                if not number.is_integer():
+                    raise ValueError
+                number = int(number)
+        except (TypeError, ValueError):
+            errors[spec.name] = ["Debe ser un número entero." if spec.kind is int else "Debe ser un número."]
+            continue
+        if number != number or not spec.minimum <= number <= spec.maximum:  # NaN or out of range
+            errors[spec.name] = [f"Debe estar entre {spec.minimum:g} y {spec.maximum:g}."]
+            continue
+        parsed[spec.name] = number
+    for names, message in WEIGHT_SUMS:
+        if all(n in parsed for n in names) and abs(sum(parsed[n] for n in names) - 1) > 1e-6:
+            errors.setdefault(names[-1], []).append(message)
+    if (
+        "badge_gold_songs" in parsed
+        and "badge_platinum_songs" in parsed
+        and parsed["badge_platinum_songs"] < parsed["badge_gold_songs"]
+    ):
+        errors.setdefault("badge_platinum_songs", []).append("El Disco de platino no puede pedir menos canciones que el de oro.")
+    return parsed, errors
+
+
+def create_season(year: Any, actor: Any, ip: str | None = None) -> Season:
+    """A new season (vigencia) for a calendar year, with the weights of the latest season."""
+    _require_admin(actor)
+    try:
+        year = int(str(year).strip())
+    except (TypeError, ValueError):
+        raise ValidationFailed("El año debe ser un número.", {"year": ["Debe ser un número entero."]}) from None
+    if not 2000 <= year <= 2100:
+        raise ValidationFailed("El año debe estar entre 2000 y 2100.", {"year": ["Entre 2000 y 2100."]})
+    if db.session.scalar(select(Season.id).where(Season.year == year)) is not None:
+        raise Conflict(f"La temporada {year} ya existe.", {"year": ["Ya existe."]})
+    latest = db.session.scalars(select(Season).order_by(Season.year.desc()).limit(1)).first()
+    season = Season(year=year, starts_on=date(year, 1, 1), ends_on=date(year, 12, 31))
+    if latest is not None:
+        for name in SEASON_WEIGHT_FIELDS:
+            setattr(season, name, getattr(latest, name))
+    db.session.add(season)
+    db.session.flush()
+    audit.record(
+        "season_created",
+        "season",
+        season.id,
+        actor_id=_actor_id(actor),
+        changes={"year": [None, year], **{n: [None, getattr(season, n)] for n in SEASON_WEIGHT_FIELDS}},
+        ip=ip,
+    )
+    db.session.commit()
+    return season
+
+
+def update_season_weights(season: Season, values: dict[str, Any], actor: Any, ip: str | None = None) -> dict:
+    """Validate and store every weight; recompute stored song terms when a term weight changed.
+
+    Returns the changes ``{field: [before, after]}`` (empty when nothing changed).
+    """
+    _require_admin(actor)
+    parsed, errors = validate_season_weights(values)
+    if errors:
+        raise ValidationFailed("Revise los pesos marcados.", errors)
+    before = audit.snapshot(season, list(SEASON_WEIGHT_FIELDS))
+    for name, value in parsed.items():
+        setattr(season, name, value)
+    changes = audit.changes_between(before, audit.snapshot(season, list(SEASON_WEIGHT_FIELDS)))
+    if not changes:
+        return {}
+    db.session.flush()
+    recomputed = 0
+    if any(name in TERM_WEIGHTS for name in changes):
+        recomputed = recompute_stored_terms(Song.season_id == season.id)
+    audit.record("season_weights_changed", "season", season.id, actor_id=_actor_id(actor), changes=changes, ip=ip)
+    if recomputed:
+        audit.record(
+            "song_terms_recomputed",
+            "season",
+            season.id,
+            actor_id=_actor_id(actor),
+            changes={"songs": [None, recomputed]},
+            ip=ip,
+        )
+    db.session.commit()
+    return changes
+
+
+# --------------------------------------------------------------------------- albums
+
+
+def _clean_text(value: Any, field: str, label: str, max_length: int) -> str:
+    text = " ".join(str(value or "").split())
+    if not text:
+        raise ValidationFailed(f"{label}: el valor es obligatorio.", {field: ["Obligatorio."]})
+    if len(text) > max_length:
+        raise ValidationFailed(f"{label}: máximo {max_length} caracteres.", {field: [f"Máximo {max_length} caracteres."]})
+    return text
+
+
+def _album_weight(value: Any) -> float:
+    try:
+        weight = float(str(value).strip().replace(",", "."))
+    except (TypeError, ValueError):
+        raise ValidationFailed("El peso debe ser un número.", {"weight": ["Debe ser un número."]}) from None
+    if weight != weight or not 0.1 <= weight <= 5:
+        raise ValidationFailed("El peso debe estar entre 0,1 y 5.", {"weight": ["Entre 0,1 y 5."]})
+    return weight
+
+
+def create_album(code: Any, name: Any, weight: Any, actor: Any, ip: str | None = None) -> Album:
+    """A new album (línea temática) with its complexity weight."""
+    _require_admin(actor)
+    code = _clean_text(code, "code", "Código", 10).upper()
+    if not code.replace("_", "").isalnum():
+        raise ValidationFailed("Código: solo letras, números y _.", {"code": ["Solo letras, números y _."]})
+    name = _clean_text(name, "name", "Nombre", 160)
+    weight = _album_weight(weight)
+    if db.session.scalar(select(Album.id).where(func.upper(Album.code) == code)) is not None:
+        raise Conflict(f"Ya existe un álbum con el código {code}.", {"code": ["Ya existe."]})
+    if db.session.scalar(select(Album.id).where(func.lower(Album.name) == name.lower())) is not None:
+        raise Conflict("Ya existe un álbum con ese nombre.", {"name": ["Ya existe."]})
+    album = Album(code=code, name=name, weight=weight, active=True)
+    db.session.add(album)
+    db.session.flush()
+    audit.record(
+        "album_created",
+        "album",
+        album.id,
+        actor_id=_actor_id(actor),
+        changes={"code": [None, code], "name": [None, name], "weight": [None, weight]},
+        ip=ip,
+    )
+    db.session.commit()
+    return album
+
+
+def update_album(album: Album, name: Any, weight: Any, active: bool, actor: Any, ip: str | None = None) -> dict:
+    """Rename, reweight or (de)activate an album; a new weight recomputes its songs' points."""
+    _require_admin(actor)
+    name = _clean_text(name, "name", "Nombre", 160)
+    weight = _album_weight(weight)
+    clash = db.session.scalar(select(Album.id).where(func.lower(Album.name) == name.lower(), Album.id != album.id))
+    if clash is not None:
+        raise Conflict("Ya existe un álbum con ese nombre.", {"name": ["Ya existe."]})
+    fields_ = ["name", "weight", "active"]
+    before = audit.snapshot(album, fields_)
+    album.name, album.weight, album.active = name, weight, bool(active)
+    changes = audit.changes_between(before, audit.snapshot(album, fields_))
+    if not changes:
+        return {}
+    db.session.flush()
+    audit.record("album_updated", "album", album.id, actor_id=_actor_id(actor), changes=changes, ip=ip)
+    if "weight" in changes:
+        count = recompute_stored_terms(Song.album_id == album.id)
+        if count:
+            audit.record(
+                "song_terms_recomputed", "album", album.id, actor_id=_actor_id(actor), changes={"songs": [None, count]}, ip=ip
+            )
+    db.session.commit()
+    return changes
+
+
+# --------------------------------------------------------------------------- artists
+
+
+def create_artist(label_id: Any, name: Any, actor: Any, ip: str | None = None) -> Artist:
+    """A new artist (equipo) inside a label; names are unique within the label."""
+    _require_admin(actor)
+    label = db.session.get(Label, label_id) if isinstance(label_id, int) else None
+    if label is None:
+        raise ValidationFailed("Elija una disquera.", {"label_id": ["Elija una disquera."]})
+    name = _clean_text(name, "name", "Nombre", 120)
+    _check_artist_name(label.id, name, None)
+    artist = Artist(label_id=label.id, name=name, active=True)
+    db.session.add(artist)
+    db.session.flush()
+    audit.record(
+        "artist_created",
+        "artist",
+        artist.id,
+        actor_id=_actor_id(actor),
+        changes={"label": [None, label.code], "name": [None, name]},
+        ip=ip,
+    )
+    db.session.commit()
+    return artist
+
+
+def _check_artist_name(label_id: int, name: str, artist_id: int | None) -> None:
+    stmt = select(Artist.id).where(Artist.label_id == label_id, func.lower(Artist.name) == name.lower())
+    if artist_id is not None:
+        stmt = stmt.where(Artist.id != artist_id)
+    if db.session.scalar(stmt) is not None:
+        raise Conflict("Ya existe un artista con ese nombre en la disquera.", {"name": ["Ya existe en la disquera."]})
+
+
+def eligible_members(artist: Artist) -> list[User]:
+    """Territorial users of the artist's label (the only possible members)."""
+    return list(
+        db.session.scalars(
+            select(User)
+            .where(User.role == Role.TERRITORIAL.value, User.label_id == artist.label_id)
+            .order_by(User.name)
+        )
+    )
+
+
+def update_artist(
+    artist: Artist, name: Any, active: bool, member_ids: list[int], actor: Any, ip: str | None = None
+) -> dict:
+    """Rename, (de)activate and set the members (territorial users of the same label)."""
+    _require_admin(actor)
+    name = _clean_text(name, "name", "Nombre", 120)
+    _check_artist_name(artist.label_id, name, artist.id)
+    allowed = {u.id: u for u in eligible_members(artist)}
+    wanted = set(member_ids)
+    strangers = wanted - set(allowed)
+    if strangers:
+        raise ValidationFailed(
+            "Solo pueden ser miembros los usuarios territoriales de la misma disquera.",
+            {"members": ["Usuario no permitido."]},
+        )
+    before = {"name": artist.name, "active": artist.active, "members": sorted(u.email for u in artist.members)}
+    artist.name, artist.active = name, bool(active)
+    artist.members = [allowed[i] for i in sorted(wanted)]
+    after = {"name": artist.name, "active": artist.active, "members": sorted(u.email for u in artist.members)}
+    changes = audit.changes_between(before, after)
+    if not changes:
+        return {}
+    db.session.flush()
+    audit.record("artist_updated", "artist", artist.id, actor_id=_actor_id(actor), changes=changes, ip=ip)
+    db.session.commit()
+    return changes
+
+
+# --------------------------------------------------------------------------- playlists
+
+
+def playlist_grid(season: Season) -> dict[tuple[int, int | None], int]:
+    """``{(label_id, album_id or None): target}`` for a season."""
+    rows = db.session.execute(
+        select(Playlist.label_id, Playlist.album_id, Playlist.target).where(Playlist.season_id == season.id)
+    )
+    return {(label_id, album_id): target for label_id, album_id, target in rows}
+
+
+def parse_target(raw: Any) -> int | None:
+    """Blank → no target; else a whole number 0…MAX_TARGET (ValueError otherwise)."""
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return None
+    text = str(raw).strip()
+    if not text.isdigit() or int(text) > MAX_TARGET:
+        raise ValueError(text)
+    return int(text)
+
+
+def set_playlists(
+    season: Season, targets: dict[tuple[int, int | None], Any], actor: Any, ip: str | None = None
+) -> int:
+    """Set the annual targets (metas) of a season; blank removes a target.
+
+    Rules: whole numbers from 0 to 100,000; per-album targets of a label may not add
+    up to more than the label's total target. Returns the number of changed targets.
+    """
+    if not can_set_playlists(actor):
+        raise PermissionDenied("Solo coordinación y administración fijan las metas.")
+    label_ids = set(db.session.scalars(select(Label.id)))
+    album_ids = set(db.session.scalars(select(Album.id)))
+    parsed: dict[tuple[int, int | None], int | None] = {}
+    errors: dict[str, list[str]] = {}
+    for (label_id, album_id), raw in targets.items():
+        key = f"t_{label_id}_{album_id or 0}"
+        if label_id not in label_ids or (album_id is not None and album_id not in album_ids):
+            errors[key] = ["Disquera o álbum desconocido."]
+            continue
+        try:
+            parsed[(label_id, album_id)] = parse_target(raw)
+        except ValueError:
+            errors[key] = [f"Debe ser un número entero entre 0 y {MAX_TARGET:,}.".replace(",", ".")]
+    current = playlist_grid(season)
+    merged = {**current, **parsed}
+    for label_id in label_ids:
+        total = merged.get((label_id, None))
+        by_album = sum(v for (lab, alb), v in merged.items() if lab == label_id and alb is not None and v)
+        if total is not None and by_album > total:
+            errors.setdefault(f"t_{label_id}_0", []).append(
+                f"La suma de las metas por álbum ({by_album}) supera la meta total ({total})."
+            )
+    if errors:
+        raise ValidationFailed("Revise las metas marcadas.", errors)
+    changed = 0
+    existing = {
+        (p.label_id, p.album_id): p
+        for p in db.session.scalars(select(Playlist).where(Playlist.season_id == season.id))
+    }
+    for key, target in parsed.items():
+        playlist = existing.get(key)
+        before = playlist.target if playlist else None
+        if before == target:
+            continue
+        if target is None:
+            db.session.delete(playlist)
+            entity_id = playlist.id
+        elif playlist is None:
+            playlist = Playlist(season_id=season.id, label_id=key[0], album_id=key[1], target=target)
+            db.session.add(playlist)
+            db.session.flush()
+            entity_id = playlist.id
+        else:
+            playlist.target = target
+            entity_id = playlist.id
+        audit.record(
+            "playlist_target_set",
+            "playlist",
+            entity_id,
+            actor_id=_actor_id(actor),
+            changes={
+                "season": [season.year, season.year],
+                "label_id": [key[0], key[0]],
+                "album_id": [key[1], key[1]],
+                "target": [before, target],
+            },
+            ip=ip,
+        )
+        changed += 1
+    db.session.commit()
+    return changed
+
+
+def get_or_404(model: type, ident: Any) -> Any:
+    obj = db.session.get(model, ident) if isinstance(ident, int) else None
+    if obj is None:
+        raise NotFound("No encontrado.")
+    return obj

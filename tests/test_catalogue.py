@@ -1,0 +1,211 @@
+"""Catalogue administration: albums, artists, seasons and weights, playlists (DESIGN.md §1, §2, §4)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlalchemy import select
+
+from app.domain import catalogue
+from app.domain.errors import Conflict, PermissionDenied, ValidationFailed
+from app.extensions import db
+from app.models import AuditEvent, Playlist, Season
+from tests.factories import make_song
+
+
+def weights_form(season: Season, **overrides) -> dict:
+    values = {name: str(getattr(season, name)) for name in catalogue.SEASON_WEIGHT_FIELDS}
+    values.update(overrides)
+    return values
+
+
+def events(action: str) -> list[AuditEvent]:
+    return db.session.scalars(select(AuditEvent).where(AuditEvent.action == action)).all()
+
+
+# --------------------------------------------------------------------------- seasons
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"late_floor_days": "0"}, "late_floor_days"),
+        ({"late_floor_days": "2.5"}, "late_floor_days"),
+        ({"equity_cap": "0.9"}, "equity_cap"),
+        ({"equity_cap": "3.5"}, "equity_cap"),
+        ({"equity_pdet": "-0.1"}, "equity_pdet"),
+        ({"approval_threshold": "abc"}, "approval_threshold"),
+        ({"approval_threshold": "nan"}, "approval_threshold"),
+        ({"quality_review_weight": "0.7"}, "quality_survey_weight"),  # 0.7 + 0.4 ≠ 1
+        ({"points_quality_weight": "0.5"}, "points_timeliness_weight"),
+        ({"index_quality_weight": "0.5"}, "index_progress_weight"),
+        ({"badge_platinum_songs": "5"}, "badge_platinum_songs"),  # fewer than gold (10)
+        ({"points_scale": ""}, "points_scale"),
+    ],
+)
+def test_season_weight_validation(world, overrides, field):
+    with pytest.raises(ValidationFailed) as info:
+        catalogue.update_season_weights(world.season, weights_form(world.season, **overrides), world.admin)
+    assert field in info.value.details
+    db.session.rollback()
+    assert db.session.get(Season, world.season.id).late_floor_days == 20
+    assert events("season_weights_changed") == []
+
+
+def test_season_weights_change_recomputes_stored_terms_and_audits(world):
+    song = make_song(world, state="delivered", due=date(2024, 3, 15), delivered_on=date(2024, 3, 22))
+    assert song.timeliness == pytest.approx(1 - 5 / 20)
+    form = weights_form(world.season, late_floor_days="10", quality_review_weight="0,5", quality_survey_weight="0,5")
+    changes = catalogue.update_season_weights(world.season, form, world.admin)
+    assert changes["late_floor_days"] == [20, 10] and changes["quality_review_weight"] == [0.6, 0.5]
+    db.session.expire_all()
+    assert song.timeliness == pytest.approx(1 - 5 / 10)
+    assert events("season_weights_changed")[0].actor_id == world.admin.id
+    assert events("song_terms_recomputed")[0].changes == {"songs": [None, 1]}
+
+
+def test_only_admin_changes_weights(world):
+    with pytest.raises(PermissionDenied):
+        catalogue.update_season_weights(world.season, weights_form(world.season), world.coordinator)
+
+
+def test_create_season_copies_latest_weights(world):
+    world.season.late_floor_days = 15
+    db.session.commit()
+    season = catalogue.create_season("2025", world.admin)
+    assert (season.starts_on, season.ends_on, season.late_floor_days) == (date(2025, 1, 1), date(2025, 12, 31), 15)
+    with pytest.raises(Conflict):
+        catalogue.create_season(2025, world.admin)
+    with pytest.raises(ValidationFailed):
+        catalogue.create_season("1999", world.admin)
+
+
+def test_season_pages(client, auth, world):
+    auth.login(world.coordinator)
+    assert client.get("/admin/seasons").status_code == 403
+    auth.login(world.admin)
+    assert "2024" in client.get("/admin/seasons").get_data(as_text=True)
+    page = client.post(f"/admin/seasons/{world.season.id}", data=weights_form(world.season, equity_cap="9"))
+    assert page.status_code == 422 and "Debe estar entre 1 y 3" in page.get_data(as_text=True)
+    ok = client.post(f"/admin/seasons/{world.season.id}", data=weights_form(world.season, equity_cap="1.4"))
+    assert ok.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Season, world.season.id).equity_cap == 1.4
+    created = client.post("/admin/seasons", data={"year": "2026"})
+    assert created.status_code == 302
+    assert db.session.scalar(select(Season.id).where(Season.year == 2026)) is not None
+
+
+# --------------------------------------------------------------------------- albums and artists
+
+
+def test_album_weight_change_recomputes_points(world):
+    song = make_song(
+        world, state="reviewed", due=date(2024, 4, 1), delivered_on=date(2024, 3, 28), review=(4, 4, 4, 4)
+    )
+    before = song.points
+    changes = catalogue.update_album(world.album_inn, "Innovación pública", "2", True, world.admin)
+    assert changes == {"weight": [1.0, 2.0]}
+    db.session.expire_all()
+    assert song.points == before * 2
+    with pytest.raises(ValidationFailed):
+        catalogue.update_album(world.album_inn, "Innovación pública", "0", True, world.admin)
+    with pytest.raises(Conflict):
+        catalogue.update_album(world.album_inn, "consolidación de la paz total", "1", True, world.admin)
+
+
+def test_album_pages(client, auth, world):
+    auth.login(world.manager)
+    assert client.get("/admin/albums").status_code == 403
+    auth.login(world.admin)
+    created = client.post("/admin/albums", data={"code": "ord", "name": "Ordenamiento territorial", "weight": "1,1"})
+    assert created.status_code == 302
+    assert "ORD" in client.get("/admin/albums").get_data(as_text=True)
+    duplicate = client.post("/admin/albums", data={"code": "INN", "name": "Otra", "weight": "1"})
+    assert duplicate.status_code == 422
+    assert client.post(f"/admin/albums/{world.album_paz.id}/active").status_code == 302
+    db.session.expire_all()
+    assert world.album_paz.active is False
+    assert events("album_updated")[0].changes == {"active": [True, False]}
+
+
+def test_artist_members_must_be_territorial_users_of_the_label(world):
+    with pytest.raises(ValidationFailed):
+        catalogue.update_artist(world.artist_a, "Equipo Andino", True, [world.territorial_b.id], world.admin)
+    with pytest.raises(ValidationFailed):
+        catalogue.update_artist(world.artist_a, "Equipo Andino", True, [world.coordinator.id], world.admin)
+    changes = catalogue.update_artist(world.artist_a, "Equipo Andino Norte", True, [], world.admin)
+    assert changes == {"name": ["Equipo Andino", "Equipo Andino Norte"], "members": [["ta@test.co"], []]}
+
+
+def test_artist_pages(client, auth, world):
+    auth.login(world.admin)
+    created = client.post("/admin/artists", data={"label_id": str(world.label_a.id), "name": "Equipo Urabá"})
+    assert created.status_code == 302
+    artist_id = int(created.headers["Location"].rstrip("/").split("/")[-1])
+    page = client.get(f"/admin/artists/{artist_id}")
+    assert "Territorial A" in page.get_data(as_text=True) and "Territorial B" not in page.get_data(as_text=True)
+    saved = client.post(
+        f"/admin/artists/{artist_id}", data={"name": "Equipo Urabá", "members": [str(world.territorial_a.id)]}
+    )
+    assert saved.status_code == 302
+    assert client.post("/admin/artists", data={"label_id": str(world.label_a.id), "name": "equipo urabá"}).status_code == 422
+    assert client.post(f"/admin/artists/{artist_id}/active").status_code == 302
+    assert events("artist_updated")[-1].changes == {"active": [True, False]}
+
+
+# --------------------------------------------------------------------------- playlists
+
+
+def test_playlists_coordinator_and_admin_edit_others_403(client, auth, world):
+    for user in (world.manager, world.territorial_a):
+        auth.login(user)
+        assert client.get("/admin/playlists").status_code == 403
+        assert client.post("/admin/playlists?season=2024", data={f"t_{world.label_a.id}_0": "5"}).status_code == 403
+    assert db.session.scalars(select(Playlist)).all() == []
+    with pytest.raises(PermissionDenied):
+        catalogue.set_playlists(world.season, {(world.label_a.id, None): "5"}, world.manager)
+
+    auth.login(world.coordinator)
+    page = client.get("/admin/playlists?season=2024")
+    assert page.status_code == 200 and "DT01" in page.get_data(as_text=True)
+    saved = client.post(
+        "/admin/playlists?season=2024",
+        data={f"t_{world.label_a.id}_0": "12", f"t_{world.label_a.id}_{world.album_paz.id}": "4", f"t_{world.label_b.id}_0": ""},
+    )
+    assert saved.status_code == 302
+    assert catalogue.playlist_grid(world.season) == {(world.label_a.id, None): 12, (world.label_a.id, world.album_paz.id): 4}
+    assert [e.changes["target"] for e in events("playlist_target_set")] == [[None, 12], [None, 4]]
+
+    auth.login(world.admin)
+    removed = client.post("/admin/playlists?season=2024", data={f"t_{world.label_a.id}_{world.album_paz.id}": ""})
+    assert removed.status_code == 302
+    assert catalogue.playlist_grid(world.season) == {(world.label_a.id, None): 12}
+
+
+@pytest.mark.parametrize("value", ["-1", "2.5", "abc", "100001"])
+def test_playlist_target_validation(client, auth, world, value):
+    auth.login(world.coordinator)
+    page = client.post("/admin/playlists?season=2024", data={f"t_{world.label_a.id}_0": value})
+    assert page.status_code == 422 and "número entero" in page.get_data(as_text=True)
+    assert db.session.scalars(select(Playlist)).all() == []
+
+
+def test_album_targets_may_not_exceed_the_total(world):
+    with pytest.raises(ValidationFailed) as info:
+        catalogue.set_playlists(
+            world.season,
+            {(world.label_a.id, None): "5", (world.label_a.id, world.album_inn.id): "4", (world.label_a.id, world.album_paz.id): "3"},
+            world.coordinator,
+        )
+    assert f"t_{world.label_a.id}_0" in info.value.details
+    db.session.rollback()
+    assert db.session.scalars(select(Playlist)).all() == []
+
+
+def test_metas_nav_item_for_coordinator_only_roles(client, auth, world):
+    auth.login(world.coordinator)
+    assert "/admin/playlists" in client.get("/admin/playlists").get_data(as_text=True)
+    auth.login(world.territorial_a)
+    assert "/admin/playlists" not in client.get("/songs/import").get_data(as_text=True)
