@@ -240,3 +240,28 @@ def test_due_date_request_and_coordinator_decision_ui(client, auth, world):
     assert db.session.scalar(
         select(func.count(AuditEvent.id)).where(AuditEvent.action == "due_date_change_approved")
     ) == 1
+
+
+def test_no_js_municipality_choice_when_ambiguous(client, auth, world):
+    auth.login(world.territorial_a)
+    form = {
+        "artist_id": world.artist_a.id,
+        "album_id": world.album_paz.id,
+        "municipality": "antioquia",  # matches every municipality of the department
+        "scope": "Plan de desarrollo",
+        "planned_start": "2024-03-01",
+        "due_date": "2024-03-22",
+    }
+    response = client.post("/songs/new", data=form)
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert "elija uno de la lista" in html
+    assert html.count('name="municipality_id"') == 3
+    chosen = client.post("/songs/new", data=dict(form, municipality_id=str(world.mun_cat5.id)))
+    assert chosen.status_code == 303
+    assert db.session.scalars(select(Song)).one().municipality_id == world.mun_cat5.id
+    # a radio for another label's municipality is ignored, and the typed code is used instead
+    client.post("/songs/new", data=dict(form, municipality_id=str(world.mun_b.id), municipality="05001",
+                                        planned_start="2024-06-01", due_date="2024-06-30"))
+    ids = sorted(s.municipality_id for s in db.session.scalars(select(Song)))
+    assert ids == sorted([world.mun_cat5.id, world.mun_plain.id])

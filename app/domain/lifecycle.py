@@ -504,7 +504,7 @@ def _state_list(states: tuple[str, ...]) -> str:
     return ", ".join(f"«{STATE_NAMES.get(s, s)}» ({s})" for s in states) or "ninguno"
 
 
-def transition_song(actor: Any, song: Song, to: str, /, *, ip: str | None = None, **fields: Any) -> Song:
+def transition_song(actor: Any, song: Song, to: str, *, ip: str | None = None, **fields: Any) -> Song:
     """Move a song along its life (DESIGN.md §3).
 
     - planned → in_progress: ``diagnosis`` (required), ``action_plan`` (optional).
@@ -536,7 +536,7 @@ def transition_song(actor: Any, song: Song, to: str, /, *, ip: str | None = None
         from app.domain import reviews  # written by the reviews helper; imported lazily
 
         comment = fields.get("comment") or fields.get("return_comment")
-        return reviews.return_song(actor, song, comment)
+        return reviews.return_song(actor, song, comment, ip=ip)
 
     permissions.require(permissions.can_edit_song(actor, song), "No puede modificar canciones de otra disquera.")
     allowed = tuple(s for s in allowed_transitions(song) if s != REVIEWED)

@@ -223,7 +223,16 @@ def _name_resolver(events: list[Any]) -> dict[str, dict[Any, str]]:
     return names
 
 
-HIDDEN_CHANGES = {"version", "evidence_id", "sha256", "size_bytes", "due_date_change"}
+# Technical keys, and never personal data of survey respondents (Ley 1581 de 2012).
+HIDDEN_CHANGES = {
+    "version",
+    "evidence_id",
+    "sha256",
+    "size_bytes",
+    "due_date_change",
+    "respondent_name",
+    "respondent_position",
+}
 
 
 def _action_title(action: str) -> str:
@@ -238,8 +247,10 @@ def _action_title(action: str) -> str:
         "due_date_change_rejected": _("Cambio de fecha rechazado"),
         "song_returned": _("Devuelta por la coordinación"),
         "song_reviewed": _("Revisada por la coordinación"),
-        "review_created": _("Revisión registrada"),
-        "survey_submitted": _("Encuesta respondida"),
+        "review_corrected": _("Revisión corregida"),
+        "survey_answered": _("Encuesta respondida por el municipio"),
+        "survey_link_issued": _("Enlace de encuesta generado"),
+        "survey_link_regenerated": _("Enlace de encuesta renovado"),
     }
     return titles.get(action, action.replace("_", " "))
 
