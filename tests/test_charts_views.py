@@ -66,6 +66,7 @@ def test_board_shows_figures_movement_and_links(client, auth, songs):
 
 
 def test_label_artist_breakdown_and_tv_pages(client, auth, songs):
+    add_playlist(songs, songs.label_a, 3, songs.album_inn)  # a target per thematic line
     charts.recompute_charts(songs.season, as_of=date(2024, 6, 1), kind="closing")
     charts.recompute_charts(songs.season, as_of=date(2024, 6, 1))
     auth.login(songs.manager)
@@ -84,6 +85,7 @@ def test_label_artist_breakdown_and_tv_pages(client, auth, songs):
     label_page = client.get(f"/charts/labels/{songs.label_a.id}?season=2024").get_data(as_text=True)
     assert "<svg" in label_page and "Ver los datos en tabla" in label_page  # rank chart + text alternative
     assert "Éxito" in label_page and "Obtenido el" in label_page
+    assert "Metas por línea temática" in label_page and 'max="3" value="1"' in label_page
     tv = client.get("/charts/tv?season=2024").get_data(as_text=True)
     assert 'http-equiv="refresh"' in tv and "charts.js" in tv
     assert client.get("/charts?season=abc").status_code == 400

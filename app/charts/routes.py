@@ -74,7 +74,6 @@ def _board_context(season: Season | None, seasons: list[Season]) -> dict:
             artists=charts.artist_board(snapshot),
             albums=charts.album_board(snapshot),
             badges=badge_rules.season_badges(season.id),
-            playlists=charts.playlist_progress(season.id),
         )
     return context
 
@@ -135,7 +134,7 @@ def label(label_id: int):
         entry=entry,
         artists=charts.artist_board(snapshot, label_id) if snapshot else [],
         badges=badge_rules.season_badges(season.id, label_id).get(label_id, []),
-        playlists=charts.playlist_progress(season.id).get(label_id, []),
+        playlists=charts.playlist_progress(season.id, label_id).get(label_id, []),
         history=history,
         chart=svg.rank_chart(history, total),
         describe=lambda b: badge_rules.badge_description(b, season),

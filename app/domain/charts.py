@@ -503,25 +503,24 @@ def album_entry(snapshot: ChartSnapshot, album_id: int) -> AlbumChartEntry | Non
     )
 
 
-def playlist_progress(season_id: int) -> dict[int, list[dict[str, Any]]]:
+def playlist_progress(season_id: int, label_id: int | None = None) -> dict[int, list[dict[str, Any]]]:
     """Per label, its album playlists (targets per thematic line) and delivered songs: one GROUP BY."""
     s = Song.__table__
-    delivered = dict(
-        ((label_id, album_id), n)
-        for label_id, album_id, n in db.session.execute(
-            select(s.c.label_id, s.c.album_id, func.count())
-            .where(s.c.season_id == season_id, s.c.state.in_(DELIVERED_STATES))
-            .group_by(s.c.label_id, s.c.album_id)
-        )
+    counts = select(s.c.label_id, s.c.album_id, func.count()).where(
+        s.c.season_id == season_id, s.c.state.in_(DELIVERED_STATES)
     )
-    result: dict[int, list[dict[str, Any]]] = {}
-    stmt = (
+    playlists = (
         select(Playlist, Album)
         .join(Album, Album.id == Playlist.album_id)
         .where(Playlist.season_id == season_id, Playlist.album_id.is_not(None))
         .order_by(Album.code)
     )
-    for playlist, album in db.session.execute(stmt):
+    if label_id is not None:
+        counts = counts.where(s.c.label_id == label_id)
+        playlists = playlists.where(Playlist.label_id == label_id)
+    delivered = {(lid, aid): n for lid, aid, n in db.session.execute(counts.group_by(s.c.label_id, s.c.album_id))}
+    result: dict[int, list[dict[str, Any]]] = {}
+    for playlist, album in db.session.execute(playlists):
         n = delivered.get((playlist.label_id, album.id), 0)
         result.setdefault(playlist.label_id, []).append(
             {"album": album, "target": playlist.target, "delivered": n, "progress": scoring.progress(n, playlist.target)}
