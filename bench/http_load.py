@@ -251,9 +251,7 @@ def scenarios(prep: dict, requests: int) -> list[Scenario]:
     out = [
         Scenario("healthz", "GET /healthz (floor: trivial endpoint)", get("/healthz"), requests=requests),
         Scenario("board_html", f"GET /charts?season={year} (label board page)", get(f"/charts?season={year}")),
-        Scenario(
-            "board_api", f"GET /api/v1/charts/labels?season={year}", get(f"/api/v1/charts/labels?season={year}")
-        ),
+        Scenario("board_api", f"GET /api/v1/charts/labels?season={year}", get(f"/api/v1/charts/labels?season={year}")),
         Scenario(
             "songs_html",
             "GET /songs?season=…&label=…|department=…&state=… (filtered song list page)",

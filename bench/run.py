@@ -74,14 +74,26 @@ def dataset(db: str, songs: int, seed: int, base_pg: str | None, rebuild: bool) 
         check = run_worker("check", "--url", url, "--key", key)
         if check.get("ready"):
             log(f"{db}: reusing dataset {key} (built {check['built_at']})")
-            info.update(reused=True, built_at=check["built_at"], seed_seconds=check["seed_seconds"], songs=check["songs"])
+            info.update(
+                reused=True, built_at=check["built_at"], seed_seconds=check["seed_seconds"], songs=check["songs"]
+            )
             return info
     log(f"{db}: building dataset {key} ({songs:,} songs) …")
     if db == "sqlite":
         for suffix in ("", "-wal", "-shm"):
             Path(f"{building}{suffix}").unlink(missing_ok=True)
-        result = run_worker("build", "--url", f"sqlite:///{building}", "--songs", str(songs), "--seed", str(seed),
-                            "--key", key, timeout=4 * 3600)
+        result = run_worker(
+            "build",
+            "--url",
+            f"sqlite:///{building}",
+            "--songs",
+            str(songs),
+            "--seed",
+            str(seed),
+            "--key",
+            key,
+            timeout=4 * 3600,
+        )
         if "error" in result:
             raise RuntimeError(result["error"])
         os.replace(building, path)
@@ -90,8 +102,9 @@ def dataset(db: str, songs: int, seed: int, base_pg: str | None, rebuild: bool) 
     else:
         _pg_execute(base_pg, f'DROP DATABASE IF EXISTS "{tmp_name}" WITH (FORCE)')
         _pg_execute(base_pg, f'CREATE DATABASE "{tmp_name}"')
-        result = run_worker("build", "--url", building, "--songs", str(songs), "--seed", str(seed), "--key", key,
-                            timeout=4 * 3600)
+        result = run_worker(
+            "build", "--url", building, "--songs", str(songs), "--seed", str(seed), "--key", key, timeout=4 * 3600
+        )
         if "error" in result:
             raise RuntimeError(result["error"])
         _pg_execute(base_pg, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -117,14 +130,19 @@ def scratch_url(db: str, base_pg: str | None, tag: str) -> str:
 def measure(db: str, args, base_pg: str | None, results: dict, entry_key: str) -> None:
     entry = results["runs"].setdefault(entry_key, {})
     entry.update(database=db, songs=args.songs, seed=args.seed, machine=machine.describe(base_pg))
+    previous = entry.get("dataset") or {}
     try:
         entry["dataset"] = dataset(db, args.songs, args.seed, base_pg, args.rebuild)
+        if entry["dataset"].get("reused") and previous.get("key") == entry["dataset"]["key"]:
+            for fact in ("seed_cpu_seconds", "songs_per_second", "migrate_seconds", "peak_rss_mb"):
+                if fact in previous:  # the build's own figures, kept from the run that built it
+                    entry["dataset"].setdefault(fact, previous[fact])
     except Exception as exc:  # noqa: BLE001
         entry["dataset"] = {"error": str(exc)}
         log(f"{db}: dataset failed: {exc}")
         return
     finally:
-        report.save(results)
+        report.save(results, [entry_key])
     if args.build_only:
         return
     url = entry["dataset"]["url"]
@@ -133,7 +151,7 @@ def measure(db: str, args, base_pg: str | None, results: dict, entry_key: str) -
         log(f"{db}: recompute vs bare aggregate ({args.reps} runs each) …")
         entry["recompute"] = run_worker("recompute", "--url", url, "--reps", str(args.reps), timeout=3600)
         log(f"{db}: recompute → {short(entry['recompute'])}")
-        report.save(results)
+        report.save(results, [entry_key])
     if "naive" in steps:
         if args.songs <= args.naive_max:
             log(f"{db}: naive ORM baseline …")
@@ -141,7 +159,7 @@ def measure(db: str, args, base_pg: str | None, results: dict, entry_key: str) -
             log(f"{db}: naive → {short(entry['naive'])}")
         else:
             entry["naive"] = {"skipped": f"above --naive-max {args.naive_max:,} songs (see the 100,000-song run)"}
-        report.save(results)
+        report.save(results, [entry_key])
     if "http" in steps:
         log(f"{db}: HTTP under gunicorn, {args.clients} clients …")
         prep = run_worker("prepare", "--url", url, "--surveys", str(args.requests // 2 + 11))
@@ -154,10 +172,15 @@ def measure(db: str, args, base_pg: str | None, results: dict, entry_key: str) -
                 entry["http"] = run_http(url, port, prep, args.clients, args.requests, args.time_cap, log_path)
             except Exception as exc:  # noqa: BLE001
                 entry["http"] = {"error": str(exc)}
-        log(f"{db}: http → " + ", ".join(
-            f"{k} p95={v.get('p95_ms')}" for k, v in entry["http"].items() if isinstance(v, dict) and v.get("available")
-        ))
-        report.save(results)
+        log(
+            f"{db}: http → "
+            + ", ".join(
+                f"{k} p95={v.get('p95_ms')}"
+                for k, v in entry["http"].items()
+                if isinstance(v, dict) and v.get("available")
+            )
+        )
+        report.save(results, [entry_key])
     if "import" in steps:
         log(f"{db}: seed demo (5,000) and import of {args.import_rows:,} rows on a scratch database …")
         scratch = scratch_url(db, base_pg, "import")
@@ -166,10 +189,10 @@ def measure(db: str, args, base_pg: str | None, results: dict, entry_key: str) -
             _pg_execute(base_pg, 'DROP DATABASE IF EXISTS "sinfonia_bench_scratch_import" WITH (FORCE)')
         else:
             for suffix in ("", "-wal", "-shm"):
-                Path(f"{scratch[len('sqlite:///'):]}{suffix}").unlink(missing_ok=True)
+                Path(f"{scratch[len('sqlite:///') :]}{suffix}").unlink(missing_ok=True)
         shutil.rmtree(DATA_DIR / "uploads-import", ignore_errors=True)
         log(f"{db}: import → {short(entry['import'])}")
-        report.save(results)
+        report.save(results, [entry_key])
 
 
 def short(result: dict) -> str:
@@ -180,8 +203,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
     parser.add_argument("--songs", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--db", default=None, help="sqlite,postgres (default: sqlite, plus postgres when "
-                        "BENCH_DATABASE_URL is set)")
+    parser.add_argument(
+        "--db", default=None, help="sqlite,postgres (default: sqlite, plus postgres when BENCH_DATABASE_URL is set)"
+    )
     parser.add_argument("--steps", default=",".join(STEPS), help=f"comma list of {', '.join(STEPS)}")
     parser.add_argument("--reps", type=int, default=3, help="repetitions of the recompute and of the floor")
     parser.add_argument("--clients", type=int, default=32)
@@ -197,21 +221,23 @@ def main(argv: list[str] | None = None) -> int:
     args.steps = [s.strip() for s in args.steps.split(",") if s.strip()]
     results = report.load()
     if args.report_only:
-        report.save(results)
+        report.save(results, [])
         return 0
     base_pg = os.environ.get("BENCH_DATABASE_URL")
     wanted = [d.strip() for d in (args.db or ("sqlite,postgres" if base_pg else "sqlite")).split(",") if d.strip()]
     for db in wanted:
         db = "postgresql" if db.startswith("postg") else db
         if db == "postgresql" and not base_pg:
-            log("postgres: BENCH_DATABASE_URL is not set — skipped "
-                "(e.g. BENCH_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/sinfonia_bench)")
+            log(
+                "postgres: BENCH_DATABASE_URL is not set — skipped "
+                "(e.g. BENCH_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/sinfonia_bench)"
+            )
             continue
         if db not in ("sqlite", "postgresql"):
             log(f"unknown database {db!r}: skipped")
             continue
         measure(db, args, base_pg, results, f"{db}:{args.songs}")
-    report.save(results)
+    report.save(results, [])
     log(f"wrote {report.MD_PATH} and {report.JSON_PATH}")
     return 0
 
