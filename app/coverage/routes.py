@@ -95,6 +95,7 @@ def summary():
         seasons=coverage.seasons(),
         summary=coverage.national_summary(season),
         rows=coverage.sort_departments(rows, sort, descending),
+        by_name=coverage.sort_departments(rows, "name"),
         albums=coverage.albums_with_songs(season),
         sort=sort,
         descending=descending,
@@ -146,7 +147,7 @@ def gaps():
         seasons=coverage.seasons(),
         gaps=coverage.gaps(season, **filters),
         filters=filters,
-        departments=coverage.department_rows(season),
+        departments=coverage.sort_departments(coverage.department_rows(season), "name"),
         labels=Label.query.order_by(Label.code).all(),
     )
 

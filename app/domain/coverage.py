@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import threading
 import time
+import unicodedata
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -222,6 +223,7 @@ def reference() -> Reference:
                 ).order_by(Municipality.name, Municipality.code)
             )
         ]
+        municipalities.sort(key=lambda m: (fold(m.name), m.code))
         return Reference(departments, municipalities)
 
     return cached(("reference",), compute)
@@ -468,9 +470,14 @@ class DepartmentRow:
         return _share(self.prioritised_assisted, self.prioritised)
 
 
+def fold(text: str) -> str:
+    """Sort key for Spanish names: case- and accent-insensitive (Córdoba before Cundinamarca)."""
+    return "".join(c for c in unicodedata.normalize("NFD", text.casefold()) if not unicodedata.combining(c))
+
+
 DEPARTMENT_SORTS = {
     "code": lambda r: r.code,
-    "name": lambda r: r.name.lower(),
+    "name": lambda r: fold(r.name),
     "municipalities": lambda r: r.municipalities,
     "prioritised": lambda r: r.prioritised,
     "assisted": lambda r: r.assisted,

@@ -4,7 +4,7 @@ The outlines come from ``seeds/reference/colombia_departments.geojson`` (DANE MG
 2018, simplified; see seeds/reference/SOURCES.md). Longitude/latitude are
 projected linearly (equirectangular, longitude scaled by cos of the mean
 latitude). San Andrés y Providencia is moved east into a framed inset so the
-mainland keeps a useful size. Colours are ``fill`` attributes (a strict CSP
+mainland keeps a useful size, and drawn 12× larger. Colours are ``fill`` attributes (a strict CSP
 forbids style attributes); each department is a focusable link with a
 ``<title>`` tooltip. The same figures are always shown beside it as a table.
 """
@@ -23,7 +23,8 @@ GEOJSON = Path(__file__).resolve().parents[2] / "seeds" / "reference" / "colombi
 WIDTH = 520
 PADDING = 8
 INSET_CODE = "88"  # San Andrés, Providencia y Santa Catalina
-INSET_SHIFT_LON = 3.3
+INSET_ZOOM = 12.0  # the islands are tiny: drawn 12× larger in the inset
+INSET_CENTRE = (-78.2, 12.0)  # open sea north-west of the Caribbean coast
 
 # Five sequential classes of coverage (ColorBrewer "Purples", colour-blind safe),
 # plus grey for departments without data.
@@ -70,8 +71,19 @@ def shapes() -> tuple[tuple[Shape, ...], int, tuple[float, float, float, float] 
         code = feature["properties"]["department_code"]
         geometry = feature["geometry"]
         polygons = geometry["coordinates"] if geometry["type"] == "MultiPolygon" else [geometry["coordinates"]]
-        shift = INSET_SHIFT_LON if code == INSET_CODE else 0.0
-        rings.append((code, [[(lon + shift, lat) for lon, lat in ring] for poly in polygons for ring in poly]))
+        code_rings = [ring for poly in polygons for ring in poly]
+        if code == INSET_CODE:
+            points = [pt for ring in code_rings for pt in ring]
+            c_lon = (min(p[0] for p in points) + max(p[0] for p in points)) / 2
+            c_lat = (min(p[1] for p in points) + max(p[1] for p in points)) / 2
+            code_rings = [
+                [
+                    (INSET_CENTRE[0] + (lon - c_lon) * INSET_ZOOM, INSET_CENTRE[1] + (lat - c_lat) * INSET_ZOOM)
+                    for lon, lat in ring
+                ]
+                for ring in code_rings
+            ]
+        rings.append((code, code_rings))
     lats = [lat for _, rs in rings for ring in rs for _, lat in ring]
     lons = [lon for _, rs in rings for ring in rs for lon, _ in ring]
     kx = math.cos(math.radians((min(lats) + max(lats)) / 2))
