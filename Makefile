@@ -28,7 +28,7 @@ translations: install
 translations-update: install
 	$(BIN)/pybabel -q extract -F babel.cfg -k _l -k lazy_gettext -k lazy_ngettext:1,2 \
 		--sort-output --no-wrap -o app/translations/messages.pot app
-	$(BIN)/pybabel -q update --no-fuzzy-matching --no-wrap -i app/translations/messages.pot -d app/translations
+	$(BIN)/pybabel -q update --no-fuzzy-matching --ignore-obsolete --no-wrap -i app/translations/messages.pot -d app/translations
 
 ## make e2e: only the browser tests (Chromium at /usr/bin/chromium; axe-core from tests/e2e)
 e2e: install-dev translations
