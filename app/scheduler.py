@@ -41,12 +41,12 @@ def _is_serving_process(app: Flask) -> bool:
     return True
 
 
-def _run_job(app: Flask, kind: str) -> None:
+def _run_job(app: Flask, kind: str, min_age_seconds: int = 0) -> None:
     from app.domain import charts
 
     with app.app_context():
         try:
-            snapshots = charts.recompute_all(kind=kind)
+            snapshots = charts.recompute_all(kind=kind, min_age_seconds=min_age_seconds)
             if snapshots:
                 log.info("charts %s recompute: %d season(s)", kind, len(snapshots))
             else:
@@ -68,7 +68,7 @@ def init_app(app: Flask) -> None:
     scheduler.add_job(
         _run_job,
         "interval",
-        args=(app, "live"),
+        args=(app, "live", minutes * 30),  # skip if another worker recomputed in the last half period
         minutes=minutes,
         id="charts-recompute",
         next_run_time=datetime.now().astimezone() + timedelta(seconds=20),

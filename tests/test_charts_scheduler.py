@@ -37,3 +37,12 @@ def test_a_failing_job_is_logged_not_raised(app, world, monkeypatch, caplog):
     scheduler._run_job(app, "live")  # must not raise: the scheduler thread keeps running
     assert "recompute failed" in caplog.text
     assert db.session.scalar(select(func.count()).select_from(ChartSnapshot)) == 0
+
+
+def test_live_job_skips_a_season_another_worker_just_recomputed(app, world):
+    make_song(world, state="delivered", due=date(2024, 4, 1), delivered_on=date(2024, 4, 1))
+    scheduler._run_job(app, "live", 150)
+    scheduler._run_job(app, "live", 150)  # a second worker 1 s later: nothing to do
+    assert db.session.scalar(select(func.count()).select_from(ChartSnapshot)) == 1
+    scheduler._run_job(app, "live", 0)
+    assert db.session.scalar(select(func.count()).select_from(ChartSnapshot)) == 2

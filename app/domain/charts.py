@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -409,10 +409,27 @@ def run_recompute(seasons: list[Season], *, kind: str = "live", as_of: date | No
         return [recompute_charts(season, kind=kind, as_of=as_of) for season in seasons]
 
 
-def recompute_all(kind: str = "live") -> list[ChartSnapshot]:
-    """Every season that has songs (the scheduler's job). Returns [] when another process is at it."""
+def recompute_all(kind: str = "live", min_age_seconds: int = 0) -> list[ChartSnapshot]:
+    """Every season that has songs (the scheduler's job). Returns [] when another process is at it.
+
+    With several workers each running the scheduler, ``min_age_seconds`` skips a
+    season whose latest live snapshot is younger than that (another worker just did it).
+    """
+    seasons = seasons_with_songs()
+    if kind == "live" and min_age_seconds > 0:
+        cutoff = utcnow() - timedelta(seconds=min_age_seconds)
+        fresh = set(
+            db.session.scalars(
+                select(ChartSnapshot.season_id).where(
+                    ChartSnapshot.kind == "live", ChartSnapshot.complete.is_(True), ChartSnapshot.computed_at > cutoff
+                )
+            )
+        )
+        seasons = [s for s in seasons if s.id not in fresh]
+    if not seasons:
+        return []
     try:
-        return run_recompute(seasons_with_songs(), kind=kind)
+        return run_recompute(seasons, kind=kind)
     except RecomputeBusy:
         return []
 
