@@ -81,11 +81,9 @@ class _LiteralFinder(HTMLParser):
 
     @staticmethod
     def _words(text: str) -> bool:
-        text = text.replace(EXPR, " ")
-        if IDENTIFIER.match(text.strip()):
-            return False
-        words = [w for w in re.split(r"[^\w]+", text) if LETTER.search(w) and len(w) > 1]  # x, n: variables
-        return any(w.lower() not in ALLOWED_WORDS for w in words)
+        segments = [seg for seg in text.split(EXPR) if not IDENTIFIER.match(seg.strip())]
+        words = [w for seg in segments for w in re.split(r"[^\w]+", seg) if LETTER.search(w) and len(w) > 1]
+        return any(w.lower() not in ALLOWED_WORDS for w in words)  # one-letter words: formula variables
 
     def handle_starttag(self, tag, attrs):
         if tag in CODE_TAGS:
@@ -122,6 +120,7 @@ def test_literal_finder_flags_plain_text_and_attributes():
     assert untranslated_literals('<input placeholder="Buscar">')
     assert untranslated_literals('<svg role="img" aria-label="Gráfico"></svg>')
     assert untranslated_literals("{% if x %}<b>Entregada</b>{% endif %}") == ["Entregada"]
+    assert untranslated_literals("{% block body_class %}tv-mode{% endblock %}{% block t %}Modo TV{% endblock %}")
     ok = (
         '<p title="{{ _("Ayuda") }}">{{ _("Hola") }} · {{ n|number }} %</p>'
         "{% trans n=3 %}Hay {{ n }} canciones{% endtrans %}{# comentario #}"
