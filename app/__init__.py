@@ -54,7 +54,13 @@ def _load_config(app: Flask, config: Any) -> None:
 
 @event.listens_for(Engine, "connect")
 def _sqlite_pragmas(dbapi_connection, connection_record):  # pragma: no cover - driver hook
-    """SQLite: enforce foreign keys, WAL for concurrent readers, wait on locks."""
+    """SQLite: enforce foreign keys, WAL for concurrent readers, wait on locks.
+
+    Reads go through a memory map (``SQLITE_MMAP_MB``, default 1024: the file's pages are
+    read from the OS page cache without a system call each, shared by every worker) and a
+    per-connection page cache of ``SQLITE_CACHE_MB`` (default 32); sorts and GROUP BY temp
+    b-trees stay in memory. See BENCHMARKS.md for the effect on the chart recompute.
+    """
     module = type(dbapi_connection).__module__
     if not module.startswith("sqlite3"):
         return
@@ -66,6 +72,9 @@ def _sqlite_pragmas(dbapi_connection, connection_record):  # pragma: no cover - 
     except Exception:  # in-memory databases cannot use WAL
         pass
     cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute(f"PRAGMA mmap_size={int(os.environ.get('SQLITE_MMAP_MB', '1024')) * 2**20}")
+    cursor.execute(f"PRAGMA cache_size={-1024 * int(os.environ.get('SQLITE_CACHE_MB', '32'))}")
+    cursor.execute("PRAGMA temp_store=MEMORY")
     cursor.close()
 
 

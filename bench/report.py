@@ -217,20 +217,23 @@ def render(results: dict) -> str:
         "Full recompute = `recompute_charts(season, as_of=20/11/2026)` for every season (2023, 2024, 2026), "
         "median of 3 runs in one worker process. Floor = the bare aggregate "
         "`SELECT label_id, count(*), sum(timeliness), avg(quality) FROM songs WHERE season_id=? GROUP BY label_id` "
-        "for the same seasons, same process, same database. Memory = peak `ru_maxrss` of the worker process "
-        "(whole process: interpreter + app + recompute; its resident size just before the first recompute "
-        "is shown as the baseline)."
+        "for the same seasons, same process, same database; the two are interleaved so they see the same "
+        "machine load. Wall time and the worker's CPU time (user + system; on PostgreSQL the server's CPU is not "
+        "in it). Memory: peak `ru_maxrss` of the worker process (whole process: interpreter + app + recompute; "
+        "on SQLite it also counts the database pages read through the memory map, which are OS page cache "
+        "shared by all processes) and the peak private (anonymous) resident memory sampled every 10 ms from "
+        "`/proc/self/status`; in brackets, the same just before the first recompute."
     )
     add("")
     add(
         "| run | recompute | floor | ratio | peak RSS (baseline) | naive ORM loop | speed-up vs naive | naive = snapshot? |"
     )
-    add("|---|---|---|---|---|---|---|---|")
+    add("|---|---|---|---|---|---|---|---|---|")
     for _, run in runs:
         r = run.get("recompute") or {}
         n = run.get("naive") or {}
         if "error" in r:
-            add(f"| {_name(run)} | error: {r['error'][:160]} | | | | | | |")
+            add(f"| {_name(run)} | error: {r['error'][:160]} | | | | | | | |")
             continue
         if not r:
             continue
@@ -256,7 +259,8 @@ def render(results: dict) -> str:
         add(
             f"| {_name(run)} | {rec_cell} | {_f(r.get('floor_s'), 3, ' s')} ({_f(r.get('floor_cpu_s'), 3, ' s')}) | "
             f"{_f(r.get('ratio_to_floor'), 1, '×')} ({_f(r.get('cpu_ratio_to_floor'), 1, '×')}) | "
-            f"{_f(r.get('peak_rss_mb'), 0, ' MB')} ({_f(r.get('baseline_rss_mb'), 0, ' MB')}) | {naive_cell} | "
+            f"{_f(r.get('peak_rss_mb'), 0, ' MB')} ({_f(r.get('baseline_rss_mb'), 0, ' MB')}) | "
+            f"{_f(r.get('peak_anon_mb'), 0, ' MB')} ({_f(r.get('baseline_anon_mb'), 0, ' MB')}) | {naive_cell} | "
             f"{_f(speed, 1, '×')} ({_f(speed_cpu, 1, '×')}) | {agree} |"
         )
     add("")
@@ -362,9 +366,12 @@ def targets(results: dict) -> list[str]:
                 f"{_f(ratio, 1, '×')} | {_met(ratio is not None and ratio <= TARGETS['recompute_vs_floor'])} |"
             )
         if r.get("peak_rss_mb") is not None and big:
+            private = r.get("peak_anon_mb")
+            judged = private if private is not None else r["peak_rss_mb"]
             out.append(
-                f"| recompute peak memory < {TARGETS['recompute_rss_mb']:.0f} MB | {name} | "
-                f"{_f(r['peak_rss_mb'], 0, ' MB')} | {_met(r['peak_rss_mb'] < TARGETS['recompute_rss_mb'])} |"
+                f"| recompute peak memory < {TARGETS['recompute_rss_mb']:.0f} MB (private; ru_maxrss in brackets) | "
+                f"{name} | {_f(private, 0, ' MB')} ({_f(r['peak_rss_mb'], 0, ' MB')}) | "
+                f"{_met(judged < TARGETS['recompute_rss_mb'])} |"
             )
         n = run.get("naive") or {}
         if r.get("recompute_s") and n.get("naive_s"):

@@ -36,6 +36,47 @@ def _cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+class PeakMemory:
+    """Samples /proc/self/status every 10 ms: peak anonymous (private) resident memory.
+
+    ``ru_maxrss`` also counts file pages a process touches through a memory map (SQLite's
+    ``mmap_size``): those live in the OS page cache, shared by every worker, so the private
+    peak is reported beside it.
+    """
+
+    def __init__(self) -> None:
+        import threading
+
+        self.peak_anon_mb = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    @staticmethod
+    def anon_mb() -> float:
+        try:
+            with open("/proc/self/status") as handle:
+                for line in handle:
+                    if line.startswith("RssAnon:"):
+                        return int(line.split()[1]) / 1024
+        except OSError:
+            pass
+        return 0.0
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.peak_anon_mb = max(self.peak_anon_mb, self.anon_mb())
+            self._stop.wait(0.01)
+
+    def __enter__(self) -> PeakMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak_anon_mb = max(self.peak_anon_mb, self.anon_mb())
+
+
 def _current_rss_mb() -> float:
     try:
         with open("/proc/self/statm") as handle:
@@ -144,6 +185,8 @@ def cmd_recompute(args) -> dict:
         db.session.commit()
         gc.collect()
         out["baseline_rss_mb"] = round(_current_rss_mb(), 1)
+        out["baseline_anon_mb"] = round(PeakMemory.anon_mb(), 1)
+        sampler = PeakMemory().__enter__()
         # Interleaved (recompute, floor, recompute, floor, …) so that both see the same machine load;
         # wall time and this process's CPU time (for PostgreSQL the server's CPU is not in it).
         times, cpus, floor, floor_cpus = [], [], [], []
@@ -165,7 +208,9 @@ def cmd_recompute(args) -> dict:
             db.session.commit()
             floor.append(time.perf_counter() - started)
             floor_cpus.append(_cpu_seconds() - cpu)
+        sampler.__exit__()
         if times:
+            out["peak_anon_mb"] = round(sampler.peak_anon_mb, 1)
             out["recompute_runs_s"] = [round(t, 3) for t in times]
             out["recompute_s"] = round(statistics.median(times), 3)
             out["recompute_cpu_s"] = round(statistics.median(cpus), 3)
