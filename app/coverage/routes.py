@@ -18,6 +18,7 @@ from app.coverage import bp, tables
 from app.coverage.forms import IndicatorUploadForm
 from app.domain import coverage, exports, geo, impact
 from app.models import Label
+from app.web import fmt_number
 
 READERS = ("manager", "coordinator", "admin")
 FORMATS = ("csv", "xlsx")
@@ -53,6 +54,15 @@ def _download(table: tables.Table, fmt: str, season):
     return exports.table_response(
         fmt, table.stem, season.year if season else None, table.headers, table.rows, table.sheet
     )
+
+
+@bp.app_template_filter("cov_int")
+def _cov_int(value):
+    """``|number`` for counts, skipping Babel for small integers (identical in every locale):
+    a department table has hundreds of them."""
+    if isinstance(value, int) and -1000 < value < 1000:
+        return str(value)
+    return fmt_number(value)
 
 
 @bp.before_app_request

@@ -37,6 +37,7 @@ from app.models.songs import DELIVERED_STATES, SongState
 
 _CACHE: dict[tuple, tuple[float, Any]] = {}
 _REFRESHING: set[tuple] = set()
+_KEY_LOCKS: dict[tuple, threading.Lock] = {}
 _LOCK = threading.Lock()
 
 
@@ -52,14 +53,19 @@ def _cache_seconds() -> float:
     return float(current_app.config.get("COVERAGE_CACHE_SECONDS", default))
 
 
+_local = threading.local()
+
+
 def _refresh(app, full_key: tuple, compute: Callable[[], Any], ttl: float) -> None:
     with app.app_context():
+        _local.refreshing = True  # nested cached() calls recompute expired entries, never serve stale ones
         try:
             value = compute()
             _CACHE[full_key] = (time.monotonic() + ttl, value)
         except Exception:  # keep serving the stale value; try again on a later request
             app.logger.exception("coverage cache refresh failed for %s", full_key[1:])
         finally:
+            _local.refreshing = False
             db.session.remove()
             with _LOCK:
                 _REFRESHING.discard(full_key)
@@ -76,20 +82,29 @@ def cached(key: tuple, compute: Callable[[], Any]) -> Any:
         return compute()
     full_key = (current_app.config.get("SQLALCHEMY_DATABASE_URI"), *key)
     hit = _CACHE.get(full_key)
-    if hit is not None:
-        expires, value = hit
-        if expires <= time.monotonic():
-            with _LOCK:
-                start = full_key not in _REFRESHING
-                _REFRESHING.add(full_key)
-            if start:
-                app = current_app._get_current_object()
-                threading.Thread(target=_refresh, args=(app, full_key, compute, ttl), daemon=True).start()
-        return value
-    value = compute()
-    if len(_CACHE) > 500:
-        _CACHE.clear()
-    _CACHE[full_key] = (time.monotonic() + ttl, value)
+    if hit is not None and hit[0] > time.monotonic():
+        return hit[1]
+    if hit is not None and not getattr(_local, "refreshing", False):
+        # Stale: serve it, and let one background thread recompute it.
+        with _LOCK:
+            start = full_key not in _REFRESHING
+            _REFRESHING.add(full_key)
+        if start:
+            app = current_app._get_current_object()
+            threading.Thread(target=_refresh, args=(app, full_key, compute, ttl), daemon=True).start()
+        return hit[1]
+    # Single flight: concurrent misses of one key (e.g. the warm-up thread and the
+    # first request) wait for one computation instead of repeating it.
+    with _LOCK:
+        key_lock = _KEY_LOCKS.setdefault(full_key, threading.Lock())
+    with key_lock:
+        hit = _CACHE.get(full_key)
+        if hit is not None and hit[0] > time.monotonic():
+            return hit[1]
+        value = compute()
+        if len(_CACHE) > 500:
+            _CACHE.clear()
+        _CACHE[full_key] = (time.monotonic() + ttl, value)
     return value
 
 
@@ -101,8 +116,8 @@ _WARMED: set[str] = set()
 
 
 def warm_in_background(app) -> None:
-    """Once per process and database: fill the cache for the current and previous
-    season in a background thread, so the first manager does not wait for the scan."""
+    """Once per process and database: fill the cache (every season's aggregate) in a
+    background thread, so the first manager does not wait for the scan."""
     uri = app.config.get("SQLALCHEMY_DATABASE_URI")
     if app.testing or uri in _WARMED or float(app.config.get("COVERAGE_CACHE_SECONDS", 30)) <= 0:
         return
@@ -114,6 +129,9 @@ def warm_in_background(app) -> None:
                 season = resolve_season(None)
                 if season is not None:
                     national_summary(season)
+                    department_rows(season)
+                for season_id in db.session.scalars(select(Season.id)):  # gaps "ever" reads every season
+                    season_cells(season_id)
             except Exception:  # e.g. tables not created yet: the first request will compute
                 app.logger.info("coverage warm-up skipped", exc_info=True)
             finally:
@@ -325,20 +343,25 @@ class SeasonFigures:
 
 def season_figures(season: Season) -> SeasonFigures:
     """Delivered songs, reach and means of one season (DESIGN.md §4, §6)."""
-    cells = season_cells(season.id)
-    prioritised = {m.id for m in reference().prioritised}
-    reached = {c.municipality_id for c in cells}
-    delivered = _songs(cells)
-    return SeasonFigures(
-        year=season.year,
-        delivered=delivered,
-        departments_reached=len({c.department_id for c in cells}),
-        municipalities_reached=len(reached),
-        prioritised_reached=len(reached & prioritised),
-        mean_quality=_mean(sum(c.quality_sum for c in cells), sum(c.quality_n for c in cells)),
-        mean_satisfaction=_mean(sum(c.satisfaction_sum for c in cells), sum(c.satisfaction_n for c in cells)),
-        on_time_rate=_mean(sum(c.on_time for c in cells), delivered),
-    )
+    season_id, year = season.id, season.year
+
+    def compute() -> SeasonFigures:
+        cells = season_cells(season_id)
+        prioritised = {m.id for m in reference().prioritised}
+        reached = {c.municipality_id for c in cells}
+        delivered = _songs(cells)
+        return SeasonFigures(
+            year=year,
+            delivered=delivered,
+            departments_reached=len({c.department_id for c in cells}),
+            municipalities_reached=len(reached),
+            prioritised_reached=len(reached & prioritised),
+            mean_quality=_mean(sum(c.quality_sum for c in cells), sum(c.quality_n for c in cells)),
+            mean_satisfaction=_mean(sum(c.satisfaction_sum for c in cells), sum(c.satisfaction_n for c in cells)),
+            on_time_rate=_mean(sum(c.on_time for c in cells), delivered),
+        )
+
+    return cached(("figures", season_id), compute)
 
 
 @dataclass
@@ -489,33 +512,38 @@ DEPARTMENT_SORTS = {
 
 def department_rows(season: Season) -> list[DepartmentRow]:
     """Per department: municipalities, prioritised, assisted, coverage, songs by album (DESIGN.md §6)."""
-    ref = reference()
-    cells_by_dep = _by(season_cells(season.id), lambda c: c.department_id)
-    muns_by_dep = _by(ref.municipalities, lambda m: m.department_id)
-    prioritised = {m.id for m in ref.prioritised}
-    rows = []
-    for dep in ref.departments:
-        cells = cells_by_dep.get(dep.id, [])
-        assisted = {c.municipality_id for c in cells}
-        by_album: dict[int, int] = defaultdict(int)
-        for c in cells:
-            by_album[c.album_id] += c.songs
-        municipalities = muns_by_dep.get(dep.id, [])
-        rows.append(
-            DepartmentRow(
-                id=dep.id,
-                code=dep.code,
-                name=dep.name,
-                label_name=dep.label_name,
-                municipalities=len(municipalities),
-                prioritised=sum(1 for m in municipalities if m.prioritised),
-                assisted=len(assisted),
-                prioritised_assisted=len(assisted & prioritised),
-                delivered=_songs(cells),
-                by_album=dict(by_album),
+    season_id = season.id
+
+    def compute() -> list[DepartmentRow]:
+        ref = reference()
+        cells_by_dep = _by(season_cells(season_id), lambda c: c.department_id)
+        muns_by_dep = _by(ref.municipalities, lambda m: m.department_id)
+        prioritised = {m.id for m in ref.prioritised}
+        rows = []
+        for dep in ref.departments:
+            cells = cells_by_dep.get(dep.id, [])
+            assisted = {c.municipality_id for c in cells}
+            by_album: dict[int, int] = defaultdict(int)
+            for c in cells:
+                by_album[c.album_id] += c.songs
+            municipalities = muns_by_dep.get(dep.id, [])
+            rows.append(
+                DepartmentRow(
+                    id=dep.id,
+                    code=dep.code,
+                    name=dep.name,
+                    label_name=dep.label_name,
+                    municipalities=len(municipalities),
+                    prioritised=sum(1 for m in municipalities if m.prioritised),
+                    assisted=len(assisted),
+                    prioritised_assisted=len(assisted & prioritised),
+                    delivered=_songs(cells),
+                    by_album=dict(by_album),
+                )
             )
-        )
-    return rows
+        return rows
+
+    return cached(("departments", season_id), compute)
 
 
 def sort_departments(rows: list[DepartmentRow], sort: str | None, descending: bool = False) -> list[DepartmentRow]:
