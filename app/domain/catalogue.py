@@ -13,6 +13,7 @@ from dataclasses import dataclass, fields
 from datetime import date
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import bindparam, func, select, update
 
 from app.domain import audit
@@ -25,34 +26,34 @@ from app.models import Album, Artist, Label, Municipality, Playlist, Review, Rol
 @dataclass(frozen=True)
 class WeightField:
     name: str
-    label: str
+    label: Any
     kind: type
     minimum: float
     maximum: float
-    group: str
+    group: Any
 
 
 # Every scoring weight stored on Season, with its allowed range (DESIGN.md §4).
 SEASON_WEIGHTS: tuple[WeightField, ...] = (
-    WeightField("late_floor_days", "Días hábiles hasta T = 0 (20)", int, 1, 365, "Oportunidad (T)"),
-    WeightField("quality_review_weight", "Peso de la revisión R en Q (0,6)", float, 0, 1, "Calidad (Q)"),
-    WeightField("quality_survey_weight", "Peso de la encuesta S en Q (0,4)", float, 0, 1, "Calidad (Q)"),
-    WeightField("equity_pdet", "Bono PDET (0,25)", float, 0, 1, "Equidad (E)"),
-    WeightField("equity_category6", "Bono categoría 6 (0,15)", float, 0, 1, "Equidad (E)"),
-    WeightField("equity_category5", "Bono categoría 5 (0,10)", float, 0, 1, "Equidad (E)"),
-    WeightField("equity_cap", "Tope de E (1,5)", float, 1, 3, "Equidad (E)"),
-    WeightField("points_scale", "Escala de puntos (100)", float, 1, 10000, "Puntos"),
-    WeightField("points_quality_weight", "Peso de Q en los puntos (0,6)", float, 0, 1, "Puntos"),
-    WeightField("points_timeliness_weight", "Peso de T en los puntos (0,4)", float, 0, 1, "Puntos"),
-    WeightField("approval_threshold", "R mínima para sumar puntos (0,5)", float, 0, 1, "Puntos"),
-    WeightField("index_quality_weight", "Peso de Q̄ en el índice (0,40)", float, 0, 1, "Índice de disquera"),
-    WeightField("index_ontime_weight", "Peso de OnTime en el índice (0,35)", float, 0, 1, "Índice de disquera"),
-    WeightField("index_progress_weight", "Peso del avance en el índice (0,25)", float, 0, 1, "Índice de disquera"),
-    WeightField("badge_quality_threshold", "Q mínima para discos de oro y platino (0,75)", float, 0, 1, "Logros"),
-    WeightField("badge_gold_songs", "Canciones para Disco de oro (10)", int, 1, 10000, "Logros"),
-    WeightField("badge_platinum_songs", "Canciones para Disco de platino (25)", int, 1, 10000, "Logros"),
-    WeightField("badge_punctuality_streak", "Entregas a tiempo seguidas para Puntualidad (10)", int, 1, 10000, "Logros"),
-    WeightField("badge_hit_review_threshold", "R mínima para Éxito (0,75)", float, 0, 1, "Logros"),
+    WeightField("late_floor_days", _l("Días hábiles hasta T = 0 (20)"), int, 1, 365, _l("Oportunidad (T)")),
+    WeightField("quality_review_weight", _l("Peso de la revisión R en Q (0,6)"), float, 0, 1, _l("Calidad (Q)")),
+    WeightField("quality_survey_weight", _l("Peso de la encuesta S en Q (0,4)"), float, 0, 1, _l("Calidad (Q)")),
+    WeightField("equity_pdet", _l("Bono PDET (0,25)"), float, 0, 1, _l("Equidad (E)")),
+    WeightField("equity_category6", _l("Bono categoría 6 (0,15)"), float, 0, 1, _l("Equidad (E)")),
+    WeightField("equity_category5", _l("Bono categoría 5 (0,10)"), float, 0, 1, _l("Equidad (E)")),
+    WeightField("equity_cap", _l("Tope de E (1,5)"), float, 1, 3, _l("Equidad (E)")),
+    WeightField("points_scale", _l("Escala de puntos (100)"), float, 1, 10000, _l("Puntos")),
+    WeightField("points_quality_weight", _l("Peso de Q en los puntos (0,6)"), float, 0, 1, _l("Puntos")),
+    WeightField("points_timeliness_weight", _l("Peso de T en los puntos (0,4)"), float, 0, 1, _l("Puntos")),
+    WeightField("approval_threshold", _l("R mínima para sumar puntos (0,5)"), float, 0, 1, _l("Puntos")),
+    WeightField("index_quality_weight", _l("Peso de Q̄ en el índice (0,40)"), float, 0, 1, _l("Índice de disquera")),
+    WeightField("index_ontime_weight", _l("Peso de OnTime en el índice (0,35)"), float, 0, 1, _l("Índice de disquera")),
+    WeightField("index_progress_weight", _l("Peso del avance en el índice (0,25)"), float, 0, 1, _l("Índice de disquera")),
+    WeightField("badge_quality_threshold", _l("Q mínima para discos de oro y platino (0,75)"), float, 0, 1, _l("Logros")),
+    WeightField("badge_gold_songs", _l("Canciones para Disco de oro (10)"), int, 1, 10000, _l("Logros")),
+    WeightField("badge_platinum_songs", _l("Canciones para Disco de platino (25)"), int, 1, 10000, _l("Logros")),
+    WeightField("badge_punctuality_streak", _l("Entregas a tiempo seguidas para Puntualidad (10)"), int, 1, 10000, _l("Logros")),
+    WeightField("badge_hit_review_threshold", _l("R mínima para Éxito (0,75)"), float, 0, 1, _l("Logros")),
 )
 SEASON_WEIGHT_FIELDS = tuple(w.name for w in SEASON_WEIGHTS)
 # Weights that enter the stored per-song terms; the others only affect the recompute.

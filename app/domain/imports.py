@@ -114,7 +114,8 @@ def read_rows(raw: bytes, filename: str) -> list[tuple[int, list[Any]]]:
         if not raw.startswith(b"PK\x03\x04"):
             raise FileRefused("El archivo no es un libro de Excel .xlsx válido.")
         return _read_xlsx(raw)
-    if name and not name.endswith((".csv", ".txt")):
+    base = name.replace("\\", "/").rsplit("/", 1)[-1]
+    if "." in base and not base.endswith((".csv", ".txt")):
         raise FileRefused("Tipo de archivo no admitido: use CSV (UTF-8) o XLSX.")
     return _read_csv(raw)
 
