@@ -363,3 +363,14 @@ def test_api_departments(client, auth, world, data):
     auth.login(world.territorial_b)
     response = client.get("/api/v1/coverage/departments?season=2024")
     assert response.status_code == 403 and "error" in response.get_json()
+
+
+def test_department_sort_as_htmx_partial(client, auth, world, data):
+    auth.login(world.manager)
+    response = client.get(
+        "/coverage?season=2024&sort=name&dir=desc", headers={"HX-Request": "true", "HX-Target": "departments"}
+    )
+    text = _text(response)
+    assert response.status_code == 200 and "<html" not in text and 'id="departments"' in text
+    assert text.index("Bogotá") < text.index("Atlántico") < text.index("Antioquia")
+    assert 'hx-get="/coverage?season=2024&amp;sort=' in text

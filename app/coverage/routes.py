@@ -17,6 +17,7 @@ from app.auth.decorators import roles_required
 from app.coverage import bp, tables
 from app.coverage.forms import IndicatorUploadForm
 from app.domain import coverage, exports, geo, impact
+from app.extensions import htmx
 from app.models import Label
 from app.web import fmt_number
 
@@ -83,6 +84,15 @@ def summary():
         return _no_season()
     sort, descending = _sort_args()
     rows = coverage.department_rows(season)
+    if htmx and htmx.target == "departments":
+        return render_template(
+            "coverage/_departments.html",
+            season=season,
+            rows=coverage.sort_departments(rows, sort, descending),
+            albums=coverage.albums_with_songs(season),
+            sort=sort,
+            descending=descending,
+        )
     areas = {
         r.code: geo.MapArea(
             code=r.code,
