@@ -291,3 +291,28 @@ def test_api_review_errors(client, auth, world):
     assert res.status_code == 403 and "propia disquera" in res.get_json()["error"]
     db.session.expire_all()
     assert db.session.get(Song, song.id).state == "delivered"
+
+
+def test_correction_page_is_prefilled_and_saves(client, auth, world):
+    song = make_song(world, state="reviewed", delivered_on=date(2024, 4, 1), review=(5, 4, 3, 2))
+    auth.login(world.coordinator)
+    html = client.get(f"/reviews/{song.id}").get_data(as_text=True)
+    assert "Corregir revisión" in html and "Devolver para ajustes" not in html
+    assert '<input checked id="pertinence-4" name="pertinence"' in html  # 5 (current score) pre-selected
+    assert '<input checked id="evidence-1" name="evidence"' in html  # 2
+    res = client.post(f"/reviews/{song.id}", data={k: "3" for k in GOOD})
+    assert res.status_code == 302
+    db.session.expire_all()
+    song = db.session.get(Song, song.id)
+    assert song.review.pertinence == 3 and song.review_score == pytest.approx(0.5)
+    # R = 0.5 is approved (mean 3): points = round(100 · (0.6·0.5 + 0.4·1)) = 70
+    assert song.points == 70
+    assert audits("review_corrected")[-1].changes["pertinence"] == [5, 3]
+
+
+def test_too_long_comment_is_refused(world):
+    song = delivered(world)
+    with pytest.raises(ValidationFailed):
+        reviews.review_song(world.coordinator, song, GOOD, "x" * 5001)
+    with pytest.raises(ValidationFailed):
+        reviews.return_song(world.coordinator, song, "x" * 5001)
