@@ -22,7 +22,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, case, delete, exists, func, insert, select, update
+from sqlalchemy import and_, delete, exists, func, insert, select, update
 from sqlalchemy.orm import selectinload
 
 from app.domain import badges as badge_rules
@@ -63,11 +63,12 @@ _SUMS = (
 
 
 def _count(cond) -> Any:
-    return func.coalesce(func.sum(case((cond, 1), else_=0)), 0)
+    """COUNT(*) FILTER (WHERE cond): PostgreSQL and SQLite ≥ 3.30; cheaper than SUM(CASE …)."""
+    return func.count().filter(cond)
 
 
 def _sum(cond, value) -> Any:
-    return func.coalesce(func.sum(case((cond, value), else_=0.0)), 0.0)
+    return func.coalesce(func.sum(value).filter(cond), 0.0)
 
 
 def song_groups(season: Season, as_of: date) -> list[dict[str, Any]]:
@@ -92,12 +93,12 @@ def song_groups(season: Season, as_of: date) -> list[dict[str, Any]]:
             _count(reviewed).label("reviewed_songs"),
             _count(reviewed_q).label("quality_n"),
             _sum(reviewed_q, s.c.quality).label("quality_sum"),
-            _sum(delivered, func.coalesce(s.c.timeliness, 0.0)).label("timeliness_sum"),
+            _sum(delivered, s.c.timeliness).label("timeliness_sum"),
             _count(and_(s.c.state.in_(OPEN_STATES), s.c.due_date < as_of)).label("overdue_songs"),
-            func.coalesce(func.sum(case((reviewed, func.coalesce(s.c.points, 0)), else_=0)), 0).label("points"),
+            func.coalesce(func.sum(s.c.points).filter(reviewed), 0).label("points"),
             _count(surveyed).label("survey_count"),
             _sum(surveyed, s.c.satisfaction).label("satisfaction_sum"),
-            func.max(case((delivered, s.c.delivered_on))).label("last_delivery"),
+            func.max(s.c.delivered_on).filter(delivered).label("last_delivery"),
             _count(and_(reviewed_q, s.c.quality >= season.badge_quality_threshold - EPS)).label("high_quality"),
             _count(
                 and_(reviewed, s.c.satisfaction >= 1.0 - EPS, s.c.review_score >= season.badge_hit_review_threshold - EPS)
