@@ -108,8 +108,8 @@ def song_for_token(token: str) -> Song:
     """The song a link rates, if the link can be answered now; SurveyUnavailable otherwise.
 
     Checks, in order: signature and token age, the song exists, the nonce is the
-    current one (a regenerated link invalidates older ones), the link's issue date
-    is within SURVEY_LINK_DAYS, no survey exists yet, the song is delivered/reviewed.
+    current one (a regenerated link invalidates older ones), no survey exists yet,
+    the link's issue date is within SURVEY_LINK_DAYS, the song is delivered/reviewed.
     """
     from app.extensions import db
 
@@ -118,7 +118,7 @@ def song_for_token(token: str) -> Song:
     except SurveyLinkError as exc:
         raise SurveyUnavailable(exc.reason) from None
     song = db.session.get(Song, song_id)
-    if song is None or not song.survey_nonce or not secrets.compare_digest(song.survey_nonce, nonce):
+    if song is None or not song.survey_nonce or not secrets.compare_digest(song.survey_nonce.encode(), nonce.encode()):
         raise SurveyUnavailable("invalid")
     if song.survey is not None:
         raise SurveyUnavailable("answered")
