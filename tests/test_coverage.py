@@ -286,9 +286,14 @@ def test_department_page_and_unknown(client, auth, world, data):
 
 
 def test_gaps_page_filters_and_empty_state(client, auth, world, data):
+    world.mun_cat5.category_source = "demo"  # a synthetic category is never shown as official
+    db.session.commit()
     auth.login(world.manager)
     text = _text(client.get("/coverage/gaps?season=2024"))
     assert "Abejorral" in text and "Baranoa" in text and "Amalfi" not in text.split("<table")[1]
+    assert text.count('class="badge demo"') == 1
+    rows = client.get("/coverage/export/gaps.csv?season=2024").get_data().decode("utf-8-sig").splitlines()
+    assert rows[1].endswith(",demo") and not rows[2].endswith(",demo")
     text = _text(client.get(f"/coverage/gaps?season=2024&scope=ever&label={world.label_b.id}"))
     assert "Sin brechas" in text
 

@@ -84,9 +84,21 @@ def municipalities_table(season: Season, department) -> Table:
         _("Priorizado"),
         _("Canciones entregadas"),
         _("Última entrega"),
+        _("Fuente de la categoría"),
     ]
     out = [
-        [r.code, r.name, r.category, r.pdet, r.pdet_subregion, r.prioritised, r.songs, r.last_delivered] for r in rows
+        [
+            r.code,
+            r.name,
+            r.category,
+            r.pdet,
+            r.pdet_subregion,
+            r.prioritised,
+            r.songs,
+            r.last_delivered,
+            r.category_source,
+        ]
+        for r in rows
     ]
     return Table(f"cobertura-{department.code}-municipios", department.name, headers, out)
 
@@ -103,6 +115,7 @@ def gaps_table(season: Season, **filters) -> Table:
         _("PDET"),
         _("Subregión PDET"),
         _("Última entrega (cualquier temporada)"),
+        _("Fuente de la categoría"),
     ]
     out = [
         [
@@ -115,6 +128,7 @@ def gaps_table(season: Season, **filters) -> Table:
             r.pdet,
             r.pdet_subregion,
             r.last_delivered_ever,
+            r.category_source,
         ]
         for r in rows
     ]

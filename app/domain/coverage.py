@@ -202,6 +202,7 @@ class MunicipalityRef:
     pdet: bool
     pdet_subregion: str | None
     prioritised: bool
+    category_source: str | None = None  # "official:<year>", or "demo" (synthetic, not official)
 
 
 @dataclass
@@ -227,7 +228,7 @@ def reference() -> Reference:
             )
         ]
         municipalities = [
-            MunicipalityRef(r[0], r[1], r[2], r[3], r[4], bool(r[5]), r[6], bool(r[7]))
+            MunicipalityRef(r[0], r[1], r[2], r[3], r[4], bool(r[5]), r[6], bool(r[7]), r[8])
             for r in db.session.execute(
                 select(
                     Municipality.id,
@@ -238,6 +239,7 @@ def reference() -> Reference:
                     Municipality.pdet,
                     Municipality.pdet_subregion,
                     Municipality.prioritised,
+                    Municipality.category_source,
                 ).order_by(Municipality.name, Municipality.code)
             )
         ]
@@ -572,6 +574,7 @@ class MunicipalityRow:
     prioritised: bool
     songs: int
     last_delivered: date | None
+    category_source: str | None = None
 
 
 def department_by_code(code: str) -> Department:
@@ -594,6 +597,7 @@ def department_municipalities(season: Season, department: Department) -> list[Mu
             prioritised=m.prioritised,
             songs=_songs(cells.get(m.id, [])),
             last_delivered=_last(cells.get(m.id, [])),
+            category_source=m.category_source,
         )
         for m in reference().municipalities
         if m.department_id == department.id
@@ -614,6 +618,7 @@ class GapRow:
     pdet: bool
     pdet_subregion: str | None
     last_delivered_ever: date | None
+    category_source: str | None = None
 
 
 def _last_delivered_ever() -> dict[int, date | None]:
@@ -652,6 +657,7 @@ def gaps(
                 m.pdet,
                 m.pdet_subregion,
                 last_ever.get(m.id),
+                m.category_source,
             )
         )
     rows.sort(key=lambda g: g.department_code)  # stable: keeps name, code order within a department
