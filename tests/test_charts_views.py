@@ -96,3 +96,20 @@ def test_label_artist_breakdown_and_tv_pages(client, auth, songs):
 def test_boards_need_login(client, songs):
     r = client.get("/charts")
     assert r.status_code in (302, 401)
+
+
+def test_breakdown_lists_are_capped_but_totals_use_every_song(client, auth, songs, monkeypatch):
+    from app.charts import routes
+
+    extra = make_song(songs, state="delivered", due=date(2024, 5, 2), delivered_on=date(2024, 5, 2))
+    charts.recompute_charts(songs.season, as_of=date(2024, 6, 1))
+    monkeypatch.setattr(routes, "BREAKDOWN_ROWS", 1)
+    auth.login(songs.coordinator)
+    url = f"/charts/labels/{songs.label_a.id}/breakdown?season=2024"
+    page = client.get(url).get_data(as_text=True)
+    assert "primeras 1 de 2" in page and "all=1" in page
+    assert f"#{extra.id}<" not in page
+    # ΣT = 1 + 1 over 2 delivered songs: shown in full even though one row is listed
+    assert "/ (2 + 0)" in page
+    page_all = client.get(url + "&all=1").get_data(as_text=True)
+    assert f"#{extra.id}<" in page_all and "primeras" not in page_all

@@ -160,6 +160,14 @@ def artist(artist_id: int):
     )
 
 
+BREAKDOWN_ROWS = 300
+
+
+def _limit() -> int | None:
+    """Breakdown tables list the first rows; ?all=1 lists every song (totals always use all of them)."""
+    return None if request.args.get("all") == "1" else BREAKDOWN_ROWS
+
+
 @bp.get("/labels/<int:label_id>/breakdown")
 @login_required
 def label_breakdown(label_id: int):
@@ -168,7 +176,9 @@ def label_breakdown(label_id: int):
     if snapshot is None:
         abort(404)
     data = charts.label_breakdown(season, snapshot, label_id)
-    return render_template("charts/label_breakdown.html", label=label_obj, season=season, snapshot=snapshot, **data)
+    return render_template(
+        "charts/label_breakdown.html", label=label_obj, season=season, snapshot=snapshot, limit=_limit(), **data
+    )
 
 
 @bp.get("/artists/<int:artist_id>/breakdown")
@@ -179,7 +189,9 @@ def artist_breakdown(artist_id: int):
     if snapshot is None:
         abort(404)
     data = charts.artist_breakdown(season, snapshot, artist_id)
-    return render_template("charts/artist_breakdown.html", artist=artist_obj, season=season, snapshot=snapshot, **data)
+    return render_template(
+        "charts/artist_breakdown.html", artist=artist_obj, season=season, snapshot=snapshot, limit=_limit(), **data
+    )
 
 
 @bp.get("/albums/<int:album_id>/breakdown")
@@ -190,7 +202,9 @@ def album_breakdown(album_id: int):
     if snapshot is None:
         abort(404)
     data = charts.album_breakdown(season, snapshot, album_id)
-    return render_template("charts/album_breakdown.html", album=album_obj, season=season, snapshot=snapshot, **data)
+    return render_template(
+        "charts/album_breakdown.html", album=album_obj, season=season, snapshot=snapshot, limit=_limit(), **data
+    )
 
 
 @bp.get("/tv")

@@ -23,7 +23,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, delete, exists, func, insert, select, update
-from sqlalchemy.orm import selectinload
 
 from app.domain import badges as badge_rules
 from app.domain import lease, scoring
@@ -37,6 +36,7 @@ from app.models import (
     ChartSnapshot,
     Label,
     LabelChartEntry,
+    Municipality,
     Playlist,
     Season,
     Song,
@@ -590,6 +590,36 @@ def _close(a: float | None, b: float | None) -> bool:
     return abs(a - b) <= 1e-9
 
 
+def _song_rows(*conditions) -> list[Any]:
+    """Light rows (no ORM objects) with every stored term, for the breakdown pages."""
+    stmt = (
+        select(
+            Song.id,
+            Song.state,
+            Song.due_date,
+            Song.delivered_on,
+            Song.late_business_days,
+            Song.timeliness,
+            Song.review_score,
+            Song.satisfaction,
+            Song.quality,
+            Song.equity,
+            Song.points,
+            Song.on_time,
+            Municipality.name.label("municipality_name"),
+            Album.code.label("album_code"),
+            Album.weight.label("album_weight"),
+            Label.code.label("label_code"),
+        )
+        .join(Municipality, Municipality.id == Song.municipality_id)
+        .join(Album, Album.id == Song.album_id)
+        .join(Label, Label.id == Song.label_id)
+        .where(*conditions)
+        .order_by(Song.id)
+    )
+    return list(db.session.execute(stmt))
+
+
 def label_breakdown(season: Season, snapshot: ChartSnapshot, label_id: int) -> dict[str, Any]:
     """The songs and terms behind a label's figures, recomputed from the listed terms.
 
@@ -599,15 +629,10 @@ def label_breakdown(season: Season, snapshot: ChartSnapshot, label_id: int) -> d
     import math
 
     as_of = snapshot.as_of
-    base = (
-        select(Song)
-        .options(selectinload(Song.municipality))
-        .where(Song.season_id == season.id, Song.label_id == label_id)
-        .order_by(Song.id)
-    )
-    reviewed = list(db.session.scalars(base.where(Song.state == "reviewed", Song.quality.is_not(None))))
-    delivered = list(db.session.scalars(base.where(Song.state.in_(DELIVERED_STATES))))
-    overdue = list(db.session.scalars(base.where(Song.state.in_(OPEN_STATES), Song.due_date < as_of)))
+    mine = (Song.season_id == season.id, Song.label_id == label_id)
+    reviewed = _song_rows(*mine, Song.state == "reviewed", Song.quality.is_not(None))
+    delivered = _song_rows(*mine, Song.state.in_(DELIVERED_STATES))
+    overdue = _song_rows(*mine, Song.state.in_(OPEN_STATES), Song.due_date < as_of)
     target = label_targets(season.id).get(label_id)
     q_values = [s.quality for s in reviewed]
     t_values = [s.timeliness or 0.0 for s in delivered]
@@ -619,7 +644,7 @@ def label_breakdown(season: Season, snapshot: ChartSnapshot, label_id: int) -> d
     surveyed = [s for s in delivered if s.satisfaction is not None]
     s_mean = _fsum_mean([s.satisfaction for s in surveyed]) if surveyed else None
     points = sum(s.points or 0 for s in reviewed) + sum(
-        s.points or 0 for s in db.session.scalars(base.where(Song.state == "reviewed", Song.quality.is_(None)))
+        s.points or 0 for s in _song_rows(*mine, Song.state == "reviewed", Song.quality.is_(None))
     )
     entry = label_entry(snapshot, label_id)
     figures = {
@@ -655,14 +680,7 @@ def label_breakdown(season: Season, snapshot: ChartSnapshot, label_id: int) -> d
 
 def artist_breakdown(season: Season, snapshot: ChartSnapshot, artist_id: int) -> dict[str, Any]:
     """The reviewed songs whose points add up to the artist's total."""
-    songs = list(
-        db.session.scalars(
-            select(Song)
-            .options(selectinload(Song.municipality), selectinload(Song.album))
-            .where(Song.season_id == season.id, Song.artist_id == artist_id, Song.state == "reviewed")
-            .order_by(Song.id)
-        )
-    )
+    songs = _song_rows(Song.season_id == season.id, Song.artist_id == artist_id, Song.state == "reviewed")
     total = sum(s.points or 0 for s in songs)
     q_values = [s.quality for s in songs if s.quality is not None]
     entry = artist_entry(snapshot, artist_id)
@@ -677,14 +695,7 @@ def artist_breakdown(season: Season, snapshot: ChartSnapshot, artist_id: int) ->
 
 def album_breakdown(season: Season, snapshot: ChartSnapshot, album_id: int) -> dict[str, Any]:
     """The delivered songs of a thematic line with Q, S and on-time flags."""
-    songs = list(
-        db.session.scalars(
-            select(Song)
-            .options(selectinload(Song.label))
-            .where(Song.season_id == season.id, Song.album_id == album_id, Song.state.in_(DELIVERED_STATES))
-            .order_by(Song.id)
-        )
-    )
+    songs = _song_rows(Song.season_id == season.id, Song.album_id == album_id, Song.state.in_(DELIVERED_STATES))
     q_values = [s.quality for s in songs if s.state == "reviewed" and s.quality is not None]
     s_values = [s.satisfaction for s in songs if s.satisfaction is not None]
     on_time = sum(1 for s in songs if s.on_time)
