@@ -44,7 +44,7 @@ class Config:
     # Postgres pool (ignored by SQLite): see README "Producción".
     DB_POOL_SIZE = _int("DB_POOL_SIZE", 5)
     DB_MAX_OVERFLOW = _int("DB_MAX_OVERFLOW", 10)
-    SQLITE_BUSY_TIMEOUT_MS = _int("SQLITE_BUSY_TIMEOUT_MS", 5000)
+    SQLITE_BUSY_TIMEOUT_MS = _int("SQLITE_BUSY_TIMEOUT_MS", 15000)
     # SQLite read path (applied per connection in app._sqlite_pragmas; see BENCHMARKS.md).
     SQLITE_MMAP_MB = _int("SQLITE_MMAP_MB", 1024)
     SQLITE_CACHE_MB = _int("SQLITE_CACHE_MB", 32)

@@ -66,7 +66,7 @@ def _sqlite_pragmas(dbapi_connection, connection_record):  # pragma: no cover - 
         return
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute(f"PRAGMA busy_timeout={int(os.environ.get('SQLITE_BUSY_TIMEOUT_MS', '5000'))}")
+    cursor.execute(f"PRAGMA busy_timeout={int(os.environ.get('SQLITE_BUSY_TIMEOUT_MS', '15000'))}")
     try:
         cursor.execute("PRAGMA journal_mode=WAL")
     except Exception:  # in-memory databases cannot use WAL

@@ -150,6 +150,33 @@ def cmd_build(args) -> dict:
     }
 
 
+def cmd_sync_indexes(args) -> dict:
+    """Create the models' indexes a reused dataset lacks (an index-only schema change)."""
+    from sqlalchemy import inspect
+
+    from app.extensions import db
+
+    app = _app(args.url)
+    created = []
+    started = time.perf_counter()
+    with app.app_context():
+        inspector = inspect(db.engine)
+        tables = set(inspector.get_table_names())
+        for table in db.metadata.sorted_tables:
+            if table.name not in tables:
+                continue
+            existing = {ix["name"] for ix in inspector.get_indexes(table.name)}
+            for index in sorted(table.indexes, key=lambda ix: ix.name):
+                if index.name not in existing:
+                    index.create(db.engine)
+                    created.append(index.name)
+        if created:
+            with db.engine.connect() as conn:
+                conn.exec_driver_sql("ANALYZE")
+                conn.commit()
+    return {"created": created, "seconds": round(time.perf_counter() - started, 2)}
+
+
 # --------------------------------------------------------------------------- recompute vs floor
 FLOOR_SQL = (
     "SELECT label_id, count(*), sum(timeliness), avg(quality) FROM songs WHERE season_id = :season GROUP BY label_id"
@@ -495,6 +522,7 @@ def cmd_import(args) -> dict:
 
 COMMANDS = {
     "check": cmd_check,
+    "sync-indexes": cmd_sync_indexes,
     "build": cmd_build,
     "recompute": cmd_recompute,
     "naive": cmd_naive,
