@@ -18,14 +18,13 @@ from dataclasses import dataclass
 
 from flask import has_request_context
 from flask_babel import gettext
-from sqlalchemy import case, func, select
+from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
 from app.domain import audit, coverage
 from app.domain.reference_import import ImportReport, RowError, read_csv_text
 from app.extensions import db
-from app.models import MunicipalIndicator, Municipality, Season, Song
-from app.models.songs import DELIVERED_STATES
+from app.models import MunicipalIndicator, Municipality, Season
 
 REQUIRED_COLUMNS = ("municipality_code", "indicator", "year", "value")
 GROUPS = ("0", "1-4", "5+")
@@ -173,54 +172,61 @@ class ImpactGroup:
     mean_change: float | None
 
 
+def cumulative_assistances(year_to: int) -> dict[int, int]:
+    """Municipality → delivered songs in every season whose year is at most ``year_to``.
+
+    Built from the per-season aggregates of app.domain.coverage (cached), so it
+    never scans the songs again.
+    """
+    totals: dict[int, int] = {}
+    for season_id in db.session.scalars(select(Season.id).where(Season.year <= year_to)):
+        for cell in coverage.season_cells(season_id):
+            totals[cell.municipality_id] = totals.get(cell.municipality_id, 0) + cell.songs
+    return totals
+
+
+def group_for(assistances: int) -> str:
+    """0, 1–4, or 5 or more cumulative assistances (DESIGN.md §6)."""
+    if assistances <= 0:
+        return "0"
+    return "1-4" if assistances < 5 else "5+"
+
+
 def compare(indicator: str, year_from: int, year_to: int) -> list[ImpactGroup]:
     """Mean indicator in each year and mean change, per cumulative-assistance group (DESIGN.md §6).
 
     Cumulative assistances: delivered songs of every season whose year is at most
     ``year_to``. Only municipalities with a value in both years count.
     """
-    assistances = (
-        select(Song.municipality_id.label("municipality_id"), func.count(Song.id).label("n"))
-        .join(Season, Season.id == Song.season_id)
-        .where(Season.year <= year_to, Song.state.in_(DELIVERED_STATES))
-        .group_by(Song.municipality_id)
-        .subquery()
-    )
     before, after = aliased(MunicipalIndicator), aliased(MunicipalIndicator)
-    n = func.coalesce(assistances.c.n, 0)
-    group = case((n == 0, "0"), (n < 5, "1-4"), else_="5+")
-    rows = db.session.execute(
-        select(
-            group.label("grp"),
-            func.count(Municipality.id),
-            func.avg(before.value),
-            func.avg(after.value),
-            func.avg(after.value - before.value),
-        )
-        .select_from(Municipality)
-        .join(
-            before,
-            (before.municipality_id == Municipality.id) & (before.indicator == indicator) & (before.year == year_from),
-        )
+    pairs = db.session.execute(
+        select(before.municipality_id, before.value, after.value)
         .join(
             after,
-            (after.municipality_id == Municipality.id) & (after.indicator == indicator) & (after.year == year_to),
+            (after.municipality_id == before.municipality_id)
+            & (after.indicator == indicator)
+            & (after.year == year_to),
         )
-        .outerjoin(assistances, assistances.c.municipality_id == Municipality.id)
-        .group_by(group)
+        .where(before.indicator == indicator, before.year == year_from)
     ).all()
-    found = {r[0]: r for r in rows}
+    counts = cumulative_assistances(year_to)
+    sums: dict[str, list[float]] = {key: [0, 0.0, 0.0] for key in GROUPS}  # n, Σ from, Σ to
+    for municipality_id, value_from, value_to in pairs:
+        acc = sums[group_for(counts.get(municipality_id, 0))]
+        acc[0] += 1
+        acc[1] += value_from
+        acc[2] += value_to
     out = []
     for key in GROUPS:
-        r = found.get(key)
+        n, total_from, total_to = sums[key]
         out.append(
             ImpactGroup(
                 key=key,
                 label=GROUP_LABELS[key],
-                municipalities=r[1] if r else 0,
-                mean_from=float(r[2]) if r and r[2] is not None else None,
-                mean_to=float(r[3]) if r and r[3] is not None else None,
-                mean_change=float(r[4]) if r and r[4] is not None else None,
+                municipalities=int(n),
+                mean_from=total_from / n if n else None,
+                mean_to=total_to / n if n else None,
+                mean_change=(total_to - total_from) / n if n else None,
             )
         )
     return out
