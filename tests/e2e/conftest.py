@@ -252,3 +252,25 @@ def describe_violations(url: str, violations: list[dict]) -> str:
 def horizontal_overflow(page) -> int:
     """How many CSS pixels the page is wider than its viewport (0 = no sideways scrolling)."""
     return page.evaluate("() => document.scrollingElement.scrollWidth - window.innerWidth")
+
+
+def overflowing_elements(page, limit: int = 5) -> list[str]:
+    """The outermost elements that stick out past the right edge of the viewport (for messages)."""
+    return page.evaluate(
+        """(limit) => {
+            const width = document.documentElement.clientWidth, out = [];
+            const scrolls = e => { for (let p = e.parentElement; p; p = p.parentElement) {
+                const o = getComputedStyle(p).overflowX; if (o === 'auto' || o === 'scroll' || o === 'hidden') return true; }
+                return false; };
+            for (const e of document.querySelectorAll('body *')) {
+                const r = e.getBoundingClientRect();
+                if (r.right > width + 1 && !scrolls(e) && !(e.parentElement && e.parentElement.getBoundingClientRect().right > width + 1)) {
+                    out.push(e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') +
+                             (e.className && typeof e.className === 'string' ? '.' + e.className.trim().split(/\\s+/).join('.') : '') +
+                             ' (right edge ' + Math.round(r.right) + 'px)');
+                    if (out.length >= limit) break;
+                }
+            }
+            return out; }""",
+        limit,
+    )

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from tests.e2e.conftest import PHONE, describe_violations, horizontal_overflow, run_axe
+from tests.e2e.conftest import PHONE, describe_violations, horizontal_overflow, overflowing_elements, run_axe
 
 pytestmark = pytest.mark.e2e
 
@@ -19,7 +19,7 @@ def _check(pages, page, name: str, problems: list[str], phone: bool = False) -> 
     if violations:
         problems.append(describe_violations(page.url, violations))
     if phone and horizontal_overflow(page) > 0:
-        problems.append(f"{page.url}: {horizontal_overflow(page)}px of horizontal scrolling at 375px wide")
+        problems.append(f"{page.url}: {horizontal_overflow(page)}px sideways at 375px: {overflowing_elements(page)}")
 
 
 def _first_link(page, pattern: str) -> str | None:
@@ -233,17 +233,21 @@ def test_phone_width_has_no_sideways_scrolling(pages, live_server):
     for url in ("/songs", "/songs/new", f"/songs/{ids['own_editable']}", f"/songs/{ids['own_editable']}/edit", "/charts"):
         page.goto(url)
         if horizontal_overflow(page) > 0:
-            problems.append(f"{url}: {horizontal_overflow(page)}px of sideways scrolling at 375px")
+            problems.append(
+                f"{url}: {horizontal_overflow(page)}px of sideways scrolling at 375px: {overflowing_elements(page)}"
+            )
             pages.shot(page, "phone-" + re.sub(r"\W+", "_", url))
     coordinator = pages.login(pages.new(viewport=PHONE), "coordinador@sinfonia.demo")
     for url in (f"/reviews/{ids['delivered']}", "/reviews"):
         coordinator.goto(url)
         if horizontal_overflow(coordinator) > 0:
-            problems.append(f"{url}: {horizontal_overflow(coordinator)}px of sideways scrolling at 375px")
+            problems.append(
+                f"{url}: {horizontal_overflow(coordinator)}px sideways at 375px: {overflowing_elements(coordinator)}"
+            )
     visitor = pages.new(viewport=PHONE)
     visitor.goto(ids["survey_path"])
     if horizontal_overflow(visitor) > 0:
-        problems.append(f"survey: {horizontal_overflow(visitor)}px of sideways scrolling at 375px")
+        problems.append(f"survey: {horizontal_overflow(visitor)}px sideways at 375px: {overflowing_elements(visitor)}")
     assert not problems, "\n".join(problems)
 
 
