@@ -317,3 +317,22 @@ def test_charts_and_the_map_have_text_alternatives(pages, live_server):
             assert svg["table"], f"{url}: a chart without a table of the same data: {svg}"
             assert svg["unnamedLinks"] == 0, f"{url}: map areas without a name: {svg}"
     assert "/coverage" in checked, "the coverage map is missing"
+
+
+def test_language_choice_follows_the_user_to_a_new_browser(pages):
+    """A coordinator who reads English switches once; on another browser (Spanish) the app
+    is in English again as soon as they sign in (User.locale), and dates/numbers follow."""
+    page = pages.login(pages.new(), "coordinador2@sinfonia.demo")
+    with page.expect_navigation():
+        page.get_by_role("button", name="English").click()
+    assert page.locator("html").get_attribute("lang") == "en"
+    other = pages.login(pages.new(locale="es-CO"), "coordinador2@sinfonia.demo")
+    other.goto("/charts")
+    assert other.locator("html").get_attribute("lang") == "en"
+    assert other.get_by_role("link", name="Skip to content").count() == 1
+    assert other.get_by_role("button", name="Sign out").count() == 1
+    pages.shot(other, "charts-en")
+    with other.expect_navigation():
+        other.get_by_role("button", name="Español").click()
+    assert other.locator("html").get_attribute("lang") == "es"
+    assert other.get_by_role("button", name="Cerrar sesión").count() == 1
