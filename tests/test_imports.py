@@ -14,6 +14,7 @@ from app.domain.calendar import late_business_days
 from app.domain.imports import COLUMNS, MAX_XLSX_UNCOMPRESSED, import_songs, parse_date
 from app.extensions import db
 from app.models import AuditEvent, Song
+from tests.factories import make_song
 
 HEADER = ",".join(COLUMNS)
 
@@ -265,3 +266,33 @@ def test_cli_as_territorial_of_another_label_is_refused(world, runner, tmp_path)
     result = runner.invoke(args=["import", "songs", str(path), "--as", "tb@test.co"])
     assert result.exit_code == 1 and "línea 2: label_code" in result.output
     assert song_count() == 0
+
+
+@pytest.mark.parametrize("kind", ["csv", "xlsx"])
+def test_row_cap(world, monkeypatch, kind):
+    from app.domain import imports
+
+    monkeypatch.setattr(imports, "MAX_ROWS", 3)
+    rows = [row() for _ in range(4)]
+    raw = csv_bytes(rows) if kind == "csv" else xlsx_bytes([[r[c] for c in COLUMNS] for r in rows])
+    report = import_songs(raw, f"x.{kind}", world.coordinator)
+    assert report.errors[0].line == 1 and "más de 3 filas" in report.errors[0].message
+    assert song_count() == 0
+    assert import_songs(csv_bytes(rows[:3]), "x.csv", world.coordinator).created == 3
+
+
+def test_duplicates_within_30_days_are_warnings_not_errors(world):
+    make_song(world, municipality=world.mun_plain, album=world.album_inn, planned_start=date(2024, 1, 20))
+    raw = csv_bytes(
+        [
+            row(planned_start="2024-02-01"),  # 12 days after the stored song
+            row(municipality_code="05002", planned_start="2024-02-01"),
+            row(municipality_code="05002", planned_start="2024-02-20"),  # 19 days after line 3
+            row(municipality_code="05002", album_code="PAZ", planned_start="2024-02-20"),  # other album
+        ]
+    )
+    report = import_songs(raw, "x.csv", world.coordinator, dry_run=True)
+    assert report.errors == []
+    assert [w.line for w in report.warnings] == [2, 4]
+    assert "20/01/2024" in report.warnings[0].message
+    assert import_songs(raw, "x.csv", world.coordinator).created == 4

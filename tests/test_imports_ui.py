@@ -122,3 +122,11 @@ def test_templates_download(client, auth, world):
     sheet = load_workbook(io.BytesIO(xlsx_file.data)).worksheets[0]
     assert sheet.cell(1, 1).value == "label_code" and sheet.cell(2, 1).value == "DT01"
     assert client.get("/songs/import/template?format=pdf").status_code == 400
+
+
+def test_preview_shows_duplicate_warnings(client, auth, world):
+    auth.login(world.territorial_a)
+    page = upload(client, csv_bytes([row(), row(planned_start="2024-02-10")]))
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "posibles duplicados" in html and "Importar 2 canción(es)" in html

@@ -15,8 +15,9 @@ import io
 import re
 import secrets
 import zipfile
+from bisect import bisect_left
 from dataclasses import dataclass, field, fields
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import insert, select
@@ -77,6 +78,7 @@ class SongImportReport(ImportReport):
     rows_read: int = 0
     preview: list[dict[str, Any]] = field(default_factory=list)
     dry_run: bool = False
+    warnings: list[RowError] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -120,6 +122,10 @@ def read_rows(raw: bytes, filename: str) -> list[tuple[int, list[Any]]]:
     return _read_csv(raw)
 
 
+def _too_many_rows() -> str:
+    return f"El archivo tiene más de {MAX_ROWS:,} filas de datos; divídalo en varios archivos.".replace(",", ".")
+
+
 def _read_csv(raw: bytes) -> list[tuple[int, list[Any]]]:
     if b"\x00" in raw[:8192]:
         raise FileRefused("El archivo no parece un CSV de texto (contiene datos binarios).")
@@ -135,7 +141,7 @@ def _read_csv(raw: bytes) -> list[tuple[int, list[Any]]]:
     try:
         for number, cells in enumerate(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), start=1):
             if number > MAX_ROWS + 1:
-                raise FileRefused(f"El archivo tiene más de {MAX_ROWS:,} filas; divídalo en varios archivos.")
+                raise FileRefused(_too_many_rows())
             rows.append((number, cells))
     except csv.Error as exc:
         raise FileRefused(f"El CSV está mal formado (línea {len(rows) + 1}): {exc}.") from None
@@ -164,7 +170,7 @@ def _read_xlsx(raw: bytes) -> list[tuple[int, list[Any]]]:
         rows = []
         for number, cells in enumerate(sheet.iter_rows(values_only=True), start=1):
             if number > MAX_ROWS + 1:
-                raise FileRefused(f"El archivo tiene más de {MAX_ROWS:,} filas; divídalo en varios archivos.")
+                raise FileRefused(_too_many_rows())
             rows.append((number, list(cells)))
     except FileRefused:
         raise
@@ -445,6 +451,7 @@ def import_songs(raw: bytes, filename: str, actor: User | None, *, dry_run: bool
     lookups = _load_lookups()
     today = date.today()
     values: list[dict[str, Any]] = []
+    lines: list[int] = []
     for line, cells in rows[1:]:
         if all(_cell_text(c) == "" for c in cells):
             continue  # blank lines (trailing ;;;;; from spreadsheets)
@@ -453,6 +460,7 @@ def import_songs(raw: bytes, filename: str, actor: User | None, *, dry_run: bool
         song = _check_row(line, row, lookups, actor, today, report.errors)
         if song is not None:
             values.append(song)
+            lines.append(line)
             if len(report.preview) < PREVIEW_ROWS:
                 report.preview.append(
                     {
@@ -463,6 +471,8 @@ def import_songs(raw: bytes, filename: str, actor: User | None, *, dry_run: bool
                         "equity": song["equity"],
                     }
                 )
+    if not report.errors:
+        report.warnings = duplicate_warnings(lines, values)
     if report.rows_read == 0 and not report.errors:
         report.errors.append(RowError(1, "El archivo no tiene filas de datos después del encabezado."))
     if report.errors or dry_run:
@@ -496,6 +506,41 @@ def import_songs(raw: bytes, filename: str, actor: User | None, *, dry_run: bool
         raise
     report.created = len(values)
     return report
+
+
+DUPLICATE_DAYS = 30
+
+
+def duplicate_warnings(lines: list[int], values: list[dict[str, Any]]) -> list[RowError]:
+    """Warn (never refuse) when a row repeats municipality + album within 30 days of another
+    song, already stored (not cancelled) or earlier in the file (DESIGN.md §3 duplicate warning)."""
+    if not values:
+        return []
+    municipality_ids = {v["municipality_id"] for v in values}
+    starts: dict[tuple[int, int], list[date]] = {}
+    stored = select(Song.municipality_id, Song.album_id, Song.planned_start).where(
+        Song.municipality_id.in_(municipality_ids), Song.state != SongState.CANCELLED.value
+    )
+    for municipality_id, album_id, planned_start in db.session.execute(stored):
+        starts.setdefault((municipality_id, album_id), []).append(planned_start)
+    for dates in starts.values():
+        dates.sort()
+    window = timedelta(days=DUPLICATE_DAYS)
+    warnings = []
+    for line, song in zip(lines, values, strict=True):
+        dates = starts.setdefault((song["municipality_id"], song["album_id"]), [])
+        start = song["planned_start"]
+        index = bisect_left(dates, start - window)
+        if index < len(dates) and dates[index] <= start + window:
+            warnings.append(
+                RowError(
+                    line,
+                    f"municipality_code: ya hay otra canción del mismo álbum en este municipio a menos de "
+                    f"{DUPLICATE_DAYS} días ({dates[index]:%d/%m/%Y}). Revise que no esté duplicada.",
+                )
+            )
+        dates.insert(bisect_left(dates, start), start)
+    return warnings
 
 
 def _bulk_insert_songs(values: list[dict[str, Any]]) -> None:
