@@ -278,10 +278,10 @@ def test_breakdowns_add_up_to_the_board(season_world):
     snap = charts.recompute_charts(w.season, as_of=AS_OF)
     bd = charts.label_breakdown(w.season, snap, w.label_a.id)
     assert bd["matches"] is True
-    assert [s.quality for s in bd["reviewed"]] == pytest.approx([0.85, 0.5, 0.375])
+    assert [s.quality for s in bd["reviewed"]] == pytest.approx([0.375, 0.5, 0.85])  # newest first
     assert len(bd["overdue"]) == 2
     art = charts.artist_breakdown(w.season, snap, w.artist_a.id)
-    assert art["matches"] and [s.points for s in art["songs"]] == [91, 111, 0]
+    assert art["matches"] and [s.points for s in art["songs"]] == [0, 111, 91]
     alb = charts.album_breakdown(w.season, snap, w.album_inn.id)
     assert alb["matches"] and alb["on_time_songs"] == 3
     # A song changes after the snapshot: the breakdown says so instead of silently disagreeing.

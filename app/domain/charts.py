@@ -615,7 +615,7 @@ def _song_rows(*conditions) -> list[Any]:
         .join(Album, Album.id == Song.album_id)
         .join(Label, Label.id == Song.label_id)
         .where(*conditions)
-        .order_by(Song.id)
+        .order_by(Song.id.desc())  # newest first: the capped list shows the latest songs
     )
     return list(db.session.execute(stmt))
 
