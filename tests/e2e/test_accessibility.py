@@ -105,6 +105,17 @@ SKIP_LINKS = re.compile(
 )
 
 
+RAW_CODES = re.compile(r"\b(planned|in_progress|delivered|returned|reviewed|cancelled|coordinator|manager)\b")
+VISIBLE_TEXT = """() => { const main = document.querySelector('main').cloneNode(true);
+    main.querySelectorAll('code, kbd, samp, pre, script, style, [hidden]').forEach(e => e.remove());
+    return main.textContent; }"""
+
+
+def _raw_codes(page) -> list[str]:
+    """Internal codes (song states, roles) shown as words on a Spanish page instead of their names."""
+    return sorted(set(RAW_CODES.findall(page.evaluate(VISIBLE_TEXT))))
+
+
 def _sample_ids(live):
     """A few real ids from the demo data for pages that need one."""
     from sqlalchemy import func, select
@@ -160,6 +171,9 @@ def _sweep(pages, page, seeds: list[str], allow: tuple[str, ...], limit: int = 3
         if violations:
             problems.append(describe_violations(url, violations))
             pages.shot(page, re.sub(r"\W+", "_", shape).strip("_") or "root", full_page=False)
+        codes = _raw_codes(page)
+        if codes:
+            problems.append(f"{url}: internal codes shown instead of their Spanish names: {codes}")
         hrefs = page.eval_on_selector_all(
             "main a[href]:not([download]), nav a[href]", "els => els.map(e => e.getAttribute('href'))"
         )
