@@ -130,3 +130,15 @@ def test_preview_shows_duplicate_warnings(client, auth, world):
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     assert "posibles duplicados" in html and "Importar 2 canción(es)" in html
+
+
+def test_xlsx_through_the_screens(client, auth, world):
+    from tests.test_imports import xlsx_bytes
+
+    auth.login(world.coordinator)
+    raw = xlsx_bytes([["DT02", "Equipo Costa", "PAZ", 8078, "Alcance", "01/02/2024", "2024-03-01"]])
+    page = upload(client, raw, "libro.xlsx")
+    assert page.status_code == 200 and "1 canción(es) listas" in page.get_data(as_text=True)
+    client.post("/songs/import/confirm")
+    song = db.session.scalars(select(Song)).one()
+    assert song.label_id == world.label_b.id and song.created_by_id == world.coordinator.id

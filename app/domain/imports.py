@@ -21,6 +21,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
 
 from app.domain import audit
 from app.domain.reference_import import ImportReport, RowError
@@ -501,6 +502,12 @@ def import_songs(raw: bytes, filename: str, actor: User | None, *, dry_run: bool
             },
         )
         db.session.commit()
+    except IntegrityError:
+        # A catalogue row changed between validation and insert (e.g. a concurrent edit):
+        # nothing was written; say so instead of failing with a server error.
+        db.session.rollback()
+        report.errors.append(RowError(1, "Los datos cambiaron mientras se importaba; no se importó nada. Intente de nuevo."))
+        return report
     except Exception:
         db.session.rollback()
         raise
