@@ -371,3 +371,16 @@ def test_due_date_request_rules(world):
     with pytest.raises(PermissionDenied):
         lifecycle.request_due_date_change(world.territorial_b, song, date(2024, 4, 30), "x")
     assert db.session.scalar(select(func.count(DueDateChange.id))) == 0
+
+
+def test_conflict_after_a_change_made_elsewhere_lists_differing_fields(world):
+    reviews = pytest.importorskip("app.domain.reviews")
+    song = _in_progress(world)
+    _deliver(world, song, date(2024, 3, 22))
+    version = song.version
+    reviews.return_song(world.coordinator, song, "Falta el acta firmada")
+    db.session.commit()
+    assert song.version > version
+    with pytest.raises(Conflict) as exc:
+        lifecycle.update_song(world.territorial_a, song, {"product": "Plan corregido"}, expected_version=version)
+    assert exc.value.details["fields"] == {"product": "Plan"}

@@ -347,8 +347,13 @@ def create_song(actor: Any, data: dict[str, Any], *, ip: str | None = None) -> S
 # --------------------------------------------------------------------------- update
 
 
-def _changed_since(song: Song, expected_version: int) -> dict[str, Any]:
-    """Fields changed by others since ``expected_version`` with their current values (from the audit trail)."""
+def _changed_since(song: Song, expected_version: int, data: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Fields changed by others since ``expected_version`` with their current values.
+
+    Read from the audit trail (song events carry ``version``); when the change came
+    from elsewhere (e.g. a review), the fields the user submitted that differ from
+    the current values are listed instead.
+    """
     events = db.session.scalars(
         select(AuditEvent)
         .where(AuditEvent.entity_type == "song", AuditEvent.entity_id == song.id)
@@ -368,6 +373,8 @@ def _changed_since(song: Song, expected_version: int) -> dict[str, Any]:
         if event.actor is not None and event.actor.name not in who:
             who.append(event.actor.name)
     current = _snapshot(song)
+    if not fields and data:
+        fields = [k for k in data if k in current and str(current[k]) != str(data[k])]
     return {
         "expected_version": expected_version,
         "current_version": song.version,
@@ -395,7 +402,7 @@ def update_song(
     if expected_version is not None and expected_version != song.version:
         raise Conflict(
             "Otra persona modificó esta canción mientras usted la editaba. Revise los valores actuales.",
-            _changed_since(song, expected_version),
+            _changed_since(song, expected_version, data),
         )
     allowed = EDITABLE_FIELDS.get(song.state, ())
     if not allowed:
