@@ -143,6 +143,7 @@ def filter_songs(user: Any, params: Any) -> Select:
             joinedload(Song.album),
             joinedload(Song.artist),
             joinedload(Song.label),
+            joinedload(Song.season),
         )
     )
     if getattr(user, "role", None) == Role.TERRITORIAL.value:
