@@ -46,6 +46,7 @@ def _xlsx(response) -> list[list]:
         (-3, -3),
         (0.5, 0.5),
         (None, None),
+        (date(2024, 1, 2), date(2024, 1, 2)),
     ],
 )
 def test_neutralise(value, expected):
@@ -140,6 +141,8 @@ def test_summary_export(client, auth, world, data):
     assert by_label["Municipios alcanzados"][1:] == ["2", "5", "0.4", "1", "0.2", "1"]
     assert by_label["Canciones entregadas · Asistencias entregadas"][1] == "3"
     assert by_label["Entregas a tiempo"][1] == "0.6667"
+    sheet = _xlsx(client.get("/coverage/export/summary.xlsx?season=2024"))
+    assert sheet[3][:4] == ["Municipios alcanzados", 2, 5, 0.4]
 
 
 def test_gaps_targets_municipalities_exports(client, auth, world, data):

@@ -206,3 +206,10 @@ def test_impact_export_matches_page(client, auth, world, impact_data):
     assert rows[1] == ["0", "2", "37.5", "38.5", "1"]
     assert rows[3] == ["5 o más", "1", "40", "50", "10"]
     assert "impacto-mdm-2022-2024" in response.headers["Content-Disposition"]
+    from openpyxl import load_workbook
+
+    xlsx = client.get("/coverage/export/impact.xlsx?indicator=mdm&year_from=2022&year_to=2024")
+    rows = [
+        list(r) for r in load_workbook(io.BytesIO(xlsx.get_data()), read_only=True).active.iter_rows(values_only=True)
+    ]
+    assert rows[3] == ["5 o más", 1, 40, 50, 10]

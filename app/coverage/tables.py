@@ -35,7 +35,7 @@ def summary_table(season: Season) -> Table:
         _("Proporción anterior"),
         _("Cambio"),
     ]
-    rows = [[f.label, f.value, f.total, f.share, f.previous, f.previous_share, f.delta] for f in summary.figures]
+    rows = [[str(f.label), f.value, f.total, f.share, f.previous, f.previous_share, f.delta] for f in summary.figures]
     return Table("cobertura-resumen", _("Resumen"), headers, rows)
 
 
@@ -173,7 +173,7 @@ def impact_table(indicator: str, year_from: int, year_to: int) -> Table:
         _("Media %(y)s", y=year_to),
         _("Cambio medio"),
     ]
-    out = [[g.label, g.municipalities, g.mean_from, g.mean_to, g.mean_change] for g in groups]
+    out = [[str(g.label), g.municipalities, g.mean_from, g.mean_to, g.mean_change] for g in groups]
     return Table(f"impacto-{indicator}-{year_from}-{year_to}", _("Impacto"), headers, out)
 
 

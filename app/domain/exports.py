@@ -26,12 +26,17 @@ CSV_MIME = "text/csv; charset=utf-8"
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
+_PLAIN = (str, int, float, bool, date, datetime, type(None))
+
+
 def neutralise(value: Any) -> Any:
     """Strings that a spreadsheet would read as a formula get a leading apostrophe.
 
     Numbers, dates and None pass through unchanged (a negative number is data,
-    not a formula).
+    not a formula); anything else (e.g. a lazily translated label) becomes text.
     """
+    if not isinstance(value, _PLAIN):
+        value = str(value)
     if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
         return "'" + value
     return value

@@ -17,7 +17,7 @@ import math
 from dataclasses import dataclass
 
 from flask import has_request_context
-from flask_babel import gettext
+from flask_babel import gettext, lazy_gettext
 from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
@@ -28,7 +28,7 @@ from app.models import MunicipalIndicator, Municipality, Season
 
 REQUIRED_COLUMNS = ("municipality_code", "indicator", "year", "value")
 GROUPS = ("0", "1-4", "5+")
-GROUP_LABELS = {"0": "0", "1-4": "1–4", "5+": "5 o más"}
+GROUP_LABELS = {"0": "0", "1-4": "1–4", "5+": lazy_gettext("5 o más")}
 MIN_YEAR, MAX_YEAR = 1990, 2100
 
 
