@@ -2,6 +2,7 @@
 
 - Security headers on every response (HTML, JSON, errors, static files).
 - Pages for signed-in users are not stored by browsers or proxies (``Cache-Control: no-store``).
+- JSON bodies are parsed once, up front; absurdly nested JSON is a 400.
 - The database going away gives a friendly 503 (HTML or JSON), never a stack trace or a secret.
 - The audit trail is append-only: the ORM refuses to update or delete ``AuditEvent`` rows,
   whether through a loaded object or a bulk ``update()``/``delete()`` statement.
@@ -9,7 +10,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, g, jsonify, render_template, request
+from flask import Flask, abort, g, jsonify, render_template, request
 from flask_babel import gettext as _
 from sqlalchemy import event
 from sqlalchemy import exc as sa_exc
@@ -50,6 +51,15 @@ DATABASE_DOWN = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.Disconne
 
 
 def init_app(app: Flask) -> None:
+    @app.before_request
+    def _parse_json_once():
+        """JSON bodies nested too deep blow Python's recursion limit: a 400, never a 500."""
+        if request.is_json and request.content_length != 0:
+            try:
+                request.get_json(silent=True)  # cached for the view
+            except RecursionError:
+                abort(400, description="JSON nested too deeply")
+
     def _database_unavailable(exc: Exception):
         """503 while the database does not answer; pool_pre_ping reconnects when it returns."""
         from app.extensions import db, login_manager

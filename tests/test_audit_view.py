@@ -55,6 +55,8 @@ def test_bad_filters_are_reported_not_500(client, world, auth, events):
     body = response.get_data(as_text=True)
     assert "debe ser un número entero" in body and "Fecha no válida" in body
     assert client.get("/admin/audit.csv?entity_id=1e9").status_code == 400
+    assert client.get("/admin/audit?entity_id=²").status_code == 400  # a Unicode digit int() refuses
+    assert client.get("/admin/audit?actor=²&page=99999999999999999999999").status_code == 200
 
 
 def test_pagination(app, client, world, auth, events):

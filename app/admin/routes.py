@@ -271,6 +271,11 @@ def _local_midnight_utc(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=tz).astimezone(UTC)
 
 
+def _is_small_int(text: str) -> bool:
+    """ASCII digits only ("²".isdigit() is True but int("²") fails) and within a 64-bit column."""
+    return text.isascii() and text.isdigit() and len(text) < 16
+
+
 def _audit_filters() -> tuple[dict, dict, list]:
     """Read the filters from the query string; bad values are reported, never a 500."""
     errors: dict[str, str] = {}
@@ -286,13 +291,13 @@ def _audit_filters() -> tuple[dict, dict, list]:
     if values["entity_type"]:
         conditions.append(AuditEvent.entity_type == values["entity_type"])
     if values["entity_id"]:
-        if values["entity_id"].isdigit() and len(values["entity_id"]) < 16:
+        if _is_small_int(values["entity_id"]):
             conditions.append(AuditEvent.entity_id == int(values["entity_id"]))
         else:
             errors["entity_id"] = _("El identificador debe ser un número entero.")
     if values["actor"]:
         actor = values["actor"]
-        if actor.isdigit() and len(actor) < 16:
+        if _is_small_int(actor):
             conditions.append(AuditEvent.actor_id == int(actor))
         else:
             ids = select(User.id).where(func.lower(User.email).like(f"%{actor.lower()}%"))
