@@ -271,6 +271,16 @@ def test_survey_keyboard_only(pages, live_server):
     ids = _sample_ids(live_server)
     page = pages.new(viewport=PHONE)
     page.goto(ids["survey_path"])
+    # Sent empty: an error summary (role=alert) links to each unanswered question; still WCAG-clean.
+    with page.expect_navigation():
+        page.get_by_role("button", name="Enviar mis respuestas").click()
+    summary = page.locator("[role=alert]")
+    assert summary.count() and summary.first.locator("a").count() >= 5, page.locator("main").inner_text()[:500]
+    violations = run_axe(page)
+    assert not violations, describe_violations(page.url, violations)
+    assert horizontal_overflow(page) <= 0
+    pages.shot(page, "survey-errors")
+    page.goto(ids["survey_path"])
     page.keyboard.press("Tab")
     assert page.evaluate("() => document.activeElement.className") == "skip-link"
     names = []
