@@ -145,8 +145,10 @@ def test_a_song_from_plan_to_the_board(pages, live_server):
     coordinator.goto(f"/songs/{song_id}")
     assert coordinator.locator(".badge", has_text="Revisada").first.is_visible()
     coordinator.goto("/charts")
-    coordinator.get_by_role("button", name="Recalcular ahora").click()
-    coordinator.wait_for_load_state("networkidle")
+    with coordinator.expect_response(lambda r: "/charts/recompute" in r.url) as response:
+        coordinator.get_by_role("button", name="Recalcular ahora").click()  # HTMX swaps the board in place
+    assert response.value.ok
+    assert coordinator.get_by_text("Listas recalculadas.").is_visible()
 
     # 5. The board shows the label's new figures, and its breakdown lists the song.
     after = _label_row(coordinator, label_name)
@@ -173,5 +175,5 @@ def test_a_song_from_plan_to_the_board(pages, live_server):
     manager.get_by_role("link", name="Brechas").first.click()
     manager.wait_for_url(re.compile(r"/coverage/gaps"))
     assert manager.locator("table tbody tr").count() > 0, "the gaps list is empty"
-    pages.shot(manager, "6-gaps")
+    pages.shot(manager, "6-gaps", full_page=False)  # the whole country: hundreds of rows
     assert not pages.console_problems, pages.console_problems
