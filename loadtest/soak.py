@@ -40,7 +40,7 @@ ROLE_USERS = {
     "anonymous": [None],
 }
 # Share of virtual users per role (territorial teams are most of the traffic).
-ROLE_MIX = ["territorial"] * 4 + ["coordinator"] * 2 + ["manager", "admin", "anonymous"]
+ROLE_MIX = ["territorial", "coordinator", "manager", "territorial", "admin", "anonymous", "territorial", "coordinator", "territorial"]
 
 PAGES = {
     "territorial": [
