@@ -32,6 +32,10 @@ def _database_url(default: str) -> str:
         url = "postgresql://" + url[len("postgres://") :]
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    if url.startswith("postgresql") and not _bool("PG_JIT", False) and "options=" not in url:
+        # JIT compilation costs hundreds of ms on the chart aggregates and gains nothing for
+        # this workload (BENCHMARKS.md, finding 5): off for the application's connections.
+        url += ("&" if "?" in url else "?") + "options=-c%20jit%3Doff"
     return url
 
 

@@ -46,6 +46,9 @@ def sqlalchemy_url(url: str) -> str:
         url = "postgresql://" + url[len("postgres://") :]
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    if url.startswith("postgresql") and os.environ.get("PG_JIT", "0").lower() not in {"1", "true", "yes", "on"}:
+        if "options=" not in url:  # the same connection settings as config._database_url
+            url += ("&" if "?" in url else "?") + "options=-c%20jit%3Doff"
     return url
 
 
