@@ -195,7 +195,7 @@ def _save_report(name: str, report: dict) -> None:
 @pytest.mark.parametrize(
     ("role", "email", "allow"),
     [
-        ("territorial", "territorial1@sinfonia.demo", ("/songs", "/charts")),
+        ("territorial", "territorial1@sinfonia.demo", ("/songs", "/charts", "/encuesta-imprimir")),
         ("coordinator", "coordinador@sinfonia.demo", ("/reviews", "/charts", "/songs/due-date")),
         ("manager", "gestor@sinfonia.demo", ("/coverage", "/open-data")),
         ("admin", "admin@sinfonia.demo", ("/admin",)),

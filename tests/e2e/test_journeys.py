@@ -131,6 +131,7 @@ def test_a_song_from_plan_to_the_board(pages, live_server):
         phone.get_by_role("button", name="Enviar mis respuestas").click()
     assert "Gracias" in phone.locator("h1").inner_text()
     assert horizontal_overflow(phone) <= 0
+    _no_axe_violations(phone)
     pages.shot(phone, "3-thanks")
 
     # 4. A coordinator reviews it from the queue and recomputes the charts.
