@@ -196,7 +196,7 @@ def _save_report(name: str, report: dict) -> None:
     ("role", "email", "allow"),
     [
         ("territorial", "territorial1@sinfonia.demo", ("/songs", "/charts", "/encuesta-imprimir")),
-        ("coordinator", "coordinador@sinfonia.demo", ("/reviews", "/charts", "/songs/due-date")),
+        ("coordinator", "coordinador@sinfonia.demo", ("/reviews", "/charts", "/songs/due-date", "/encuesta-imprimir")),
         ("manager", "gestor@sinfonia.demo", ("/coverage", "/open-data")),
         ("admin", "admin@sinfonia.demo", ("/admin",)),
     ],
