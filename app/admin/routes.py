@@ -97,6 +97,7 @@ def users():
         role=role,
         state=state,
         roles=_role_choices(),
+        role_labels=dict(_role_choices()),
         args={"q": q, "role": role, "state": state},
         now=datetime.now(UTC),
     )
@@ -160,6 +161,7 @@ def user_detail(user_id: int):
         locked=accounts.is_locked(user),
         action_form=ActionForm(),
         reset_form=PasswordResetForm(),
+        role_labels=dict(_role_choices()),
     )
 
 
@@ -245,6 +247,7 @@ def reset_password(user_id: int):
             locked=accounts.is_locked(user),
             action_form=ActionForm(),
             reset_form=form,
+            role_labels=dict(_role_choices()),
         ),
         422,
     )
