@@ -155,3 +155,25 @@ def test_app_recovers_when_database_returns(_schema, tmp_path):
             db.engine.dispose()
     finally:
         proxy.close()
+
+
+def test_upload_rolled_back_leaves_no_file(app, world):
+    """A transaction that fails after the evidence file was written removes the file (atomic upload)."""
+    import io
+    from pathlib import Path
+
+    from werkzeug.datastructures import FileStorage
+
+    from app.domain import evidence as evidence_domain
+    from app.extensions import db
+    from tests.factories import make_song
+
+    song = make_song(world, state="in_progress")
+    folder = Path(app.config["UPLOAD_FOLDER"])
+    pdf = FileStorage(io.BytesIO(b"%PDF-1.4\n1 0 obj<<>>endobj\n%%EOF\n"), filename="acta.pdf")
+    row = evidence_domain.add_evidence(world.territorial_a, song, pdf)
+    written = folder / row.stored_name
+    assert written.exists()
+    db.session.rollback()  # e.g. a later step of the same request failed
+    assert not written.exists()
+    assert not [p for p in folder.iterdir() if p.name.startswith(".upload-")]
