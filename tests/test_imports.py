@@ -296,3 +296,13 @@ def test_duplicates_within_30_days_are_warnings_not_errors(world):
     assert [w.line for w in report.warnings] == [2, 4]
     assert "20/01/2024" in report.warnings[0].message
     assert import_songs(raw, "x.csv", world.coordinator).created == 4
+
+
+@pytest.mark.parametrize("value", ["²", "٣", "1e3", " 7 x"])
+def test_unicode_digits_are_not_numbers(world, value):
+    report = import_songs(
+        csv_bytes([row(state="delivered", delivered_on="2024-03-15", product="Acta", beneficiaries=value)]),
+        "x.csv",
+        world.coordinator,
+    )
+    assert [e.message.split(":")[0] for e in report.errors] == ["beneficiaries"]

@@ -128,7 +128,7 @@ def list_municipalities():
     department = request.args.get("department")
     if department not in (None, ""):
         department = department.strip()
-        if not (department.isdigit() and len(department) <= 2):
+        if not (department.isascii() and department.isdigit() and len(department) <= 2):
             raise ApiError(400, "El parámetro 'department' debe ser un código DANE de 2 dígitos.", {"department": department[:10]})
         department = department.zfill(2)
         if db.session.scalar(select(Department.id).where(Department.code == department)) is None:

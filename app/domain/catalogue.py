@@ -309,7 +309,7 @@ def create_album(code: Any, name: Any, weight: Any, actor: Any, ip: str | None =
     """A new album (línea temática) with its complexity weight."""
     _require_admin(actor)
     code = _clean_text(code, "code", "Código", 10).upper()
-    if not code.replace("_", "").isalnum():
+    if not (code.isascii() and code.replace("_", "").isalnum()):
         raise ValidationFailed("Código: solo letras, números y _.", {"code": ["Solo letras, números y _."]})
     name = _clean_text(name, "name", "Nombre", 160)
     weight = _album_weight(weight)
@@ -447,7 +447,7 @@ def parse_target(raw: Any) -> int | None:
     if raw is None or (isinstance(raw, str) and not raw.strip()):
         return None
     text = str(raw).strip()
-    if not text.isdigit() or int(text) > MAX_TARGET:
+    if not (text.isascii() and text.isdigit()) or int(text) > MAX_TARGET:
         raise ValueError(text)
     return int(text)
 

@@ -319,7 +319,7 @@ def _check_row(
     municipality = None
     code = text["municipality_code"]
     if code:
-        if code.isdigit() and len(code) <= 5:
+        if code.isascii() and code.isdigit() and len(code) <= 5:
             code = code.zfill(5)  # spreadsheets drop the leading zero of 05001
         municipality = lk.municipalities.get(code)
         if municipality is None:
@@ -368,7 +368,7 @@ def _check_row(
     beneficiaries = None
     if text["beneficiaries"]:
         raw = text["beneficiaries"]
-        if not raw.isdigit() or int(raw) > MAX_BENEFICIARIES:
+        if not (raw.isascii() and raw.isdigit()) or int(raw) > MAX_BENEFICIARIES:
             bad("beneficiaries", f"«{raw[:20]}» no es un número entero no negativo (máximo {MAX_BENEFICIARIES:,}).")
         else:
             beneficiaries = int(raw)

@@ -9,6 +9,7 @@ session; the browser never sends the file back.
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import time
 from pathlib import Path
@@ -25,6 +26,7 @@ from app.imports.forms import ConfirmForm, UploadForm
 SESSION_KEY = "song_import"
 PENDING_SECONDS = 30 * 60
 MAX_ERRORS_SHOWN = 1000
+_PENDING_ID = re.compile(r"[0-9a-f]{32}")
 
 
 def _pending_dir() -> Path:
@@ -45,7 +47,7 @@ def _purge_expired(folder: Path) -> None:
 
 
 def _discard(pending_id: str | None) -> None:
-    if pending_id and pending_id.isalnum():
+    if isinstance(pending_id, str) and _PENDING_ID.fullmatch(pending_id):
         folder = _pending_dir()
         (folder / f"{pending_id}.upload").unlink(missing_ok=True)
         (folder / f"{pending_id}.json").unlink(missing_ok=True)
@@ -54,7 +56,7 @@ def _discard(pending_id: str | None) -> None:
 def _load_pending() -> tuple[str, bytes, str] | None:
     """(id, bytes, file name) of this user's pending upload, if still valid."""
     pending_id = session.get(SESSION_KEY)
-    if not isinstance(pending_id, str) or not pending_id.isalnum():
+    if not isinstance(pending_id, str) or not _PENDING_ID.fullmatch(pending_id):
         return None
     folder = _pending_dir()
     data_path, meta_path = folder / f"{pending_id}.upload", folder / f"{pending_id}.json"
