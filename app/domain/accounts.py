@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import selectinload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.domain import audit
@@ -232,7 +233,7 @@ def change_password(user: User, current: str, new_password: str, *, ip: str | No
 
 def search_users(q: str | None = None, role: str | None = None, state: str | None = None):
     """A select of users filtered by text (name or e-mail), role and state (active/inactive/locked)."""
-    stmt = select(User).order_by(User.name, User.id)
+    stmt = select(User).options(selectinload(User.label)).order_by(User.name, User.id)
     if q:
         like = f"%{q.strip().lower()[:100]}%"
         stmt = stmt.where(or_(func.lower(User.email).like(like), func.lower(User.name).like(like)))
