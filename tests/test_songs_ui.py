@@ -265,3 +265,17 @@ def test_no_js_municipality_choice_when_ambiguous(client, auth, world):
                                         planned_start="2024-06-01", due_date="2024-06-30"))
     ids = sorted(s.municipality_id for s in db.session.scalars(select(Song)))
     assert ids == sorted([world.mun_cat5.id, world.mun_plain.id])
+
+
+def test_read_only_detail_for_manager_and_closed_song(client, auth, world):
+    reviewed = make_song(world, state="reviewed", delivered_on=date(2024, 3, 28), review=(5, 5, 5, 5),
+                         municipality=world.mun_pdet)
+    auth.login(world.manager)
+    html = client.get(f"/songs/{reviewed.id}").get_data(as_text=True)
+    assert "Subir archivo" not in html and "Siguiente paso" not in html and "Editar datos" not in html
+    assert str(reviewed.points) in html  # 100 · (0.6·1 + 0.4·1) · 1.4 · 1.0 = 140
+    assert reviewed.points == 140
+    auth.login(world.territorial_a)
+    html = client.get(f"/songs/{reviewed.id}").get_data(as_text=True)
+    assert "Subir archivo" not in html and "Cancelar la canción" not in html
+    assert client.get(f"/songs/{reviewed.id}/edit").status_code == 303  # nothing left to edit
