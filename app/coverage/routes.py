@@ -29,7 +29,7 @@ def _int_arg(name: str) -> int | None:
     raw = (request.args.get(name) or "").strip()
     if not raw:
         return None
-    if not raw.isdigit() or len(raw) > 6:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 6:
         abort(400)
     return int(raw)
 
@@ -202,6 +202,8 @@ def targets():
 def _impact_query(available: dict[str, list[int]]):
     indicator = (request.args.get("indicator") or "").strip().lower()[:40]
     year_from, year_to = _int_arg("year_from"), _int_arg("year_to")
+    if indicator and indicator not in available:
+        abort(404)  # only imported indicators are compared (and nothing odd reaches SQL)
     if not indicator and available:
         indicator = next(iter(available))
     years = available.get(indicator, [])
