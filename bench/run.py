@@ -77,6 +77,12 @@ def dataset(db: str, songs: int, seed: int, base_pg: str | None, rebuild: bool) 
             info.update(
                 reused=True, built_at=check["built_at"], seed_seconds=check["seed_seconds"], songs=check["songs"]
             )
+            synced = run_worker("sync-indexes", "--url", url, timeout=3600)
+            if synced.get("created"):
+                log(f"{db}: created missing indexes in place: {synced}")
+                info["indexes_created_in_place"] = synced
+            elif "error" in synced:
+                log(f"{db}: index check failed: {synced['error']}")
             return info
     log(f"{db}: building dataset {key} ({songs:,} songs) …")
     if db == "sqlite":

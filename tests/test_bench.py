@@ -201,10 +201,19 @@ def test_bench_smoke_run_at_200_songs(tmp_path):
         assert run["naive"]["max_abs_difference_vs_snapshot"] <= 1e-9
     md = (tmp_path / "BENCHMARKS.md").read_text(encoding="utf-8")
     assert "<!-- bench:start -->" in md and "SQLite · 200" in md
-    # Second run: the dataset is reused, not re-seeded.
+    # Second run: the dataset is reused, not re-seeded; an index it lacks is created in place.
+    import sqlite3
+
+    dataset_file = Path(run["dataset"]["url"][len("sqlite:///") :])
+    with sqlite3.connect(dataset_file) as conn:
+        conn.execute("DROP INDEX ix_songs_season_due")
     proc = subprocess.run(
         [*command[:-4], "--steps", "recompute", "--reps", "1"], cwd=ROOT, env=env, capture_output=True, text=True
     )
     assert proc.returncode == 0, proc.stderr
     assert "reusing dataset" in proc.stdout
+    assert "ix_songs_season_due" in proc.stdout
+    with sqlite3.connect(dataset_file) as conn:
+        names = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    assert "ix_songs_season_due" in names
     assert json.loads((tmp_path / "BENCHMARKS.json").read_text())["runs"]["sqlite:200"]["dataset"]["reused"] is True
