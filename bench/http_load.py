@@ -71,6 +71,24 @@ class Server:
         self.__exit__()
         raise RuntimeError(f"gunicorn did not answer /healthz in 90 s; see {self.log_path}")
 
+    def cpu_seconds(self) -> float:
+        """User + system CPU of the gunicorn workers (children of the master) so far."""
+        if not self.proc:
+            return 0.0
+        ticks = os.sysconf("SC_CLK_TCK")
+        total = 0
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry}/stat") as handle:
+                    fields = handle.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == self.proc.pid:  # ppid
+                total += int(fields[11]) + int(fields[12])  # utime + stime
+        return total / ticks
+
     def __exit__(self, *exc) -> None:
         if self.proc and self.proc.poll() is None:
             self.proc.terminate()
@@ -156,7 +174,9 @@ def percentile(sorted_values: list[float], q: float) -> float:
     return sorted_values[index]
 
 
-def run_scenario(port: int, scenario: Scenario, clients: int, time_cap: float, warmup: int = 10) -> dict:
+def run_scenario(
+    port: int, scenario: Scenario, clients: int, time_cap: float, warmup: int = 10, server_cpu=None
+) -> dict:
     """Warm up, then ``clients`` threads share ``scenario.requests`` requests (or stop at the cap)."""
     probe = Client(port)
     if scenario.cookies:
@@ -205,15 +225,18 @@ def run_scenario(port: int, scenario: Scenario, clients: int, time_cap: float, w
                         examples.append(f"{status} {method} {path}: {data[:120].decode('utf-8', 'replace')}")
 
     threads = [threading.Thread(target=worker, daemon=True) for _ in range(clients)]
+    cpu_before = server_cpu() if server_cpu else None
     started = time.perf_counter()
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(time_cap + 120)
     wall = time.perf_counter() - started
+    cpu_used = server_cpu() - cpu_before if server_cpu else None
     latencies.sort()
     done = len(latencies)
     return {
+        "server_cpu_ms_per_request": round(cpu_used / done * 1000, 1) if cpu_used is not None and done else None,
         "label": scenario.label,
         "available": True,
         "requests": done,
@@ -315,7 +338,7 @@ def scenarios(prep: dict, requests: int) -> list[Scenario]:
 
 def run_http(url: str, port: int, prep: dict, clients: int, requests: int, time_cap: float, log_path: str) -> dict:
     results: dict = {"clients": clients, "time_cap_s": time_cap, "server_log": log_path}
-    with Server(url, port, log_path):
+    with Server(url, port, log_path) as server:
         admin = Client(port)
         coordinator = Client(port)
         coordinator.login("coordinador@sinfonia.demo")
@@ -338,7 +361,7 @@ def run_http(url: str, port: int, prep: dict, clients: int, requests: int, time_
                 results[scenario.name] = {"label": scenario.label, "available": False, "reason": "no survey links"}
                 continue
             try:
-                results[scenario.name] = run_scenario(port, scenario, clients, time_cap)
+                results[scenario.name] = run_scenario(port, scenario, clients, time_cap, server_cpu=server.cpu_seconds)
             except Exception as exc:  # noqa: BLE001 - recorded, the run goes on
                 results[scenario.name] = {"label": scenario.label, "available": False, "reason": f"error: {exc}"}
     floor = results.get("healthz", {}).get("p95_ms")

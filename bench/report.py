@@ -273,7 +273,10 @@ def render(results: dict) -> str:
         "keep-alive `http.client`), a fixed number of requests per scenario with a time cap, after 10 warm-up "
         "requests. Pages with the coordinator's (boards, songs) or the manager's (coverage) session cookie; "
         "the API with bearer tokens. Writes: new songs through the API as `territorial1`, surveys for distinct "
-        "delivered songs. Ratio = p95 / p95 of `/healthz` (the trivial endpoint of the same server)."
+        "delivered songs. Ratio = p95 / p95 of `/healthz` (the trivial endpoint of the same server). Server CPU "
+        "per request = user + system CPU of the gunicorn workers during the scenario / requests (the load "
+        "generator and, on PostgreSQL, the database server are not in it): unlike the latencies it hardly "
+        "depends on how busy the shared machine was."
     )
     add("")
     for _, run in runs:
@@ -286,21 +289,22 @@ def render(results: dict) -> str:
             add(f"Error: {h['error']}")
             add("")
             continue
-        add("| endpoint | requests | req/s | p50 | p95 | p99 | p95 / healthz | failures |")
-        add("|---|---|---|---|---|---|---|---|")
+        add("| endpoint | requests | req/s | p50 | p95 | p99 | p95 / healthz | server CPU / request | failures |")
+        add("|---|---|---|---|---|---|---|---|---|")
         for name in HTTP_ORDER:
             s = h.get(name)
             if not isinstance(s, dict):
                 continue
             if not s.get("available"):
-                add(f"| {s.get('label', name)} | not available: {s.get('reason', '')[:120]} | | | | | | |")
+                add(f"| {s.get('label', name)} | not available: {s.get('reason', '')[:120]} | | | | | | | |")
                 continue
             failures = ", ".join(f"{k}×{v}" for k, v in s.get("failures", {}).items()) or "0"
             capped = " (time cap)" if s.get("capped") else ""
             add(
                 f"| {s['label']} | {s['requests']:,}{capped} | {_f(s['throughput_rps'], 0)} | "
                 f"{_f(s['p50_ms'], 1, ' ms')} | {_f(s['p95_ms'], 1, ' ms')} | {_f(s['p99_ms'], 1, ' ms')} | "
-                f"{_f(s.get('p95_vs_healthz'), 1, '×') if name != 'healthz' else '1×'} | {failures} |"
+                f"{_f(s.get('p95_vs_healthz'), 1, '×') if name != 'healthz' else '1×'} | "
+                f"{_f(s.get('server_cpu_ms_per_request'), 1, ' ms')} | {failures} |"
             )
         add("")
     # Import.
