@@ -89,6 +89,7 @@ def test_label_artist_breakdown_and_tv_pages(client, auth, songs):
     tv = client.get("/charts/tv?season=2024").get_data(as_text=True)
     assert 'http-equiv="refresh"' in tv and "charts.js" in tv
     assert client.get("/charts?season=abc").status_code == 400
+    assert client.get("/charts?season=²").status_code == 400  # str.isdigit() accepts it, int() does not
     assert client.get("/charts?season=1999").status_code == 404
     assert client.get("/charts/labels/9999?season=2024").status_code == 404
 

@@ -40,6 +40,14 @@ def _chart_helpers():
     }
 
 
+def _year(raw: str) -> int | None:
+    """A season year from user input, or None (never an exception)."""
+    raw = raw.strip()
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 4):
+        return None
+    return int(raw)
+
+
 def _seasons() -> list[Season]:
     return list(db.session.scalars(select(Season).order_by(Season.year.desc())))
 
@@ -48,9 +56,10 @@ def _pick_season(seasons: list[Season]) -> Season | None:
     """?season=YEAR, else the current year's season if it has a snapshot, else the latest with one."""
     raw = request.args.get("season", "")
     if raw:
-        if not raw.isdigit():
+        year = _year(raw)
+        if year is None:
             abort(400)
-        season = next((s for s in seasons if s.year == int(raw)), None)
+        season = next((s for s in seasons if s.year == year), None)
         if season is None:
             abort(404)
         return season
@@ -95,7 +104,8 @@ def recompute():
     permissions.require(permissions.can_recompute_charts(current_user), _("Solo la coordinación puede recalcular."))
     seasons = _seasons()
     raw = request.form.get("season", "")
-    season = next((s for s in seasons if raw.isdigit() and s.year == int(raw)), None)
+    year = _year(raw)
+    season = next((s for s in seasons if s.year == year), None)
     targets = [season] if season else charts.seasons_with_songs()
     try:
         charts.run_recompute(targets)
