@@ -16,7 +16,7 @@ def app_config():
 
 def _token(client, url: str) -> str:
     html = client.get(url).get_data(as_text=True)
-    return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)
+    return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html).group(1)
 
 
 def test_forms_need_the_token(client, auth, world):
@@ -51,3 +51,12 @@ def test_htmx_list_pushes_a_clean_url(client, auth, world):
                                           "HX-History-Restore-Request": "true"}
     )
     assert "<html" in history.get_data(as_text=True)  # history restore gets the whole page
+
+
+def test_detail_ids_unique_with_csrf_fields(client, auth, world):
+    song = make_song(world, state="in_progress")
+    auth.login(world.territorial_a)
+    html = client.get(f"/songs/{song.id}").get_data(as_text=True)
+    assert html.count('name="csrf_token"') >= 4
+    ids = re.findall(r'\sid="([^"]+)"', html)
+    assert len(ids) == len(set(ids)), sorted({i for i in ids if ids.count(i) > 1})

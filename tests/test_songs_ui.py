@@ -279,3 +279,12 @@ def test_read_only_detail_for_manager_and_closed_song(client, auth, world):
     html = client.get(f"/songs/{reviewed.id}").get_data(as_text=True)
     assert "Subir archivo" not in html and "Cancelar la canción" not in html
     assert client.get(f"/songs/{reviewed.id}/edit").status_code == 303  # nothing left to edit
+
+
+def test_detail_page_has_unique_ids(client, auth, world):
+    song = make_song(world, state="in_progress")
+    auth.login(world.territorial_a)
+    html = client.get(f"/songs/{song.id}").get_data(as_text=True)
+    ids = re.findall(r'\sid="([^"]+)"', html)
+    assert "cancel_reason" in ids and "due_reason" in ids
+    assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)

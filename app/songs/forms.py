@@ -68,13 +68,17 @@ class DeliverForm(FlaskForm):
 
 class CancelForm(FlaskForm):
     reason = TextAreaField(
-        _l("Motivo de la cancelación"), validators=[DataRequired(message=REQUIRED), Length(max=5000)]
+        _l("Motivo de la cancelación"),
+        validators=[DataRequired(message=REQUIRED), Length(max=5000)],
+        id="cancel_reason",  # unique on the detail page, which also shows the due-date form
     )
 
 
 class DueDateRequestForm(FlaskForm):
     proposed_due = DateField(_l("Nueva fecha de compromiso propuesta"), validators=[InputRequired(message=REQUIRED)])
-    reason = TextAreaField(_l("Justificación"), validators=[DataRequired(message=REQUIRED), Length(max=5000)])
+    reason = TextAreaField(
+        _l("Justificación"), validators=[DataRequired(message=REQUIRED), Length(max=5000)], id="due_reason"
+    )
 
 
 class EvidenceForm(FlaskForm):
