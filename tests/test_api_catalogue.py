@@ -82,3 +82,17 @@ def test_municipalities_bad_params(client, auth, world):
         assert response.status_code == 400, query
         assert response.get_json()["error"]
     assert client.get("/api/v1/municipalities?department=99").status_code == 404
+
+
+def test_hostile_query_values_never_500(client, auth, world):
+    auth.login(world.admin)
+    for url in (
+        "/api/v1/municipalities?q=a%00b",
+        "/api/v1/artists?label=99999999999999999999",
+        "/api/v1/municipalities?department=%C2%B2",
+        "/admin/artists?label=99999999999999999999",
+        "/admin/artists?label=%C2%B2",
+        "/admin/playlists?season=99999999999999999999",
+        "/admin/albums/99999",
+    ):
+        assert client.get(url).status_code < 500, url

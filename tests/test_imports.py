@@ -306,3 +306,9 @@ def test_unicode_digits_are_not_numbers(world, value):
         world.coordinator,
     )
     assert [e.message.split(":")[0] for e in report.errors] == ["beneficiaries"]
+
+
+def test_nul_bytes_anywhere_in_a_csv_are_refused(world):
+    raw = csv_bytes([row() for _ in range(400)] + [row(scope="a\x00b")])
+    report = import_songs(raw, "x.csv", world.coordinator)
+    assert report.errors and report.errors[0].line == 1 and song_count() == 0

@@ -33,10 +33,12 @@ def _failed(exc: DomainError) -> dict:
 
 
 def _int(value) -> int | None:
+    """A positive database id / year from a form or query string, else None (never a 500)."""
     try:
-        return int(value)
-    except (TypeError, ValueError):
+        number = int(str(value).strip()) if value is not None and str(value).strip().isascii() else None
+    except ValueError:
         return None
+    return number if number is not None and 0 < number < 2**31 else None
 
 
 # --------------------------------------------------------------------------- albums

@@ -145,7 +145,7 @@ def list_municipalities():
     if pdet is not None:
         stmt = stmt.where(Municipality.pdet.is_(pdet))
     query = (request.args.get("q") or "").strip()
-    if len(query) > 100:
+    if len(query) > 100 or "\x00" in query:
         raise ApiError(400, "El parámetro 'q' es demasiado largo.", {"q": len(query)})
     if query:
         escaped = query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

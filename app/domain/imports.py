@@ -128,7 +128,7 @@ def _too_many_rows() -> str:
 
 
 def _read_csv(raw: bytes) -> list[tuple[int, list[Any]]]:
-    if b"\x00" in raw[:8192]:
+    if b"\x00" in raw:
         raise FileRefused("El archivo no parece un CSV de texto (contiene datos binarios).")
     try:
         text = raw.decode("utf-8-sig")
@@ -288,6 +288,10 @@ def _check_row(
     for column in REQUIRED_COLUMNS:
         if not text[column]:
             bad(column, "el valor es obligatorio y está vacío.")
+    for column, value in text.items():
+        if "\x00" in value:  # PostgreSQL text cannot hold NUL
+            bad(column, "contiene caracteres de control no permitidos.")
+            text[column] = value.replace("\x00", "")
 
     label_id = None
     if text["label_code"]:
