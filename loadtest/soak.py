@@ -162,7 +162,14 @@ def virtual_user(index: int, role: str, args, stats: Stats, stop: threading.Even
     songs = own_songs(client) if email else []
     my_song = songs[index % len(songs)] if songs and role == "territorial" else None
     pages = PAGES[role]
+    interval = args.users_now / args.rate if args.rate else 0.0  # paced (open loop) when --rate is set
+    next_at = time.perf_counter() + rng.random() * interval
     while not stop.is_set():
+        if interval:
+            delay = next_at - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+            next_at = max(next_at + interval, time.perf_counter() - interval)
         with stats.lock:
             if budget[0] <= 0:
                 return
@@ -221,6 +228,7 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def run(args, users: int, duration: float) -> dict:
+    args.users_now = users
     stats, stop, budget = Stats(), threading.Event(), [args.max_requests]
     roles = [ROLE_MIX[i % len(ROLE_MIX)] for i in range(users)]
     threads = [
@@ -249,6 +257,7 @@ def run(args, users: int, duration: float) -> dict:
     lat = stats.latencies
     result = {
         "users": users,
+        "target_rps": args.rate,
         "roles": {r: roles.count(r) for r in sorted(set(roles))},
         "seconds": round(elapsed, 1),
         "requests": len(lat),
@@ -282,7 +291,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--users", type=int, default=8, help="virtual users (threads)")
     parser.add_argument("--duration", type=float, default=300, help="seconds of measured traffic")
     parser.add_argument("--max-requests", type=int, default=500_000, help="hard cap on requests")
+    parser.add_argument("--rate", type=float, default=0, help="total requests/second to pace at (0: as fast as possible)")
     parser.add_argument("--ramp", default="", help="comma-separated user counts: short steps to find the knee")
+    parser.add_argument("--rates", default="", help="comma-separated paced rates (with --users): steps to find the knee")
     parser.add_argument("--step-seconds", type=float, default=20)
     parser.add_argument("--master-pid", type=int, default=None, help="gunicorn master PID (for worker RSS)")
     parser.add_argument("--json", dest="json_out", default=None, help="write the results here")
@@ -292,7 +303,13 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("loopback targets only")
     args.host, args.port = url.hostname, url.port or 80
     results = []
-    if args.ramp:
+    if args.rates:
+        for rate in [float(x) for x in args.rates.split(",")]:
+            args.rate = rate
+            result = run(args, args.users, args.step_seconds)
+            results.append(result)
+            print(json.dumps({k: result[k] for k in ("users", "target_rps", "rps", "p50_ms", "p95_ms", "p99_ms", "errors")}), flush=True)
+    elif args.ramp:
         for users in [int(x) for x in args.ramp.split(",")]:
             result = run(args, users, args.step_seconds)
             results.append(result)
