@@ -361,8 +361,9 @@ def targets(results: dict) -> list[str]:
         if big and r.get("recompute_s") is not None:
             if run.get("database") == "sqlite":
                 out.append(
-                    f"| recompute of 1,000,000 songs < {TARGETS['recompute_s']:.0f} s (SQLite) | {name} | "
-                    f"{_f(r['recompute_s'], 2, ' s')} | {_met(r['recompute_s'] < TARGETS['recompute_s'])} |"
+                    f"| recompute of 1,000,000 songs < {TARGETS['recompute_s']:.0f} s (SQLite; wall, CPU in brackets) | "
+                    f"{name} | {_f(r['recompute_s'], 2, ' s')} ({_f(r.get('recompute_cpu_s'), 2, ' s')}) | "
+                    f"{_met(r['recompute_s'] < TARGETS['recompute_s'])} |"
                 )
             ratio = r.get("ratio_to_floor")
             out.append(
@@ -389,8 +390,9 @@ def targets(results: dict) -> list[str]:
                 s = h.get(board) or {}
                 if s.get("available"):
                     out.append(
-                        f"| board p95 < {TARGETS['board_p95_ms']:.0f} ms ({board}) | {name} | "
-                        f"{_f(s['p95_ms'], 1, ' ms')} | {_met(s['p95_ms'] < TARGETS['board_p95_ms'])} |"
+                        f"| board p95 < {TARGETS['board_p95_ms']:.0f} ms ({board}; server CPU per request in brackets) | "
+                        f"{name} | {_f(s['p95_ms'], 1, ' ms')} ({_f(s.get('server_cpu_ms_per_request'), 1, ' ms')}) | "
+                        f"{_met(s['p95_ms'] < TARGETS['board_p95_ms'])} |"
                     )
                     vs = s.get("p95_vs_healthz")
                     out.append(
