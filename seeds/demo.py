@@ -87,7 +87,9 @@ def _ensure_user(email: str, name: str, role: str, password_hash: str, label_id:
 
 def _demo_categories(rng: random.Random) -> None:
     """A synthetic category for municipalities without an official one, labelled "demo"."""
-    rows = db.session.execute(select(Municipality.id, Municipality.code).where(Municipality.category.is_(None))).all()
+    rows = db.session.execute(
+        select(Municipality.id, Municipality.code).where(Municipality.category.is_(None)).order_by(Municipality.id)
+    ).all()  # ordered: PostgreSQL returns updated rows in another physical order
     if not rows:
         return
     updates = []
