@@ -5,12 +5,23 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+import pytest
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Song
 from tests.test_imports import csv_bytes, row
+
+
+@pytest.fixture(autouse=True)
+def _remove_pending_uploads(app):
+    """Previews that are never confirmed leave a pending file under instance/imports: remove ours."""
+    folder = Path(app.instance_path) / "imports"
+    before = set(folder.glob("*")) if folder.exists() else set()
+    yield
+    for path in (set(folder.glob("*")) if folder.exists() else set()) - before:
+        path.unlink(missing_ok=True)
 
 
 def upload(client, raw: bytes, name: str = "canciones.csv"):
