@@ -277,12 +277,12 @@ def scenarios(prep: dict, requests: int) -> list[Scenario]:
         Scenario("board_api", f"GET /api/v1/charts/labels?season={year}", get(f"/api/v1/charts/labels?season={year}")),
         Scenario(
             "songs_html",
-            "GET /songs?season=…&label=…|department=…&state=… (filtered song list page)",
+            "GET /songs?season=…&label=… or department=…&state=… (filtered song list page)",
             lambda i: ("GET", f"/songs?{song_filter(i)}", None, {}),
         ),
         Scenario(
             "songs_api",
-            "GET /api/v1/songs?season=…&label=…|department=…&state=…",
+            "GET /api/v1/songs?season=…&label=… or department=…&state=…",
             lambda i: ("GET", f"/api/v1/songs?{song_filter(i)}", None, {}),
         ),
         Scenario("coverage_html", f"GET /coverage?season={year} (coverage page)", get(f"/coverage?season={year}")),

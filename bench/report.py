@@ -299,12 +299,14 @@ def render(results: dict) -> str:
             if not isinstance(s, dict):
                 continue
             if not s.get("available"):
-                add(f"| {s.get('label', name)} | not available: {s.get('reason', '')[:120]} | | | | | | | |")
+                add(
+                    f"| {s.get('label', name).replace('|', ' or ')} | not available: {s.get('reason', '')[:120]} | | | | | | | |"
+                )
                 continue
             failures = ", ".join(f"{k}×{v}" for k, v in s.get("failures", {}).items()) or "0"
             capped = " (time cap)" if s.get("capped") else ""
             add(
-                f"| {s['label']} | {s['requests']:,}{capped} | {_f(s['throughput_rps'], 0)} | "
+                f"| {s['label'].replace('|', ' or ')} | {s['requests']:,}{capped} | {_f(s['throughput_rps'], 0)} | "
                 f"{_f(s['p50_ms'], 1, ' ms')} | {_f(s['p95_ms'], 1, ' ms')} | {_f(s['p99_ms'], 1, ' ms')} | "
                 f"{_f(s.get('p95_vs_healthz'), 1, '×') if name != 'healthz' else '1×'} | "
                 f"{_f(s.get('server_cpu_ms_per_request'), 1, ' ms')} | {failures} |"
