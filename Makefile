@@ -56,7 +56,7 @@ lint: install-dev
 	$(BIN)/ruff check app seeds tests config.py wsgi.py
 
 ## make bench: benchmarks (see README, BENCHMARKS.md)
-bench: install-dev translations
+bench: install-dev
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
 ## make migration: regenerate the initial migration from the models
