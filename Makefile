@@ -22,7 +22,7 @@ install-dev: $(VENV)/.dev
 
 translations: install
 	@if ls app/translations/*/LC_MESSAGES/messages.po >/dev/null 2>&1; then \
-		$(BIN)/pybabel compile -q -d app/translations; fi
+		$(BIN)/pybabel -q compile -d app/translations; fi
 
 ## make translations-update: extract every wrapped string and merge it into es/en (then translate en)
 translations-update: install
