@@ -22,6 +22,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from app.domain import audit, permissions, terms
 from app.domain.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from app.domain.parsing import ascii_int
 from app.extensions import db
 from app.models import Album, Artist, AuditEvent, Department, DueDateChange, Municipality, Role, Song, SongState
 from app.models.base import utcnow
@@ -156,8 +157,8 @@ def parse_int(
         number = value
     elif isinstance(value, float) and value.is_integer():
         number = int(value)
-    elif isinstance(value, str) and value.strip().lstrip("-").isdigit() and len(value.strip()) < 12:
-        number = int(value.strip())
+    elif isinstance(value, str):
+        number = ascii_int(value, maximum=10**12)
     if number is None:
         errors.setdefault(field, []).append("Debe ser un número entero.")
         return None

@@ -23,6 +23,7 @@ from flask_babel import gettext
 from app.domain import audit
 from app.domain.calendar import business_days_between
 from app.domain.errors import Conflict, PermissionDenied, ValidationFailed
+from app.domain.parsing import ascii_int
 from app.domain.permissions import can_review_song
 from app.domain.terms import refresh_song_terms
 from app.extensions import db
@@ -99,8 +100,8 @@ def validate_scores(scores: Any) -> dict[str, int]:
         if isinstance(raw, bool):
             errors[key] = [_("Debe ser un número entero de 1 a 5.")]
             continue
-        if isinstance(raw, str) and raw.strip().isdigit():
-            raw = int(raw.strip())
+        if isinstance(raw, str):
+            raw = ascii_int(raw) if ascii_int(raw) is not None else raw
         if isinstance(raw, float) and raw.is_integer():
             raw = int(raw)
         if not isinstance(raw, int):

@@ -20,6 +20,7 @@ from sqlalchemy.orm import contains_eager, joinedload
 
 from app.domain.errors import ValidationFailed
 from app.domain.lifecycle import today
+from app.domain.parsing import ascii_int
 from app.models import Department, Municipality, Role, Season, Song
 from app.models.songs import OPEN_STATES, SONG_STATES
 
@@ -42,10 +43,10 @@ def _param(params: Any, key: str) -> str:
 def _positive_int(raw: str, key: str, errors: dict[str, list[str]], *, maximum: int = 2_000_000_000) -> int | None:
     if not raw:
         return None
-    if not raw.isdigit() or int(raw) < 1 or int(raw) > maximum:
+    value = ascii_int(raw, minimum=1, maximum=maximum)
+    if value is None:
         errors.setdefault(key, []).append("Debe ser un número entero positivo.")
-        return None
-    return int(raw)
+    return value
 
 
 def clean_params(params: Any) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from app.auth.decorators import roles_required
 from app.domain import permissions
 from app.domain import reviews as review_domain
 from app.domain.errors import Conflict, DomainError
+from app.domain.parsing import ascii_int
 from app.extensions import db, htmx
 from app.models import Album, Department, Label, Municipality, Song, SongState, Survey
 from app.reviews import bp
@@ -46,8 +47,7 @@ def evidence_url(song: Song, evidence) -> str | None:
 
 
 def _int_arg(name: str) -> int | None:
-    value = request.args.get(name, type=int)
-    return value if value and value > 0 else None
+    return ascii_int(request.args.get(name, ""), minimum=1)
 
 
 def _filters() -> dict[str, int]:

@@ -26,6 +26,7 @@ from app.domain import evidence as evidence_domain
 from app.domain import lifecycle, permissions, song_queries
 from app.domain.calendar import business_days_left
 from app.domain.errors import Conflict, ValidationFailed
+from app.domain.parsing import ascii_int
 from app.extensions import db, htmx
 from app.models import Album, Artist, Department, DueDateChange, Label, Municipality, Role, Season, Song
 from app.models.songs import OPEN_STATES, SONG_STATES
@@ -114,12 +115,13 @@ def municipality_matches(actor: Any, text: str, limit: int = SUGGESTIONS) -> lis
 def _resolve_municipality(form: SongForm) -> tuple[Municipality | None, list[dict[str, Any]]]:
     """The chosen municipality (a radio ``municipality_id`` or the typed name/code), or candidates."""
     actor = _actor()
-    chosen = request.form.get("municipality_id", "")
-    if chosen.isdigit():
+    chosen = ascii_int(request.form.get("municipality_id", ""), minimum=1)
+    if chosen is not None:
         allowed = {row[0] for row in _municipality_rows(actor)}
-        if int(chosen) in allowed:
-            return db.session.get(Municipality, int(chosen)), []
-    text = (form.municipality.data or "").strip()
+        if chosen in allowed:
+            return db.session.get(Municipality, chosen), []
+    # SongForm(obj=song) fills this field with the Municipality object when nothing was posted.
+    text = form.municipality.data.strip() if isinstance(form.municipality.data, str) else ""
     if not text:
         form.municipality.errors = [_("Escriba el nombre o el código DANE del municipio y elíjalo.")]
         return None, []
@@ -170,7 +172,7 @@ def list_songs():
     actor = _actor()
     args = {k: request.args.get(k, "").strip() for k in song_queries.FILTER_KEYS if request.args.get(k, "").strip()}
     raw_page = request.args.get("page", "1")
-    page_number = int(raw_page) if raw_page.isdigit() and 0 < int(raw_page) < 1_000_000 else 1
+    page_number = ascii_int(raw_page, minimum=1, maximum=999_999) or 1
     filter_error = None
     page = None
     try:
@@ -524,8 +526,7 @@ def edit(song_id: int):
             data = {name: form[name].data for name in editable if name in form._fields}
             if "municipality_id" in editable:
                 data["municipality_id"] = municipality.id
-            version = form.version.data or ""
-            expected = int(version) if version.isdigit() else None
+            expected = ascii_int(str(form.version.data or ""), minimum=1)
             changed_place = song.state == lifecycle.PLANNED and (
                 municipality.id != song.municipality_id
                 or data.get("album_id") != song.album_id
