@@ -132,11 +132,16 @@ class FreshUserClient(FlaskClient):
     each request reads the session cookie like a real one."""
 
     def open(self, *args, **kwargs):
-        g.pop("_login_user", None)
+        self._forget_request_state()
         try:
             return super().open(*args, **kwargs)
         finally:
-            g.pop("_login_user", None)
+            self._forget_request_state()
+
+    @staticmethod
+    def _forget_request_state():
+        g.pop("_login_user", None)
+        g.pop("_flask_babel", None)  # Flask-Babel caches the locale per context
 
 
 @pytest.fixture

@@ -7,9 +7,14 @@ Boards read the latest complete snapshot only; the recompute lives in
 
 from __future__ import annotations
 
+from collections import OrderedDict
+from threading import Lock
+
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from markupsafe import Markup
 from sqlalchemy import select
 from werkzeug.routing import BuildError
 
@@ -74,8 +79,9 @@ def _pick_season(seasons: list[Season]) -> Season | None:
     return seasons[0] if seasons else None
 
 
-def _board_context(season: Season | None, seasons: list[Season]) -> dict:
-    snapshot = charts.latest_snapshot(season.id) if season else None
+def _board_context(season: Season | None, seasons: list[Season], snapshot: ChartSnapshot | None = None) -> dict:
+    if snapshot is None and season is not None:
+        snapshot = charts.latest_snapshot(season.id)
     context = {"season": season, "seasons": seasons, "snapshot": snapshot}
     if snapshot is not None:
         context.update(
@@ -87,14 +93,48 @@ def _board_context(season: Season | None, seasons: list[Season]) -> dict:
     return context
 
 
+# Rendered boards, keyed by snapshot: a snapshot never changes once complete, so the
+# cached HTML is exact until the next recompute writes a new snapshot (issue 8).
+_BOARD_CACHE: OrderedDict[tuple, Markup] = OrderedDict()
+_BOARD_CACHE_SIZE = 32
+_BOARD_CACHE_LOCK = Lock()
+
+
+def board_html(season: Season | None, seasons: list[Season]) -> Markup:
+    """The board partial for the season's latest snapshot, rendered once per snapshot and locale."""
+    snapshot = charts.latest_snapshot(season.id) if season else None
+    key = None
+    if snapshot is not None:
+        key = (
+            snapshot.id,
+            season.index_quality_weight,
+            season.index_ontime_weight,
+            season.index_progress_weight,
+            str(get_locale()),
+        )
+        with _BOARD_CACHE_LOCK:
+            cached = _BOARD_CACHE.get(key)
+            if cached is not None:
+                _BOARD_CACHE.move_to_end(key)
+                return cached
+    html = Markup(render_template("charts/_board.html", **_board_context(season, seasons, snapshot)))
+    if key is not None:
+        with _BOARD_CACHE_LOCK:
+            _BOARD_CACHE[key] = html
+            while len(_BOARD_CACHE) > _BOARD_CACHE_SIZE:
+                _BOARD_CACHE.popitem(last=False)
+    return html
+
+
 @bp.get("")
 @login_required
 def board():
     seasons = _seasons()
-    context = _board_context(_pick_season(seasons), seasons)
+    season = _pick_season(seasons)
+    html = board_html(season, seasons)
     if htmx and not htmx.boosted:
-        return render_template("charts/_board.html", **context)
-    return render_template("charts/board.html", **context)
+        return html
+    return render_template("charts/board.html", season=season, seasons=seasons, board_html=html)
 
 
 @bp.post("/recompute")
