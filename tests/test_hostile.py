@@ -18,25 +18,6 @@ from app.extensions import db
 from app.models import AuditEvent, Evidence, Song, User
 from tests.factories import PASSWORD, make_song
 
-# Bugs found by these tests in other modules (reported to the lead; remove an entry once fixed —
-# the tests then pass and, being non-strict, show as XPASS until the marker goes).
-UNICODE_DIGIT = "str.isdigit() is True for '²' but int('²') raises ValueError → 500"
-BIG_INT = "request.args.get(name, type=int) accepts 10**20, which overflows the INTEGER column → 500"
-KNOWN_BUGS = {
-    "/songs": f"app/domain/song_queries.py:45 (label/artist/album) and app/songs/routes.py:173 (page): {UNICODE_DIGIT}",
-    "/api/v1/songs": f"app/domain/song_queries.py:45 (label/artist/album): {UNICODE_DIGIT}",
-    "/reviews": f"app/reviews/routes.py:49 (label/department/album/page): {BIG_INT}",
-    "/reviews/surveys": f"app/reviews/routes.py:49 (label/page): {BIG_INT}",
-    "song_fields": f"app/domain/lifecycle.py:159 parse_int: {UNICODE_DIGIT}",
-    "review_scores": f"app/domain/reviews.py:102: {UNICODE_DIGIT}",
-    "song_edit": "app/songs/routes.py:528: form.version.data is not a str when the field is absent → AttributeError → 500",
-}
-
-
-def known_bug(key: str):
-    return pytest.mark.xfail(reason=KNOWN_BUGS[key], strict=False)
-
-
 SETTINGS = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 CORPUS = [
@@ -169,7 +150,7 @@ def test_api_create_song_hostile(client, world, bearer, body):
 
 
 @pytest.mark.parametrize(
-    "value", [pytest.param(v, marks=known_bug("song_fields")) if v == "²" else v for v in JSON_VALUES], ids=lambda v: repr(v)[:30]
+    "value", JSON_VALUES, ids=lambda v: repr(v)[:30]
 )
 def test_api_song_fields_corpus(client, world, bearer, song_a, value):
     before = _counts()
@@ -208,7 +189,7 @@ def test_api_broken_json_bodies(client, world, bearer, song_a, raw):
 
 
 @pytest.mark.parametrize(
-    "values", [(0, 6, None, 4.5, [], {}, "<b>", 2**70), pytest.param(("²",), marks=known_bug("review_scores"))]
+    "values", [(0, 6, None, 4.5, [], {}, "<b>", 2**70), ("²",)]
 )
 def test_review_scores_of_wrong_type(client, world, auth, values):
     song = make_song(world, artist=world.artist_b, state="delivered", delivered_on=date(2024, 3, 28))
@@ -246,7 +227,7 @@ def _existing(app, path: str) -> bool:
 
 
 @pytest.mark.parametrize(
-    "path", [pytest.param(p, marks=known_bug(p)) if p in KNOWN_BUGS else p for p in sorted(LIST_ENDPOINTS)]
+    "path", sorted(LIST_ENDPOINTS)
 )
 def test_query_parameters_never_500(app, client, world, auth, path):
     if not _existing(app, path):
@@ -275,7 +256,6 @@ def test_query_parameters_never_500(app, client, world, auth, path):
 # --------------------------------------------------------------------------- HTML forms
 
 
-@known_bug("song_edit")
 def test_song_edit_form_without_version_is_not_500(client, world, auth):
     song = make_song(world)
     auth.login(world.territorial_a)
