@@ -107,6 +107,8 @@ def board_html(season: Season | None, seasons: list[Season]) -> Markup:
     if snapshot is not None:
         key = (
             snapshot.id,
+            snapshot.computed_at,  # ids can be reused after a database reset; the time tells them apart
+            season.id,
             season.index_quality_weight,
             season.index_ontime_weight,
             season.index_progress_weight,
