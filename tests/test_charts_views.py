@@ -87,7 +87,10 @@ def test_label_artist_breakdown_and_tv_pages(client, auth, songs):
     assert "Éxito" in label_page and "Obtenido el" in label_page
     assert "Metas por línea temática" in label_page and 'max="3" value="1"' in label_page
     tv = client.get("/charts/tv?season=2024").get_data(as_text=True)
-    assert 'http-equiv="refresh"' in tv and "charts.js" in tv
+    # Refresh and rotation only when the wall screen is turned on (WCAG 2.2.1/2.2.2; issue 10).
+    assert 'http-equiv="refresh"' not in tv and "charts.js" in tv and "auto=1" in tv
+    tv_auto = client.get("/charts/tv?season=2024&auto=1").get_data(as_text=True)
+    assert 'http-equiv="refresh"' in tv_auto and "data-tv-rotate" in tv_auto
     assert client.get("/charts?season=abc").status_code == 400
     assert client.get("/charts?season=²").status_code == 400  # str.isdigit() accepts it, int() does not
     assert client.get("/charts?season=1999").status_code == 404
