@@ -213,3 +213,11 @@ def test_impact_export_matches_page(client, auth, world, impact_data):
         list(r) for r in load_workbook(io.BytesIO(xlsx.get_data()), read_only=True).active.iter_rows(values_only=True)
     ]
     assert rows[3] == ["5 o más", 1, 40, 50, 10]
+
+
+def test_indicator_year_in_non_ascii_digits_is_a_named_error(app, world):
+    """'²'.isdigit() is True but int('²') fails: the row is reported, nothing is written."""
+    raw = "municipality_code,indicator,year,value\n05001,mdm,²⁰²⁴,50\n".encode()
+    report = impact.import_indicators(raw)
+    assert [e.line for e in report.errors] == [2]
+    assert db.session.query(MunicipalIndicator).count() == 0

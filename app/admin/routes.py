@@ -24,6 +24,7 @@ from app.admin import bp
 from app.auth.decorators import roles_required
 from app.domain import accounts, exports
 from app.domain.errors import DomainError
+from app.domain.parsing import ascii_int
 from app.extensions import db
 from app.models import AuditEvent, Label, Role, User
 from app.models.accounts import ROLE_LABELS
@@ -274,11 +275,6 @@ def _local_midnight_utc(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=tz).astimezone(UTC)
 
 
-def _is_small_int(text: str) -> bool:
-    """ASCII digits only ("²".isdigit() is True but int("²") fails) and within a 64-bit column."""
-    return text.isascii() and text.isdigit() and len(text) < 16
-
-
 def _audit_filters() -> tuple[dict, dict, list]:
     """Read the filters from the query string; bad values are reported, never a 500."""
     errors: dict[str, str] = {}
@@ -294,14 +290,16 @@ def _audit_filters() -> tuple[dict, dict, list]:
     if values["entity_type"]:
         conditions.append(AuditEvent.entity_type == values["entity_type"])
     if values["entity_id"]:
-        if _is_small_int(values["entity_id"]):
-            conditions.append(AuditEvent.entity_id == int(values["entity_id"]))
+        entity_id = ascii_int(values["entity_id"], minimum=0, maximum=10**15)
+        if entity_id is not None:
+            conditions.append(AuditEvent.entity_id == entity_id)
         else:
             errors["entity_id"] = _("El identificador debe ser un número entero.")
     if values["actor"]:
         actor = values["actor"]
-        if _is_small_int(actor):
-            conditions.append(AuditEvent.actor_id == int(actor))
+        actor_id = ascii_int(actor, minimum=0, maximum=10**15)
+        if actor_id is not None:
+            conditions.append(AuditEvent.actor_id == actor_id)
         else:
             ids = select(User.id).where(func.lower(User.email).like(f"%{actor.lower()}%"))
             conditions.append(AuditEvent.actor_id.in_(ids))

@@ -17,6 +17,7 @@ from app.auth import bp
 from app.auth.forms import ChangePasswordForm, LoginForm
 from app.domain import accounts, audit
 from app.domain.errors import ValidationFailed
+from app.domain.parsing import ascii_int
 from app.extensions import db, limiter, login_manager
 from app.models import User
 from app.models.base import utcnow
@@ -45,9 +46,10 @@ def _session_still_valid(user: User) -> bool:
 
 @login_manager.user_loader
 def load_user(user_id: str):
-    if not user_id.isdigit():
+    uid = ascii_int(user_id, minimum=1)
+    if uid is None:
         return None
-    user = db.session.get(User, int(user_id))
+    user = db.session.get(User, uid)
     if user is None or not _session_still_valid(user):
         return None
     return user

@@ -21,6 +21,7 @@ from werkzeug.routing import BuildError
 from app.charts import bp, svg
 from app.domain import badges as badge_rules
 from app.domain import charts, permissions
+from app.domain.parsing import ascii_int
 from app.extensions import db, htmx
 from app.models import Album, Artist, ChartSnapshot, Label, Season
 
@@ -48,9 +49,7 @@ def _chart_helpers():
 def _year(raw: str) -> int | None:
     """A season year from user input, or None (never an exception)."""
     raw = raw.strip()
-    if not (raw.isascii() and raw.isdigit() and len(raw) <= 4):
-        return None
-    return int(raw)
+    return ascii_int(raw, minimum=0, maximum=9999) if len(raw) <= 4 else None
 
 
 def _seasons() -> list[Season]:
@@ -220,43 +219,32 @@ def _limit() -> int | None:
     return None if request.args.get("all") == "1" else BREAKDOWN_ROWS
 
 
-@bp.get("/labels/<int:label_id>/breakdown")
-@login_required
-def label_breakdown(label_id: int):
-    label_obj = db.get_or_404(Label, label_id)
+def _breakdown(model, object_id: int, explain, template: str, name: str):
+    """A breakdown page: the songs and terms that add up to one figure of the latest snapshot."""
+    obj = db.get_or_404(model, object_id)
     season, snapshot, _seasons_ = _season_snapshot()
     if snapshot is None:
         abort(404)
-    data = charts.label_breakdown(season, snapshot, label_id)
-    return render_template(
-        "charts/label_breakdown.html", label=label_obj, season=season, snapshot=snapshot, limit=_limit(), **data
-    )
+    data = explain(season, snapshot, object_id)
+    return render_template(template, season=season, snapshot=snapshot, limit=_limit(), **{name: obj}, **data)
+
+
+@bp.get("/labels/<int:label_id>/breakdown")
+@login_required
+def label_breakdown(label_id: int):
+    return _breakdown(Label, label_id, charts.label_breakdown, "charts/label_breakdown.html", "label")
 
 
 @bp.get("/artists/<int:artist_id>/breakdown")
 @login_required
 def artist_breakdown(artist_id: int):
-    artist_obj = db.get_or_404(Artist, artist_id)
-    season, snapshot, _seasons_ = _season_snapshot()
-    if snapshot is None:
-        abort(404)
-    data = charts.artist_breakdown(season, snapshot, artist_id)
-    return render_template(
-        "charts/artist_breakdown.html", artist=artist_obj, season=season, snapshot=snapshot, limit=_limit(), **data
-    )
+    return _breakdown(Artist, artist_id, charts.artist_breakdown, "charts/artist_breakdown.html", "artist")
 
 
 @bp.get("/albums/<int:album_id>/breakdown")
 @login_required
 def album_breakdown(album_id: int):
-    album_obj = db.get_or_404(Album, album_id)
-    season, snapshot, _seasons_ = _season_snapshot()
-    if snapshot is None:
-        abort(404)
-    data = charts.album_breakdown(season, snapshot, album_id)
-    return render_template(
-        "charts/album_breakdown.html", album=album_obj, season=season, snapshot=snapshot, limit=_limit(), **data
-    )
+    return _breakdown(Album, album_id, charts.album_breakdown, "charts/album_breakdown.html", "album")
 
 
 @bp.get("/tv")

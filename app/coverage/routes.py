@@ -17,6 +17,7 @@ from app.auth.decorators import roles_required
 from app.coverage import bp, tables
 from app.coverage.forms import IndicatorUploadForm
 from app.domain import coverage, exports, geo, impact
+from app.domain.parsing import ascii_int
 from app.extensions import htmx
 from app.models import Label
 from app.web import fmt_number
@@ -29,9 +30,10 @@ def _int_arg(name: str) -> int | None:
     raw = (request.args.get(name) or "").strip()
     if not raw:
         return None
-    if not (raw.isascii() and raw.isdigit()) or len(raw) > 6:
+    value = ascii_int(raw, minimum=0, maximum=999_999) if len(raw) <= 6 else None
+    if value is None:
         abort(400)
-    return int(raw)
+    return value
 
 
 def _season():

@@ -18,6 +18,7 @@ from sqlalchemy import bindparam, func, select, update
 
 from app.domain import audit
 from app.domain.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from app.domain.parsing import ascii_int
 from app.domain.scoring import DefaultWeights, song_terms
 from app.extensions import db
 from app.models import Album, Artist, Label, Municipality, Playlist, Review, Role, Season, Song, Survey, User
@@ -447,9 +448,10 @@ def parse_target(raw: Any) -> int | None:
     if raw is None or (isinstance(raw, str) and not raw.strip()):
         return None
     text = str(raw).strip()
-    if not (text.isascii() and text.isdigit()) or int(text) > MAX_TARGET:
+    value = ascii_int(text, minimum=0, maximum=MAX_TARGET) if text[:1] != "-" else None
+    if value is None:
         raise ValueError(text)
-    return int(text)
+    return value
 
 
 def set_playlists(

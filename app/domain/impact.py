@@ -22,6 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
 from app.domain import audit, coverage
+from app.domain.parsing import ascii_int
 from app.domain.reference_import import ImportReport, RowError, read_csv_text
 from app.extensions import db
 from app.models import MunicipalIndicator, Municipality, Season
@@ -85,7 +86,7 @@ def import_indicators(raw: bytes, actor_id: int | None = None) -> ImportReport:
             report.errors.append(RowError(line, _("Código DANE de municipio desconocido: %(code)r.", code=code)))
         elif not indicator or len(indicator) > 40:
             report.errors.append(RowError(line, _("Indicador vacío o de más de 40 caracteres.")))
-        elif not year_raw.isdigit() or not MIN_YEAR <= int(year_raw) <= MAX_YEAR:
+        elif ascii_int(year_raw, minimum=MIN_YEAR, maximum=MAX_YEAR) is None:
             report.errors.append(RowError(line, _("Año no válido: %(year)r.", year=year_raw)))
         elif value is None:
             report.errors.append(RowError(line, _("Valor no numérico: %(value)r.", value=(row.get("value") or ""))))

@@ -24,6 +24,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
 from app.domain import audit
+from app.domain.parsing import ascii_int
 from app.domain.reference_import import ImportReport, RowError
 from app.domain.scoring import DefaultWeights, song_terms
 from app.extensions import db
@@ -372,10 +373,9 @@ def _check_row(
     beneficiaries = None
     if text["beneficiaries"]:
         raw = text["beneficiaries"]
-        if not (raw.isascii() and raw.isdigit()) or int(raw) > MAX_BENEFICIARIES:
+        beneficiaries = ascii_int(raw, minimum=0, maximum=MAX_BENEFICIARIES) if raw[:1] != "-" else None
+        if beneficiaries is None:
             bad("beneficiaries", f"«{raw[:20]}» no es un número entero no negativo (máximo {MAX_BENEFICIARIES:,}).")
-        else:
-            beneficiaries = int(raw)
     if len(text["product"]) > MAX_PRODUCT:
         bad("product", f"el texto tiene {len(text['product'])} caracteres; el máximo es {MAX_PRODUCT}.")
     if state == SongState.DELIVERED.value:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-_INT = re.compile(r"-?[0-9]{1,12}")
+_INT = re.compile(r"-?[0-9]{1,16}")
 DB_INT_MAX = 2_000_000_000
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import bindparam, select, update
 
+from app.domain.parsing import ascii_int
 from app.extensions import db
 from app.models import Municipality
 from app.models.territory import CATEGORIES
@@ -56,7 +57,7 @@ def import_categories(raw: bytes) -> ImportReport:
             report.errors.append(RowError(number, f"Código DANE desconocido: {code!r}."))
         elif category not in CATEGORIES:
             report.errors.append(RowError(number, f"Categoría no válida: {category!r} (especial o 1 a 6)."))
-        elif not year.isdigit():
+        elif ascii_int(year, minimum=1900, maximum=2999) is None:
             report.errors.append(RowError(number, f"Año no válido: {year!r}."))
         else:
             updates.append({"b_id": codes[code], "b_category": category, "b_source": f"official:{year}"})
