@@ -59,9 +59,9 @@ lint: install-dev
 bench: install-dev
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
-## make migration: regenerate the initial migration from the models
+## make migration MESSAGE="what changed": autogenerate the next migration from the models
 migration: install
-	scripts/regen_migration.sh
+	scripts/regen_migration.sh "$(MESSAGE)"
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

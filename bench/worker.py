@@ -170,6 +170,20 @@ def cmd_sync_indexes(args) -> dict:
                 if index.name not in existing:
                     index.create(db.engine)
                     created.append(index.name)
+        if db.engine.dialect.name == "postgresql":
+            from app.models.songs import SONG_GROUP_STATISTICS
+
+            with db.engine.connect() as conn:
+                known = conn.exec_driver_sql(
+                    "SELECT 1 FROM pg_statistic_ext WHERE stxname = %s", (SONG_GROUP_STATISTICS,)
+                ).first()
+                if known is None:
+                    conn.exec_driver_sql(
+                        f"CREATE STATISTICS {SONG_GROUP_STATISTICS} (ndistinct) "
+                        "ON label_id, artist_id, album_id, department_id FROM songs"
+                    )
+                    conn.commit()
+                    created.append(SONG_GROUP_STATISTICS)
         if created:
             with db.engine.connect() as conn:
                 conn.exec_driver_sql("ANALYZE")

@@ -54,6 +54,28 @@ def test_list_items_carry_every_term_and_filters(client, auth, world):
     assert client.get("/api/v1/songs?season=2024&sort=-points").get_json()["total"] == 2
 
 
+@pytest.mark.parametrize(
+    "query",
+    ["", "q=medell", "q=abejorral", "q=producto", "department=05", "department=08", "municipality=05002",
+     "state=planned&sort=municipality", "overdue=1", "season=2024&q=asistencia", "q=100%25", "season=2031"],
+)
+def test_total_counts_exactly_the_listed_songs(client, auth, world, query):
+    """The total is counted on songs alone (issue 4 follow-up); it must still match the items."""
+    make_song(world, municipality=world.mun_plain)
+    make_song(world, municipality=world.mun_cat5, state="in_progress", due=date(2024, 3, 20))
+    make_song(world, municipality=world.mun_pdet, state="delivered", delivered_on=date(2024, 3, 28))
+    make_song(world, artist=world.artist_b)
+    db.session.commit()
+    auth.login(world.coordinator)
+    data = client.get(f"/api/v1/songs?per_page=200&{query}").get_json()
+    assert data["total"] == len(data["items"]), query
+    everything = client.get("/api/v1/songs?per_page=200").get_json()["items"]
+    assert data["total"] <= len(everything) == 4
+    auth.login(world.territorial_a)
+    mine = client.get(f"/api/v1/songs?per_page=200&{query}").get_json()
+    assert mine["total"] == len(mine["items"]) and all(i["label_code"] == world.label_a.code for i in mine["items"])
+
+
 @pytest.mark.parametrize("query", ["season=20x4", "state=done", "label=-1", "sort=evil", "overdue=maybe",
                                    "municipality=123", "page=abc", "per_page=100000"])
 def test_bad_filters_are_400_or_422_not_500(client, auth, world, query):
@@ -239,3 +261,34 @@ def test_odd_ids_and_fields_never_500(client, auth, world):
     assert client.patch(f"/api/v1/songs/{song.id}", json={"beneficiaries": True}).status_code == 422
     db.session.expire_all()
     assert db.session.get(Song, song.id).state == "planned"
+
+
+@pytest.mark.parametrize("params", [{}, {"state": "planned"}, {"overdue": "1"}, {"q": "medell"}, {"season": "2024"}])
+def test_urgency_pages_follow_the_full_urgency_order(app, world, params):
+    """paginate_songs picks each "urgency" page per state from the indexes; pages laid end to
+    end must be exactly the full ORDER BY of filter_songs (ties on due date included)."""
+    from app.domain import song_queries
+
+    # Few open songs, many closed ones: a page deep in the closed part reads fewer songs per
+    # state than that state holds, so each state's own order matters.
+    states = ["planned", "in_progress", "returned"] + ["reviewed"] * 12 + ["delivered"] * 6 + ["cancelled"] * 2
+    for i in range(len(states)):
+        state = states[i]
+        due = date(2024, 3, 10 + (i * 7) % 12)  # repeated due dates: the id tie-break matters
+        delivered = date(2024, 3, 9) if state in ("delivered", "reviewed") else None
+        mun = world.mun_plain if i % 3 else world.mun_cat5
+        make_song(world, state=state, due=due, delivered_on=delivered, municipality=mun)
+    db.session.commit()
+    reference = [s.id for s in db.session.scalars(song_queries.filter_songs(world.coordinator, params)).unique()]
+    assert reference, params
+    for per_page in (1, 4, 25):
+        paged = []
+        page = 1
+        while True:
+            result = song_queries.paginate_songs(world.coordinator, params, page=page, per_page=per_page)
+            assert result.total == len(reference)
+            if not result.items:
+                break
+            paged.extend(s.id for s in result.items)
+            page += 1
+        assert paged == reference, (params, per_page)

@@ -28,3 +28,26 @@ def test_migrations_match_models(server_url, tmp_path):
     finally:
         if server_url:
             drop_test_database(url)
+
+
+def test_postgresql_gets_the_song_group_statistics(server_url, tmp_path):
+    """Migration 0002 creates the extended statistics the recompute's plan depends on."""
+    if not server_url:
+        import pytest
+
+        pytest.skip("PostgreSQL only")
+    from sqlalchemy import text
+
+    url = create_test_database(server_url)
+    try:
+        app = create_app(
+            {"CONFIG_CLASS": TestingConfig, "SQLALCHEMY_DATABASE_URI": url, "UPLOAD_FOLDER": str(tmp_path / "up")}
+        )
+        with app.app_context():
+            upgrade()
+            names = db.session.scalars(text("SELECT stxname FROM pg_statistic_ext")).all()
+            db.session.remove()
+            db.engine.dispose()
+        assert "songs_groups_nd" in names
+    finally:
+        drop_test_database(url)

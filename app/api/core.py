@@ -106,7 +106,11 @@ def paginate(select_stmt, serialize) -> dict[str, Any]:
     """``{"items", "page", "per_page", "total", "pages"}`` for a select statement."""
     page = int_arg("page", 1, minimum=1, maximum=1_000_000)
     per_page = int_arg("per_page", 50, minimum=1, maximum=MAX_PER_PAGE)
-    result = db.paginate(select_stmt, page=page, per_page=per_page, error_out=False, count=True)
+    return page_body(db.paginate(select_stmt, page=page, per_page=per_page, error_out=False, count=True), serialize)
+
+
+def page_body(result, serialize) -> dict[str, Any]:
+    """The JSON envelope of one page (any object with items, page, per_page, total, pages)."""
     return {
         "items": [serialize(item) for item in result.items],
         "page": result.page,

@@ -268,17 +268,23 @@ class Cell:
 
 
 def season_cells(season_id: int) -> list[Cell]:
-    """The one grouped aggregate over a season's delivered songs (DESIGN.md §6)."""
+    """The one grouped aggregate over a season's delivered songs (DESIGN.md §6).
+
+    Grouped in the order of the covering index ``ix_songs_season_charts`` (label, artist,
+    album, department, municipality): the database reads that index only, with no sort,
+    and the artists of one (municipality, album, label) are added up here.
+    """
 
     def compute() -> list[Cell]:
         reviewed = Song.state == SongState.REVIEWED.value
         rows = db.session.execute(
             select(
-                Song.municipality_id,
-                Song.department_id,
-                Song.album_id,
                 Song.label_id,
-                func.count(Song.id),
+                Song.artist_id,
+                Song.album_id,
+                Song.department_id,
+                Song.municipality_id,
+                func.count(),
                 func.max(Song.delivered_on),
                 func.coalesce(func.sum(case((Song.on_time.is_(True), 1), else_=0)), 0),
                 func.coalesce(func.sum(case((reviewed, 1), else_=0)), 0),
@@ -288,11 +294,26 @@ def season_cells(season_id: int) -> list[Cell]:
                 func.count(Song.satisfaction),
             )
             .where(Song.season_id == season_id, _delivered())
-            .group_by(Song.municipality_id, Song.department_id, Song.album_id, Song.label_id)
+            .group_by(Song.label_id, Song.artist_id, Song.album_id, Song.department_id, Song.municipality_id)
         )
+        acc: dict[tuple[int, int, int, int], list[Any]] = {}
+        for label, _artist, album, department, municipality, n, last, on_time, rev, q_sum, q_n, s_sum, s_n in rows:
+            a = acc.get((municipality, department, album, label))
+            if a is None:
+                acc[(municipality, department, album, label)] = [n, last, on_time, rev, q_sum, q_n, s_sum, s_n]
+                continue
+            a[0] += n
+            if last is not None and (a[1] is None or last > a[1]):
+                a[1] = last
+            a[2] += on_time
+            a[3] += rev
+            a[4] += q_sum
+            a[5] += q_n
+            a[6] += s_sum
+            a[7] += s_n
         return [
-            Cell(r[0], r[1], r[2], r[3], r[4], r[5], int(r[6]), int(r[7]), float(r[8]), r[9], float(r[10]), r[11])
-            for r in rows
+            Cell(m, d, al, lb, a[0], a[1], int(a[2]), int(a[3]), float(a[4]), a[5], float(a[6]), a[7])
+            for (m, d, al, lb), a in acc.items()
         ]
 
     return cached(("cells", season_id), compute)

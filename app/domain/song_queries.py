@@ -12,15 +12,18 @@ reverses any of them.
 
 from __future__ import annotations
 
+import math
 import re
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, case, func, or_, select
+from sqlalchemy import Select, case, func, or_, select, union_all
 from sqlalchemy.orm import contains_eager, joinedload
 
 from app.domain.errors import ValidationFailed
 from app.domain.lifecycle import today
 from app.domain.parsing import ascii_int
+from app.extensions import db
 from app.models import Department, Municipality, Role, Season, Song
 from app.models.songs import OPEN_STATES, SONG_STATES
 
@@ -131,10 +134,56 @@ def _order(sort: str) -> list[Any]:
     return [column.desc() if reverse else column.asc(), Song.id.desc() if reverse else Song.id.asc()]
 
 
+def _conditions(user: Any, p: dict[str, Any]) -> list[Any]:
+    """WHERE clauses on ``songs`` alone (codes and names through subqueries, no joins),
+    so the pagination count reads one table and its indexes."""
+    conditions: list[Any] = []
+    if getattr(user, "role", None) == Role.TERRITORIAL.value:
+        conditions.append(Song.label_id == user.label_id)
+    if "season" in p:
+        conditions.append(Song.season_id == select(Season.id).where(Season.year == p["season"]).scalar_subquery())
+    if "label" in p:
+        conditions.append(Song.label_id == p["label"])
+    if "artist" in p:
+        conditions.append(Song.artist_id == p["artist"])
+    if "album" in p:
+        conditions.append(Song.album_id == p["album"])
+    if "department" in p:
+        conditions.append(
+            Song.department_id == select(Department.id).where(Department.code == p["department"]).scalar_subquery()
+        )
+    if "municipality" in p:
+        conditions.append(
+            Song.municipality_id
+            == select(Municipality.id).where(Municipality.code == p["municipality"]).scalar_subquery()
+        )
+    if "state" in p:
+        conditions.append(Song.state == p["state"])
+    if p.get("overdue"):
+        conditions.extend([Song.due_date < today(), Song.state.in_(OPEN_STATES)])
+    if "q" in p:
+        pattern = _like(p["q"])
+        conditions.append(
+            or_(
+                func.lower(Song.scope).like(pattern, escape="\\"),
+                Song.municipality_id.in_(
+                    select(Municipality.id).where(func.lower(Municipality.name).like(pattern, escape="\\"))
+                ),
+                func.lower(Song.product).like(pattern, escape="\\"),
+            )
+        )
+    return conditions
+
+
 def filter_songs(user: Any, params: Any) -> Select:
     """A SELECT of the songs ``user`` may see, filtered and sorted by ``params``."""
     p = clean_params(params)
-    stmt = (
+    return _eager_select().where(*_conditions(user, p)).order_by(*_order(p.get("sort", "urgency")))
+
+
+def _eager_select() -> Select:
+    """Songs with what a list row shows (municipality, department, album, artist, label, season)."""
+    return (
         select(Song)
         .join(Municipality, Song.municipality_id == Municipality.id)
         .join(Department, Song.department_id == Department.id)
@@ -147,31 +196,94 @@ def filter_songs(user: Any, params: Any) -> Select:
             joinedload(Song.season),
         )
     )
-    if getattr(user, "role", None) == Role.TERRITORIAL.value:
-        stmt = stmt.where(Song.label_id == user.label_id)
-    if "season" in p:
-        stmt = stmt.where(Song.season_id == select(Season.id).where(Season.year == p["season"]).scalar_subquery())
-    if "label" in p:
-        stmt = stmt.where(Song.label_id == p["label"])
-    if "artist" in p:
-        stmt = stmt.where(Song.artist_id == p["artist"])
-    if "album" in p:
-        stmt = stmt.where(Song.album_id == p["album"])
-    if "department" in p:
-        stmt = stmt.where(Department.code == p["department"])
-    if "municipality" in p:
-        stmt = stmt.where(Municipality.code == p["municipality"])
-    if "state" in p:
-        stmt = stmt.where(Song.state == p["state"])
+
+
+@dataclass
+class SongPage:
+    """One page of songs, with what the templates' pagination macro and the API read."""
+
+    items: list[Song]
+    page: int
+    per_page: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(self.total / self.per_page)) if self.total else 0
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+    @property
+    def prev_num(self) -> int | None:
+        return self.page - 1 if self.has_prev else None
+
+    @property
+    def next_num(self) -> int | None:
+        return self.page + 1 if self.has_next else None
+
+
+def _urgency_page_ids(conditions: list[Any], p: dict[str, Any], offset: int, limit: int) -> list[int]:
+    """The ids of one page in "urgency" order, without sorting every matching song.
+
+    Urgency is open songs by soonest due date, then the others by latest due date. For
+    each state, the first ``offset + limit`` songs in that state's own order come
+    straight off an index on (state, due_date) — or (season, state, due_date) — and
+    only those few are merged and sorted.
+    """
+    states = [p["state"]] if "state" in p else list(SONG_STATES)
     if p.get("overdue"):
-        stmt = stmt.where(Song.due_date < today(), Song.state.in_(OPEN_STATES))
-    if "q" in p:
-        pattern = _like(p["q"])
-        stmt = stmt.where(
-            or_(
-                func.lower(Song.scope).like(pattern, escape="\\"),
-                func.lower(Municipality.name).like(pattern, escape="\\"),
-                func.lower(Song.product).like(pattern, escape="\\"),
-            )
+        states = [s for s in states if s in OPEN_STATES]
+    wanted = offset + limit
+    parts = []
+    for state in states:
+        due = Song.due_date.asc() if state in OPEN_STATES else Song.due_date.desc()
+        part = (
+            select(Song.id, Song.state, Song.due_date)
+            .where(*conditions, Song.state == state)
+            .order_by(due, Song.id.desc())
+            .limit(wanted)
+            .subquery()
         )
-    return stmt.order_by(*_order(p.get("sort", "urgency")))
+        parts.append(select(part.c.id, part.c.state, part.c.due_date))
+    if not parts:
+        return []
+    merged = union_all(*parts).subquery() if len(parts) > 1 else parts[0].subquery()
+    is_open = merged.c.state.in_(OPEN_STATES)
+    stmt = (
+        select(merged.c.id)
+        .order_by(
+            case((is_open, 0), else_=1),
+            case((is_open, merged.c.due_date), else_=None).asc(),
+            merged.c.due_date.desc(),
+            merged.c.id.desc(),
+        )
+        .offset(offset)
+        .limit(limit)
+    )
+    return list(db.session.scalars(stmt))
+
+
+def paginate_songs(user: Any, params: Any, *, page: int, per_page: int) -> SongPage:
+    """One page of ``filter_songs(user, params)`` and the total, each the cheap way:
+    the total counted on ``songs`` alone; the default "urgency" page picked per state
+    from the indexes, then loaded with its municipality, department, album… by id."""
+    p = clean_params(params)
+    conditions = _conditions(user, p)
+    total = db.session.scalar(select(func.count()).select_from(Song).where(*conditions)) or 0
+    offset = (page - 1) * per_page
+    if offset >= total:
+        return SongPage([], page, per_page, total)
+    if p.get("sort", "urgency").lstrip("-") == "urgency":
+        ids = _urgency_page_ids(conditions, p, offset, per_page)
+        by_id = {s.id: s for s in db.session.scalars(_eager_select().where(Song.id.in_(ids))).unique()}
+        items = [by_id[i] for i in ids if i in by_id]
+    else:
+        stmt = filter_songs(user, params).offset(offset).limit(per_page)
+        items = list(db.session.scalars(stmt).unique())
+    return SongPage(items, page, per_page, total)

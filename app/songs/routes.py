@@ -176,8 +176,7 @@ def list_songs():
     filter_error = None
     page = None
     try:
-        stmt = song_queries.filter_songs(actor, args)
-        page = db.paginate(stmt, page=page_number, per_page=PER_PAGE, error_out=False)
+        page = song_queries.paginate_songs(actor, args, page=page_number, per_page=PER_PAGE)
     except ValidationFailed as exc:
         filter_error = exc
     context = {
