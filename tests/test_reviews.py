@@ -172,6 +172,20 @@ def test_queue_oldest_first_filters_and_htmx_partial(client, auth, world):
     assert "No hay canciones entregadas" in res.get_data(as_text=True)
 
 
+def test_queue_pages_count_only_the_filtered_label(client, auth, world, app):
+    """The queue's page count comes from the per-label counts (no second count query)."""
+    app.config["PAGE_SIZE"] = 2
+    for day in (2, 3, 4):
+        delivered(world, due=date(2024, 4, day))
+    for day in (2, 3, 4, 5, 8):
+        delivered(world, artist=world.artist_b, due=date(2024, 4, day))
+    auth.login(world.coordinator)
+    assert "Página 1 de 4" in client.get("/reviews").get_data(as_text=True)
+    assert "Página 1 de 2" in client.get(f"/reviews?label={world.label_a.id}").get_data(as_text=True)
+    last = client.get(f"/reviews?label={world.label_b.id}&page=3").get_data(as_text=True)
+    assert "Página 3 de 3" in last and 'rel="next"' not in last
+
+
 @pytest.mark.parametrize("who", ["territorial_a", "manager"])
 def test_queue_is_for_coordinators(client, auth, world, who):
     auth.login(getattr(world, who))

@@ -84,7 +84,11 @@ def queue():
         selectinload(Song.artist),
         selectinload(Song.department),
     ).order_by(Song.delivered_on.asc(), Song.id.asc())
-    page = db.paginate(stmt, page=page_number, per_page=current_app.config.get("PAGE_SIZE", 25), error_out=False)
+    page = db.paginate(
+        stmt, page=page_number, per_page=current_app.config.get("PAGE_SIZE", 25), error_out=False, count=False
+    )
+    # The per-label counts already hold the total: no second count over the queue.
+    page.total = sum(c for label_id, _n, c in counts if filters.get("label") in (None, label_id))
     today = review_domain.today_bogota()
     rows = [(song, review_domain.business_age(song, today)) for song in page.items]
     context = {
