@@ -54,6 +54,8 @@ class Song(db.Model):
         # The song list's default "urgency" order is read per state off these (song_queries).
         Index("ix_songs_season_state_due", "season_id", "state", "due_date"),
         Index("ix_songs_state_due", "state", "due_date"),
+        # Review queue: delivered songs, oldest delivery first; counts per label off the index.
+        Index("ix_songs_state_delivered", "state", "delivered_on", "label_id"),
         # The chart recompute's grouped scan (charts.song_groups) and the coverage scan
         # (coverage.season_cells) read only this index, already in group order: no table
         # lookups, no sort (BENCHMARKS.md, findings 4 and 8).

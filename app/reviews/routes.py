@@ -67,7 +67,7 @@ def queue():
         conditions.append(Song.department_id == filters["department"])
     # Counts per label follow the album/department filters, not the label one (so the others stay visible).
     count_stmt = (
-        select(Label.id, Label.name, func.count(Song.id))
+        select(Label.id, Label.name, func.count())
         .join(Song, Song.label_id == Label.id)
         .where(*conditions)
         .group_by(Label.id, Label.name)

@@ -29,6 +29,7 @@ def upgrade():
         batch_op.drop_index('ix_songs_season_due')
         batch_op.create_index('ix_songs_season_state_due', ['season_id', 'state', 'due_date'], unique=False)
         batch_op.create_index('ix_songs_state_due', ['state', 'due_date'], unique=False)
+        batch_op.create_index('ix_songs_state_delivered', ['state', 'delivered_on', 'label_id'], unique=False)
     if op.get_bind().dialect.name == 'postgresql':
         op.execute(
             'CREATE STATISTICS IF NOT EXISTS songs_groups_nd (ndistinct) '
@@ -41,6 +42,7 @@ def downgrade():
     if op.get_bind().dialect.name == 'postgresql':
         op.execute('DROP STATISTICS IF EXISTS songs_groups_nd')
     with op.batch_alter_table('songs', schema=None) as batch_op:
+        batch_op.drop_index('ix_songs_state_delivered')
         batch_op.drop_index('ix_songs_state_due')
         batch_op.drop_index('ix_songs_season_state_due')
         batch_op.create_index('ix_songs_season_due', ['season_id', 'due_date'], unique=False)
