@@ -13,7 +13,8 @@ import os
 import tempfile
 from pathlib import Path
 
-from flask import Flask, current_app, request, session
+from flask import Flask, current_app, has_request_context, request, session
+from flask_babel import get_translations
 from flask_login import current_user
 
 from app.extensions import babel
@@ -62,10 +63,32 @@ def compile_catalogues(directory: Path = TRANSLATIONS_DIR, only_if_stale: bool =
     return written
 
 
+def _request_translations():
+    """The catalogue of this request's language, looked up once per request (kept on the
+    request object: ``g`` belongs to the app context, which may outlive one request)."""
+    if not has_request_context():
+        return get_translations()
+    req = request._get_current_object()
+    translations = getattr(req, "_sinfonia_translations", None)
+    if translations is None:
+        translations = req._sinfonia_translations = get_translations()
+    return translations
+
+
 def init_app(app: Flask) -> None:
     translations = str(app.root_path + "/translations")
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", translations)
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
+    # Templates call gettext a few hundred times per page (table headers, per-row labels);
+    # Flask-Babel's callables look the request's catalogue up again on every call. These
+    # look it up once per request (issue 8: ~4 ms of CPU per song list page).
+    app.jinja_env.install_gettext_callables(
+        gettext=lambda s: _request_translations().ugettext(s),
+        ngettext=lambda s, p, n: _request_translations().ungettext(s, p, n),
+        newstyle=True,
+        pgettext=lambda c, s: _request_translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: _request_translations().unpgettext(c, s, p, n),
+    )
     try:
         compile_catalogues(Path(translations))
     except OSError:  # a read-only install: `make translations` compiled them at build time

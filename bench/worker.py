@@ -151,7 +151,8 @@ def cmd_build(args) -> dict:
 
 
 def cmd_sync_indexes(args) -> dict:
-    """Create the models' indexes a reused dataset lacks (an index-only schema change)."""
+    """Bring a reused dataset's indexes in line with the models (an index-only schema change):
+    create the missing ones, drop the ones the models no longer declare ("-name" in the result)."""
     from sqlalchemy import inspect
 
     from app.extensions import db
@@ -166,6 +167,13 @@ def cmd_sync_indexes(args) -> dict:
             if table.name not in tables:
                 continue
             existing = {ix["name"] for ix in inspector.get_indexes(table.name)}
+            wanted = {index.name for index in table.indexes}
+            for name in sorted(existing - wanted):  # an index the models no longer declare
+                if name and name.startswith("ix_"):
+                    with db.engine.connect() as conn:
+                        conn.exec_driver_sql(f'DROP INDEX "{name}"')
+                        conn.commit()
+                    created.append(f"-{name}")
             for index in sorted(table.indexes, key=lambda ix: ix.name):
                 if index.name not in existing:
                     index.create(db.engine)

@@ -204,19 +204,21 @@ def test_bench_smoke_run_at_200_songs(tmp_path):
         assert run["naive"]["max_abs_difference_vs_snapshot"] <= 1e-9
     md = (tmp_path / "BENCHMARKS.md").read_text(encoding="utf-8")
     assert "<!-- bench:start -->" in md and "SQLite · 200" in md
-    # Second run: the dataset is reused, not re-seeded; an index it lacks is created in place.
+    # Second run: the dataset is reused, not re-seeded; an index it lacks is created in place,
+    # one the models no longer declare is dropped.
     import sqlite3
 
     dataset_file = Path(run["dataset"]["url"][len("sqlite:///") :])
     with sqlite3.connect(dataset_file) as conn:
-        conn.execute("DROP INDEX ix_songs_season_due")
+        conn.execute("DROP INDEX ix_songs_state_due")
+        conn.execute("CREATE INDEX ix_songs_obsolete ON songs (scope)")
     proc = subprocess.run(
         [*command[:-4], "--steps", "recompute", "--reps", "1"], cwd=ROOT, env=env, capture_output=True, text=True
     )
     assert proc.returncode == 0, proc.stderr
     assert "reusing dataset" in proc.stdout
-    assert "ix_songs_season_due" in proc.stdout
+    assert "ix_songs_state_due" in proc.stdout and "-ix_songs_obsolete" in proc.stdout
     with sqlite3.connect(dataset_file) as conn:
         names = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
-    assert "ix_songs_season_due" in names
+    assert "ix_songs_state_due" in names and "ix_songs_obsolete" not in names
     assert json.loads((tmp_path / "BENCHMARKS.json").read_text())["runs"]["sqlite:200"]["dataset"]["reused"] is True

@@ -39,7 +39,7 @@ from sqlalchemy import func, select
 from app.domain import badges as badge_rules
 from app.domain import charts
 from app.extensions import db
-from app.models import AlbumChartEntry, Artist, BadgeAward, ChartSnapshot, LabelChartEntry
+from app.models import AlbumChartEntry, Artist, BadgeAward, ChartSnapshot, LabelChartEntry, Song
 from tests.factories import add_playlist, make_song
 
 AS_OF = date(2024, 6, 1)
@@ -271,6 +271,32 @@ def test_cli_recompute(season_world, runner):
     assert "No existe la temporada 1990" in result.output
     result = runner.invoke(args=["charts", "recompute"])
     assert "Temporada 2024" in result.output
+
+
+def test_overdue_songs_stay_right_whatever_index_the_planner_picks(season_world, app):
+    """SQLite 3.40 (Debian 12) returns rows that fail ``due_date < ?`` for
+    ``season = ? AND label = ? AND state IN (…) AND due_date < ?`` when it seeks an index
+    (season_id, label_id, state, due_date) with the OP_SeekScan optimisation, which it does
+    once planner statistics say the index is selective. Found when the song list's indexes
+    were tuned (issue 8): the label breakdown listed a song due after the cut-off. Statistics
+    that make every songs index look selective are planted here; the overdue lists must
+    still be exact (the index shape is avoided, see app/models/songs.py)."""
+    from sqlalchemy import text
+
+    w = season_world
+    snap = charts.recompute_charts(w.season, as_of=AS_OF)
+    if db.engine.dialect.name == "sqlite":
+        db.session.execute(text("ANALYZE"))
+        db.session.execute(text("DELETE FROM sqlite_stat1 WHERE tbl = 'songs'"))
+        for index in Song.__table__.indexes:
+            n = len(index.columns)
+            stat = " ".join(["200", *(["67", "5", "3"] + ["1"] * n)[:n]])
+            db.session.execute(text("INSERT INTO sqlite_stat1 VALUES ('songs', :i, :s)"), {"i": index.name, "s": stat})
+        db.session.execute(text("ANALYZE sqlite_master"))  # reload the statistics
+        db.session.commit()
+    bd = charts.label_breakdown(w.season, snap, w.label_a.id)
+    assert sorted(s.due_date for s in bd["overdue"]) == [date(2024, 5, 15), date(2024, 5, 20)]
+    assert bd["matches"] is True
 
 
 def test_breakdowns_add_up_to_the_board(season_world):

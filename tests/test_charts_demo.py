@@ -9,9 +9,17 @@ from app.web import fmt_number, fmt_percent
 from seeds.demo import seed_demo
 
 
-@pytest.fixture
-def demo(app):
+@pytest.fixture(params=["fresh", "analyzed"])
+def demo(app, request):
     seed_demo(songs=300, seed=7, today=date(2024, 11, 15))
+    if request.param == "analyzed":  # with planner statistics the database may pick other indexes
+        from sqlalchemy import text
+
+        from app.extensions import db
+
+        db.session.commit()
+        db.session.execute(text("ANALYZE"))
+        db.session.commit()
     return charts.seasons_with_songs()
 
 
