@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from functools import lru_cache
 
+from babel.numbers import NumberPattern, parse_pattern
 from flask import Flask, jsonify, render_template, request
-from flask_babel import format_date, format_datetime, format_decimal, format_percent, get_locale
+from flask_babel import format_date, format_datetime, get_locale
 from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 
@@ -27,18 +29,25 @@ def fmt_date(value: date | datetime | None, fmt: str = "dd/MM/yyyy") -> str:
     return format_date(value, fmt)
 
 
+@lru_cache(maxsize=64)
+def _number_pattern(pattern: str) -> NumberPattern:
+    """Babel parses a format string on every call; the few patterns used here are parsed once."""
+    return parse_pattern(pattern)
+
+
 def fmt_number(value: float | int | None, digits: int = 0) -> str:
     if value is None:
         return "—"
     pattern = "#,##0" + ("." + "0" * digits if digits else "")
-    return format_decimal(value, format=pattern)
+    return _number_pattern(pattern).apply(value, get_locale())
 
 
 def fmt_percent(value: float | None, digits: int = 0) -> str:
+    """``0.375`` → "38 %" (the pattern's ``%`` multiplies by 100, as format_percent does)."""
     if value is None:
         return _("sin datos")
     pattern = "#,##0" + ("." + "0" * digits if digits else "") + " %"
-    return format_percent(value, format=pattern)
+    return _number_pattern(pattern).apply(value, get_locale())
 
 
 def fmt_score(value: float | None, digits: int = 2) -> str:

@@ -17,8 +17,12 @@ from app.api import bp
 from app.api.core import ApiError, int_arg
 from app.domain import badges as badge_rules
 from app.domain import charts
+from app.domain.snapshot_cache import SnapshotCache, snapshot_key
 from app.extensions import db
 from app.models import ChartSnapshot, Season
+
+# Serialised items per snapshot, kind and language (exact until the next recompute; issue 8).
+_ITEMS = SnapshotCache(size=48)
 
 
 def _season_and_snapshot() -> tuple[Season, ChartSnapshot]:
@@ -62,8 +66,13 @@ def _badges(awards) -> list[dict[str, Any]]:
 @bp.get("/charts/labels")
 def chart_labels():
     season, snapshot = _season_and_snapshot()
+    items = _ITEMS.get_or_compute(snapshot_key("labels", snapshot, season), lambda: _label_items(season, snapshot))
+    return _envelope(season, snapshot, items)
+
+
+def _label_items(season: Season, snapshot: ChartSnapshot) -> list[dict[str, Any]]:
     awards = badge_rules.season_badges(season.id)
-    items = [
+    return [
         {
             "rank": e.rank,
             "previous_rank": e.previous_rank,
@@ -92,14 +101,18 @@ def chart_labels():
         }
         for e, label in charts.label_board(snapshot)
     ]
-    return _envelope(season, snapshot, items)
 
 
 @bp.get("/charts/artists")
 def chart_artists():
     season, snapshot = _season_and_snapshot()
+    items = _ITEMS.get_or_compute(snapshot_key("artists", snapshot, season), lambda: _artist_items(season, snapshot))
+    return _envelope(season, snapshot, items)
+
+
+def _artist_items(season: Season, snapshot: ChartSnapshot) -> list[dict[str, Any]]:
     awards = badge_rules.season_badges(season.id)
-    items = [
+    return [
         {
             "rank": e.rank,
             "previous_rank": e.previous_rank,
@@ -114,13 +127,17 @@ def chart_artists():
         }
         for e, artist, label in charts.artist_board(snapshot)
     ]
-    return _envelope(season, snapshot, items)
 
 
 @bp.get("/charts/albums")
 def chart_albums():
     season, snapshot = _season_and_snapshot()
-    items = [
+    items = _ITEMS.get_or_compute(snapshot_key("albums", snapshot, season), lambda: _album_items(snapshot))
+    return _envelope(season, snapshot, items)
+
+
+def _album_items(snapshot: ChartSnapshot) -> list[dict[str, Any]]:
+    return [
         {
             "rank": e.rank,
             "previous_rank": e.previous_rank,
@@ -134,4 +151,3 @@ def chart_albums():
         }
         for e, album in charts.album_board(snapshot)
     ]
-    return _envelope(season, snapshot, items)

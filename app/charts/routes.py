@@ -7,11 +7,7 @@ Boards read the latest complete snapshot only; the recompute lives in
 
 from __future__ import annotations
 
-from collections import OrderedDict
-from threading import Lock
-
 from flask import abort, flash, redirect, render_template, request, url_for
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from markupsafe import Markup
@@ -22,6 +18,7 @@ from app.charts import bp, svg
 from app.domain import badges as badge_rules
 from app.domain import charts, permissions
 from app.domain.parsing import ascii_int
+from app.domain.snapshot_cache import SnapshotCache, snapshot_key
 from app.extensions import db, htmx
 from app.models import Album, Artist, ChartSnapshot, Label, Season
 
@@ -92,39 +89,20 @@ def _board_context(season: Season | None, seasons: list[Season], snapshot: Chart
     return context
 
 
-# Rendered boards, keyed by snapshot: a snapshot never changes once complete, so the
-# cached HTML is exact until the next recompute writes a new snapshot (issue 8).
-_BOARD_CACHE: OrderedDict[tuple, Markup] = OrderedDict()
-_BOARD_CACHE_SIZE = 32
-_BOARD_CACHE_LOCK = Lock()
+# Rendered boards, keyed by snapshot (exact until the next recompute; issue 8).
+_BOARDS = SnapshotCache(size=32)
 
 
 def board_html(season: Season | None, seasons: list[Season]) -> Markup:
     """The board partial for the season's latest snapshot, rendered once per snapshot and locale."""
     snapshot = charts.latest_snapshot(season.id) if season else None
-    key = None
-    if snapshot is not None:
-        key = (
-            snapshot.id,
-            snapshot.computed_at,  # ids can be reused after a database reset; the time tells them apart
-            season.id,
-            season.index_quality_weight,
-            season.index_ontime_weight,
-            season.index_progress_weight,
-            str(get_locale()),
-        )
-        with _BOARD_CACHE_LOCK:
-            cached = _BOARD_CACHE.get(key)
-            if cached is not None:
-                _BOARD_CACHE.move_to_end(key)
-                return cached
-    html = Markup(render_template("charts/_board.html", **_board_context(season, seasons, snapshot)))
-    if key is not None:
-        with _BOARD_CACHE_LOCK:
-            _BOARD_CACHE[key] = html
-            while len(_BOARD_CACHE) > _BOARD_CACHE_SIZE:
-                _BOARD_CACHE.popitem(last=False)
-    return html
+
+    def render() -> Markup:
+        return Markup(render_template("charts/_board.html", **_board_context(season, seasons, snapshot)))
+
+    if snapshot is None:
+        return render()
+    return _BOARDS.get_or_compute(snapshot_key("board", snapshot, season), render)
 
 
 @bp.get("")
