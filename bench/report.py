@@ -172,9 +172,11 @@ def render(results: dict) -> str:
             )
         add("")
         add(
-            "The machine is shared: 2 cores for this benchmark *and* about eight other processes building the "
-            "application at the same time (see the load average). Absolute figures are therefore pessimistic; "
-            "the ratios to the floors, measured in the same run on the same database, are the meaningful numbers."
+            "Everything runs on this one machine: the server, the database and the load generator share its "
+            "cores (see the load average at the start of each run; a load well above the core count means "
+            "other work was running and latencies are inflated). The ratios to the floors, measured in the "
+            "same run on the same database, and the server CPU per request are the numbers to compare "
+            "across machines."
         )
     else:
         add("No run recorded yet.")

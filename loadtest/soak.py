@@ -209,15 +209,22 @@ def worker_pids(master_pid: int | None) -> list[int]:
         return []
 
 
-def rss_kb(pid: int) -> int:
+def rss_kb(pid: int, field: str = "VmRSS") -> int:
+    """``VmRSS`` (all resident pages) or ``RssAnon`` (private memory only). With SQLite's memory
+    map, VmRSS also counts the database pages a worker has read — page cache shared with every
+    other process, which comes and goes — so a leak shows in RssAnon."""
     try:
         with open(f"/proc/{pid}/status") as fh:
             for line in fh:
-                if line.startswith("VmRSS:"):
+                if line.startswith(field + ":"):
                     return int(line.split()[1])
     except OSError:
         pass
     return 0
+
+
+def private_kb(pid: int) -> int:
+    return rss_kb(pid, "RssAnon")
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -244,16 +251,19 @@ def run(args, users: int, duration: float) -> dict:
         stats.by_path.clear()
     pids = worker_pids(args.master_pid)
     rss_start = {pid: rss_kb(pid) for pid in pids}
+    private_start = {pid: private_kb(pid) for pid in pids}
     started = time.perf_counter()
-    samples = []
+    samples, private_samples = [], []
     while time.perf_counter() - started < duration and any(t.is_alive() for t in threads):
         time.sleep(min(10, duration / 5))
         samples.append(sum(rss_kb(p) for p in worker_pids(args.master_pid)))
+        private_samples.append(sum(private_kb(p) for p in worker_pids(args.master_pid)))
     elapsed = time.perf_counter() - started
     stop.set()
     for t in threads:
         t.join(timeout=35)
     rss_end = {pid: rss_kb(pid) for pid in worker_pids(args.master_pid)}
+    private_end = {pid: private_kb(pid) for pid in worker_pids(args.master_pid)}
     lat = stats.latencies
     result = {
         "users": users,
@@ -272,6 +282,9 @@ def run(args, users: int, duration: float) -> dict:
         "rss_start_kb": rss_start,
         "rss_end_kb": rss_end,
         "rss_total_samples_kb": samples,
+        "private_start_kb": private_start,
+        "private_end_kb": private_end,
+        "private_total_samples_kb": private_samples,
         "slowest_p95_ms": sorted(
             ((k, round(percentile(v, 0.95) * 1000, 1), len(v)) for k, v in stats.by_path.items()),
             key=lambda x: -x[1],
@@ -282,6 +295,9 @@ def run(args, users: int, duration: float) -> dict:
         before = sum(rss_start[p] for p in common)
         after = sum(rss_end[p] for p in common)
         result["rss_growth_pct"] = round(100 * (after - before) / before, 1) if before else None
+        before = sum(private_start.get(p, 0) for p in common)
+        after = sum(private_end.get(p, 0) for p in common)
+        result["private_growth_pct"] = round(100 * (after - before) / before, 1) if before else None
     return result
 
 
