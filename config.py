@@ -82,7 +82,12 @@ class Config:
     PERMANENT_SESSION_LIFETIME = _int("SESSION_MINUTES", 480) * 60
     WTF_CSRF_TIME_LIMIT = None
     API_TOKEN_HOURS = _int("API_TOKEN_HOURS", 24 * 30)
+    # memory:// counts per worker process; production: a store every worker shares, e.g.
+    # redis://127.0.0.1:6379/0 (docs/SECURITY.md). If that store stops answering, the limits
+    # fall back to per-worker memory instead of failing sign-ins.
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    RATELIMIT_KEY_PREFIX = os.environ.get("RATELIMIT_KEY_PREFIX", "sinfonia")
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
     RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
     RATELIMIT_HEADERS_ENABLED = True
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import timedelta
 
 import pytest
@@ -209,3 +210,65 @@ class TestThrottling:
         )
         assert blocked.status_code == 429
         assert db.session.get(User, world.coordinator.id).last_login_at is None
+
+
+def _redis_up() -> bool:
+    import socket
+
+    try:
+        socket.create_connection(("127.0.0.1", 6379), timeout=0.5).close()
+        return True
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not _redis_up(), reason="needs the Redis server on 127.0.0.1:6379")
+class TestSharedRateLimitStore:
+    """Production points RATELIMIT_STORAGE_URI at Redis so every gunicorn worker counts together."""
+
+    @pytest.fixture
+    def app_config(self):
+        return {
+            "RATELIMIT_ENABLED": True,
+            "LOGIN_RATE_LIMIT_IP": "3 per minute",
+            "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/15",
+        }
+
+    def test_the_counts_live_in_redis(self, client, world):
+        import redis
+
+        # A fresh address per run: counters outlive the test for their minute.
+        address = f"10.{secrets.randbelow(250)}.{secrets.randbelow(250)}.{secrets.randbelow(250)}"
+        store = redis.Redis.from_url("redis://127.0.0.1:6379/15")
+        try:
+            for i in range(3):
+                r = client.post("/login", data={"email": f"r{i}@test.co", "password": "x"}, environ_base={"REMOTE_ADDR": address})
+                assert r.status_code == 401
+            assert list(store.scan_iter(match=f"*{address}*")), "no rate-limit counter in Redis"
+            blocked = client.post("/login", data={"email": "r9@test.co", "password": "x"}, environ_base={"REMOTE_ADDR": address})
+            assert blocked.status_code == 429
+        finally:
+            for key in store.scan_iter(match=f"*{address}*"):
+                store.delete(key)
+            for key in store.scan_iter(match="*account:r*@test.co*"):
+                store.delete(key)
+            store.close()
+
+
+class TestRateLimitStoreDown:
+    """If the shared store stops answering, sign-in keeps working and is still throttled (per worker)."""
+
+    @pytest.fixture
+    def app_config(self):
+        return {
+            "RATELIMIT_ENABLED": True,
+            "LOGIN_RATE_LIMIT_IP": "3 per minute",
+            "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:1/0",  # nothing listens there
+        }
+
+    def test_falls_back_to_memory_without_500(self, client, world):
+        for i in range(3):
+            r = client.post("/login", data={"email": f"d{i}@test.co", "password": "x"}, environ_base={"REMOTE_ADDR": "10.9.1.1"})
+            assert r.status_code == 401
+        blocked = client.post("/login", data={"email": "d9@test.co", "password": "x"}, environ_base={"REMOTE_ADDR": "10.9.1.1"})
+        assert blocked.status_code == 429
