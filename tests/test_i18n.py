@@ -278,3 +278,20 @@ def test_numbers_follow_the_locale(app, locale, number, percent, score):
         )
     empty = "sin datos" if locale == "es" else "no data"
     assert text == f"{number}|{percent}|{score}|05/03/2024|{empty}"
+
+
+@pytest.mark.parametrize("lang", ["es", "en"])
+def test_number_filters_match_babel_in_each_language(app, lang):
+    """fmt_number/fmt_percent parse their patterns once (issue 8); the text must stay Babel's."""
+    from flask_babel import format_decimal, format_percent
+
+    from app.web import fmt_number, fmt_percent
+
+    with app.test_request_context(), force_locale(lang):
+        for value in (0, 0.375, 1234567.891, -2.5, 0.12345, 1, 99.995, 0.9999):
+            for digits in (0, 1, 2):
+                pattern = "#,##0" + ("." + "0" * digits if digits else "")
+                assert fmt_number(value, digits) == format_decimal(value, format=pattern)
+                assert fmt_percent(value, digits) == format_percent(value, format=pattern + " %")
+        assert fmt_number(1234567.891, 2) == ("1.234.567,89" if lang == "es" else "1,234,567.89")
+        assert fmt_percent(0.375) == "38 %"
