@@ -42,6 +42,9 @@ def test_login_page_keyboard_only(pages):
     assert page.evaluate("() => document.activeElement.getBoundingClientRect().left") >= 0, "skip link stays hidden"
     pages.shot(page, "skip-link")
     page.keyboard.press("Enter")
+    # The jump is a navigation the browser finishes after the key press returns: wait for it
+    # (a bounded wait; the assertions below still fail if it never happens).
+    page.wait_for_function("() => location.hash === '#main'", timeout=5000)
     assert page.url.endswith("#main")
     assert page.evaluate("() => document.activeElement.id") == "main"
 
