@@ -179,17 +179,14 @@ def cmd_sync_indexes(args) -> dict:
                     index.create(db.engine)
                     created.append(index.name)
         if db.engine.dialect.name == "postgresql":
-            from app.models.songs import SONG_GROUP_STATISTICS
+            from app.models.songs import SONG_GROUP_STATISTICS, SONG_GROUP_STATISTICS_SQL
 
             with db.engine.connect() as conn:
                 known = conn.exec_driver_sql(
                     "SELECT 1 FROM pg_statistic_ext WHERE stxname = %s", (SONG_GROUP_STATISTICS,)
                 ).first()
                 if known is None:
-                    conn.exec_driver_sql(
-                        f"CREATE STATISTICS {SONG_GROUP_STATISTICS} (ndistinct) "
-                        "ON label_id, artist_id, album_id, department_id FROM songs"
-                    )
+                    conn.exec_driver_sql(SONG_GROUP_STATISTICS_SQL)
                     conn.commit()
                     created.append(SONG_GROUP_STATISTICS)
         if created:
@@ -440,26 +437,12 @@ def cmd_prepare(args) -> dict:
 
 
 # --------------------------------------------------------------------------- import + seed demo
-IMPORT_COLUMNS = (
-    "label_code",
-    "artist",
-    "album_code",
-    "municipality_code",
-    "scope",
-    "planned_start",
-    "due_date",
-    "state",
-    "delivered_on",
-    "product",
-    "beneficiaries",
-)
-
-
 def write_import_csv(path: Path, rows: int, seed: int = 8, delivered: bool = True) -> None:
     """A CSV with the DESIGN.md §8 columns, from the reference data and the demo teams."""
     from sqlalchemy import select
 
     from app.domain.calendar import is_business_day
+    from app.domain.imports import OPTIONAL_COLUMNS, REQUIRED_COLUMNS
     from app.extensions import db
     from app.models import Album, Artist, Department, Label, Municipality
 
@@ -479,7 +462,8 @@ def write_import_csv(path: Path, rows: int, seed: int = 8, delivered: bool = Tru
     span = (BENCH_TODAY.replace(month=12, day=15) - first).days
     with open(path, "w", encoding="utf-8", newline="") as handle:
         out = csv.writer(handle)
-        out.writerow(IMPORT_COLUMNS if delivered else IMPORT_COLUMNS[:7])
+        # The import's own column names, required ones first: each row below follows this order.
+        out.writerow((*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS) if delivered else REQUIRED_COLUMNS)
         for i in range(rows):
             label = rng.choice(label_codes)
             due = first + timedelta(days=rng.randrange(span))

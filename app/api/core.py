@@ -102,10 +102,17 @@ def int_arg(name: str, default: int | None = None, *, minimum: int | None = None
     return value
 
 
+def page_args() -> tuple[int, int]:
+    """``(page, per_page)`` from the query string (400 on a bad value)."""
+    return (
+        int_arg("page", 1, minimum=1, maximum=1_000_000),
+        int_arg("per_page", 50, minimum=1, maximum=MAX_PER_PAGE),
+    )
+
+
 def paginate(select_stmt, serialize) -> dict[str, Any]:
     """``{"items", "page", "per_page", "total", "pages"}`` for a select statement."""
-    page = int_arg("page", 1, minimum=1, maximum=1_000_000)
-    per_page = int_arg("per_page", 50, minimum=1, maximum=MAX_PER_PAGE)
+    page, per_page = page_args()
     return page_body(db.paginate(select_stmt, page=page, per_page=per_page, error_out=False, count=True), serialize)
 
 

@@ -28,16 +28,8 @@ def _season():
 
 def _department_json(r: coverage.DepartmentRow, albums) -> dict:
     return {
-        "department_code": r.code,
-        "department": r.name,
+        **coverage.department_figures(r),
         "label": r.label_name,
-        "municipalities": r.municipalities,
-        "prioritised_municipalities": r.prioritised,
-        "assisted_municipalities": r.assisted,
-        "coverage": r.coverage,
-        "prioritised_assisted": r.prioritised_assisted,
-        "prioritised_coverage": r.prioritised_coverage,
-        "delivered_songs": r.delivered,
         "delivered_by_album": {a.code: r.by_album.get(a.id, 0) for a in albums},
     }
 

@@ -19,7 +19,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from app.api import bp
-from app.api.core import MAX_PER_PAGE, ApiError, int_arg, json_body, page_body, paginate
+from app.api.core import ApiError, json_body, page_args, page_body, paginate
 from app.domain import evidence as evidence_domain
 from app.domain import lifecycle, permissions, song_queries
 from app.domain.errors import NotFound, ValidationFailed
@@ -134,8 +134,7 @@ def _ip() -> str | None:
 
 @bp.get("/songs")
 def list_songs():
-    page = int_arg("page", 1, minimum=1, maximum=1_000_000)
-    per_page = int_arg("per_page", 50, minimum=1, maximum=MAX_PER_PAGE)
+    page, per_page = page_args()
     result = song_queries.paginate_songs(current_user, request.args, page=page, per_page=per_page)
     return jsonify(page_body(result, serialize_song))
 

@@ -192,17 +192,7 @@ def albums_table(season: Season) -> Table:
     return Table("datos-abiertos-albumes", _("Álbumes"), headers, out)
 
 
-OPEN_DEPARTMENT_FIELDS = [
-    "department_code",
-    "department",
-    "municipalities",
-    "prioritised_municipalities",
-    "assisted_municipalities",
-    "coverage",
-    "prioritised_assisted",
-    "prioritised_coverage",
-    "delivered_songs",
-]
+OPEN_DEPARTMENT_FIELDS = [key for key, _attribute in coverage.DEPARTMENT_FIGURES]
 
 
 def open_departments_table(season: Season) -> Table:

@@ -783,6 +783,25 @@ def album_rows(season: Season) -> list[AlbumRow]:
     return out
 
 
+# A department's public figures: (key in JSON and CSV, DepartmentRow attribute), in column order.
+DEPARTMENT_FIGURES = (
+    ("department_code", "code"),
+    ("department", "name"),
+    ("municipalities", "municipalities"),
+    ("prioritised_municipalities", "prioritised"),
+    ("assisted_municipalities", "assisted"),
+    ("coverage", "coverage"),
+    ("prioritised_assisted", "prioritised_assisted"),
+    ("prioritised_coverage", "prioritised_coverage"),
+    ("delivered_songs", "delivered"),
+)
+
+
+def department_figures(row: DepartmentRow) -> dict[str, Any]:
+    """The figures of one department row that open data and the coverage API both publish."""
+    return {key: getattr(row, attribute) for key, attribute in DEPARTMENT_FIGURES}
+
+
 def open_data(season: Season) -> dict[str, Any]:
     """Aggregates only, for the public (no personal data, no free text) (DESIGN.md §1, §6)."""
     summary = national_summary(season)
@@ -793,20 +812,7 @@ def open_data(season: Season) -> dict[str, Any]:
             f.key: {"value": f.value, "total": f.total, "share": f.share} if f.kind == "reach" else f.value
             for f in summary.figures
         },
-        "departments": [
-            {
-                "department_code": r.code,
-                "department": r.name,
-                "municipalities": r.municipalities,
-                "prioritised_municipalities": r.prioritised,
-                "assisted_municipalities": r.assisted,
-                "coverage": r.coverage,
-                "prioritised_assisted": r.prioritised_assisted,
-                "prioritised_coverage": r.prioritised_coverage,
-                "delivered_songs": r.delivered,
-            }
-            for r in department_rows(season)
-        ],
+        "departments": [department_figures(r) for r in department_rows(season)],
         "albums": [
             {
                 "album_code": a.code,

@@ -49,21 +49,15 @@ def acquire(name: str, holder: str, seconds: int | None = None, now: datetime | 
     """Take the lease ``name`` for ``holder`` if it is free or expired. True when taken."""
     seconds = seconds if seconds is not None else int(current_app.config.get("CHARTS_LEASE_SECONDS", 600))
     now = now or utcnow()
-    with db.engine.begin() as conn:
-        result = conn.execute(
-            update(_lease)
-            .where(
-                and_(
-                    _lease.c.name == name,
-                    or_(_lease.c.holder.is_(None), _lease.c.expires_at.is_(None), _lease.c.expires_at < now),
-                )
-            )
-            .values(holder=holder, acquired_at=now, expires_at=now + timedelta(seconds=seconds))
-        )
-        if result.rowcount == 1:
-            return True
+    if _take(name, holder, now, seconds):
+        return True
     # No row matched: either it is held, or it does not exist yet.
     _ensure_row(name)
+    return _take(name, holder, now, seconds)
+
+
+def _take(name: str, holder: str, now: datetime, seconds: int) -> bool:
+    """One atomic UPDATE that takes the lease row only if it is free or expired."""
     with db.engine.begin() as conn:
         result = conn.execute(
             update(_lease)

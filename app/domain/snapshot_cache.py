@@ -38,10 +38,6 @@ class SnapshotCache:
                 self._items.popitem(last=False)
         return value
 
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
-
 
 def snapshot_key(what: str, snapshot: Any, season: Any) -> tuple:
     return (

@@ -178,7 +178,11 @@ def _conditions(user: Any, p: dict[str, Any]) -> list[Any]:
 def filter_songs(user: Any, params: Any) -> Select:
     """A SELECT of the songs ``user`` may see, filtered and sorted by ``params``."""
     p = clean_params(params)
-    return _eager_select().where(*_conditions(user, p)).order_by(*_order(p.get("sort", "urgency")))
+    return _sorted(_conditions(user, p), p)
+
+
+def _sorted(conditions: list[Any], p: dict[str, Any]) -> Select:
+    return _eager_select().where(*conditions).order_by(*_order(p.get("sort", "urgency")))
 
 
 def _eager_select() -> Select:
@@ -284,6 +288,5 @@ def paginate_songs(user: Any, params: Any, *, page: int, per_page: int) -> SongP
         by_id = {s.id: s for s in db.session.scalars(_eager_select().where(Song.id.in_(ids))).unique()}
         items = [by_id[i] for i in ids if i in by_id]
     else:
-        stmt = filter_songs(user, params).offset(offset).limit(per_page)
-        items = list(db.session.scalars(stmt).unique())
+        items = list(db.session.scalars(_sorted(conditions, p).offset(offset).limit(per_page)).unique())
     return SongPage(items, page, per_page, total)

@@ -101,6 +101,11 @@ def preview():
             json.dumps({"user_id": current_user.id, "name": filename, "at": time.time()}), "utf-8"
         )
         session[SESSION_KEY] = pending_id
+    return _preview(report, filename)
+
+
+def _preview(report, filename: str):
+    """The preview page: every problem by line (the first MAX_ERRORS_SHOWN), 422 when any."""
     return render_template(
         "imports/preview.html",
         report=report,
@@ -129,16 +134,7 @@ def confirm():
     _discard(pending_id)
     session.pop(SESSION_KEY, None)
     if not report.ok:
-        return render_template(
-            "imports/preview.html",
-            report=report,
-            filename=filename,
-            errors=report.errors[:MAX_ERRORS_SHOWN],
-            hidden_errors=max(0, len(report.errors) - MAX_ERRORS_SHOWN),
-            bad_lines=len({e.line for e in report.errors}),
-            form=ConfirmForm(),
-            upload_form=UploadForm(),
-        ), 422
+        return _preview(report, filename)
     session["song_import_done"] = {"count": report.created, "name": filename}
     return redirect(url_for("imports.done"))
 

@@ -262,11 +262,8 @@ class DueDateChange(db.Model):
 # sort instead of a hash aggregate. Extended statistics tell it the columns are correlated.
 # (Also in migration 0002 — Alembic creates tables without these model events.)
 SONG_GROUP_STATISTICS = "songs_groups_nd"
-event.listen(
-    Song.__table__,
-    "after_create",
-    DDL(
-        f"CREATE STATISTICS IF NOT EXISTS {SONG_GROUP_STATISTICS} (ndistinct) "
-        "ON label_id, artist_id, album_id, department_id FROM songs"
-    ).execute_if(dialect="postgresql"),
+SONG_GROUP_STATISTICS_SQL = (
+    f"CREATE STATISTICS IF NOT EXISTS {SONG_GROUP_STATISTICS} (ndistinct) "
+    "ON label_id, artist_id, album_id, department_id FROM songs"
 )
+event.listen(Song.__table__, "after_create", DDL(SONG_GROUP_STATISTICS_SQL).execute_if(dialect="postgresql"))
