@@ -101,8 +101,9 @@ def create_app(config: Any = None) -> Flask:
     htmx.init_app(app)
     limiter.init_app(app)
 
-    from app import i18n, security, web
+    from app import i18n, security, transaction, web
 
+    transaction.init_app(app)  # one commit per request (see app/transaction.py)
     i18n.init_app(app)
     web.init_app(app)
     security.init_app(app)

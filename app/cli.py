@@ -10,11 +10,23 @@ from flask import Flask
 from flask.cli import AppGroup, with_appcontext
 
 from app.extensions import db
+from app.transaction import committing
 
-seed_cli = AppGroup("seed", help="Cargar datos de referencia y de demostración.")
-import_cli = AppGroup("import", help="Importar canciones, categorías e indicadores.")
-charts_cli = AppGroup("charts", help="Listas (ranking): recomputar instantáneas.")
-users_cli = AppGroup("users", help="Gestión de usuarios.")
+
+class CommittingGroup(AppGroup):
+    """A ``flask`` command group whose every command is one transaction: it commits when
+    the command returns and rolls back when it fails (app/transaction.py). Commands call
+    the domain and never commit themselves; add new groups with this class."""
+
+    def command(self, *args, **kwargs):
+        register = super().command(*args, **kwargs)
+        return lambda fn: register(committing(fn))
+
+
+seed_cli = CommittingGroup("seed", help="Cargar datos de referencia y de demostración.")
+import_cli = CommittingGroup("import", help="Importar canciones, categorías e indicadores.")
+charts_cli = CommittingGroup("charts", help="Listas (ranking): recomputar instantáneas.")
+users_cli = CommittingGroup("users", help="Gestión de usuarios.")
 
 
 @seed_cli.command("reference")
@@ -125,11 +137,10 @@ def users_create(email: str, name: str, role: str, label_code: str | None, passw
         user = create_user(email, name, password, role, label_id)
     except DomainError as exc:
         raise click.ClickException(exc.message) from exc
-    db.session.commit()
     click.echo(f"Usuario creado: {user.email} ({user.role}).")
 
 
-privacy_cli = AppGroup("privacy", help="Datos personales (Ley 1581 de 2012): retención y anonimización.")
+privacy_cli = CommittingGroup("privacy", help="Datos personales (Ley 1581 de 2012): retención y anonimización.")
 
 
 @privacy_cli.command("anonymise")

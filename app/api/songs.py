@@ -23,7 +23,6 @@ from app.api.core import ApiError, json_body, page_args, page_body, paginate
 from app.domain import evidence as evidence_domain
 from app.domain import lifecycle, permissions, song_queries
 from app.domain.errors import NotFound, ValidationFailed
-from app.extensions import db
 from app.models import DueDateChange, Evidence, Song
 
 
@@ -149,7 +148,6 @@ def create_song():
     data = json_body()
     song = lifecycle.create_song(current_user, data, ip=_ip())
     warnings = lifecycle.duplicate_warning(song.municipality_id, song.album_id, song.planned_start, exclude_id=song.id)
-    db.session.commit()
     return jsonify({"song": serialize_song(song, detail=True), "warnings": [_warning(s) for s in warnings]}), 201
 
 
@@ -166,7 +164,6 @@ def update_song(song_id: int):
         warnings = lifecycle.duplicate_warning(
             song.municipality_id, song.album_id, song.planned_start, exclude_id=song.id
         )
-    db.session.commit()
     return jsonify({"song": serialize_song(song, detail=True), "warnings": [_warning(s) for s in warnings]})
 
 
@@ -184,7 +181,6 @@ def transition_song(song_id: int):
             {k: ["Campo desconocido."] for k in unknown[:10]},
         )
     lifecycle.transition_song(current_user, song, to, ip=_ip(), **data)
-    db.session.commit()
     return jsonify(serialize_song(song, detail=True))
 
 
@@ -195,7 +191,6 @@ def add_evidence(song_id: int):
     if file is None:
         raise ApiError(400, "Envíe el archivo en el campo multipart 'file'.", {"file": ["Obligatorio."]})
     evidence = evidence_domain.add_evidence(current_user, song, file, ip=_ip())
-    db.session.commit()
     return jsonify(serialize_evidence(evidence)), 201
 
 
@@ -209,7 +204,6 @@ def download_evidence(song_id: int, evidence_id: int):
 def remove_evidence(song_id: int, evidence_id: int):
     evidence = evidence_domain.get_evidence(current_user, _song(song_id), evidence_id)
     evidence_domain.remove_evidence(current_user, evidence, ip=_ip())
-    db.session.commit()
     return "", 204
 
 
@@ -237,7 +231,6 @@ def request_due_date_change(song_id: int):
     change = lifecycle.request_due_date_change(
         current_user, song, data.get("proposed_due"), data.get("reason"), ip=_ip()
     )
-    db.session.commit()
     return jsonify(_serialize_change(change)), 201
 
 
@@ -257,5 +250,4 @@ def decide_due_date_change(change_id: int):
     permissions.require(permissions.can_decide_due_date(current_user), "Solo la coordinación.")
     change = lifecycle.get_due_date_change(change_id)
     lifecycle.decide_due_date_change(current_user, change, approve, data.get("comment"), ip=_ip())
-    db.session.commit()
     return jsonify(_serialize_change(change))

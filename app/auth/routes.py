@@ -21,6 +21,7 @@ from app.domain.parsing import ascii_int
 from app.extensions import db, limiter, login_manager
 from app.models import User
 from app.models.base import utcnow
+from app.transaction import keep_writes
 
 login_manager.login_view = "auth.login"
 login_manager.login_message = "Inicie sesión para continuar."
@@ -115,13 +116,12 @@ def login():
                 changes={"email": accounts.normalise_email(form.email.data)},
                 ip=request.remote_addr,
             )
-            db.session.commit()
+            keep_writes()  # the failed attempt is audited and counted although the page says 401
             flash(_("Correo o contraseña incorrectos, o la cuenta está bloqueada temporalmente."), "error")
             return render_template("auth/login.html", form=form), 401
         start_session(user)
         user.last_login_at = utcnow()
         audit.record("login", "user", user.id, actor_id=user.id, ip=request.remote_addr)
-        db.session.commit()
         return redirect(_safe_next(request.args.get("next")))
     status = 422 if request.method == "POST" else 200
     return render_template("auth/login.html", form=form), status
@@ -131,7 +131,6 @@ def login():
 @login_required
 def logout():
     audit.record("logout", "user", current_user.id, actor_id=current_user.id, ip=request.remote_addr)
-    db.session.commit()
     logout_user()
     session.clear()
     flash(_("Sesión cerrada."), "info")
@@ -149,7 +148,6 @@ def change_password():
         try:
             accounts.change_password(user, form.current.data, form.new.data, ip=request.remote_addr)
         except ValidationFailed as exc:
-            db.session.rollback()
             for name, messages in (exc.details or {}).items():
                 target = {"password": form.new}.get(name) or getattr(form, name, form.new)
                 target.errors = list(target.errors) + list(messages)
@@ -157,7 +155,6 @@ def change_password():
                 form.new.errors = list(form.new.errors) + [exc.message]
             status = 422
         else:
-            db.session.commit()
             start_session(user)  # other sessions end; this one continues, rotated
             flash(_("Contraseña actualizada."), "success")
             return redirect(url_for("main.index"))

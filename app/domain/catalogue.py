@@ -247,7 +247,7 @@ def create_season(year: Any, actor: Any, ip: str | None = None) -> Season:
         changes={"year": [None, year], **{n: [None, getattr(season, n)] for n in SEASON_WEIGHT_FIELDS}},
         ip=ip,
     )
-    db.session.commit()
+    db.session.flush()
     return season
 
 
@@ -280,7 +280,7 @@ def update_season_weights(season: Season, values: dict[str, Any], actor: Any, ip
             changes={"songs": [None, recomputed]},
             ip=ip,
         )
-    db.session.commit()
+    db.session.flush()
     return changes
 
 
@@ -329,7 +329,7 @@ def create_album(code: Any, name: Any, weight: Any, actor: Any, ip: str | None =
         changes={"code": [None, code], "name": [None, name], "weight": [None, weight]},
         ip=ip,
     )
-    db.session.commit()
+    db.session.flush()
     return album
 
 
@@ -355,7 +355,7 @@ def update_album(album: Album, name: Any, weight: Any, active: bool, actor: Any,
             audit.record(
                 "song_terms_recomputed", "album", album.id, actor_id=_actor_id(actor), changes={"songs": [None, count]}, ip=ip
             )
-    db.session.commit()
+    db.session.flush()
     return changes
 
 
@@ -381,7 +381,7 @@ def create_artist(label_id: Any, name: Any, actor: Any, ip: str | None = None) -
         changes={"label": [None, label.code], "name": [None, name]},
         ip=ip,
     )
-    db.session.commit()
+    db.session.flush()
     return artist
 
 
@@ -428,7 +428,7 @@ def update_artist(
         return {}
     db.session.flush()
     audit.record("artist_updated", "artist", artist.id, actor_id=_actor_id(actor), changes=changes, ip=ip)
-    db.session.commit()
+    db.session.flush()
     return changes
 
 
@@ -523,7 +523,7 @@ def set_playlists(
             ip=ip,
         )
         changed += 1
-    db.session.commit()
+    db.session.flush()
     return changed
 
 

@@ -310,9 +310,9 @@ def recompute_charts(season: Season, *, as_of: date | None = None, kind: str = "
         snapshot.complete = True
         snapshot._label_count = len(label_rows)  # for the CLI report only (not a column)
         snapshot._artist_count = artist_count
-        db.session.commit()
+        db.session.flush()  # the caller's one commit writes the whole snapshot (app/transaction.py)
     except Exception:
-        db.session.rollback()
+        db.session.rollback()  # the previous snapshot stays the one readers see
         raise
     return snapshot
 

@@ -505,7 +505,7 @@ def import_songs(raw: bytes, filename: str, actor: User | None, *, dry_run: bool
                 "actor": [None, actor.email if actor is not None else "sistema"],
             },
         )
-        db.session.commit()
+        db.session.flush()
     except IntegrityError:
         # A catalogue row changed between validation and insert (e.g. a concurrent edit):
         # nothing was written; say so instead of failing with a server error.

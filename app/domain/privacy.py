@@ -47,5 +47,5 @@ def anonymise_surveys(days: int | None = None, *, now: datetime | None = None, a
         actor_id=actor_id,
         changes={"count": [None, count], "retention_days": [None, days], "cutoff": [None, cutoff]},
     )
-    db.session.commit()
+    db.session.flush()
     return count

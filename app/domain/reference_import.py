@@ -71,7 +71,6 @@ def import_categories(raw: bytes) -> ImportReport:
         .values(category=bindparam("b_category"), category_source=bindparam("b_source"))
     )
     db.session.connection().execute(stmt, updates)
-    db.session.commit()
     report.created = len(updates)
     return report
 

@@ -131,7 +131,7 @@ def song_for_token(token: str) -> Song:
 
 
 def submit_survey(token: str, answers: dict):
-    """Store the municipality's one survey for a song, re-store S/Q/points, audit; commits.
+    """Store the municipality's one survey for a song, re-store S/Q/points, audit (the caller commits).
 
     ``answers``: q1..q5 (int 1–5), comment, respondent_name, respondent_position,
     consent. Name and position are personal data (Ley 1581 de 2012): they are kept
@@ -186,8 +186,11 @@ def submit_survey(token: str, answers: dict):
         changes["has_comment"] = [None, comment is not None]
         changes.update(audit.changes_between(before, after))
         audit.record("survey_answered", "song", song_id, actor_id=None, changes=changes)
-        db.session.commit()
+        db.session.flush()
     except (IntegrityError, StaleDataError):
+        # The other answer won the race. The INSERT is this request's first write, so
+        # rolling the transaction back undoes exactly this attempt (a SAVEPOINT would do
+        # the same on PostgreSQL, but pysqlite's RELEASE of an outermost one commits).
         db.session.rollback()
         raise SurveyUnavailable("answered") from None
     return survey

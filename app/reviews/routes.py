@@ -145,7 +145,6 @@ def _reviewable(song: Song) -> None:
 
 
 def _concurrent_change() -> None:
-    db.session.rollback()
     flash(_("Otra persona cambió esta canción al mismo tiempo. Revise su estado e intente de nuevo."), "error")
 
 
@@ -176,9 +175,7 @@ def review(song_id: int):
             _review, created = review_domain.review_or_correct(
                 current_user, song, form.scores(), form.comment.data, ip=request.remote_addr
             )
-            db.session.commit()
         except DomainError as exc:
-            db.session.rollback()
             flash(exc.message, "error")
             return _page(song, form, return_form, exc.status)
         except (StaleDataError, IntegrityError):
@@ -224,9 +221,7 @@ def return_for_changes(song_id: int):
         return _page(song, form, return_form, 422)
     try:
         review_domain.return_song(current_user, song, return_form.return_comment.data, ip=request.remote_addr)
-        db.session.commit()
     except DomainError as exc:
-        db.session.rollback()
         if exc.status == 403:
             raise
         flash(exc.message, "error")

@@ -364,9 +364,7 @@ def transition(song_id: int, to: str):
         fields = {name: field.data for name, field in form._fields.items() if name != "csrf_token"}
         try:
             lifecycle.transition_song(actor, song, to, ip=_ip(), **fields)
-            db.session.commit()
         except ValidationFailed as exc:
-            db.session.rollback()
             other = _apply_errors(form, exc)
             flash(exc.message, "error")
         else:
@@ -469,9 +467,7 @@ def create():
                 }
                 try:
                     song = lifecycle.create_song(actor, data, ip=_ip())
-                    db.session.commit()
                 except ValidationFailed as exc:
-                    db.session.rollback()
                     for message in _apply_errors(form, exc):
                         flash(message, "error")
                 else:
@@ -543,16 +539,13 @@ def edit(song_id: int):
             else:
                 try:
                     lifecycle.update_song(actor, song, data, expected_version=expected, ip=_ip())
-                    db.session.commit()
                 except Conflict as exc:
-                    db.session.rollback()
                     conflict = exc.details or {}
                     song = lifecycle.get_song(actor, song_id)
                     form.version.data = str(song.version)
                     flash(exc.message, "error")
                     status = 409
                 except ValidationFailed as exc:
-                    db.session.rollback()
                     song = lifecycle.get_song(actor, song_id)
                     for message in _apply_errors(form, exc):
                         flash(message, "error")
@@ -604,9 +597,7 @@ def upload_evidence(song_id: int):
         return redirect(url_for("songs.detail", song_id=song.id, _anchor="evidencias"), code=303)
     try:
         evidence = evidence_domain.add_evidence(actor, song, request.files.get("file"), ip=_ip())
-        db.session.commit()
     except ValidationFailed as exc:
-        db.session.rollback()
         flash(exc.message, "error")
     else:
         flash(_("Evidencia «%(name)s» adjuntada.", name=evidence.original_name), "success")
@@ -624,9 +615,7 @@ def remove_evidence(song_id: int, evidence_id: int):
         try:
             name = evidence.original_name
             evidence_domain.remove_evidence(actor, evidence, ip=_ip())
-            db.session.commit()
         except ValidationFailed as exc:
-            db.session.rollback()
             flash(exc.message, "error")
         else:
             flash(_("Evidencia «%(name)s» eliminada.", name=name), "success")
@@ -654,9 +643,7 @@ def request_due_date_change(song_id: int):
     if form.validate_on_submit():
         try:
             lifecycle.request_due_date_change(actor, song, form.proposed_due.data, form.reason.data, ip=_ip())
-            db.session.commit()
         except (ValidationFailed, Conflict) as exc:
-            db.session.rollback()
             other = _apply_errors(form, exc) if isinstance(exc, ValidationFailed) else [exc.message]
             flash(exc.message, "error")
         else:
@@ -688,9 +675,7 @@ def decide_due_date(change_id: int):
         approve = form.decision.data == "approve"
         try:
             lifecycle.decide_due_date_change(actor, change, approve, form.comment.data, ip=_ip())
-            db.session.commit()
         except (ValidationFailed, Conflict) as exc:
-            db.session.rollback()
             flash(exc.message, "error")
         else:
             flash(_("Solicitud aprobada: la fecha de compromiso cambió.") if approve else _("Solicitud rechazada."),

@@ -96,7 +96,7 @@ def answer(token: str):
             except SurveyUnavailable as exc:
                 return _unavailable(exc.reason)
             except ValidationFailed:  # the form already checked the same rules; never a 500
-                db.session.rollback()
+                pass  # nothing is kept: app/transaction.py rolls the request back
             else:
                 return _private(make_response(render_template("surveys/thanks.html", song=song)))
         status = 422
@@ -155,9 +155,7 @@ def regenerate(song_id: int):
     first = not song.survey_nonce
     try:
         regenerate_survey_link(current_user, song, ip=request.remote_addr)
-        db.session.commit()
     except DomainError as exc:
-        db.session.rollback()
         if exc.status == 403:
             raise
         flash(exc.message, "error")
