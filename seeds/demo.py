@@ -72,10 +72,6 @@ PRODUCTS = (
 )
 
 
-def demo_users_exist() -> bool:
-    return db.session.scalar(select(func.count(User.id)).where(User.email.like(f"%@{DEMO_DOMAIN}"))) > 0
-
-
 def _ensure_user(email: str, name: str, role: str, password_hash: str, label_id: int | None = None) -> User:
     user = db.session.scalar(select(User).filter_by(email=email))
     if user is None:

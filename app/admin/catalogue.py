@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from app.admin import bp
 from app.auth.decorators import roles_required
-from app.domain import catalogue
+from app.domain import calendar, catalogue
 from app.domain.errors import DomainError
 from app.extensions import db
 from app.models import Album, Artist, Label, Season, Song
@@ -237,9 +237,7 @@ def playlists():
     year = _int(request.values.get("season"))
     season = next((s for s in seasons_ if s.year == year), None) if year else None
     if season is None and seasons_:
-        from datetime import date
-
-        season = next((s for s in seasons_ if s.year == date.today().year), seasons_[0])
+        season = next((s for s in seasons_ if s.year == calendar.today().year), seasons_[0])
     labels = db.session.scalars(select(Label).order_by(Label.code)).all()
     albums_ = db.session.scalars(select(Album).where(Album.active.is_(True)).order_by(Album.code)).all()
     errors: dict = {}

@@ -16,7 +16,7 @@ from werkzeug.routing import BuildError
 
 from app.charts import bp, svg
 from app.domain import badges as badge_rules
-from app.domain import charts, permissions
+from app.domain import calendar, charts, permissions
 from app.domain.parsing import ascii_int
 from app.domain.snapshot_cache import SnapshotCache, snapshot_key
 from app.extensions import db, htmx
@@ -65,7 +65,7 @@ def _pick_season(seasons: list[Season]) -> Season | None:
             abort(404)
         return season
     with_snapshot = set(db.session.scalars(select(ChartSnapshot.season_id).where(ChartSnapshot.complete.is_(True))))
-    this_year = charts.today_bogota().year
+    this_year = calendar.today().year
     for s in seasons:
         if s.year == this_year and s.id in with_snapshot:
             return s

@@ -16,7 +16,7 @@ from flask_login import current_user
 from app.auth.decorators import roles_required
 from app.coverage import bp, tables
 from app.coverage.forms import IndicatorUploadForm
-from app.domain import coverage, exports, geo, impact
+from app.domain import calendar, coverage, exports, geo, impact
 from app.domain.parsing import ascii_int
 from app.extensions import htmx
 from app.models import Label
@@ -191,7 +191,7 @@ def targets():
     season = _season()
     if season is None:
         return _no_season()
-    as_of = _as_of() or date.today()
+    as_of = _as_of() or calendar.today()
     return render_template(
         "coverage/targets.html",
         season=season,

@@ -6,10 +6,20 @@ included), from the ``holidays`` package, country ``CO``.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from functools import lru_cache
+from zoneinfo import ZoneInfo
 
 import holidays
+
+BOGOTA = ZoneInfo("America/Bogota")
+
+
+def today() -> date:
+    """Today in Colombia: times are stored in UTC, every date rule counts Bogotá days.
+    The one clock of the domain (due dates, overdue songs, seasons, file names)."""
+    return datetime.now(BOGOTA).date()
+
 
 _FIRST_YEAR = 2015
 _LAST_YEAR = 2040

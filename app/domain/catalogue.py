@@ -17,7 +17,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import bindparam, func, select, update
 
 from app.domain import audit
-from app.domain.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from app.domain.errors import Conflict, PermissionDenied, ValidationFailed
 from app.domain.parsing import ascii_int
 from app.domain.scoring import DefaultWeights, song_terms
 from app.extensions import db
@@ -525,10 +525,3 @@ def set_playlists(
         changed += 1
     db.session.flush()
     return changed
-
-
-def get_or_404(model: type, ident: Any) -> Any:
-    obj = db.session.get(model, ident) if isinstance(ident, int) else None
-    if obj is None:
-        raise NotFound("No encontrado.")
-    return obj

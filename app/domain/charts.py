@@ -18,14 +18,13 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, delete, exists, func, insert, select, update
 
 from app.domain import badges as badge_rules
-from app.domain import lease, scoring
+from app.domain import calendar, lease, scoring
 from app.extensions import db
 from app.models import (
     Album,
@@ -44,13 +43,8 @@ from app.models import (
 from app.models.base import utcnow
 from app.models.songs import DELIVERED_STATES, OPEN_STATES
 
-BOGOTA = ZoneInfo("America/Bogota")
 KEEP_LIVE_SNAPSHOTS = 20
 EPS = badge_rules.EPS
-
-
-def today_bogota() -> date:
-    return datetime.now(BOGOTA).date()
 
 
 # --------------------------------------------------------------------------- aggregates
@@ -133,11 +127,6 @@ def roll_up(groups: list[dict[str, Any]], key: str) -> dict[int, dict[str, Any]]
     return result
 
 
-def label_aggregates(season: Season, as_of: date) -> dict[int, dict[str, Any]]:
-    """Per label: every count and sum the label board needs."""
-    return roll_up(song_groups(season, as_of), "label_id")
-
-
 def label_targets(season_id: int) -> dict[int, int]:
     """The label's yearly target: its playlist with no album for the season."""
     stmt = select(Playlist.label_id, Playlist.target).where(
@@ -210,14 +199,14 @@ def _ranks(model, key_column, snapshot: ChartSnapshot | None) -> dict[int, int]:
 def recompute_charts(season: Season, *, as_of: date | None = None, kind: str = "live") -> ChartSnapshot:
     """Write a new complete snapshot of the season's charts in one transaction (DESIGN.md §5).
 
-    ``as_of`` is "today" for overdue songs (default: today in America/Bogota).
+    ``as_of`` is "today" for overdue songs (default: calendar.today(), in Bogotá).
     ``kind="closing"`` writes the daily closing snapshot (one per day: it replaces
     an earlier closing snapshot of the same date). On any error the transaction
     is rolled back and the previous snapshot stays the one readers see.
     """
     if kind not in ("live", "closing"):
         raise ValueError("kind must be 'live' or 'closing'")
-    as_of = as_of or today_bogota()
+    as_of = as_of or calendar.today()
     started = time.perf_counter()
     now = utcnow()
     try:

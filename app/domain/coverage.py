@@ -30,6 +30,7 @@ from flask import current_app, has_request_context
 from flask_babel import gettext, lazy_gettext
 from sqlalchemy import case, func, select
 
+from app.domain import calendar
 from app.domain.errors import NotFound
 from app.extensions import db
 from app.models import Album, Department, Label, Municipality, Playlist, Season, Song
@@ -171,7 +172,7 @@ def resolve_season(year: int | None, today: date | None = None) -> Season | None
         if season is None:
             raise NotFound(_("No existe la temporada (vigencia) %(year)s.", year=year))
         return season
-    today = today or date.today()
+    today = today or calendar.today()
     season = db.session.scalar(select(Season).where(Season.starts_on <= today, Season.ends_on >= today))
     return season or db.session.scalar(select(Season).order_by(Season.year.desc()).limit(1))
 
@@ -720,7 +721,7 @@ def projection(delivered: int, season: Season, as_of: date) -> float | None:
 
 def targets(season: Season, as_of: date | None = None) -> list[TargetRow]:
     """Playlist progress per label (album NULL) and per album playlist, with projection (DESIGN.md §6)."""
-    as_of = as_of or date.today()
+    as_of = as_of or calendar.today()
     cells = season_cells(season.id)
     per_label = {k: _songs(v) for k, v in _by(cells, lambda c: c.label_id).items()}
     per_label_album = {k: _songs(v) for k, v in _by(cells, lambda c: (c.label_id, c.album_id)).items()}

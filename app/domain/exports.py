@@ -21,6 +21,8 @@ from typing import Any
 
 from flask import Response
 
+from app.domain import calendar
+
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 CSV_MIME = "text/csv; charset=utf-8"
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -44,7 +46,7 @@ def neutralise(value: Any) -> Any:
 
 def export_filename(stem: str, season_year: int | None, extension: str, today: date | None = None) -> str:
     """``<stem>-<season>-<YYYY-MM-DD>.<ext>`` with a safe ASCII stem."""
-    today = today or date.today()
+    today = today or calendar.today()
     safe = re.sub(r"[^a-z0-9-]+", "-", stem.lower()).strip("-") or "export"
     parts = [safe] + ([str(season_year)] if season_year else []) + [today.isoformat()]
     return "-".join(parts) + "." + extension

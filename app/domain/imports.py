@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
-from app.domain import audit
+from app.domain import audit, calendar
 from app.domain.parsing import ascii_int
 from app.domain.reference_import import ImportReport, RowError
 from app.domain.scoring import DefaultWeights, song_terms
@@ -454,7 +454,7 @@ def import_songs(raw: bytes, filename: str, actor: User | None, *, dry_run: bool
         return report
 
     lookups = _load_lookups()
-    today = date.today()
+    today = calendar.today()
     values: list[dict[str, Any]] = []
     lines: list[int] = []
     for line, cells in rows[1:]:
@@ -611,7 +611,7 @@ def template_rows(actor: User | None) -> list[list[str]]:
             .limit(1)
         ).first()
     album = session.scalars(select(Album).where(Album.active.is_(True)).order_by(Album.code).limit(1)).first()
-    year = date.today().year
+    year = calendar.today().year
     example = [
         label.code if label else "DT01",
         artist.name if artist else "Equipo Andino",

@@ -15,19 +15,18 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.domain import audit, permissions, terms
+from app.domain.calendar import today
 from app.domain.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from app.domain.parsing import ascii_int
 from app.extensions import db
 from app.models import Album, Artist, AuditEvent, Department, DueDateChange, Municipality, Role, Song, SongState
 from app.models.base import utcnow
 
-BOGOTA = ZoneInfo("America/Bogota")
 DUPLICATE_WINDOW_DAYS = 30
 MAX_TEXT = 5000
 MAX_ID = 2_147_483_647  # PostgreSQL integer
@@ -113,11 +112,6 @@ FIELD_NAMES = {
     "cancel_reason": "motivo de cancelación",
     "return_comment": "comentario de devolución",
 }
-
-
-def today() -> date:
-    """Today's date in Colombia (times are stored in UTC, days are Bogotá days)."""
-    return datetime.now(BOGOTA).date()
 
 
 # --------------------------------------------------------------------------- parsing
@@ -260,14 +254,6 @@ def _check_territory(actor: Any, artist: Artist, municipality: Municipality, err
             errors.setdefault("municipality_id", []).append(
                 "El municipio no está en un departamento que atienda su disquera."
             )
-
-
-def allowed_municipalities_stmt(actor: Any):
-    """Municipalities an actor may pick for a new song (territorial: their label's departments)."""
-    stmt = select(Municipality).join(Department, Municipality.department_id == Department.id)
-    if getattr(actor, "role", None) == Role.TERRITORIAL.value:
-        stmt = stmt.where(Department.label_id == actor.label_id)
-    return stmt
 
 
 # --------------------------------------------------------------------------- create / duplicates
@@ -535,13 +521,10 @@ def transition_song(actor: Any, song: Song, to: str, *, ip: str | None = None, *
             {"to": ["Use la revisión de la coordinación (POST /api/v1/songs/ID/review)."]},
         )
     if to == RETURNED:
+        # One rule, one place: reviews.return_song decides (who may return, from which state,
+        # and the 409 for a song that is not delivered), whichever path the request took.
         permissions.require(permissions.can_view_song(actor, song), "No puede ver esta canción.")
-        if song.state != DELIVERED:
-            raise ValidationFailed(
-                f"Solo una canción entregada puede devolverse; esta está «{STATE_NAMES.get(song.state)}».",
-                {"to": [f"Desde «{song.state}» se permite: {_state_list(allowed_transitions(song))}."]},
-            )
-        from app.domain import reviews  # written by the reviews helper; imported lazily
+        from app.domain import reviews  # reviews imports lifecycle: imported here
 
         comment = fields.get("comment") or fields.get("return_comment")
         return reviews.return_song(actor, song, comment, ip=ip)

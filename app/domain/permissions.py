@@ -8,11 +8,9 @@ from __future__ import annotations
 from typing import Any
 
 from app.domain.errors import PermissionDenied
-from app.models import Role, SongState
+from app.models import Role
 
-ALL_ROLES = tuple(r.value for r in Role)
 SONG_EDITOR_ROLES = (Role.TERRITORIAL.value, Role.COORDINATOR.value)
-FINAL_STATES = (SongState.REVIEWED.value, SongState.CANCELLED.value)
 
 
 def _role(user: Any) -> str | None:
@@ -58,10 +56,6 @@ def can_recompute_charts(user: Any) -> bool:
 def can_see_respondent_data(user: Any) -> bool:
     """Survey respondents' personal data: coordinators only (Ley 1581 de 2012)."""
     return _role(user) == Role.COORDINATOR
-
-
-def can_administer(user: Any) -> bool:
-    return _role(user) == Role.ADMIN
 
 
 def can_read_coverage(user: Any) -> bool:

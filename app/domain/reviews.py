@@ -14,14 +14,14 @@ owns the transaction.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask_babel import gettext
 
 from app.domain import audit
 from app.domain.calendar import business_days_between
+from app.domain.calendar import today as calendar_today
 from app.domain.errors import Conflict, PermissionDenied, ValidationFailed
 from app.domain.parsing import ascii_int
 from app.domain.permissions import can_review_song
@@ -38,7 +38,6 @@ CRITERIA: dict[str, str] = {
 }
 TERM_FIELDS = ["state", "late_business_days", "timeliness", "review_score", "satisfaction", "quality", "points"]
 COMMENT_MAX = 5000
-BOGOTA = ZoneInfo("America/Bogota")
 
 
 def _(message: str, **values) -> str:
@@ -50,15 +49,11 @@ def _(message: str, **values) -> str:
     return message % values if values else message
 
 
-def today_bogota() -> date:
-    return datetime.now(BOGOTA).date()
-
-
 def business_age(song: Song, today: date | None = None) -> int | None:
     """Business days since delivery (how long a song has waited for review)."""
     if song.delivered_on is None:
         return None
-    return max(0, business_days_between(song.delivered_on, today or today_bogota()))
+    return max(0, business_days_between(song.delivered_on, today or calendar_today()))
 
 
 def require_reviewer(actor: Any, song: Song) -> None:

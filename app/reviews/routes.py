@@ -15,7 +15,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.routing import BuildError
 
 from app.auth.decorators import roles_required
-from app.domain import permissions
+from app.domain import calendar, permissions
 from app.domain import reviews as review_domain
 from app.domain.errors import Conflict, DomainError
 from app.domain.parsing import ascii_int
@@ -89,7 +89,7 @@ def queue():
     )
     # The per-label counts already hold the total: no second count over the queue.
     page.total = sum(c for label_id, _n, c in counts if filters.get("label") in (None, label_id))
-    today = review_domain.today_bogota()
+    today = calendar.today()
     rows = [(song, review_domain.business_age(song, today)) for song in page.items]
     context = {
         "page": page,

@@ -23,8 +23,8 @@ from sqlalchemy import select
 from wtforms import SelectChoice
 
 from app.api.songs import send_evidence
+from app.domain import calendar, lifecycle, permissions, song_queries
 from app.domain import evidence as evidence_domain
-from app.domain import lifecycle, permissions, song_queries
 from app.domain.calendar import business_days_left
 from app.domain.errors import Conflict, ValidationFailed
 from app.domain.parsing import ascii_int
@@ -80,7 +80,7 @@ def days_left(song: Song) -> int | None:
     """Business days left (positive) or late (negative) for an open song; None otherwise."""
     if song.state not in OPEN_STATES:
         return None
-    return business_days_left(song.due_date, lifecycle.today())
+    return business_days_left(song.due_date, calendar.today())
 
 
 # --------------------------------------------------------------------------- municipalities
@@ -313,7 +313,7 @@ def _detail_context(song: Song, **forms: Any) -> dict[str, Any]:
     events = lifecycle.song_timeline(song)
     deliver_form = forms.get("deliver_form") or DeliverForm(formdata=None)
     if deliver_form.delivered_on.data is None and not deliver_form.errors:
-        deliver_form.delivered_on.data = lifecycle.today()
+        deliver_form.delivered_on.data = calendar.today()
     if song.state == lifecycle.RETURNED and not forms.get("deliver_form"):
         deliver_form.product.data = song.product
         deliver_form.beneficiaries.data = song.beneficiaries
@@ -321,7 +321,7 @@ def _detail_context(song: Song, **forms: Any) -> dict[str, Any]:
         "song": song,
         "events": events,
         "timeline": _timeline(events),
-        "today_iso": lifecycle.today().isoformat(),
+        "today_iso": calendar.today().isoformat(),
         "days_left": days_left(song),
         "allowed": [s for s in lifecycle.allowed_transitions(song) if s not in ("reviewed", "returned")],
         "can_edit": permissions.can_edit_song(current_user, song),
