@@ -180,10 +180,9 @@ def save_preferences(user: User, choices: dict[str, dict[str, Any]]) -> None:
 
 
 def unread_count(user: User) -> int:
+    """Unread notifications of the user (digest rows are born read): one index-only count."""
     return db.session.scalar(
-        select(func.count()).where(
-            Notification.user_id == user.id, Notification.read_at.is_(None), Notification.kind != DIGEST
-        )
+        select(func.count()).where(Notification.user_id == user.id, Notification.read_at.is_(None))
     )
 
 

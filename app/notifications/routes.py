@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from sqlalchemy.exc import SQLAlchemyError
 
 from app.domain import notifications
 from app.domain.parsing import ascii_int
@@ -19,7 +20,11 @@ def _unread():
     def unread_notifications() -> int:
         if not current_user.is_authenticated:
             return 0
-        return notifications.unread_count(current_user)
+        try:
+            return notifications.unread_count(current_user)
+        except SQLAlchemyError:  # the header must not break an error page (e.g. the database is down)
+            db.session.rollback()
+            return 0
 
     return {"unread_notifications": unread_notifications}
 
