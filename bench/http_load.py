@@ -379,6 +379,7 @@ def run_http(url: str, port: int, prep: dict, clients: int, requests: int, time_
         for role, email in HOME_USERS.items():
             homes[role] = Client(port)
             homes[role].login(email)
+            homes[role].close()  # only its session cookie is used
         bearer_c = {"Authorization": f"Bearer {coordinator_token}"}
         bearer_t = {"Authorization": f"Bearer {territorial_token}"}
         for scenario in scenarios(prep, requests):
