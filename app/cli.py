@@ -10,7 +10,7 @@ from flask import Flask
 from flask.cli import AppGroup, with_appcontext
 
 from app.extensions import db
-from app.transaction import committing
+from app.transaction import committing, keep_writes
 
 
 class CommittingGroup(AppGroup):
@@ -67,7 +67,7 @@ def import_songs_command(path: str, as_email: str | None) -> None:
     report = imports.import_songs_path(path, actor_email=as_email)
     if report.errors:
         imports.record_failure(report, path, None)
-        db.session.commit()
+        keep_writes()  # the failed import is recorded although the command exits with 1
         for error in report.errors:
             click.echo(f"línea {error.line}: {error.message}", err=True)
         click.echo(f"{len(report.errors)} fila(s) con errores: no se importó nada.", err=True)
@@ -155,7 +155,7 @@ def privacy_anonymise(days: int | None) -> None:
     click.echo(f"Encuestas anonimizadas: {count}.")
 
 
-notifications_cli = AppGroup("notifications", help="Avisos en la aplicación y por correo (issue 18).")
+notifications_cli = CommittingGroup("notifications", help="Avisos en la aplicación y por correo (issue 18).")
 
 
 @notifications_cli.command("send")

@@ -34,8 +34,16 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def keep_writes() -> None:
-    """Commit this request's writes although it answers with an error status."""
+    """Commit this request's (or CLI command's) writes although it answers with an error
+    status or exits with a failure: the record of a failed attempt is kept."""
     setattr(g, _KEEP, True)
+
+
+def _end_failed() -> None:
+    if g.pop(_KEEP, False):
+        db.session.commit()
+    else:
+        db.session.rollback()
 
 
 def _note_refusal(_error: errors.DomainError) -> None:
@@ -54,19 +62,21 @@ def _finish_request(response: Response) -> Response:
 
 @contextmanager
 def unit_of_work() -> Iterator[None]:
-    """Commit when the block ends, roll back if it raises (an exit status 0 still commits)."""
+    """Commit when the block ends, roll back if it raises (an exit status 0 still commits;
+    ``keep_writes()`` keeps a failure's record). Needs an app context."""
     try:
         yield
     except SystemExit as exc:
         if exc.code in (0, None):
             db.session.commit()
         else:
-            db.session.rollback()
+            _end_failed()
         raise
     except BaseException:
-        db.session.rollback()
+        _end_failed()
         raise
     else:
+        g.pop(_KEEP, None)
         db.session.commit()
 
 

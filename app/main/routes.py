@@ -5,7 +5,7 @@ from flask_login import current_user
 from sqlalchemy import text
 
 from app.domain import badges as badge_rules
-from app.domain import home
+from app.domain import calendar, home
 from app.extensions import db
 from app.main import bp
 
@@ -21,7 +21,7 @@ def index():
     return render_template(
         template,
         home=build(current_user._get_current_object()),
-        today=home.today(),
+        today=calendar.today(),
         badge_description=badge_rules.badge_description,
     )
 
