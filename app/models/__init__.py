@@ -12,7 +12,7 @@ from app.models.charts import (
     LabelChartEntry,
 )
 from app.models.songs import DueDateChange, Evidence, Review, Song, SongState, Survey
-from app.models.territory import Department, MunicipalIndicator, Municipality
+from app.models.territory import Department, MunicipalCategory, MunicipalIndicator, Municipality, NeedWeights
 
 __all__ = [
     "Album",
@@ -29,8 +29,10 @@ __all__ = [
     "Evidence",
     "Label",
     "LabelChartEntry",
+    "MunicipalCategory",
     "MunicipalIndicator",
     "Municipality",
+    "NeedWeights",
     "Playlist",
     "Review",
     "Role",
