@@ -1,9 +1,12 @@
-"""municipal categories by year and need weights
+"""municipal categories by year (Ley 617, DNP capacity group) and need weights
 
 Revision ID: 0003
 Revises: 0002
 Create Date: 2026-12-01 16:36:29.650029
 
+Data: a category imported before (``category_source = 'official:<year>'``) becomes that
+year's row; the synthetic categories of the old demo seed (``'demo'``) are removed
+(``seed reference`` then loads the official 2020–2023 figures and recomputes the terms).
 """
 from alembic import op
 import sqlalchemy as sa
@@ -45,6 +48,12 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_municipal_categories_year'), ['year'], unique=False)
 
     # ### end Alembic commands ###
+    op.execute(
+        "INSERT INTO municipal_categories (municipality_id, year, category, source) "
+        "SELECT id, CAST(substr(category_source, 10) AS INTEGER), category, 'import' FROM municipalities "
+        "WHERE category IS NOT NULL AND category_source LIKE 'official:%'"
+    )
+    op.execute("UPDATE municipalities SET category = NULL, category_source = NULL WHERE category_source = 'demo'")
 
 
 def downgrade():
