@@ -356,7 +356,7 @@ def _reference_context(**extra):
     context = {
         "counts": categories.counts_by_year(),
         "totals": coverage.reference_totals(),
-        "prioritised": reference_counts_by_reason(),
+        "prioritised": need.prioritised_counts(),
         "weights": weights,
         "upload": CategoryUploadForm() if can_import_reference(current_user) else None,
         "weights_form": NeedWeightsForm(data=weights.__dict__) if can_set_need_weights(current_user) else None,
@@ -364,16 +364,6 @@ def _reference_context(**extra):
     }
     context.update(extra)
     return context
-
-
-def reference_counts_by_reason() -> dict[str, int]:
-    ref = coverage.reference()
-    return {
-        "pdet": sum(1 for m in ref.municipalities if m.pdet),
-        "category": sum(1 for m in ref.municipalities if m.category in ("5", "6")),
-        "category_only": sum(1 for m in ref.municipalities if m.category in ("5", "6") and not m.pdet),
-        "none": sum(1 for m in ref.municipalities if m.category is None),
-    }
 
 
 @bp.get("/coverage/reference")

@@ -160,9 +160,16 @@ def scores(year: int) -> dict[int, NeedScore]:
     return coverage.cached(("need", year, weights), run)
 
 
-def history(municipality_id: int, years: list[int]) -> list[tuple[int, NeedScore]]:
-    """One municipality's score in each of ``years`` (its page)."""
-    return [(year, scores(year)[municipality_id]) for year in years if municipality_id in scores(year)]
+def prioritised_counts() -> dict[str, int]:
+    """Why municipalities are prioritised, with the current official figures (reference page)."""
+    ref = coverage.reference()
+    low = [m for m in ref.municipalities if m.category in ("5", "6")]
+    return {
+        "pdet": sum(1 for m in ref.municipalities if m.pdet),
+        "category": len(low),
+        "category_only": sum(1 for m in low if not m.pdet),
+        "none": sum(1 for m in ref.municipalities if m.category is None),
+    }
 
 
 @dataclass
