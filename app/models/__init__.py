@@ -11,6 +11,7 @@ from app.models.charts import (
     ChartSnapshot,
     LabelChartEntry,
 )
+from app.models.notifications import Notification, NotificationPreference
 from app.models.songs import DueDateChange, Evidence, Review, Song, SongState, Survey
 from app.models.territory import Department, MunicipalCategory, MunicipalIndicator, Municipality, NeedWeights
 
@@ -33,6 +34,8 @@ __all__ = [
     "MunicipalIndicator",
     "Municipality",
     "NeedWeights",
+    "Notification",
+    "NotificationPreference",
     "Playlist",
     "Review",
     "Role",

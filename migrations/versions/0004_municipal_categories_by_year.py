@@ -1,7 +1,7 @@
 """municipal categories by year (Ley 617, DNP capacity group) and need weights
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0004
+Revises: 0003
 Create Date: 2026-12-01 16:36:29.650029
 
 Data: a category imported before (``category_source = 'official:<year>'``) becomes that
@@ -15,8 +15,8 @@ import app.models.base  # noqa: F401  (UTCDateTime)
 
 
 # revision identifiers, used by Alembic.
-revision = '0003'
-down_revision = '0002'
+revision = '0004'
+down_revision = '0003'
 branch_labels = None
 depends_on = None
 
