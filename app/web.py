@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from functools import lru_cache
+from urllib.parse import urlsplit
 
 from babel.numbers import NumberPattern, parse_pattern
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, jsonify, render_template, request, url_for
 from flask_babel import format_date, format_datetime, get_locale
 from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
@@ -18,6 +19,30 @@ def _wants_json() -> bool:
     return request.path.startswith("/api/") or (
         request.accept_mimetypes.best == "application/json" and not request.accept_mimetypes.accept_html
     )
+
+
+def safe_next(target: str | None) -> str:
+    """Where to go after sign-in or a language switch: a same-site path, else home (issue 19).
+
+    Browsers drop tabs and newlines and read ``\\`` as ``/``, so ``/\t/evil.example`` would
+    become ``//evil.example``: a target with a control character or a space is a 400 (never a
+    header with a newline), and one with a scheme, a host or a leading ``//`` or ``/\\`` goes home.
+    """
+    home = url_for("main.index")
+    if not target:
+        return home
+    if any(ord(c) < 0x21 or ord(c) == 0x7F for c in target):
+        raise DomainError(_("La dirección de regreso (next) no es válida."), {"next": [_("No válida.")]})
+    parts = urlsplit(target)
+    if (
+        not target.startswith("/")
+        or target.startswith(("//", "/\\"))
+        or "\\" in target
+        or parts.scheme
+        or parts.netloc
+    ):
+        return home
+    return target
 
 
 def fmt_date(value: date | datetime | None, fmt: str = "dd/MM/yyyy") -> str:

@@ -365,3 +365,62 @@ def test_nul_characters_are_refused_everywhere(client, world, auth, bearer, song
     nested = client.post("/api/v1/songs", json={"a": [{"b": "\x00"}]}, headers=bearer)
     assert nested.status_code == 400
     assert db.session.get(Song, song_a.id).scope == "Asistencia de prueba"
+
+
+# --------------------------------------------------------------------------- issue 19: redirects after sign-in
+
+OFF_SITE_NEXT = [
+    "//evil.example/x",
+    "/\t/evil.example",
+    "/\\evil.example",
+    "https://evil.example/",
+    "/ /evil.example",
+    "javascript:alert(1)",
+    "\t//evil.example",
+]
+
+
+@pytest.mark.parametrize("target", OFF_SITE_NEXT)
+def test_login_next_never_leaves_the_site(client, world, target):
+    """Issue 19 item 1: ``/login?next=/%09/evil.example`` redirected to ``//evil.example``."""
+    response = client.post("/login", query_string={"next": target}, data={"email": "ta@test.co", "password": PASSWORD})
+    assert response.status_code in (302, 400), response.status_code
+    if response.status_code == 302:
+        location = response.headers["Location"]
+        assert location.startswith("/") and not location.startswith("//") and "evil" not in location, location
+
+
+@pytest.mark.parametrize("target", OFF_SITE_NEXT)
+def test_language_switch_next_never_leaves_the_site(client, world, target):
+    response = client.post("/lang/es", data={"next": target})
+    assert response.status_code in (302, 400), response.status_code
+    if response.status_code == 302:
+        location = response.headers["Location"]
+        assert location.startswith("/") and not location.startswith("//") and "evil" not in location, location
+
+
+def test_login_next_with_an_encoded_tab_stays_on_site(client, world):
+    """The report's exact request: the raw query ``next=/%09/evil.example``."""
+    client.get("/login?next=/%09/evil.example")
+    response = client.post("/login?next=/%09/evil.example", data={"email": "ta@test.co", "password": PASSWORD})
+    assert response.status_code in (302, 400)
+    if response.status_code == 302:
+        assert "evil" not in response.headers["Location"]
+
+
+def test_same_site_next_is_kept(client, world):
+    response = client.post("/login?next=/songs%3Fq%3Dx", data={"email": "ta@test.co", "password": PASSWORD})
+    assert response.status_code == 302 and response.headers["Location"] == "/songs?q=x"
+    assert client.post("/lang/en", data={"next": "/charts?season=2024"}).headers["Location"] == "/charts?season=2024"
+
+
+@pytest.mark.parametrize("target", ["/songs\nSet-Cookie: x=1", "/songs\r\nX: y", "/a\x7fb"])
+def test_control_characters_in_next_are_a_clear_400(client, world, target):
+    """Issue 19 item 8: a newline in ``next`` gave a 500 (Werkzeug refuses it in a header)."""
+    response = client.post("/login", query_string={"next": target}, data={"email": "ta@test.co", "password": PASSWORD})
+    assert response.status_code == 400
+    assert "dirección de regreso" in response.get_data(as_text=True)
+    assert db.session.get(User, world.territorial_a.id).last_login_at is None  # not signed in
+    response = client.post("/lang/es", data={"next": target})
+    assert response.status_code == 400
+    assert "dirección de regreso" in response.get_data(as_text=True)

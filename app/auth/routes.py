@@ -21,6 +21,7 @@ from app.domain.parsing import ascii_int
 from app.extensions import db, limiter, login_manager
 from app.models import User
 from app.models.base import utcnow
+from app.web import safe_next
 
 login_manager.login_view = "auth.login"
 login_manager.login_message = "Inicie sesión para continuar."
@@ -64,12 +65,6 @@ def load_user_from_bearer(req):
     return None
 
 
-def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return url_for("main.index")
-
-
 def _ip_limit() -> str:
     return current_app.config.get("LOGIN_RATE_LIMIT_IP", "10 per minute")
 
@@ -103,6 +98,7 @@ def start_session(user: User) -> None:
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("main.index"))
+    target = safe_next(request.args.get("next"))  # a hostile target is refused before signing in
     form = LoginForm()
     if form.validate_on_submit():
         user = accounts.authenticate(form.email.data, form.password.data)
@@ -122,7 +118,7 @@ def login():
         user.last_login_at = utcnow()
         audit.record("login", "user", user.id, actor_id=user.id, ip=request.remote_addr)
         db.session.commit()
-        return redirect(_safe_next(request.args.get("next")))
+        return redirect(target)
     status = 422 if request.method == "POST" else 200
     return render_template("auth/login.html", form=form), status
 

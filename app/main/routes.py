@@ -7,6 +7,7 @@ from sqlalchemy import text
 from app.extensions import db
 from app.main import bp
 from app.models import Role
+from app.web import safe_next
 
 HOME_BY_ROLE = {
     Role.TERRITORIAL.value: "songs.list_songs",
@@ -43,7 +44,4 @@ def set_language(code: str):
         if current_user.is_authenticated:
             current_user.locale = code
             db.session.commit()
-    target = request.form.get("next") or url_for("main.index")
-    if not target.startswith("/") or target.startswith("//"):
-        target = url_for("main.index")
-    return redirect(target)
+    return redirect(safe_next(request.form.get("next")))
