@@ -3,8 +3,10 @@
 - Throttling: per address and per account on POST /login (Flask-Limiter, 429), on top of the
   account lockout in ``accounts.authenticate``.
 - Sessions: permanent (``PERMANENT_SESSION_LIFETIME``, idle), cleared before sign-in (a new
-  session, never a fixated one), stamped with the sign-in time; a session older than
-  ``SESSION_ABSOLUTE_HOURS`` or older than the user's last password change/deactivation is refused.
+  session, never a fixated one), stamped with the sign-in time and the user's
+  ``session_version``; a session older than ``SESSION_ABSOLUTE_HOURS``, without the stamps, or
+  with a version that sign-out, a password change or a deactivation has moved on, is refused
+  (issue 19: a copied cookie dies on the server, not only in the browser that signed out).
 """
 
 import time
@@ -28,21 +30,17 @@ login_manager.login_message = "Inicie sesión para continuar."
 login_manager.login_message_category = "info"
 
 AUTH_AT = "_auth_at"
+SESSION_VERSION = "_sv"
 
 
 def _session_still_valid(user: User) -> bool:
-    auth_at = session.get(AUTH_AT)
-    if auth_at is None:
-        return True  # sessions written by the test helper carry no stamp
-    try:
-        auth_at = float(auth_at)
-    except (TypeError, ValueError):
+    auth_at, version = session.get(AUTH_AT), session.get(SESSION_VERSION)
+    if not isinstance(auth_at, (int, float)) or not isinstance(version, int) or isinstance(version, bool):
+        return False
+    if version != (user.session_version or 0):
         return False
     max_hours = current_app.config.get("SESSION_ABSOLUTE_HOURS", 12)
-    if time.time() - auth_at > max_hours * 3600:
-        return False
-    changed = user.password_changed_at
-    return changed is None or changed.timestamp() <= auth_at + 1e-3
+    return time.time() - auth_at <= max_hours * 3600
 
 
 @login_manager.user_loader
@@ -90,6 +88,7 @@ def start_session(user: User) -> None:
     session.permanent = True
     login_user(user)
     session[AUTH_AT] = time.time()
+    session[SESSION_VERSION] = user.session_version or 0
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -126,6 +125,7 @@ def login():
 @bp.post("/logout")
 @login_required
 def logout():
+    accounts.end_sessions(current_user)
     audit.record("logout", "user", current_user.id, actor_id=current_user.id, ip=request.remote_addr)
     db.session.commit()
     logout_user()

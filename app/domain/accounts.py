@@ -4,8 +4,9 @@ Rules (OWASP ASVS level 2, V2/V3):
 - passwords hashed with scrypt (werkzeug) outside tests; minimum policy in ``check_password_policy``;
 - sign-in failures are generic; ``LOGIN_MAX_FAILURES`` consecutive failures lock the account for
   ``LOGIN_LOCKOUT_MINUTES`` (an admin can lift it with ``unlock``);
-- a password change or reset revokes the user's API tokens and ends their other sessions
-  (``password_changed_at`` is compared with the session's sign-in time in ``app.auth.routes``);
+- sign-out, a password change or reset and a deactivation end every session of the user on the
+  server (``end_sessions``: the session's stamp must equal ``users.session_version``, checked in
+  ``app.auth.routes``); a password change, reset or deactivation also revokes the API tokens;
 - every administrative action is audited.
 """
 
@@ -169,6 +170,11 @@ def revoke_tokens(user: User) -> int:
     return result.rowcount or 0
 
 
+def end_sessions(user: User) -> None:
+    """Every session of ``user`` stops working at its next request (the caller commits)."""
+    user.session_version = (user.session_version or 0) + 1
+
+
 def set_active(user: User, active: bool, *, actor: User, ip: str | None = None) -> None:
     """Deactivate (cannot sign in, tokens revoked) or reactivate a user. Never oneself."""
     _require_admin(actor)
@@ -179,8 +185,7 @@ def set_active(user: User, active: bool, *, actor: User, ip: str | None = None) 
     user.active = active
     if not active:
         revoke_tokens(user)
-        # Ends the user's sessions: the session check compares this stamp with the sign-in time.
-        user.password_changed_at = utcnow()
+        end_sessions(user)
     audit.record(
         "user_reactivated" if active else "user_deactivated",
         "user",
@@ -203,6 +208,7 @@ def unlock(user: User, *, actor: User, ip: str | None = None) -> None:
 def _set_password(user: User, new_password: str) -> None:
     user.password_hash = hash_password(new_password)
     user.password_changed_at = utcnow()
+    end_sessions(user)
     user.failed_logins = 0
     user.locked_until = None
     revoke_tokens(user)
