@@ -135,7 +135,8 @@ def create_token():
     email, password = data.get("email"), data.get("password")
     if not isinstance(email, str) or not isinstance(password, str) or not email or not password:
         raise ValidationFailed("Envíe 'email' y 'password' como texto.", {"email": "requerido", "password": "requerido"})
-    user = accounts.authenticate(email[:254], password[:200])
+    device = accounts.device_for(email, request.cookies.get(accounts.DEVICE_COOKIE))
+    user = accounts.authenticate(email[:254], password[:200], address=request.remote_addr, device=device)
     if user is None:
         audit.record("api_login_failed", "user", None, actor_id=None, changes={"email": accounts.normalise_email(email[:254])}, ip=request.remote_addr)
         db.session.commit()

@@ -1,7 +1,8 @@
 """Sign-in, sign-out and own password (Flask-Login; issue 9, OWASP ASVS V2/V3).
 
-- Throttling: per address and per account on POST /login (Flask-Limiter, 429), on top of the
-  account lockout in ``accounts.authenticate``.
+- Throttling: per address on POST /login (Flask-Limiter, 429), on top of the per-account-and-
+  source delays in ``accounts.authenticate``; a successful sign-in sets the "known device"
+  cookie that keeps this browser out of the account-wide lock (issue 19).
 - Sessions: permanent (``PERMANENT_SESSION_LIFETIME``, idle), cleared before sign-in (a new
   session, never a fixated one), stamped with the sign-in time and the user's
   ``session_version``; a session older than ``SESSION_ABSOLUTE_HOURS``, without the stamps, or
@@ -67,18 +68,6 @@ def _ip_limit() -> str:
     return current_app.config.get("LOGIN_RATE_LIMIT_IP", "10 per minute")
 
 
-def _account_limit() -> str:
-    return current_app.config.get("LOGIN_RATE_LIMIT_ACCOUNT", "20 per hour")
-
-
-def _account_key() -> str:
-    return "account:" + accounts.normalise_email(request.form.get("email", ""))[:254]
-
-
-def _failed(response) -> bool:
-    return response.status_code != 302
-
-
 def start_session(user: User) -> None:
     """A fresh session for ``user`` (no fixation), permanent, stamped with the sign-in time."""
     lang = session.get("lang")
@@ -93,14 +82,14 @@ def start_session(user: User) -> None:
 
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(_ip_limit, methods=["POST"])
-@limiter.limit(_account_limit, key_func=_account_key, methods=["POST"], deduct_when=_failed)
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("main.index"))
     target = safe_next(request.args.get("next"))  # a hostile target is refused before signing in
     form = LoginForm()
     if form.validate_on_submit():
-        user = accounts.authenticate(form.email.data, form.password.data)
+        device = accounts.device_for(form.email.data, request.cookies.get(accounts.DEVICE_COOKIE))
+        user = accounts.authenticate(form.email.data, form.password.data, address=request.remote_addr, device=device)
         if user is None:
             audit.record(
                 "login_failed",
@@ -117,7 +106,17 @@ def login():
         user.last_login_at = utcnow()
         audit.record("login", "user", user.id, actor_id=user.id, ip=request.remote_addr)
         db.session.commit()
-        return redirect(target)
+        response = redirect(target)
+        if device is None:
+            response.set_cookie(
+                accounts.DEVICE_COOKIE,
+                accounts.device_cookie(user),
+                max_age=current_app.config.get("LOGIN_DEVICE_COOKIE_DAYS", 180) * 86400,
+                httponly=True,
+                samesite="Lax",
+                secure=current_app.config.get("SESSION_COOKIE_SECURE", False),
+            )
+        return response
     status = 422 if request.method == "POST" else 200
     return render_template("auth/login.html", form=form), status
 
