@@ -90,6 +90,10 @@ class Config:
     RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
     RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
     RATELIMIT_HEADERS_ENABLED = True
+    # Reverse proxies in front of the app (issue 19). 0: X-Forwarded-* are ignored (nobody can
+    # spoof an address). N: Werkzeug's ProxyFix trusts the last N hops of X-Forwarded-For/-Proto,
+    # so the rate limits and the audit trail see the client's address (docs/SECURITY.md).
+    TRUSTED_PROXIES = _int("TRUSTED_PROXIES", 0)
 
     DEMO_PASSWORD = os.environ.get("DEMO_PASSWORD", "sinfonia-demo")
     PAGE_SIZE = _int("PAGE_SIZE", 25)
