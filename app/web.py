@@ -10,6 +10,7 @@ from babel.numbers import NumberPattern, parse_pattern
 from flask import Flask, jsonify, render_template, request, url_for
 from flask_babel import format_date, format_datetime, get_locale
 from flask_babel import gettext as _
+from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
 from app.domain.errors import DomainError
@@ -130,6 +131,16 @@ def init_app(app: Flask) -> None:
         if code == 400 and exc.description and "CSRF" in exc.description:
             message = _("La sesión del formulario expiró. Recargue la página e intente de nuevo.")
         return _error(code, titles.get(code, _("Error")), message)
+
+    @app.errorhandler(StaleDataError)
+    def _stale(exc: StaleDataError):
+        """Safety net: a lost race the domain did not turn into a Conflict is still a 409."""
+        from app.extensions import db
+
+        db.session.rollback()
+        return _error(
+            409, _("Conflicto"), _("Otra persona modificó estos datos al mismo tiempo. Recargue e intente de nuevo.")
+        )
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):
