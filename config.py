@@ -41,7 +41,10 @@ def _database_url(default: str) -> str:
 
 class Config:
     APP_ENV = "base"
-    SECRET_KEY = os.environ.get("SECRET_KEY", "dev-insecure-key-change-me")
+    # No default key (issue 19): SECRET_KEY, else the file SECRET_KEY_FILE; development
+    # generates a random one there once (app._secret_key); production refuses to start without.
+    SECRET_KEY = os.environ.get("SECRET_KEY")
+    SECRET_KEY_FILE = os.environ.get("SECRET_KEY_FILE", str(INSTANCE_DIR / "secret_key"))
     SQLALCHEMY_DATABASE_URI = _database_url(f"sqlite:///{INSTANCE_DIR / 'sinfonia.db'}")
     SQLALCHEMY_TRACK_MODIFICATIONS = False
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
@@ -132,7 +135,7 @@ class ProductionConfig(Config):
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_SECURE = True
     SCHEDULER_ENABLED = _bool("SCHEDULER_ENABLED", True)
-    SECRET_KEY = os.environ.get("SECRET_KEY")  # required: checked in create_app
+    SECRET_KEY = os.environ.get("SECRET_KEY")  # or SECRET_KEY_FILE: required, checked in create_app
 
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "pool_recycle": 1800}
 
