@@ -10,12 +10,15 @@
 
 from __future__ import annotations
 
+import re
+
 from flask import Flask, abort, g, jsonify, render_template, request
 from flask_babel import gettext as _
 from sqlalchemy import event
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session
 
+from app.domain.errors import DomainError
 from app.models import AuditEvent
 
 CSP = (
@@ -51,16 +54,31 @@ STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
 FORM_TYPES = {"application/x-www-form-urlencoded", "multipart/form-data"}
 
 
-def _has_nul(value, depth: int = 0) -> bool:
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _unstorable(value, depth: int = 0) -> str | None:
+    """"nul" or "surrogate" for the first string in a JSON value no database can store, else None.
+
+    JSON may escape a lone UTF-16 surrogate (``"\\ud800"``): Python decodes it into a string
+    that cannot be encoded as UTF-8, which SQLite and PostgreSQL then refuse (issue 19).
+    """
     if isinstance(value, str):
-        return "\x00" in value
+        found = _UNSTORABLE.search(value)
+        return None if found is None else ("nul" if found.group() == "\x00" else "surrogate")
     if depth > 50:
-        return False
+        return None
     if isinstance(value, dict):
-        return any(_has_nul(k, depth + 1) or _has_nul(v, depth + 1) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_has_nul(v, depth + 1) for v in value)
-    return False
+        items = [x for pair in value.items() for x in pair]
+    elif isinstance(value, list):
+        items = value
+    else:
+        return None
+    for item in items:
+        problem = _unstorable(item, depth + 1)
+        if problem:
+            return problem
+    return None
 
 
 DATABASE_DOWN = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.DisconnectionError, sa_exc.TimeoutError)
@@ -72,7 +90,8 @@ def init_app(app: Flask) -> None:
         """Input no field ever needs, refused before any view sees it (ASVS V5.1), as a 400:
 
         - NUL characters in query parameters, form fields or JSON strings (PostgreSQL refuses
-          them in text, which would otherwise surface as a 500);
+          them in text, which would otherwise surface as a 500), and lone UTF-16 surrogates in
+          JSON strings (no database can store them: issue 19);
         - JSON nested so deep that parsing blows Python's recursion limit.
         """
         if any("\x00" in value for value in request.args.values()):
@@ -85,8 +104,14 @@ def init_app(app: Flask) -> None:
                 data = request.get_json(silent=True)  # cached for the view
             except RecursionError:
                 abort(400, description="JSON nested too deeply")
-            if _has_nul(data):
+            problem = _unstorable(data)
+            if problem == "nul":
                 abort(400, description="NUL character in the JSON body")
+            if problem == "surrogate":
+                raise DomainError(
+                    _("El JSON trae un carácter no válido (un sustituto UTF-16 suelto, p. ej. \\ud800)."),
+                    {"json": [_("Carácter no válido.")]},
+                )
 
     def _database_unavailable(exc: Exception):
         """503 while the database does not answer; pool_pre_ping reconnects when it returns."""

@@ -424,3 +424,76 @@ def test_control_characters_in_next_are_a_clear_400(client, world, target):
     response = client.post("/lang/es", data={"next": target})
     assert response.status_code == 400
     assert "dirección de regreso" in response.get_data(as_text=True)
+
+
+# --------------------------------------------------------------------------- issue 19 item 8: more 500s
+
+LONE_SURROGATES = [b'{"email": "\\ud800@x.co", "password": "x"}', b'{"email": "a@x.co", "password": "\\udfff"}', b'{"\\ud83d": 1}']
+
+
+@pytest.mark.parametrize("raw", LONE_SURROGATES)
+def test_lone_surrogate_in_json_is_a_clear_400(client, world, raw):
+    """``{"email":"\\ud800@x.co"}`` is valid JSON text but no database can store the string."""
+    response = client.post("/api/v1/tokens", data=raw, content_type="application/json")
+    assert response.status_code == 400
+    assert "UTF-16" in response.get_json()["error"] or "carácter" in response.get_json()["error"]
+
+
+def test_lone_surrogate_in_song_json_is_refused(client, world, bearer, song_a):
+    before = _counts()
+    response = client.post(
+        "/api/v1/songs", data=b'{"scope": "a\\udc80b"}', content_type="application/json", headers=bearer
+    )
+    assert response.status_code == 400 and response.get_json()["error"]
+    patch = client.patch(
+        f"/api/v1/songs/{song_a.id}", data=b'{"scope": "\\ud800"}', content_type="application/json", headers=bearer
+    )
+    assert patch.status_code == 400
+    assert _counts() == before
+
+
+EARLY_DATES = ["0001-01-01", "0001-01-15", "0001-01-30", "0001-02-01"]
+
+
+@pytest.mark.parametrize("day", EARLY_DATES)
+def test_planned_start_in_year_one_is_a_clear_4xx(client, world, bearer, day):
+    """Before: OverflowError (a date minus a month/business days before year 1) → 500."""
+    body = {
+        "artist_id": world.artist_a.id,
+        "album_id": world.album_inn.id,
+        "municipality_id": world.mun_plain.id,
+        "scope": "Alcance",
+        "planned_start": day,
+        "due_date": "2024-03-01",
+    }
+    before = _counts()
+    api = client.post("/api/v1/songs", json=body, headers=bearer)
+    assert 400 <= api.status_code < 500, api.get_data(as_text=True)[:300]
+    _clear_message(api)
+    assert _counts() == before
+
+
+@pytest.mark.parametrize("day", EARLY_DATES)
+def test_planned_start_in_year_one_on_the_form_and_the_import(client, world, auth, day):
+    from tests.test_imports import csv_bytes, row
+
+    auth.login(world.territorial_a)
+    form = {
+        "artist_id": world.artist_a.id,
+        "album_id": world.album_inn.id,
+        "municipality": "medellin",
+        "scope": "Alcance",
+        "planned_start": day,
+        "due_date": "2024-03-01",
+    }
+    before = _counts()
+    response = client.post("/songs/new", data=form)
+    assert 400 <= response.status_code < 500 or response.status_code == 200, response.status_code
+    assert _counts() == before
+    preview = client.post(
+        "/songs/import/preview",
+        data={"file": (io.BytesIO(csv_bytes([row(planned_start=day)])), "canciones.csv")},
+        content_type="multipart/form-data",
+    )
+    assert 400 <= preview.status_code < 500, preview.status_code
+    assert "planned_start" in preview.get_data(as_text=True)

@@ -24,7 +24,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
 from app.domain import audit
-from app.domain.parsing import ascii_int
+from app.domain.parsing import ascii_int, plausible_date
 from app.domain.reference_import import ImportReport, RowError
 from app.domain.scoring import DefaultWeights, song_terms
 from app.extensions import db
@@ -342,6 +342,8 @@ def _check_row(
             value = parse_date(row.get(column))
             if value is None:
                 bad(column, f"la fecha «{text[column][:20]}» no es válida (use AAAA-MM-DD o DD/MM/AAAA).")
+            elif not plausible_date(value):
+                bad(column, f"la fecha «{text[column][:20]}» está fuera del rango admitido (2000 a 2099).")
             elif column == "planned_start":
                 planned_start = value
             else:
@@ -366,6 +368,8 @@ def _check_row(
         delivered_on = parse_date(row.get("delivered_on"))
         if delivered_on is None:
             bad("delivered_on", f"la fecha «{text['delivered_on'][:20]}» no es válida (use AAAA-MM-DD o DD/MM/AAAA).")
+        elif not plausible_date(delivered_on):
+            bad("delivered_on", f"la fecha «{text['delivered_on'][:20]}» está fuera del rango admitido (2000 a 2099).")
         elif delivered_on > today:
             bad("delivered_on", "la fecha de entrega está en el futuro.")
         elif planned_start and delivered_on < planned_start:

@@ -23,7 +23,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from app.domain import audit, permissions, terms
 from app.domain.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from app.domain.parsing import ascii_int
+from app.domain.parsing import DATE_MAX, DATE_MIN, ascii_int, plausible_date
 from app.extensions import db
 from app.models import Album, Artist, AuditEvent, Department, DueDateChange, Municipality, Role, Song, SongState
 from app.models.base import utcnow
@@ -130,17 +130,24 @@ def parse_date(value: Any, field: str, errors: dict[str, list[str]], *, required
         if required:
             errors.setdefault(field, []).append("Este campo es obligatorio.")
         return None
+    parsed: date | None = None
     if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    if isinstance(value, str) and len(value.strip()) == 10:
+        parsed = value.date()
+    elif isinstance(value, date):
+        parsed = value
+    elif isinstance(value, str) and len(value.strip()) == 10:
         try:
-            return date.fromisoformat(value.strip())
+            parsed = date.fromisoformat(value.strip())
         except ValueError:
             pass
-    errors.setdefault(field, []).append("Fecha no válida; use el formato AAAA-MM-DD.")
-    return None
+    if parsed is None:
+        errors.setdefault(field, []).append("Fecha no válida; use el formato AAAA-MM-DD.")
+    elif not plausible_date(parsed):
+        errors.setdefault(field, []).append(
+            f"Fecha fuera del rango admitido ({DATE_MIN:%d/%m/%Y} a {DATE_MAX:%d/%m/%Y})."
+        )
+        parsed = None
+    return parsed
 
 
 def parse_int(
@@ -296,6 +303,8 @@ def duplicate_warning(
 
     A warning only: the UI asks to confirm, the API returns it in ``warnings``.
     """
+    if not plausible_date(planned_start):
+        return []  # the date itself is refused by the validation (parse_date)
     window = timedelta(days=DUPLICATE_WINDOW_DAYS)
     stmt = (
         select(Song)
