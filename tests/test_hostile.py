@@ -497,3 +497,32 @@ def test_planned_start_in_year_one_on_the_form_and_the_import(client, world, aut
     )
     assert 400 <= preview.status_code < 500, preview.status_code
     assert "planned_start" in preview.get_data(as_text=True)
+
+
+# --------------------------------------------------------------------------- issue 19 item 11: bearer and CSRF
+
+
+class TestBogusBearerOnACookieSession:
+    """A cookie session plus ``Authorization: Bearer junk`` skipped the API's CSRF check."""
+
+    @pytest.fixture
+    def app_config(self):
+        return {"WTF_CSRF_ENABLED": True}
+
+    @pytest.mark.parametrize("header", ["Bearer junk", "Bearer ", "Bearer " + "x" * 300])
+    def test_a_header_that_authenticates_nothing_does_not_exempt(self, client, world, auth, header):
+        song = make_song(world)
+        auth.login(world.territorial_a)
+        response = client.patch(f"/api/v1/songs/{song.id}", json={"scope": "Cambiado sin CSRF"}, headers={"Authorization": header})
+        assert response.status_code == 400
+        assert "CSRF" in response.get_json()["error"]
+        assert db.session.get(Song, song.id).scope == "Asistencia de prueba"
+
+    def test_a_real_token_without_cookies_is_exempt(self, client, world):
+        song = make_song(world)
+        token = client.post("/api/v1/tokens", json={"email": "ta@test.co", "password": PASSWORD}).get_json()["token"]
+        assert client.get_cookie("session") is None
+        response = client.patch(
+            f"/api/v1/songs/{song.id}", json={"scope": "Con token"}, headers={"Authorization": f"Bearer {token}"}
+        )
+        assert response.status_code == 200

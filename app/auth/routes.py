@@ -12,7 +12,7 @@
 
 import time
 
-from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask import current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
@@ -60,7 +60,9 @@ def load_user_from_bearer(req):
     """API clients authenticate with ``Authorization: Bearer <token>``."""
     header = req.headers.get("Authorization", "")
     if header.startswith("Bearer "):
-        return accounts.user_for_token(header[len("Bearer ") :].strip())
+        user = accounts.user_for_token(header[len("Bearer ") :].strip())
+        g.token_user = user  # the API exempts from CSRF only what a token authenticated
+        return user
     return None
 
 
