@@ -7,7 +7,7 @@ from functools import lru_cache
 from urllib.parse import urlsplit
 
 from babel.numbers import NumberPattern, parse_pattern
-from flask import Flask, jsonify, render_template, request, url_for
+from flask import Flask, g, jsonify, render_template, request, url_for
 from flask_babel import format_date, format_datetime, get_locale
 from flask_babel import gettext as _
 from sqlalchemy.orm.exc import StaleDataError
@@ -83,6 +83,29 @@ def fmt_score(value: float | None, digits: int = 2) -> str:
     return fmt_number(value, digits)
 
 
+def render_error_page(status: int, title: str, message: str) -> str:
+    """The HTML error page, rendered without ever failing on the database (issue 19).
+
+    The page shows the signed-in user's menu when the user can be loaded; if that, or
+    anything the page reads (e.g. the user's label), needs a database that is gone, it is
+    rendered again for an anonymous visitor.
+    """
+    from flask_login import current_user
+
+    from app.extensions import db, login_manager
+
+    try:
+        return render_template("error.html", status=status, title=title, message=message)
+    except Exception:  # the page itself touched a database that is gone
+        try:
+            db.session.rollback()
+        except Exception:  # noqa: S110 - the connection is already gone
+            pass
+        g._login_user = login_manager.anonymous_user()
+        assert not current_user.is_authenticated
+        return render_template("error.html", status=status, title=title, message=message)
+
+
 def init_app(app: Flask) -> None:
     app.add_template_filter(fmt_date, "date")
     app.add_template_filter(fmt_number, "number")
@@ -98,7 +121,7 @@ def init_app(app: Flask) -> None:
     def _error(status: int, title: str, message: str, details=None):
         if _wants_json():
             return jsonify({"error": message, "details": details}), status
-        return render_template("error.html", status=status, title=title, message=message), status
+        return render_error_page(status, title, message), status
 
     @app.errorhandler(DomainError)
     def _domain_error(exc: DomainError):
@@ -146,6 +169,10 @@ def init_app(app: Flask) -> None:
     def _unexpected(exc: Exception):
         if isinstance(exc, HTTPException):
             return _http_error(exc)
+        from app.security import database_unavailable, is_database_down
+
+        if is_database_down(exc):  # e.g. a PendingRollbackError after the connection died
+            return database_unavailable(exc)
         app.logger.exception("Unhandled error")
         from app.extensions import db
 
