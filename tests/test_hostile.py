@@ -526,3 +526,25 @@ class TestBogusBearerOnACookieSession:
             f"/api/v1/songs/{song.id}", json={"scope": "Con token"}, headers={"Authorization": f"Bearer {token}"}
         )
         assert response.status_code == 200
+
+
+# --------------------------------------------------------------------------- issue 19 item 10: import template
+
+
+def test_import_template_neutralises_formula_like_names(client, world, auth):
+    """An artist named ``=HYPERLINK(…)`` became a live formula in the XLSX template and raw in the CSV."""
+    import csv as csv_module
+
+    from openpyxl import load_workbook
+
+    world.artist_a.name = '=HYPERLINK("http://evil.example","Equipo")'
+    db.session.commit()
+    auth.login(world.territorial_a)
+    body = client.get("/songs/import/template?format=csv").get_data().decode("utf-8-sig")
+    cells = [cell for line in csv_module.reader(io.StringIO(body)) for cell in line]
+    assert "'=HYPERLINK(\"http://evil.example\",\"Equipo\")" in cells
+    assert not [cell for cell in cells if cell and cell[0] in "=+-@"]
+    workbook = load_workbook(io.BytesIO(client.get("/songs/import/template?format=xlsx").get_data()))
+    values = [cell for row in workbook["canciones"].iter_rows() for cell in row]
+    assert all(cell.data_type != "f" for cell in values)
+    assert "'=HYPERLINK(\"http://evil.example\",\"Equipo\")" in [cell.value for cell in values]

@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
-from app.domain import audit
+from app.domain import audit, exports
 from app.domain.parsing import ascii_int, plausible_date
 from app.domain.reference_import import ImportReport, RowError
 from app.domain.scoring import DefaultWeights, song_terms
@@ -633,10 +633,9 @@ def template_rows(actor: User | None) -> list[list[str]]:
 
 
 def template_csv(actor: User | None) -> bytes:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=",", lineterminator="\r\n")
-    writer.writerows(template_rows(actor))
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+    """The CSV template, written like every export (formula-like cells neutralised: issue 19)."""
+    header, *rows = template_rows(actor)
+    return exports.csv_bytes(header, rows)
 
 
 def template_xlsx(actor: User | None) -> bytes:
@@ -647,7 +646,7 @@ def template_xlsx(actor: User | None) -> bytes:
     sheet = workbook.active
     sheet.title = "canciones"
     for row in template_rows(actor):
-        sheet.append(row)
+        sheet.append([exports.neutralise(cell) for cell in row])  # never a live formula (issue 19)
     for index, column in enumerate(COLUMNS, start=1):
         sheet.cell(row=1, column=index).font = Font(bold=True)
         sheet.column_dimensions[sheet.cell(row=1, column=index).column_letter].width = max(14, len(column) + 4)
