@@ -69,7 +69,10 @@ class Config:
     # Charts (DESIGN.md §5).
     SCHEDULER_ENABLED = _bool("SCHEDULER_ENABLED", False)
     CHARTS_RECOMPUTE_MINUTES = _int("CHARTS_RECOMPUTE_MINUTES", 5)
-    CHARTS_LEASE_SECONDS = _int("CHARTS_LEASE_SECONDS", 600)
+    # The recompute lease is short and renewed by a heartbeat while the recompute runs, so a
+    # killed holder is replaced within CHARTS_LEASE_SECONDS + a heartbeat (issue 19).
+    CHARTS_LEASE_SECONDS = _int("CHARTS_LEASE_SECONDS", 30)
+    CHARTS_LEASE_HEARTBEAT_SECONDS = _int("CHARTS_LEASE_HEARTBEAT_SECONDS", 10)
 
     # i18n (DESIGN.md §7).
     BABEL_DEFAULT_LOCALE = "es"
