@@ -25,7 +25,6 @@ import hashlib
 import io
 import os
 import re
-import tempfile
 import unicodedata
 import uuid
 import zipfile
@@ -37,7 +36,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 
-from app.domain import audit, permissions
+from app.domain import audit, permissions, storage
 from app.domain.errors import NotFound, ValidationFailed
 from app.extensions import db
 from app.models import Evidence, Song, SongState
@@ -174,19 +173,7 @@ def add_evidence(actor: Any, song: Song, file_storage: Any, *, ip: str | None = 
     stored_name = f"{uuid.uuid4().hex}.{EXTENSIONS[content_type]}"
     folder = _folder()
     target = folder / stored_name
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".upload-", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, target)
-    except OSError:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    storage.write_atomically(target, data)  # whole or nothing; a full disk is a 507
     _pending(db.session(), "evidence_written").append(str(target))
     evidence = Evidence(
         song=song,
