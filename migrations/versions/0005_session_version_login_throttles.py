@@ -1,7 +1,7 @@
 """users.session_version (server-side sign-out) and login_throttles (per-source lockout)
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 Create Date: 2026-12-01
 
 Issue 19: a session carries ``users.session_version``; sign-out, a password change and a
@@ -14,8 +14,8 @@ import sqlalchemy as sa
 import app.models.base  # noqa: F401  (UTCDateTime)
 
 
-revision = '0004'
-down_revision = '0003'
+revision = '0005'
+down_revision = '0004'
 branch_labels = None
 depends_on = None
 
