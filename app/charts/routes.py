@@ -75,22 +75,32 @@ def _pick_season(seasons: list[Season]) -> Season | None:
     return seasons[0] if seasons else None
 
 
+def _own_label_id() -> int | None:
+    """The viewer's own label (territorial users): highlighted on the boards."""
+    return getattr(current_user, "label_id", None) if current_user.is_authenticated else None
+
+
 def _board_context(season: Season | None, seasons: list[Season], snapshot: ChartSnapshot | None = None) -> dict:
     if snapshot is None and season is not None:
         snapshot = charts.latest_snapshot(season.id)
-    context = {"season": season, "seasons": seasons, "snapshot": snapshot}
+    own_label_id = _own_label_id()
+    context = {"season": season, "seasons": seasons, "snapshot": snapshot, "own_label_id": own_label_id, "own": None}
     if snapshot is not None:
+        labels = charts.label_board(snapshot)
         context.update(
-            labels=charts.label_board(snapshot),
+            labels=labels,
             artists=charts.artist_board(snapshot),
             albums=charts.album_board(snapshot),
             badges=badge_rules.season_badges(season.id),
         )
+        own_entry = next(((e, lab) for e, lab in labels if lab.id == own_label_id), None)
+        if own_entry:
+            context["own"] = {"entry": own_entry[0], "label": own_entry[1], "total": len(labels)}
     return context
 
 
 # Rendered boards, keyed by snapshot (exact until the next recompute; issue 8).
-_BOARDS = SnapshotCache(size=32)
+_BOARDS = SnapshotCache(size=64)
 
 
 def board_html(season: Season | None, seasons: list[Season]) -> Markup:
@@ -102,7 +112,8 @@ def board_html(season: Season | None, seasons: list[Season]) -> Markup:
 
     if snapshot is None:
         return render()
-    return _BOARDS.get_or_compute(snapshot_key("board", snapshot, season), render)
+    # One rendering per snapshot, language and viewer's label (its row is highlighted).
+    return _BOARDS.get_or_compute(snapshot_key("board", snapshot, season) + (_own_label_id(),), render)
 
 
 @bp.get("")

@@ -29,4 +29,42 @@
       window.print();
     }
   });
+  // Phone header: the menu collapses behind a button (aria-expanded). Without JavaScript
+  // the button stays hidden and the menu is always shown (base.html, app.css).
+  function setUpMenu() {
+    var toggle = document.querySelector(".menu-toggle");
+    var menu = toggle && document.getElementById(toggle.getAttribute("aria-controls"));
+    if (!menu) { return; }
+    var header = toggle.closest(".site-header");
+    function setOpen(open) {
+      toggle.setAttribute("aria-expanded", open ? "true" : "false");
+      menu.classList.toggle("open", open);
+    }
+    toggle.hidden = false;
+    header.classList.add("menu-ready");
+    toggle.addEventListener("click", function () {
+      setOpen(toggle.getAttribute("aria-expanded") !== "true");
+    });
+    document.addEventListener("keydown", function (event) {
+      if (event.key === "Escape" && toggle.getAttribute("aria-expanded") === "true") {
+        setOpen(false);
+        toggle.focus();
+      }
+    });
+  }
+  // <details data-fold-narrow open>: folded on a phone-sized screen (the song filters).
+  function foldOnPhones() {
+    if (!window.matchMedia || !window.matchMedia("(max-width: 640px)").matches) { return; }
+    var boxes = document.querySelectorAll("details[data-fold-narrow]");
+    for (var i = 0; i < boxes.length; i++) { boxes[i].open = false; }
+  }
+  function setUp() {
+    setUpMenu();
+    foldOnPhones();
+  }
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", setUp);
+  } else {
+    setUp();
+  }
 })();
