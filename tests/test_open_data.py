@@ -131,7 +131,7 @@ def test_open_api_csv_departments_and_albums(client, world, data):
         "prioritised_coverage",
         "delivered_songs",
     ]
-    assert rows[1] == ["05", "Antioquia", "3", "2", "2", "0.6667", "1", "0.5", "3"]
+    assert rows[1] == ["05", "Antioquia", "3", "2", "2", "0.6667", "1", "0.5000", "3"]
     albums = list(
         csv.reader(
             io.StringIO(

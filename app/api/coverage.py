@@ -72,7 +72,9 @@ def open_coverage():
         if which not in ("departments", "albums"):
             raise ApiError(400, "El parámetro 'table' debe ser departments o albums.", {"table": which[:20]})
         table = tables.open_departments_table(season) if which == "departments" else tables.albums_table(season)
-        return exports.csv_response(exports.export_filename(table.stem, season.year, "csv"), table.headers, table.rows)
+        return exports.csv_response(
+            exports.export_filename(table.stem, season.year, "csv"), table.headers, table.rows, table.kinds
+        )
     response = jsonify(coverage.open_data(season))
     response.headers["Access-Control-Allow-Origin"] = "*"
     return response

@@ -52,10 +52,14 @@ def _reader():
 
 
 def _download(table: tables.Table, fmt: str, season):
+    """``.xlsx``, or ``.csv`` as RFC 4180 (default) or ``?flavour=excel`` ("Excel (es-CO)")."""
     if fmt not in FORMATS:
         abort(404)
+    flavour = request.args.get("flavour", "rfc4180")
+    if flavour not in exports.CSV_FLAVOURS:
+        abort(400)
     return exports.table_response(
-        fmt, table.stem, season.year if season else None, table.headers, table.rows, table.sheet
+        fmt, table.stem, season.year if season else None, table.headers, table.rows, table.sheet, table.kinds, flavour
     )
 
 
