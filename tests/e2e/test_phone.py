@@ -49,7 +49,10 @@ def _plan_song(live) -> int:
         user = session.scalar(select(User).where(User.email == TERRITORIAL))
         artist = session.scalar(select(Artist).where(Artist.label_id == user.label_id).order_by(Artist.id))
         municipality = session.scalar(
-            select(Municipality).join(Department).where(Department.label_id == user.label_id).order_by(Municipality.code.desc())
+            select(Municipality)
+            .join(Department)
+            .where(Department.label_id == user.label_id)
+            .order_by(Municipality.code.desc())
         )
         today = date.today()
         song = lifecycle.create_song(
@@ -74,7 +77,9 @@ def test_the_phone_header_folds_into_a_menu(pages):
     page.goto("/songs")
     toggle = page.get_by_role("button", name="Menú")
     expect(toggle).to_have_attribute("aria-expanded", "false")
-    nav_link = page.get_by_role("navigation", name="Navegación principal").get_by_role("link", name=re.compile("Listas"))
+    nav_link = page.get_by_role("navigation", name="Navegación principal").get_by_role(
+        "link", name=re.compile("Listas")
+    )
     expect(nav_link).to_be_hidden()
     header = page.locator(".site-header").bounding_box()
     assert header["height"] <= 80, f"the folded header takes {header['height']:.0f}px"
@@ -100,7 +105,9 @@ def test_without_javascript_the_menu_is_simply_open(pages, live_server):
     pages.login(page, TERRITORIAL)
     page.goto("/songs")
     expect(page.get_by_role("button", name="Menú")).to_be_hidden()
-    expect(page.get_by_role("navigation", name="Navegación principal").get_by_role("link", name=re.compile("Listas"))).to_be_visible()
+    expect(
+        page.get_by_role("navigation", name="Navegación principal").get_by_role("link", name=re.compile("Listas"))
+    ).to_be_visible()
     expect(page.get_by_role("button", name="Cerrar sesión")).to_be_visible()
     expect(page.get_by_label("Estado")).to_be_visible()  # the filters stay unfolded too
 
