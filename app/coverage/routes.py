@@ -20,7 +20,7 @@ from app.domain import coverage, exports, geo, impact
 from app.domain.parsing import ascii_int
 from app.extensions import htmx
 from app.models import Label
-from app.web import fmt_number
+from app.web import fmt_number, fmt_percent
 
 READERS = ("manager", "coordinator", "admin")
 FORMATS = ("csv", "xlsx")
@@ -107,7 +107,7 @@ def summary():
             text=_(
                 "%(name)s: %(share)s (%(a)s de %(m)s municipios)",
                 name=r.name,
-                share=(f"{r.coverage * 100:.0f} %" if r.coverage is not None else _("sin datos")),
+                share=fmt_percent(r.coverage),
                 a=r.assisted,
                 m=r.municipalities,
             ),

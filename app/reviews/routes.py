@@ -14,6 +14,7 @@ from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.routing import BuildError
 
+from app import numbers
 from app.auth.decorators import roles_required
 from app.domain import permissions
 from app.domain import reviews as review_domain
@@ -191,8 +192,8 @@ def review(song_id: int):
                     "Canción revisada: %(m)s · %(a)s. R = %(r)s, Q = %(q)s, %(p)s puntos.",
                     m=song.municipality.name,
                     a=song.album.name,
-                    r=f"{song.review_score:.2f}",
-                    q=f"{song.quality:.2f}",
+                    r=numbers.score(song.review_score),
+                    q=numbers.score(song.quality),
                     p=points,
                 ),
                 "success",
@@ -201,8 +202,8 @@ def review(song_id: int):
         flash(
             _(
                 "Revisión corregida. R = %(r)s, Q = %(q)s, %(p)s puntos.",
-                r=f"{song.review_score:.2f}",
-                q=f"{song.quality:.2f}",
+                r=numbers.score(song.review_score),
+                q=numbers.score(song.quality),
                 p=points,
             ),
             "success",
