@@ -16,7 +16,7 @@ from werkzeug.routing import BuildError
 
 from app.charts import bp, svg
 from app.domain import badges as badge_rules
-from app.domain import charts, permissions
+from app.domain import charts, next_badges, permissions
 from app.domain.parsing import ascii_int
 from app.domain.snapshot_cache import SnapshotCache, snapshot_key
 from app.extensions import db, htmx
@@ -95,7 +95,12 @@ def _board_context(season: Season | None, seasons: list[Season], snapshot: Chart
         )
         own_entry = next(((e, lab) for e, lab in labels if lab.id == own_label_id), None)
         if own_entry:
-            context["own"] = {"entry": own_entry[0], "label": own_entry[1], "total": len(labels)}
+            context["own"] = {
+                "entry": own_entry[0],
+                "label": own_entry[1],
+                "total": len(labels),
+                "next_badges": next_badges.label_progress(season, own_label_id, own_entry[0])[:3],
+            }
     return context
 
 

@@ -606,6 +606,7 @@ def _song_rows(*conditions) -> list[Any]:
             Song.equity,
             Song.points,
             Song.on_time,
+            Song.label_id,
             Municipality.name.label("municipality_name"),
             Album.code.label("album_code"),
             Album.weight.label("album_weight"),
