@@ -16,7 +16,8 @@ from werkzeug.routing import BuildError
 
 from app import numbers
 from app.auth.decorators import roles_required
-from app.domain import permissions
+from app.charts import svg
+from app.domain import permissions, survey_stats
 from app.domain import reviews as review_domain
 from app.domain.errors import Conflict, DomainError
 from app.domain.parsing import ascii_int
@@ -24,6 +25,8 @@ from app.extensions import db, htmx
 from app.models import Album, Department, Label, Municipality, Song, SongState, Survey
 from app.reviews import bp
 from app.reviews.forms import RUBRIC, ReturnForm, ReviewForm
+from app.surveys.forms import ITEMS as SURVEY_ITEMS
+from app.surveys.forms import SCALE as SURVEY_SCALE
 
 
 def song_page_url(song: Song) -> str:
@@ -268,11 +271,16 @@ def survey_results():
         .join(Survey, Survey.song_id == Song.id)
         .where(Song.label_id == label_id if label_id else true())
     )
+    questions = survey_stats.answers_by_question(label_id)
     return render_template(
         "reviews/surveys.html",
         page=page,
         label_id=label_id,
         mean_s=mean_s,
+        questions=questions,
+        question_texts=SURVEY_ITEMS,
+        scale_names=dict(SURVEY_SCALE),
+        chart=svg.stacked_bars([(f"P{i}", list(q.counts.items())) for i, q in enumerate(questions, start=1)]),
         labels=db.session.scalars(select(Label).order_by(Label.name)).all(),
         show_personal=permissions.can_see_respondent_data(current_user),
     )
