@@ -44,6 +44,13 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(numbers.signed, "signed")
     app.add_template_filter(numbers.direction, "direction")
 
+    @app.get("/favicon.ico")
+    def favicon():
+        """Browsers ask for /favicon.ico on every page: the app's icon, cached for a week."""
+        response = app.send_static_file("favicon.ico")
+        response.headers["Cache-Control"] = "public, max-age=604800"
+        return response
+
     @app.context_processor
     def _globals():
         from app.domain import permissions

@@ -51,6 +51,7 @@ ACTION_NAMES = {
     "due_date_change_approved": _l("Cambio de fecha aprobado"),
     "due_date_change_rejected": _l("Cambio de fecha rechazado"),
     "due_date_change_decided": _l("Solicitud de cambio de fecha decidida"),
+    "due_date_change_closed": _l("Solicitud de cambio de fecha cerrada (canción revisada o cancelada)"),
     "song_returned": _l("Devuelta por la coordinación"),
     "song_reviewed": _l("Revisada por la coordinación"),
     "review_corrected": _l("Revisión corregida"),

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
-from app.domain import audit, permissions, terms
+from app.domain import audit, due_dates, permissions, terms
 from app.domain.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from app.domain.parsing import ascii_int
 from app.extensions import db
@@ -605,6 +605,7 @@ def transition_song(actor: Any, song: Song, to: str, *, ip: str | None = None, *
     changes = audit.changes_between(before, _snapshot(song))
     changes["version"] = [before_version, song.version]
     _record("song_transition", song, actor, changes, ip)
+    due_dates.close_pending_of_final_song(song, actor, ip)  # cancelled: nothing left to decide
     return song
 
 
@@ -614,6 +615,8 @@ DUE_CHANGE_STATES = (IN_PROGRESS, DELIVERED, RETURNED)
 
 
 def pending_due_date_change(song: Song) -> DueDateChange | None:
+    if song.state not in DUE_CHANGE_STATES:  # reviewed or cancelled: nothing left to decide
+        return None
     return db.session.scalar(
         select(DueDateChange).where(DueDateChange.song_id == song.id, DueDateChange.status == "pending")
     )

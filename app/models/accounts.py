@@ -4,7 +4,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from flask_login import UserMixin
-from sqlalchemy import CheckConstraint, ForeignKey, String
+from sqlalchemy import CheckConstraint, ForeignKey, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -47,6 +47,9 @@ class User(UserMixin, db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Set when an admin gives the user a (temporary) password; the user must choose their
+    # own before doing anything else (app/auth/routes.py, issue 21).
+    must_change_password: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     label: Mapped["Label | None"] = relationship()  # noqa: F821
     artists: Mapped[list["Artist"]] = relationship(  # noqa: F821

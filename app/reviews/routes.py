@@ -15,6 +15,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.routing import BuildError
 
 from app import numbers
+from app.api.songs import PREVIEW_TYPES
 from app.auth.decorators import roles_required
 from app.charts import svg
 from app.domain import permissions, survey_stats
@@ -22,7 +23,7 @@ from app.domain import reviews as review_domain
 from app.domain.errors import Conflict, DomainError
 from app.domain.parsing import ascii_int
 from app.extensions import db, htmx
-from app.models import Album, Department, Label, Municipality, Song, SongState, Survey
+from app.models import Album, Department, Label, Municipality, Season, Song, SongState, Survey
 from app.reviews import bp
 from app.reviews.forms import RUBRIC, ReturnForm, ReviewForm
 from app.surveys.forms import ITEMS as SURVEY_ITEMS
@@ -55,7 +56,7 @@ def _int_arg(name: str) -> int | None:
 
 
 def _filters() -> dict[str, int]:
-    return {k: v for k in ("label", "album", "department") if (v := _int_arg(k))}
+    return {k: v for k in ("season", "label", "album", "department") if (v := _int_arg(k))}
 
 
 @bp.get("")
@@ -69,6 +70,8 @@ def queue():
         conditions.append(Song.album_id == filters["album"])
     if "department" in filters:
         conditions.append(Song.department_id == filters["department"])
+    if "season" in filters:  # by year, as everywhere in the URL
+        conditions.append(Song.season_id.in_(select(Season.id).where(Season.year == filters["season"])))
     # Counts per label follow the album/department filters, not the label one (so the others stay visible).
     count_stmt = (
         select(Label.id, Label.name, func.count())
@@ -101,6 +104,7 @@ def queue():
         "counts": counts,
         "total": sum(c for _i, _n, c in counts),
         "filters": filters,
+        "seasons": db.session.scalars(select(Season).order_by(Season.year.desc())).all(),
         "labels": db.session.scalars(select(Label).order_by(Label.name)).all(),
         "albums": db.session.scalars(select(Album).order_by(Album.name)).all(),
         "departments": db.session.scalars(select(Department).order_by(Department.name)).all(),
@@ -127,6 +131,7 @@ def _page(song: Song, form: ReviewForm, return_form: ReturnForm, status: int = 2
             return_form=return_form,
             rubric=RUBRIC,
             evidence=evidence,
+            preview_types=PREVIEW_TYPES,
             age=review_domain.business_age(song),
             song_url=song_page_url(song),
             state_name=review_domain.state_name,

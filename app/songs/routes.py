@@ -22,13 +22,13 @@ from sqlalchemy import select
 from wtforms import SelectChoice
 
 from app.api.songs import send_evidence
-from app.domain import audit_trail, lifecycle, permissions, song_queries
+from app.domain import audit_trail, due_dates, lifecycle, permissions, song_queries
 from app.domain import evidence as evidence_domain
 from app.domain.calendar import business_days_left
 from app.domain.errors import Conflict, ValidationFailed
 from app.domain.parsing import ascii_int
 from app.extensions import db, htmx
-from app.models import Album, Artist, Department, DueDateChange, Label, Municipality, Role, Season, Song
+from app.models import Album, Artist, Department, Label, Municipality, Role, Season, Song
 from app.models.songs import OPEN_STATES, SONG_STATES
 from app.songs import bp
 from app.songs.forms import (
@@ -530,6 +530,15 @@ def download_evidence(song_id: int, evidence_id: int):
     return send_evidence(evidence)
 
 
+@bp.get("/<int:song_id>/evidence/<int:evidence_id>/preview")
+@login_required
+def preview_evidence(song_id: int, evidence_id: int):
+    """An image or PDF shown inline (the review page frames it); the same permission as the download."""
+    actor = _actor()
+    evidence = evidence_domain.get_evidence(actor, lifecycle.get_song(actor, song_id), evidence_id)
+    return send_evidence(evidence, inline=True)
+
+
 # --------------------------------------------------------------------------- due-date changes
 
 
@@ -559,11 +568,14 @@ def request_due_date_change(song_id: int):
 @bp.get("/due-date-requests")
 @login_required
 def due_date_requests():
-    permissions.require(permissions.can_decide_due_date(current_user), _("Solo la coordinación decide estos cambios."))
-    changes = db.session.scalars(
-        select(DueDateChange).where(DueDateChange.status == "pending").order_by(DueDateChange.created_at).limit(500)
-    ).all()
-    return render_template("songs/due_date_requests.html", changes=changes, form=DecisionForm(formdata=None))
+    """The coordination decides the pending requests; a territorial team follows its own."""
+    if permissions.can_decide_due_date(current_user):
+        changes, deciding = due_dates.pending_queue(), True
+    else:
+        changes, deciding = due_dates.label_requests(current_user), False
+    return render_template(
+        "songs/due_date_requests.html", changes=changes, deciding=deciding, form=DecisionForm(formdata=None)
+    )
 
 
 @bp.post("/due-date-requests/<int:change_id>")
