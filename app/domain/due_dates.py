@@ -74,6 +74,8 @@ def close_pending_of_final_song(song: Song, actor: Any = None, ip: str | None = 
     pending = db.session.scalars(
         select(DueDateChange).where(DueDateChange.song_id == song.id, DueDateChange.status == "pending")
     ).all()
+    if not pending:
+        return 0
     state = _("revisada") if song.state == SongState.REVIEWED.value else _("cancelada")
     note = _("Cerrada automáticamente: la canción quedó %(state)s antes de decidirla.", state=state)
     for change in pending:
