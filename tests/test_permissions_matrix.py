@@ -64,6 +64,7 @@ EXPECTED: dict[str, str] = {
     # --- main, auth
     "GET main.index": SIGNED_IN,  # anonymous → sign-in page
     "GET main.healthz": PUBLIC,
+    "GET favicon": PUBLIC,
     "POST main.set_language": PUBLIC,
     "GET auth.login": PUBLIC,
     "POST auth.login": PUBLIC,  # empty form → 422, but reachable
@@ -118,8 +119,9 @@ EXPECTED: dict[str, str] = {
     "POST songs.upload_evidence": SONG_WRITE,
     "POST songs.remove_evidence": SONG_WRITE,
     "GET songs.download_evidence": SONG_READ,
+    "GET songs.preview_evidence": SONG_READ,
     "POST songs.request_due_date_change": SONG_WRITE,
-    "GET songs.due_date_requests": COORD_ONLY,
+    "GET songs.due_date_requests": TEAM_AND_COORD,  # a team reads its own label's requests
     "POST songs.decide_due_date": COORD_ONLY,
     # --- imports: a team (own label, checked per row) or a coordinator
     "GET imports.upload": TEAM_AND_COORD,
