@@ -121,8 +121,11 @@ def municipalities_table(season: Season, department) -> Table:
         ]
         for r in rows
     ]
-    kinds = ["code", "text", "category", "bool", "text", "bool", "int", "date", "text"]
+    kinds = ["code", "text", "category", "bool", "text", "bool", "int", "date", "text", *NEED_KINDS]
     return Table(f"cobertura-{department.code}-municipios", department.name, headers, out, kinds)
+
+
+NEED_KINDS = ["dec1", "dec2", "year", "text", "bool"]  # the columns of _need_cells
 
 
 def _need_cells(score) -> list:
@@ -170,7 +173,7 @@ def gaps_table(season: Season, **filters) -> Table:
         for rank, r in enumerate(rows, start=1)
     ]
     stem = "brechas-nunca" if filters.get("ever") else "brechas-temporada"
-    kinds = ["code", "text", "text", "code", "text", "category", "bool", "text", "date", "text"]
+    kinds = ["code", "text", "text", "code", "text", "category", "bool", "text", "date", "text", "int", *NEED_KINDS]
     return Table(stem, _("Brechas"), headers, out, kinds)
 
 

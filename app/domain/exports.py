@@ -60,7 +60,7 @@ def export_filename(stem: str, season_year: int | None, extension: str, today: d
     return "-".join(parts) + "." + extension
 
 
-KINDS = ("text", "code", "int", "dec1", "dec2", "score", "pct", "date", "datetime", "bool", "category")
+KINDS = ("text", "code", "int", "year", "dec1", "dec2", "score", "pct", "date", "datetime", "bool", "category")
 _DIGITS = {"dec1": 1, "dec2": 2, "score": 4, "pct": 4}
 XLSX_FORMATS = {
     "code": "@",
