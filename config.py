@@ -67,6 +67,8 @@ class Config:
     SCHEDULER_ENABLED = _bool("SCHEDULER_ENABLED", False)
     CHARTS_RECOMPUTE_MINUTES = _int("CHARTS_RECOMPUTE_MINUTES", 5)
     CHARTS_LEASE_SECONDS = _int("CHARTS_LEASE_SECONDS", 600)
+    # The next season opens by itself (in planning) on this day (MM-DD) of the year before.
+    SEASON_OPENS_ON = os.environ.get("SEASON_OPENS_ON", "10-01")
 
     # i18n (DESIGN.md §7).
     BABEL_DEFAULT_LOCALE = "es"

@@ -21,6 +21,7 @@ BLUEPRINTS = (
     "app.reviews",
     "app.surveys",
     "app.charts",
+    "app.seasons",
     "app.coverage",
     "app.admin",
     "app.api",
