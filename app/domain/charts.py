@@ -225,7 +225,7 @@ def _ranks(model, key_column, snapshot: ChartSnapshot | None) -> dict[int, int]:
 
 
 def recompute_charts(
-    season: Season, *, as_of: date | None = None, kind: str = "live", commit: bool = True
+    season: Season, *, as_of: date | None = None, kind: str = "live", commit: bool = True, cutoff: date | None = None
 ) -> ChartSnapshot:
     """Write a new complete snapshot of the season's charts in one transaction (DESIGN.md §5).
 
@@ -234,14 +234,15 @@ def recompute_charts(
     an earlier closing snapshot of the same date). ``kind="final"`` (app.domain.seasons
     only: closing a season or correcting a closed one) writes its final standings with
     the cut-off at the season's last day, replacing an earlier final snapshot. A
-    closed season is frozen: any other recompute of it is refused. On any error the
+    closed season is frozen: any other recompute of it is refused. ``cutoff`` replays a past
+    day from the delivery dates (the demo's history). On any error the
     transaction is rolled back and the previous snapshot stays the one readers see.
     """
     if kind not in KINDS:
         raise ValueError("kind must be 'live', 'closing' or 'final'")
     if season.state == "closed" and kind != "final":
         raise Conflict(f"La temporada {season.year} está cerrada: sus listas finales no cambian.")
-    cutoff = season.ends_on if kind == "final" else None
+    cutoff = season.ends_on if kind == "final" else cutoff
     as_of = cutoff or as_of or today_bogota()
     started = time.perf_counter()
     now = utcnow()

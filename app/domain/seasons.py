@@ -336,11 +336,12 @@ SEASONS_LEASE = "seasons-advance"
 # --------------------------------------------------------------------------- closing
 
 
-def close(season: Season, actor: Any = None, *, on: date | None = None, ip: str | None = None):
+def close(season: Season, actor: Any = None, *, on: date | None = None, ip: str | None = None, at=None):
     """Close a season whose year has ended: final snapshot with the cut-off at 31 December, frozen.
 
     ``actor`` None is the scheduler; otherwise a coordinator or an admin (the closing
-    period may end early once late reviews and surveys are in). Commits.
+    period may end early once late reviews and surveys are in). ``at``: the moment
+    recorded (default now; the demo replays the scheduler's). Commits.
     """
     from app.domain import charts
 
@@ -358,8 +359,8 @@ def close(season: Season, actor: Any = None, *, on: date | None = None, ip: str 
     snapshot = charts.write_final(season)
     before = season.state
     season.state = "closed"
-    season.closed_at = utcnow()
-    audit.record(
+    season.closed_at = at or utcnow()
+    event = audit.record(
         "season_closed",
         "season",
         season.id,
@@ -367,6 +368,7 @@ def close(season: Season, actor: Any = None, *, on: date | None = None, ip: str 
         changes={"state": [before, "closed"], "final_snapshot": [None, snapshot.id], "open_songs": [None, open_songs]},
         ip=ip,
     )
+    event.at = season.closed_at
     db.session.commit()
     return snapshot
 
