@@ -49,11 +49,16 @@ def _(message: str, **values) -> str:
     return message % values if values else message
 
 
+def _l(message: str) -> str:
+    """Marks a string for extraction; ``_`` translates it where it is shown."""
+    return message
+
+
 STATE_NAMES = {
-    "planning": "En planeación",
-    "open": "Abierta",
-    "closing": "En cierre",
-    "closed": "Cerrada",
+    "planning": _l("En planeación"),
+    "open": _l("Abierta"),
+    "closing": _l("En cierre"),
+    "closed": _l("Cerrada"),
 }
 
 
