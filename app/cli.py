@@ -31,7 +31,9 @@ def seed_reference() -> None:
 @click.option("--songs", default=5000, show_default=True, type=click.IntRange(0, 5_000_000))
 @click.option("--seed", "seed_value", default=42, show_default=True, type=int)
 @click.option("--if-empty", is_flag=True, help="Only when the database has no songs yet.")
-def seed_demo_command(songs: int, seed_value: int, if_empty: bool) -> None:
+@click.option("--history-days", default=14, show_default=True, type=click.IntRange(0, 366),
+              help="Daily closing snapshots replayed for the last days (0: none).")
+def seed_demo_command(songs: int, seed_value: int, if_empty: bool, history_days: int) -> None:
     """Deterministic demo data for the given seed."""
     from sqlalchemy import func, select
 
@@ -42,7 +44,7 @@ def seed_demo_command(songs: int, seed_value: int, if_empty: bool) -> None:
         click.echo("La base ya tiene canciones: no se cargó la demostración.")
         return
     started = time.perf_counter()
-    result = seed_demo(songs=songs, seed=seed_value)
+    result = seed_demo(songs=songs, seed=seed_value, history_days=history_days)
     click.echo(f"Demostración cargada: {result['songs']} canciones en {time.perf_counter() - started:.1f} s.")
 
 

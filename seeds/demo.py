@@ -262,7 +262,7 @@ class _BulkWriter:
             self.raw.execute("PRAGMA cache_size=-2000")
 
 
-def seed_demo(songs: int = 5000, seed: int = 42, today: date | None = None) -> dict[str, int]:
+def seed_demo(songs: int = 5000, seed: int = 42, today: date | None = None, history_days: int = 0) -> dict[str, int]:
     """Create the demo: seasons 2023, 2024 and the current year, users, artists, playlists, songs.
 
     Deterministic: the same ``songs``, ``seed`` and ``today`` give the same rows (only
@@ -360,6 +360,9 @@ def seed_demo(songs: int = 5000, seed: int = 42, today: date | None = None) -> d
     span[this_year] = (date(this_year, 1, 20), min(date(this_year, 12, 28), today + timedelta(days=90)))
     for y in range(this_year - 2, this_year + 2):  # carried-over songs and next year's plans: due early in the year
         span.setdefault(("early", y), (date(y, 1, 20), date(y, 3, 31)))
+    span[("recent", "recent")] = (today - timedelta(days=12), today - timedelta(days=1))
+    span[("recent", "late")] = (today - timedelta(days=24), today - timedelta(days=8))
+    span[("recent", "returned")] = (today - timedelta(days=30), today - timedelta(days=12))
 
     writer = _BulkWriter()
     updated = writer.instant(datetime.now(UTC))
@@ -398,7 +401,7 @@ def seed_demo(songs: int = 5000, seed: int = 42, today: date | None = None) -> d
     stamp, as_date = writer.stamp, writer.date
     delivered_states = ("delivered", "reviewed")
     def emit(label_id, artist_id, album_id, mid, dep_id, pdet, category,
-             due, planned_start, state, delivered_on, carried_to) -> int:
+             due, planned_start, state, delivered_on, carried_to, unsurveyed=False) -> int:
         """Write one song (with its review, survey and evidence); returns the next free id."""
         nonlocal review_id, survey_id, evidence_id, first_file
         season_id = season_ids[due.year]
@@ -412,7 +415,7 @@ def seed_demo(songs: int = 5000, seed: int = 42, today: date | None = None) -> d
         if state == "reviewed":
             base = 3.6 + skill[label_id]
             review = tuple(max(1, min(5, round(gauss(base, 0.8)))) for _ in range(4))
-        if state in delivered_states and rand() < 0.6 and delivered_on + timedelta(days=2) <= today:
+        if state in delivered_states and rand() < 0.6 and delivered_on + timedelta(days=2) <= today and not unsurveyed:
             base = 3.9 + skill[label_id] / 2
             survey = tuple(max(1, min(5, round(gauss(base, 0.7)))) for _ in range(5))
         # song_terms depends on the dates only through the business days late, and on the
@@ -569,20 +572,39 @@ def seed_demo(songs: int = 5000, seed: int = 42, today: date | None = None) -> d
             due_cache[raw_due] = due
         return due
 
+    # Whatever the size and the day: a few deliveries of the last days wait in the review
+    # queue and a few songs are a couple of weeks late (labels 2, 3, 4 … first).
+    quotas = [("recent", max(3, songs // 60)), ("late", max(2, songs // 150)), ("returned", max(1, songs // 300))]
+    forced_kinds = [kind for kind, n in quotas for _ in range(n)]
     made = 0
     while made < songs:
-        label_id = label_ids[bisect(cum_weights, rand() * total_weight, 0, last_label)]
+        forced = forced_kinds[made] if made < len(forced_kinds) else None
+        if forced:
+            label_id = label_ids[(made + 1) % len(label_ids)]
+        else:
+            label_id = label_ids[bisect(cum_weights, rand() * total_weight, 0, last_label)]
         artist_id = choice(artist_ids[label_id])
         album_id = choice(album_ids)
         mid, dep_id, pdet, category = choice(municipalities_by_label[label_id])
-        year = next_year if next_year and rand() < 0.03 else choice(main_years)
-        due = due_in(year if year != next_year else ("early", year))
+        if forced:
+            due = due_in(("recent", forced))
+            year = due.year
+        else:
+            year = next_year if next_year and rand() < 0.03 else choice(main_years)
+            due = due_in(year if year != next_year else ("early", year))
         planned_start = due - timedelta(days=randint(15, 75))
-        state, delivered_on = _pick_state(rng, due, planned_start, today, punctuality[label_id], year < this_year)
-        plans = [(due, planned_start, state, delivered_on, None)]
+        if forced == "recent":
+            state, delivered_on = "delivered", max(planned_start, min(today, due + timedelta(days=randint(0, 2))))
+        elif forced == "late":
+            state, delivered_on = "in_progress", None
+        elif forced == "returned":  # sent back by the reviewer, to be delivered again
+            state, delivered_on = "returned", max(planned_start, due - timedelta(days=randint(0, 3)))
+        else:
+            state, delivered_on = _pick_state(rng, due, planned_start, today, punctuality[label_id], year < this_year)
+        plans = [(due, planned_start, state, delivered_on, None, forced is not None)]
         if state == "carried_over":
             if made + 2 > songs:
-                plans = [(due, planned_start, "cancelled", None, None)]
+                plans = [(due, planned_start, "cancelled", None, None, False)]
             else:  # cancelled here (late in its own season), re-planned early next year
                 new_due = due_in(("early", year + 1))
                 new_start = min(max(planned_start, date(year + 1, 1, 2)), new_due)
@@ -590,11 +612,12 @@ def seed_demo(songs: int = 5000, seed: int = 42, today: date | None = None) -> d
                     rng, new_due, new_start, today, punctuality[label_id], year + 1 < this_year, carry=False
                 )
                 # the new song first: the carried-over one refers to it (foreign key checked per row)
-                plans = [(new_due, new_start, state2, delivered2, None), (due, planned_start, "cancelled", None, next_id)]
-        for due, planned_start, state, delivered_on, carried_to in plans:
+                plans = [(new_due, new_start, state2, delivered2, None, False),
+                         (due, planned_start, "cancelled", None, next_id, False)]
+        for due, planned_start, state, delivered_on, carried_to, unsurveyed in plans:
             made += 1
             next_id = emit(label_id, artist_id, album_id, mid, dep_id, pdet, category,
-                           due, planned_start, state, delivered_on, carried_to)
+                           due, planned_start, state, delivered_on, carried_to, unsurveyed)
     flush()
     if rebuild:
         for index in song_indexes:
@@ -619,26 +642,25 @@ def seed_demo(songs: int = 5000, seed: int = 42, today: date | None = None) -> d
     db.session.commit()
     if songs > REBUILD_INDEXES_ABOVE:
         _analyze()
-    _history_and_closing(seasons, today, songs <= REBUILD_INDEXES_ABOVE)
+    _history_and_closing(seasons, today, history_days if songs <= REBUILD_INDEXES_ABOVE else 0)
     return {"songs": songs}
 
 
-HISTORY_DAYS = 14
+HISTORY_DAYS = 14  # `flask seed demo` default
 
 
-def _history_and_closing(seasons: list, today: date, with_history: bool) -> None:
-    """Daily closing snapshots for the last weeks of this season (and month ends before, and
-    of past seasons), as the scheduler would have written them; then past seasons close.
-
-    Each past day is replayed from the delivery dates (``cutoff``): what was delivered by then.
+def _history_and_closing(seasons: list, today: date, history_days: int) -> None:
+    """Daily closing snapshots of the last ``history_days`` days of this season and its month
+    ends before (and of past seasons), as the scheduler would have written them; then past
+    seasons close. Each past day is replayed from the delivery dates (``cutoff``).
     """
     for season in seasons:
-        if season.starts_on > today:
+        if season.starts_on > today or season.state == "closed":  # a closed season's charts are frozen
             continue
         last = min(today - timedelta(days=1), season.ends_on)
         days: list[date] = []
-        if with_history:  # month ends; and every day of the last weeks of the season in course
-            recent = HISTORY_DAYS if season.ends_on >= today else 0
+        if history_days:  # month ends; and every day of the last weeks of the season in course
+            recent = history_days if season.ends_on >= today else 0
             month_ends = [date(season.year, m + 1, 1) - timedelta(days=1) for m in range(1, 12)]
             days = [d for d in month_ends if d <= last - timedelta(days=recent)]
             days += [last - timedelta(days=n) for n in range(recent - 1, -1, -1)

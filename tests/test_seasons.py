@@ -367,3 +367,41 @@ def test_coordinator_closes_from_the_ui(closing_world, client, auth, monkeypatch
     assert db.session.get(Season, w.season.id).state == "closed"
     again = client.post("/seasons/2024/close")
     assert again.status_code == 409
+
+
+def test_admin_correction_from_the_ui(closing_world, client, auth):
+    w = closing_world
+    seasons.close(w.season, w.coordinator, on=date(2025, 1, 10))
+    song = db.session.scalar(select(Song).where(Song.state == "delivered"))  # delivered 8 Jan: late in 2024
+    auth.login(w.coordinator)
+    assert client.get("/seasons/2024/correct").status_code == 403
+    auth.login(w.admin)
+    assert client.get("/seasons/2024/correct").status_code == 200
+    bad = client.post("/seasons/2024/correct", data={"song_id": song.id, "what": "delivered_on", "value": "2024-12-16",
+                                                     "reason": "corto"})
+    assert bad.status_code == 422
+    ok = client.post("/seasons/2024/correct", data={"song_id": song.id, "what": "delivered_on", "value": "2024-12-16",
+                                                    "reason": "El acta firmada llegó el 16 de diciembre"})
+    assert ok.status_code == 302
+    db.session.expire_all()
+    season = db.session.get(Season, w.season.id)
+    entry = charts.label_entry(seasons.final_snapshot(season), w.label_b.id)
+    assert (entry.delivered_songs, entry.overdue_songs) == (2, 0)
+    assert season.corrected_at is not None
+    assert "corrección auditada" in client.get("/charts?season=2024").get_data(as_text=True)
+    assert db.session.scalar(select(AuditEvent).where(AuditEvent.action == "song_corrected")).changes == {
+        "delivered_on": ["2025-01-08", "2024-12-16"]
+    }
+
+
+def test_the_scheduler_runs_the_season_job_under_its_lease(world, app, monkeypatch):
+    from app import scheduler
+    from app.domain import lease
+
+    monkeypatch.setattr(seasons, "today", lambda: date(2024, 10, 1))
+    with lease.held(seasons.SEASONS_LEASE) as got:  # another worker is at it: nothing happens
+        assert got
+        scheduler._run_seasons(app)
+        assert seasons.by_year(2025) is None
+    scheduler._run_seasons(app)
+    assert seasons.by_year(2025).state == "planning"

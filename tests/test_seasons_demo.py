@@ -19,7 +19,7 @@ END_OF_DAY = datetime(2026, 12, 2, 5, 0, tzinfo=UTC)  # midnight in Bogotá, in 
 
 @pytest.fixture
 def demo(app):
-    seed_demo(songs=400, seed=5, today=DAY)
+    seed_demo(songs=400, seed=5, today=DAY, history_days=14)
     return {s.year: s for s in db.session.scalars(select(Season))}
 
 

@@ -270,4 +270,5 @@ def playlists():
         albums=albums_,
         values=values,
         errors=errors,
+        frozen=season is not None and season_life.targets_frozen(season),
     ), (422 if errors else 200)

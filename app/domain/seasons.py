@@ -477,6 +477,45 @@ def correction(season: Season, actor: Any, reason: str, ip: str | None = None):
         _correcting.reset(token)
 
 
+CORRECTABLE = ("delivered_on", "due_date", "cancel")
+
+
+def correct_song(season: Season, actor: Any, song_id: Any, what: str, value: Any, reason: str, ip: str | None = None) -> Song:
+    """An audited admin correction of one song of a closed season: a delivery date, a due date,
+    or a cancellation. The final snapshot is recomputed and the board says so. Commits."""
+    from app.domain import terms
+    from app.domain.lifecycle import parse_date
+
+    if not can_correct(actor):
+        raise PermissionDenied(_("Solo la administración corrige una temporada cerrada."))
+    song = db.session.get(Song, ascii_int(song_id, minimum=1) or 0)
+    if song is None or song.season_id != season.id:
+        raise NotFound(_("La canción no es de la temporada %(year)s.", year=season.year), {"song_id": [_("No encontrada.")]})
+    if what not in CORRECTABLE:
+        raise ValidationFailed(_("Elija qué corregir."), {"what": [_("Elija una opción.")]})
+    errors: dict[str, list[str]] = {}
+    new_date = parse_date(value, "value", errors) if what != "cancel" else None
+    if errors:
+        raise ValidationFailed(_("Revise la fecha."), errors)
+    if what == "delivered_on" and song.state not in ("delivered", "reviewed"):
+        raise ValidationFailed(_("La canción no está entregada."), {"what": [_("Sin entrega.")]})
+    if what == "due_date" and new_date.year != season.year:
+        raise ValidationFailed(_("La fecha debe caer en %(year)s.", year=season.year), {"value": [str(season.year)]})
+    fields = {"delivered_on": ("delivered_on",), "due_date": ("due_date",), "cancel": ("state", "cancel_reason")}[what]
+    before = audit.snapshot(song, list(fields))
+    with correction(season, actor, reason, ip):
+        if what == "cancel":
+            if song.state == "cancelled":
+                raise Conflict(_("La canción ya está cancelada."))
+            song.state, song.cancel_reason = "cancelled", " ".join(str(reason).split())
+        else:
+            setattr(song, what, new_date)
+        terms.refresh_song_terms(song)
+        audit.record("song_corrected", "song", song.id, actor_id=_actor_id(actor),
+                     changes=audit.changes_between(before, audit.snapshot(song, list(fields))), ip=ip)
+    return song
+
+
 # --------------------------------------------------------------------------- end of season for open songs
 
 

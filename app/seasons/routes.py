@@ -121,6 +121,30 @@ def end(year: int):
     ), (422 if errors else 200)
 
 
+@bp.route("/<int:year>/correct", methods=["GET", "POST"])
+@roles_required("admin")
+def correct(year: int):
+    """The audited admin correction of a closed season's song (recomputes its final standings)."""
+    season = _season(year)
+    errors: dict = {}
+    if request.method == "POST":
+        form = request.form
+        try:
+            song = seasons.correct_song(season, current_user, form.get("song_id"), form.get("what", ""),
+                                        form.get("value"), form.get("reason", ""), request.remote_addr)
+        except DomainError as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+            errors = exc.details if isinstance(exc.details, dict) else {}
+        else:
+            flash(_("Canción %(id)s corregida; las posiciones finales de %(year)s se recalcularon.", id=song.id, year=year),
+                  "success")
+            return redirect(url_for("seasons.final", year=year))
+    return render_template("seasons/correct.html", season=season, errors=errors, values=request.form), (
+        422 if errors else 200
+    )
+
+
 @bp.get("/<int:year>/final")
 @login_required
 def final(year: int):
