@@ -14,6 +14,8 @@ Jobs:
 - ``seasons-advance``: every day at 00:10 America/Bogota (and shortly after start-up),
   the season job of ``app.domain.seasons.advance`` under its own database lease:
   opens next year's season on ``SEASON_OPENS_ON``, moves states on, closes past seasons.
+- ``notifications-send``: every ``NOTIFICATIONS_MINUTES`` minutes, collect new
+  notifications and mail the queued ones (``app.domain.notifications.run``, its own lease).
 """
 
 from __future__ import annotations
@@ -70,6 +72,18 @@ def _run_seasons(app: Flask) -> None:
             log.exception("season job failed")
 
 
+def _run_notifications(app: Flask) -> None:
+    from app.domain import notifications
+
+    with app.app_context():
+        try:
+            result = notifications.run()
+            if result:
+                log.info("notifications: %s", result)
+        except Exception:  # the next run retries; the queue is in the database
+            log.exception("notifications run failed")
+
+
 def init_app(app: Flask) -> None:
     if not app.config.get("SCHEDULER_ENABLED") or not _is_serving_process(app):
         return
@@ -113,6 +127,17 @@ def init_app(app: Flask) -> None:
         max_instances=1,
         coalesce=True,
         misfire_grace_time=6 * 3600,
+    )
+    scheduler.add_job(
+        _run_notifications,
+        "interval",
+        args=(app,),
+        minutes=max(1, int(app.config.get("NOTIFICATIONS_MINUTES", 5))),
+        id="notifications-send",
+        next_run_time=datetime.now().astimezone() + timedelta(seconds=40),
+        max_instances=1,
+        coalesce=True,
+        misfire_grace_time=300,
     )
     scheduler.start()
     app.extensions["charts_scheduler"] = scheduler
