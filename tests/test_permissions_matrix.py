@@ -86,6 +86,7 @@ EXPECTED: dict[str, str] = {
     "POST admin.deactivate_user": ADMIN_ONLY,
     "POST admin.reactivate_user": ADMIN_ONLY,
     "POST admin.unlock_user": ADMIN_ONLY,
+    "GET admin.locked_accounts": ADMIN_ONLY,  # issue 19: who is locked out, from where
     "POST admin.reset_password": ADMIN_ONLY,
     "GET admin.audit": ADMIN_COORD,
     "GET admin.audit_export": ADMIN_COORD,

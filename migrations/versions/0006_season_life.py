@@ -1,8 +1,8 @@
 """seasons: state (planning/open/closing/closed), closing and target dates, drafts, closure;
 chart snapshots of kind 'final'; songs carried over to the next season
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-12-01
 
 DESIGN.md §5 (a season has a life too). Existing seasons keep ``open``; the
@@ -15,8 +15,8 @@ from alembic import op
 
 import app.models.base
 
-revision = '0005'
-down_revision = '0004'
+revision = '0006'
+down_revision = '0005'
 branch_labels = None
 depends_on = None
 
