@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from urllib.parse import urlsplit
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, g, jsonify, render_template, request, url_for
 from flask_babel import format_date, format_datetime, get_locale
 from flask_babel import gettext as _
+from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
 from app import numbers
@@ -17,6 +19,30 @@ def _wants_json() -> bool:
     return request.path.startswith("/api/") or (
         request.accept_mimetypes.best == "application/json" and not request.accept_mimetypes.accept_html
     )
+
+
+def safe_next(target: str | None) -> str:
+    """Where to go after sign-in or a language switch: a same-site path, else home (issue 19).
+
+    Browsers drop tabs and newlines and read ``\\`` as ``/``, so ``/\t/evil.example`` would
+    become ``//evil.example``: a target with a control character or a space is a 400 (never a
+    header with a newline), and one with a scheme, a host or a leading ``//`` or ``/\\`` goes home.
+    """
+    home = url_for("main.index")
+    if not target:
+        return home
+    if any(ord(c) < 0x21 or ord(c) == 0x7F for c in target):
+        raise DomainError(_("La dirección de regreso (next) no es válida."), {"next": [_("No válida.")]})
+    parts = urlsplit(target)
+    if (
+        not target.startswith("/")
+        or target.startswith(("//", "/\\"))
+        or "\\" in target
+        or parts.scheme
+        or parts.netloc
+    ):
+        return home
+    return target
 
 
 def fmt_date(value: date | datetime | None, fmt: str = "dd/MM/yyyy") -> str:
@@ -32,6 +58,29 @@ def fmt_date(value: date | datetime | None, fmt: str = "dd/MM/yyyy") -> str:
 fmt_number = numbers.number
 fmt_percent = numbers.percent
 fmt_score = numbers.score
+
+
+def render_error_page(status: int, title: str, message: str) -> str:
+    """The HTML error page, rendered without ever failing on the database (issue 19).
+
+    The page shows the signed-in user's menu when the user can be loaded; if that, or
+    anything the page reads (e.g. the user's label), needs a database that is gone, it is
+    rendered again for an anonymous visitor.
+    """
+    from flask_login import current_user
+
+    from app.extensions import db, login_manager
+
+    try:
+        return render_template("error.html", status=status, title=title, message=message)
+    except Exception:  # the page itself touched a database that is gone
+        try:
+            db.session.rollback()
+        except Exception:  # noqa: S110 - the connection is already gone
+            pass
+        g._login_user = login_manager.anonymous_user()
+        assert not current_user.is_authenticated
+        return render_template("error.html", status=status, title=title, message=message)
 
 
 def init_app(app: Flask) -> None:
@@ -60,7 +109,7 @@ def init_app(app: Flask) -> None:
     def _error(status: int, title: str, message: str, details=None):
         if _wants_json():
             return jsonify({"error": message, "details": details}), status
-        return render_template("error.html", status=status, title=title, message=message), status
+        return render_error_page(status, title, message), status
 
     @app.errorhandler(DomainError)
     def _domain_error(exc: DomainError):
@@ -94,10 +143,24 @@ def init_app(app: Flask) -> None:
             message = _("La sesión del formulario expiró. Recargue la página e intente de nuevo.")
         return _error(code, titles.get(code, _("Error")), message)
 
+    @app.errorhandler(StaleDataError)
+    def _stale(exc: StaleDataError):
+        """Safety net: a lost race the domain did not turn into a Conflict is still a 409."""
+        from app.extensions import db
+
+        db.session.rollback()
+        return _error(
+            409, _("Conflicto"), _("Otra persona modificó estos datos al mismo tiempo. Recargue e intente de nuevo.")
+        )
+
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):
         if isinstance(exc, HTTPException):
             return _http_error(exc)
+        from app.security import database_unavailable, is_database_down
+
+        if is_database_down(exc):  # e.g. a PendingRollbackError after the connection died
+            return database_unavailable(exc)
         app.logger.exception("Unhandled error")
         from app.extensions import db
 

@@ -144,7 +144,7 @@ def test_open_api_csv_departments_and_albums(client, world, data):
 
 def test_open_api_bad_parameters(client, world, data):
     assert client.get("/api/v1/open/coverage?season=abc").status_code == 400
-    assert client.get("/api/v1/open/coverage?season=1999").status_code == 404
+    assert client.get("/api/v1/open/coverage?season=2099").status_code == 404
     assert client.get("/api/v1/open/coverage?format=pdf").status_code == 400
     assert client.get("/api/v1/open/coverage?format=csv&table=users").status_code == 400
 

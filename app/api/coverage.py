@@ -14,13 +14,13 @@ from flask import jsonify, request
 from flask_login import current_user
 
 from app.api import bp
-from app.api.core import ApiError, int_arg
+from app.api.core import ApiError
 from app.coverage import tables
-from app.domain import coverage, exports
+from app.domain import coverage, exports, seasons
 
 
 def _season():
-    season = coverage.resolve_season(int_arg("season", minimum=1900, maximum=2200))
+    season = seasons.resolve(request.args.get("season"))
     if season is None:
         raise ApiError(404, "No hay ninguna temporada (vigencia) creada.")
     return season

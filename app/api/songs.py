@@ -4,7 +4,8 @@
   municipality, state, overdue, q, sort), ``GET /songs/ID``
 - ``POST /songs`` → 201 ``{"song": {...}, "warnings": [...]}`` (duplicate warning)
 - ``PATCH /songs/ID`` (``"version"`` for optimistic locking → 409 with what changed)
-- ``POST /songs/ID/transitions`` ``{"to": STATE, ...fields}``
+- ``POST /songs/ID/transitions`` ``{"to": STATE, "version"?, ...fields}`` (a lost race or a stale
+  ``version`` → 409 with what changed, issue 19)
 - ``POST /songs/ID/evidence`` (multipart ``file``) → 201; ``GET``/``DELETE /songs/ID/evidence/EID``
 - ``POST /songs/ID/due-date-changes`` ``{"proposed_due", "reason"}``; coordinators:
   ``GET /due-date-changes`` and ``POST /due-date-changes/ID`` ``{"approve": bool, "comment"}``
@@ -152,14 +153,19 @@ def create_song():
     return jsonify({"song": serialize_song(song, detail=True), "warnings": [_warning(s) for s in warnings]}), 201
 
 
+def _version(data: dict) -> int | None:
+    """The optional ``version`` the client saw (optimistic locking: a newer song is a 409)."""
+    version = data.pop("version", None)
+    if version is not None and (isinstance(version, bool) or not isinstance(version, int)):
+        raise ValidationFailed("'version' debe ser un número entero.", {"version": ["Número entero."]})
+    return version
+
+
 @bp.patch("/songs/<int:song_id>")
 def update_song(song_id: int):
     data = json_body()
     song = _song(song_id)
-    version = data.pop("version", None)
-    if version is not None and (isinstance(version, bool) or not isinstance(version, int)):
-        raise ValidationFailed("'version' debe ser un número entero.", {"version": ["Número entero."]})
-    lifecycle.update_song(current_user, song, data, expected_version=version, ip=_ip())
+    lifecycle.update_song(current_user, song, data, expected_version=_version(data), ip=_ip())
     warnings = []
     if {"municipality_id", "album_id", "planned_start"} & set(data):
         warnings = lifecycle.duplicate_warning(
@@ -174,6 +180,7 @@ def transition_song(song_id: int):
     data = json_body()
     song = _song(song_id)
     to = data.pop("to", None)
+    version = _version(data)
     if not isinstance(to, str):
         raise ValidationFailed("Indique el estado de destino en 'to'.", {"to": ["Obligatorio (texto)."]})
     unknown = sorted(k for k in data if k not in lifecycle.TRANSITION_FIELDS)
@@ -182,7 +189,7 @@ def transition_song(song_id: int):
             "Campos desconocidos para una transición: " + ", ".join(unknown[:10]) + ".",
             {k: ["Campo desconocido."] for k in unknown[:10]},
         )
-    lifecycle.transition_song(current_user, song, to, ip=_ip(), **data)
+    lifecycle.transition_song(current_user, song, to, ip=_ip(), expected_version=version, **data)
     db.session.commit()
     return jsonify(serialize_song(song, detail=True))
 

@@ -16,7 +16,7 @@ from flask_login import current_user
 from app.auth.decorators import roles_required
 from app.coverage import bp, tables
 from app.coverage.forms import CategoryUploadForm, IndicatorUploadForm, NeedWeightsForm
-from app.domain import coverage, exports, geo, impact, need
+from app.domain import coverage, exports, geo, impact, need, seasons
 from app.domain.parsing import ascii_int
 from app.extensions import db, htmx
 from app.models import Label
@@ -37,7 +37,7 @@ def _int_arg(name: str) -> int | None:
 
 
 def _season():
-    return coverage.resolve_season(_int_arg("season"))
+    return seasons.resolve(request.args.get("season"))
 
 
 def _sort_args() -> tuple[str, bool]:
