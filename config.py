@@ -73,6 +73,8 @@ class Config:
     # killed holder is replaced within CHARTS_LEASE_SECONDS + a heartbeat (issue 19).
     CHARTS_LEASE_SECONDS = _int("CHARTS_LEASE_SECONDS", 30)
     CHARTS_LEASE_HEARTBEAT_SECONDS = _int("CHARTS_LEASE_HEARTBEAT_SECONDS", 10)
+    # The next season opens by itself (in planning) on this day (MM-DD) of the year before.
+    SEASON_OPENS_ON = os.environ.get("SEASON_OPENS_ON", "10-01")
 
     # i18n (DESIGN.md §7).
     BABEL_DEFAULT_LOCALE = "es"

@@ -22,6 +22,7 @@ BLUEPRINTS = (
     "app.reviews",
     "app.surveys",
     "app.charts",
+    "app.seasons",
     "app.coverage",
     "app.admin",
     "app.notifications",

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from functools import lru_cache
 from urllib.parse import urlsplit
 
-from babel.numbers import NumberPattern, parse_pattern
 from flask import Flask, g, jsonify, render_template, request, url_for
 from flask_babel import format_date, format_datetime, get_locale
 from flask_babel import gettext as _
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
+from app import numbers
 from app.domain.errors import DomainError
 
 
@@ -55,32 +54,10 @@ def fmt_date(value: date | datetime | None, fmt: str = "dd/MM/yyyy") -> str:
     return format_date(value, fmt)
 
 
-@lru_cache(maxsize=64)
-def _number_pattern(pattern: str) -> NumberPattern:
-    """Babel parses a format string on every call; the few patterns used here are parsed once."""
-    return parse_pattern(pattern)
-
-
-def fmt_number(value: float | int | None, digits: int = 0) -> str:
-    if value is None:
-        return "—"
-    pattern = "#,##0" + ("." + "0" * digits if digits else "")
-    return _number_pattern(pattern).apply(value, get_locale())
-
-
-def fmt_percent(value: float | None, digits: int = 0) -> str:
-    """``0.375`` → "38 %" (the pattern's ``%`` multiplies by 100, as format_percent does)."""
-    if value is None:
-        return _("sin datos")
-    pattern = "#,##0" + ("." + "0" * digits if digits else "") + " %"
-    return _number_pattern(pattern).apply(value, get_locale())
-
-
-def fmt_score(value: float | None, digits: int = 2) -> str:
-    """A 0–1 score; ``None`` reads "sin datos", never as a bad score (DESIGN.md §4)."""
-    if value is None:
-        return _("sin datos")
-    return fmt_number(value, digits)
+# The one number formatter (app/numbers.py), under the names the templates and tests use.
+fmt_number = numbers.number
+fmt_percent = numbers.percent
+fmt_score = numbers.score
 
 
 def render_error_page(status: int, title: str, message: str) -> str:
@@ -111,6 +88,17 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(fmt_number, "number")
     app.add_template_filter(fmt_percent, "percent")
     app.add_template_filter(fmt_score, "score")
+    app.add_template_filter(numbers.decimal, "decimal")
+    app.add_template_filter(numbers.input_decimal, "input_decimal")
+    app.add_template_filter(numbers.signed, "signed")
+    app.add_template_filter(numbers.direction, "direction")
+
+    @app.get("/favicon.ico")
+    def favicon():
+        """Browsers ask for /favicon.ico on every page: the app's icon, cached for a week."""
+        response = app.send_static_file("favicon.ico")
+        response.headers["Cache-Control"] = "public, max-age=604800"
+        return response
 
     @app.context_processor
     def _globals():

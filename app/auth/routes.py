@@ -12,7 +12,7 @@
 
 import time
 
-from flask import current_app, flash, g, redirect, render_template, request, session, url_for
+from flask import current_app, flash, g, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
@@ -83,6 +83,25 @@ def start_session(user: User) -> None:
     session[SESSION_VERSION] = user.session_version or 0
 
 
+# What a user with a temporary password may still reach: the change itself, signing out,
+# the language switch and the static files (everything else waits for the new password).
+_ALLOWED_WITH_TEMPORARY_PASSWORD = {"auth.change_password", "auth.logout", "main.set_language", "static", "favicon"}
+
+
+@bp.before_app_request
+def _force_password_change():
+    """After an admin sets a password, the user must choose their own first (issue 21)."""
+    if not current_user.is_authenticated or not getattr(current_user, "must_change_password", False):
+        return None
+    if request.endpoint in _ALLOWED_WITH_TEMPORARY_PASSWORD or request.endpoint is None:
+        return None
+    message = _("Su contraseña es temporal: elija una propia para continuar.")
+    if request.path.startswith("/api/"):
+        return jsonify({"error": message, "details": {"password": "must_change"}}), 403
+    flash(message, "warning")
+    return redirect(url_for("auth.change_password"))
+
+
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(_ip_limit, methods=["POST"])
 def login():
@@ -108,6 +127,9 @@ def login():
         start_session(user)
         user.last_login_at = utcnow()
         audit.record("login", "user", user.id, actor_id=user.id, ip=request.remote_addr)
+        if user.must_change_password:  # a temporary password set by an admin (issue 21)
+            flash(_("Su contraseña es temporal: elija una propia para continuar."), "warning")
+            target = url_for("auth.change_password")
         response = redirect(target)
         if device is None:
             response.set_cookie(

@@ -222,6 +222,8 @@ def create_user(
         role=role,
         label_id=label_id if role == Role.TERRITORIAL else None,
         password_changed_at=utcnow(),
+        # Created by an admin with a temporary password: the user chooses their own first.
+        must_change_password=actor is not None,
     )
     db.session.add(user)
     db.session.flush()
@@ -298,6 +300,7 @@ def reset_password(user: User, new_password: str, *, actor: User, ip: str | None
     _require_admin(actor)
     check_password_policy(new_password, email=user.email)
     _set_password(user, new_password)
+    user.must_change_password = True  # a temporary password: changed at the next sign-in
     audit.record("password_reset", "user", user.id, actor_id=actor.id, ip=ip)
 
 
@@ -313,6 +316,7 @@ def change_password(user: User, current: str, new_password: str, *, ip: str | No
             _("La nueva contraseña debe ser distinta de la actual."), {"new": [_("Debe ser distinta de la actual.")]}
         )
     _set_password(user, new_password)
+    user.must_change_password = False
     audit.record("password_changed", "user", user.id, actor_id=user.id, ip=ip)
 
 

@@ -14,13 +14,6 @@ import holidays
 
 BOGOTA = ZoneInfo("America/Bogota")
 
-
-def today() -> date:
-    """Today in Colombia: times are stored in UTC, every date rule counts Bogotá days.
-    The one clock of the domain (due dates, overdue songs, seasons, file names)."""
-    return datetime.now(BOGOTA).date()
-
-
 _FIRST_YEAR = 2015
 _LAST_YEAR = 2040
 
@@ -28,6 +21,11 @@ _LAST_YEAR = 2040
 @lru_cache(maxsize=1)
 def _colombian_holidays() -> frozenset[date]:
     return frozenset(holidays.country_holidays("CO", years=range(_FIRST_YEAR, _LAST_YEAR + 1)))
+
+
+def today() -> date:
+    """Today's date in Colombia (times are stored in UTC, days are Bogotá days)."""
+    return datetime.now(BOGOTA).date()
 
 
 def is_business_day(day: date) -> bool:
@@ -121,5 +119,6 @@ __all__ = [
     "holidays_between",
     "is_business_day",
     "late_business_days",
+    "today",
     "subtract_business_days",
 ]

@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
-from app.domain import audit, permissions, terms
+from app.domain import audit, due_dates, permissions, terms
 from app.domain.calendar import today
 from app.domain.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from app.domain.parsing import DATE_MAX, DATE_MIN, ascii_int, plausible_date
@@ -626,6 +626,7 @@ def transition_song(
     changes = audit.changes_between(before, _snapshot(song))
     changes["version"] = [before_version, song.version]
     _record("song_transition", song, actor, changes, ip)
+    due_dates.close_pending_of_final_song(song, actor, ip)  # cancelled: nothing left to decide
     return song
 
 
@@ -635,6 +636,8 @@ DUE_CHANGE_STATES = (IN_PROGRESS, DELIVERED, RETURNED)
 
 
 def pending_due_date_change(song: Song) -> DueDateChange | None:
+    if song.state not in DUE_CHANGE_STATES:  # reviewed or cancelled: nothing left to decide
+        return None
     return db.session.scalar(
         select(DueDateChange).where(DueDateChange.song_id == song.id, DueDateChange.status == "pending")
     )

@@ -19,7 +19,7 @@ from typing import Any
 
 from flask_babel import gettext
 
-from app.domain import audit
+from app.domain import audit, due_dates
 from app.domain.calendar import business_days_between
 from app.domain.calendar import today as calendar_today
 from app.domain.errors import Conflict, PermissionDenied, ValidationFailed
@@ -162,6 +162,7 @@ def review_song(actor: Any, song: Song, scores: dict, comment: str | None, *, ip
     changes["comment"] = [None, text]
     changes.update(audit.changes_between(before, _terms(song)))
     audit.record("song_reviewed", "song", song.id, actor_id=actor.id, changes=changes, ip=ip)
+    due_dates.close_pending_of_final_song(song, actor, ip)
     db.session.flush()
     return review
 

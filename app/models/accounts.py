@@ -4,7 +4,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from flask_login import UserMixin
-from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -50,6 +50,9 @@ class User(UserMixin, db.Model):
     # Every session carries this number; sign-out, a password change and a deactivation
     # increase it, which ends every session of the user on the server (issue 19).
     session_version: Mapped[int] = mapped_column(default=0, server_default="0")
+    # Set when an admin gives the user a (temporary) password; the user must choose their
+    # own before doing anything else (app/auth/routes.py, issue 21).
+    must_change_password: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     label: Mapped["Label | None"] = relationship()  # noqa: F821
     artists: Mapped[list["Artist"]] = relationship(  # noqa: F821
