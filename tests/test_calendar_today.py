@@ -32,13 +32,13 @@ def test_today_is_the_bogota_date(new_years_eve):
 
 
 def test_the_season_and_file_names_follow_the_bogota_date(app, new_years_eve):
-    from app.domain import coverage, exports
+    from app.domain import exports, seasons
 
     for year in (2025, 2026):
         db.session.add(Season(year=year, starts_on=date(year, 1, 1), ends_on=date(year, 12, 31)))
     db.session.flush()
     assert exports.export_filename("cobertura", 2025, "csv") == "cobertura-2025-2025-12-31.csv"
-    assert coverage.resolve_season(None).year == 2025  # the server's UTC date says 2026
+    assert seasons.resolve(None).year == 2025  # the server's UTC date says 2026
 
 
 def test_no_other_clock_in_the_app():
