@@ -142,6 +142,8 @@ SONG_COLUMNS = (
     "equity",
     "points",
     "on_time",
+    "standing",
+    "committed_due",
 )
 REVIEW_COLUMNS = (
     "id",
@@ -452,6 +454,7 @@ def seed_demo(songs: int = 5000, seed: int = 42, today: date | None = None) -> d
                 t.equity,
                 t.points,
                 t.on_time,
+                t.standing,
             )
         created_day = planned_start - timedelta(days=randint(1, 20))
         scope = choice(SCOPES)
@@ -484,6 +487,7 @@ def seed_demo(songs: int = 5000, seed: int = 42, today: date | None = None) -> d
                 updated,
                 1,
                 *terms,
+                as_date(due) if state != "planned" else None,
             )
         )
         if review:

@@ -6,13 +6,21 @@ included), from the ``holidays`` package, country ``CO``.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from functools import lru_cache
+from zoneinfo import ZoneInfo
 
 import holidays
 
+BOGOTA = ZoneInfo("America/Bogota")
+
 _FIRST_YEAR = 2015
 _LAST_YEAR = 2040
+
+
+def today() -> date:
+    """Today in Colombia: days are Bogotá days, whatever the server's time zone."""
+    return datetime.now(BOGOTA).date()
 
 
 @lru_cache(maxsize=1)
@@ -101,4 +109,5 @@ __all__ = [
     "holidays_between",
     "is_business_day",
     "late_business_days",
+    "today",
 ]

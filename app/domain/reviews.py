@@ -14,13 +14,13 @@ owns the transaction.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask_babel import gettext
 
-from app.domain import audit
+from app.domain import audit, calendar
 from app.domain.calendar import business_days_between
 from app.domain.errors import Conflict, PermissionDenied, ValidationFailed
 from app.domain.parsing import ascii_int
@@ -51,7 +51,7 @@ def _(message: str, **values) -> str:
 
 
 def today_bogota() -> date:
-    return datetime.now(BOGOTA).date()
+    return calendar.today()
 
 
 def business_age(song: Song, today: date | None = None) -> int | None:
@@ -147,6 +147,11 @@ def review_song(actor: Any, song: Song, scores: dict, comment: str | None, *, ip
             ),
             {"state": song.state},
         )
+    if song.awaiting_evidence:  # imported as delivered without evidence (API deliveries need one)
+        raise Conflict(
+            _("La canción no tiene evidencias adjuntas: el equipo debe adjuntarlas antes de la revisión."),
+            {"evidence": song.id},
+        )
     values = validate_scores(scores)
     text = _clean_comment(comment, required=False)
     before = _terms(song)
@@ -217,6 +222,7 @@ def return_song(actor: Any, song: Song, comment: str, *, ip: str | None = None) 
     before = _terms(song) | {"return_comment": song.return_comment}
     song.state = SongState.RETURNED.value
     song.return_comment = text
+    song.returned_on = calendar.today()  # the re-delivery is dated on or after it (DESIGN.md §3)
     refresh_song_terms(song)
     after = _terms(song) | {"return_comment": song.return_comment}
     audit.record(

@@ -11,7 +11,7 @@ from app.models.charts import (
     ChartSnapshot,
     LabelChartEntry,
 )
-from app.models.songs import DueDateChange, Evidence, Review, Song, SongState, Survey
+from app.models.songs import DueDateChange, Evidence, Review, Song, SongState, Standing, Survey
 from app.models.territory import Department, MunicipalIndicator, Municipality
 
 __all__ = [
@@ -37,6 +37,7 @@ __all__ = [
     "Season",
     "Song",
     "SongState",
+    "Standing",
     "Survey",
     "User",
 ]
