@@ -133,6 +133,12 @@ class Client:
             self.conn = None
         return response.status, data
 
+    def close(self) -> None:
+        """Close the keep-alive connection (an open one left to the garbage collector warns)."""
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
+
     def csrf(self, path: str) -> str:
         status, body = self.request("GET", path)
         match = CSRF_RE.search(body.decode("utf-8", "replace"))
@@ -184,6 +190,13 @@ def run_scenario(
     if scenario.setup:
         scenario.setup(probe)
     method, path, body, headers = scenario.build(-1)
+    try:
+        return _measure(probe, port, scenario, clients, time_cap, warmup, server_cpu, method, path, body, headers)
+    finally:
+        probe.close()
+
+
+def _measure(probe, port, scenario, clients, time_cap, warmup, server_cpu, method, path, body, headers) -> dict:
     status, data = probe.request(method, path, body, headers)
     if status == 404 or (status == 200 and PLACEHOLDER_TEXT.encode() in data):
         return {"label": scenario.label, "available": False, "reason": f"HTTP {status} on {method} {path}"}
@@ -205,6 +218,12 @@ def run_scenario(
     def worker() -> None:
         client = Client(port)
         client.cookies.update(probe.cookies)
+        try:
+            _work(client)
+        finally:
+            client.close()
+
+    def _work(client: Client) -> None:
         while time.monotonic() < deadline:
             with lock:
                 i = next(counter, None)

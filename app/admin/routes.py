@@ -17,7 +17,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
-from wtforms import EmailField, PasswordField, SelectField, StringField
+from wtforms import EmailField, PasswordField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Email, Length, Optional
 
 from app.admin import bp
@@ -108,8 +108,8 @@ def users():
 @roles_required("admin")
 def new_user():
     form = UserForm()
-    form.role.choices = _role_choices()
-    form.label.choices = _label_choices()
+    form.role.choices = [SelectChoice(*choice) for choice in _role_choices()]
+    form.label.choices = [SelectChoice(*choice) for choice in _label_choices()]
     status = 200
     if form.validate_on_submit():
         try:
