@@ -38,9 +38,9 @@ from sqlalchemy import func, select
 
 from app.domain import badges as badge_rules
 from app.domain import charts
+from app.domain.terms import refresh_song_terms
 from app.extensions import db
 from app.models import AlbumChartEntry, Artist, BadgeAward, ChartSnapshot, LabelChartEntry, Playlist, Song
-from app.domain.terms import refresh_song_terms
 from tests.factories import add_playlist, make_song
 
 AS_OF = date(2024, 6, 1)
