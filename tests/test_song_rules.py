@@ -180,3 +180,58 @@ def test_api_and_import_accept_and_refuse_the_same_rows(client, auth, world, tod
     row = _row(world, overrides)
     assert _through_import(world, actor, row) is accepted, name
     assert _through_api(client, auth, world, actor, row) is accepted, name
+
+
+# --------------------------------------------------------------------------- cancellations and re-planning
+
+
+def _overdue_song(world):
+    from tests.factories import make_song
+
+    return make_song(world, state="in_progress", due=date(2024, 5, 31))
+
+
+def test_cancelling_after_the_due_date_counts_late_until_a_coordinator_approves(world, today):
+    from app.domain import lifecycle
+    from app.domain.errors import Conflict, PermissionDenied, ValidationFailed
+
+    song = _overdue_song(world)
+    lifecycle.transition_song(world.territorial_a, song, "cancelled", reason="No alcanzamos")
+    assert (song.cancelled_late, song.standing) == (True, "late_cancelled")
+    with pytest.raises(PermissionDenied):
+        lifecycle.approve_late_cancellation(world.territorial_a, song, "public_order")
+    with pytest.raises(ValidationFailed):
+        lifecycle.approve_late_cancellation(world.coordinator, song, "no nos dio tiempo")
+    lifecycle.approve_late_cancellation(world.coordinator, song, "public_order", "Paro armado en la zona")
+    assert (song.late_cancel_reason, song.late_cancel_approved_by_id, song.standing) == (
+        "public_order", world.coordinator.id, "cancelled"
+    )
+    with pytest.raises(Conflict):
+        lifecycle.approve_late_cancellation(world.coordinator, song, "force_majeure")
+
+
+def test_cancelling_before_the_due_date_is_free(world, today):
+    from app.domain import lifecycle
+    from tests.factories import make_song
+
+    song = make_song(world, state="in_progress", due=date(2024, 6, 14))  # due today: not late yet
+    lifecycle.transition_song(world.territorial_a, song, "cancelled", reason="La alcaldía desistió")
+    assert (song.cancelled_late, song.standing) == (False, "cancelled")
+
+
+def test_a_replanned_song_links_to_the_one_it_replaces(world, today):
+    from app.domain import lifecycle
+    from app.domain.errors import ValidationFailed
+
+    old = _overdue_song(world)
+    data = {"artist_id": world.artist_a.id, "album_id": world.album_inn.id, "municipality_id": world.mun_plain.id,
+            "scope": "Reprogramada", "planned_start": date(2024, 5, 20), "due_date": date(2024, 7, 31),
+            "replaces_id": old.id}
+    with pytest.raises(ValidationFailed) as exc:  # only a cancelled song can be replaced
+        lifecycle.create_song(world.territorial_a, data)
+    assert "replaces_id" in exc.value.details
+    lifecycle.transition_song(world.territorial_a, old, "cancelled", reason="Se reprograma")
+    new = lifecycle.create_song(world.territorial_a, data)
+    assert new.replaces_id == old.id and new.replaces == old
+    # the duplicate warning shows the cancelled song it replaces (same municipality, any album)
+    assert old in lifecycle.duplicate_warning(new.municipality_id, None, new.planned_start, exclude_id=new.id)

@@ -84,6 +84,7 @@ class SongImportReport(ImportReport):
     preview: list[dict[str, Any]] = field(default_factory=list)
     dry_run: bool = False
     warnings: list[RowError] = field(default_factory=list)
+    delivered_rows: int = 0  # imported as delivered: they count once their evidence is attached
 
     @property
     def ok(self) -> bool:
@@ -493,6 +494,7 @@ def import_songs(raw: bytes, filename: str, actor: User | None, *, dry_run: bool
         report.rows_read += 1
         song = _check_row(line, row, lookups, actor, today, report.errors)
         if song is not None:
+            report.delivered_rows += song["awaiting_evidence"]
             values.append(song)
             lines.append(line)
             if len(report.preview) < PREVIEW_ROWS:
@@ -730,9 +732,10 @@ COLUMN_HELP = (
     ("municipality_code", "sí", "Código DANE DIVIPOLA de 5 dígitos, en un departamento de la disquera"),
     ("scope", "sí", f"Alcance concertado (máximo {MAX_SCOPE} caracteres)"),
     ("planned_start", "sí", "Inicio planeado: AAAA-MM-DD o DD/MM/AAAA"),
-    ("due_date", "sí", "Fecha de compromiso: AAAA-MM-DD o DD/MM/AAAA, no anterior al inicio"),
+    ("due_date", "sí", "Fecha de compromiso: AAAA-MM-DD o DD/MM/AAAA, día hábil, no anterior al inicio"),
     ("state", "no", "planned (por defecto), in_progress o delivered"),
-    ("delivered_on", "si entregada", "Fecha de entrega (no futura)"),
+    ("delivered_on", "si entregada", "Fecha de entrega (no futura, dentro de la ventana de declaración); "
+     "la canción cuenta cuando se adjunte su evidencia"),
     ("product", "si entregada", f"Producto entregado (máximo {MAX_PRODUCT} caracteres)"),
     ("beneficiaries", "no", "Servidores públicos alcanzados (entero ≥ 0)"),
 )
