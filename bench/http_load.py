@@ -272,6 +272,14 @@ def _measure(probe, port, scenario, clients, time_cap, warmup, server_cpu, metho
     }
 
 
+HOME_USERS = {
+    "territorial": "territorial1@sinfonia.demo",
+    "coordinator": "coordinador@sinfonia.demo",
+    "manager": "gestor@sinfonia.demo",
+    "admin": "admin@sinfonia.demo",
+}
+
+
 def scenarios(prep: dict, requests: int) -> list[Scenario]:
     year = prep["year"]
     label_ids = prep["label_ids"] or [prep["label_id"]]
@@ -311,6 +319,8 @@ def scenarios(prep: dict, requests: int) -> list[Scenario]:
             get(f"/api/v1/coverage/departments?season={year}"),
         ),
     ]
+    # Each role's home at / (issue 18: < 150 ms warm at 1,000,000 songs).
+    out += [Scenario(f"home_{role}", f"GET / ({role} home)", get("/")) for role in HOME_USERS]
     for s in out[1:]:
         s.requests = requests
 
@@ -365,6 +375,11 @@ def run_http(url: str, port: int, prep: dict, clients: int, requests: int, time_
         manager.login("gestor@sinfonia.demo")
         coordinator_token = admin.token("coordinador@sinfonia.demo")
         territorial_token = admin.token("territorial1@sinfonia.demo")
+        homes = {}
+        for role, email in HOME_USERS.items():
+            homes[role] = Client(port)
+            homes[role].login(email)
+            homes[role].close()  # only its session cookie is used
         bearer_c = {"Authorization": f"Bearer {coordinator_token}"}
         bearer_t = {"Authorization": f"Bearer {territorial_token}"}
         for scenario in scenarios(prep, requests):
@@ -372,6 +387,8 @@ def run_http(url: str, port: int, prep: dict, clients: int, requests: int, time_
                 scenario.cookies = coordinator.cookies
             elif scenario.name == "coverage_html":
                 scenario.cookies = manager.cookies
+            elif scenario.name.startswith("home_"):
+                scenario.cookies = homes[scenario.name[len("home_") :]].cookies
             elif scenario.name in ("board_api", "songs_api", "coverage_api"):
                 scenario.build = _with_headers(scenario.build, bearer_c)
             elif scenario.name == "create_song":

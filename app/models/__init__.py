@@ -11,6 +11,7 @@ from app.models.charts import (
     ChartSnapshot,
     LabelChartEntry,
 )
+from app.models.notifications import Notification, NotificationPreference
 from app.models.songs import DueDateChange, Evidence, Review, Song, SongState, Standing, Survey
 from app.models.territory import Department, MunicipalIndicator, Municipality
 
@@ -31,6 +32,8 @@ __all__ = [
     "LabelChartEntry",
     "MunicipalIndicator",
     "Municipality",
+    "Notification",
+    "NotificationPreference",
     "Playlist",
     "Review",
     "Role",

@@ -3,16 +3,16 @@ carried-over hook, evidence pending for imported deliveries, re-planned link,
 album maximum duration, season declaration window, credited/waiting/late counts
 on the label board
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0004
+Revises: 0003
 Create Date: 2026-12-01
 """
 import sqlalchemy as sa
 from alembic import op
 
 
-revision = '0003'
-down_revision = '0002'
+revision = '0004'
+down_revision = '0003'
 branch_labels = None
 depends_on = None
 
