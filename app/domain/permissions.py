@@ -72,3 +72,13 @@ def require(allowed: bool, message: str = "No tiene permiso para esta acción.")
     """Raise PermissionDenied unless ``allowed``."""
     if not allowed:
         raise PermissionDenied(message)
+
+
+def can_import_reference(user: Any) -> bool:
+    """Official reference figures (categories, indicators): coordinators and admins (DESIGN.md §1)."""
+    return _role(user) in (Role.COORDINATOR.value, Role.ADMIN.value)
+
+
+def can_set_need_weights(user: Any) -> bool:
+    """The weights of the need score are an admin setting (DESIGN.md §6)."""
+    return _role(user) == Role.ADMIN

@@ -13,7 +13,7 @@ from app.models.charts import (
 )
 from app.models.notifications import Notification, NotificationPreference
 from app.models.songs import DueDateChange, Evidence, Review, Song, SongState, Standing, Survey
-from app.models.territory import Department, MunicipalIndicator, Municipality
+from app.models.territory import Department, MunicipalCategory, MunicipalIndicator, Municipality, NeedWeights
 
 __all__ = [
     "Album",
@@ -30,8 +30,10 @@ __all__ = [
     "Evidence",
     "Label",
     "LabelChartEntry",
+    "MunicipalCategory",
     "MunicipalIndicator",
     "Municipality",
+    "NeedWeights",
     "Notification",
     "NotificationPreference",
     "Playlist",
