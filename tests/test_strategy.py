@@ -82,12 +82,12 @@ def test_twins_without_levers_tie(sim):
 
 def volume_waiting(sim: Sim) -> float:
     honest_base(sim, on_due_eve=volume)
-    assert sim.board(date(2024, 5, 24))["gaming"]["waiting_songs"] == 30  # the board says how many wait
     return sim.gap(date(2024, 5, 24))
 
 
 def test_volume_of_weak_songs_waiting_for_review(sim):
     assert volume_waiting(sim) <= TOLERANCE
+    assert sim.board(date(2024, 5, 24))["gaming"]["waiting_songs"] == 30  # the board says how many wait
 
 
 def test_volume_of_weak_songs_after_review(sim):
