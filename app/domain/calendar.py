@@ -28,6 +28,11 @@ def _colombian_holidays() -> frozenset[date]:
     return frozenset(holidays.country_holidays("CO", years=range(_FIRST_YEAR, _LAST_YEAR + 1)))
 
 
+def today() -> date:
+    """Today's date in Colombia (times are stored in UTC, days are Bogotá days)."""
+    return datetime.now(BOGOTA).date()
+
+
 def is_business_day(day: date) -> bool:
     return day.weekday() < 5 and day not in _colombian_holidays()
 
@@ -119,6 +124,7 @@ __all__ = [
     "holidays_between",
     "is_business_day",
     "late_business_days",
+    "today",
     "subtract_business_days",
     "today",
 ]

@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -27,6 +27,8 @@ from sqlalchemy import and_, delete, exists, func, insert, or_, select, update
 
 from app.domain import badges as badge_rules
 from app.domain import lease, scoring
+from app.domain.calendar import today as today_bogota
+from app.domain.errors import Conflict, DomainError
 from app.extensions import db
 from app.models import (
     Album,
@@ -43,15 +45,12 @@ from app.models import (
     Song,
 )
 from app.models.base import utcnow
-from app.models.songs import ALWAYS_LATE, COUNTED_DELIVERED, REVIEWED_STANDINGS, Standing
+from app.models.songs import ALWAYS_LATE, COUNTED_DELIVERED, DELIVERED_STATES, OPEN_STATES, REVIEWED_STANDINGS, Standing
 
 BOGOTA = ZoneInfo("America/Bogota")
 KEEP_LIVE_SNAPSHOTS = 20
 EPS = badge_rules.EPS
-
-
-def today_bogota() -> date:
-    return datetime.now(BOGOTA).date()
+KINDS = ("live", "closing", "final")
 
 
 # --------------------------------------------------------------------------- aggregates
@@ -73,12 +72,30 @@ def _sum(cond, value) -> Any:
     return func.coalesce(func.sum(value).filter(cond), 0.0)
 
 
-def song_groups(season: Season, as_of: date) -> list[dict[str, Any]]:
+def delivered_condition(s, cutoff: date | None = None):
+    """Delivered songs; with a season's cut-off (its final snapshot), delivered by then."""
+    delivered = s.c.state.in_(DELIVERED_STATES)
+    return delivered if cutoff is None else and_(delivered, s.c.delivered_on <= cutoff)
+
+
+def late_condition(s, as_of: date, cutoff: date | None = None):
+    """Late songs (T = 0): undelivered past their due date at ``as_of``, and songs carried
+    over to the next season (DESIGN.md §5). With a cut-off (final snapshot): every song of
+    the season not delivered by the cut-off."""
+    carried = and_(s.c.state == "cancelled", s.c.carried_over_to_id.is_not(None))
+    if cutoff is None:
+        return or_(and_(s.c.state.in_(OPEN_STATES), s.c.due_date < as_of), carried)
+    undelivered = or_(s.c.state.in_(OPEN_STATES), and_(s.c.state.in_(DELIVERED_STATES), s.c.delivered_on > cutoff))
+    return or_(and_(undelivered, s.c.due_date <= cutoff), carried)
+
+
+def song_groups(season: Season, as_of: date, cutoff: date | None = None) -> list[dict[str, Any]]:
     """ONE scan of the season's songs, grouped by (label, artist, album, department).
 
     Every board figure is a sum or a count, so the label, artist and album boards
     and the "Gira completa" badge roll up from these few hundred groups (≤ artists
     × albums × departments of the label) without reading the songs again.
+    ``cutoff`` (the final snapshot of a closed season): deliveries after it do not count.
     """
     s = Song.__table__
     # Everything reads the stored ``standing`` (DESIGN.md §4): songs imported as delivered
@@ -86,9 +103,12 @@ def song_groups(season: Season, as_of: date) -> list[dict[str, Any]]:
     delivered = s.c.standing.in_(COUNTED_DELIVERED)
     reviewed = s.c.standing.in_(REVIEWED_STANDINGS)
     credited = s.c.standing == Standing.CREDITED.value
+    if cutoff is not None:  # a closed season's final snapshot: deliveries after the cut-off do not count
+        by_cutoff = s.c.delivered_on <= cutoff
+        delivered, reviewed, credited = and_(delivered, by_cutoff), and_(reviewed, by_cutoff), and_(credited, by_cutoff)
     reviewed_q = and_(reviewed, s.c.quality.is_not(None))
     surveyed = and_(delivered, s.c.satisfaction.is_not(None))
-    overdue = and_(s.c.standing == Standing.OPEN.value, s.c.due_date < as_of)
+    overdue = late_condition(s, as_of, cutoff)
     stmt = (
         select(
             s.c.label_id,
@@ -101,7 +121,7 @@ def song_groups(season: Season, as_of: date) -> list[dict[str, Any]]:
             _count(s.c.standing == Standing.NOT_APPROVED.value).label("not_approved_songs"),
             _count(s.c.standing == Standing.WAITING.value).label("waiting_songs"),
             _count(overdue).label("overdue_songs"),
-            (_count(overdue) + _count(s.c.standing.in_(ALWAYS_LATE))).label("late_songs"),
+            _count(or_(overdue, s.c.standing.in_(ALWAYS_LATE))).label("late_songs"),
             _count(reviewed_q).label("quality_n"),
             _sum(reviewed_q, s.c.quality).label("quality_sum"),
             _sum(credited, s.c.timeliness).label("timeliness_sum"),
@@ -212,7 +232,7 @@ def _previous_closing(season_id: int, kind: str, as_of: date) -> ChartSnapshot |
     stmt = select(ChartSnapshot).where(
         ChartSnapshot.season_id == season_id, ChartSnapshot.kind == "closing", ChartSnapshot.complete.is_(True)
     )
-    if kind == "closing":
+    if kind in ("closing", "final"):
         stmt = stmt.where(ChartSnapshot.closing_date < as_of)
     return db.session.scalar(stmt.order_by(ChartSnapshot.closing_date.desc(), ChartSnapshot.id.desc()).limit(1))
 
@@ -223,24 +243,33 @@ def _ranks(model, key_column, snapshot: ChartSnapshot | None) -> dict[int, int]:
     return dict(db.session.execute(select(key_column, model.rank).where(model.snapshot_id == snapshot.id)).all())
 
 
-def recompute_charts(season: Season, *, as_of: date | None = None, kind: str = "live") -> ChartSnapshot:
+def recompute_charts(
+    season: Season, *, as_of: date | None = None, kind: str = "live", commit: bool = True, cutoff: date | None = None
+) -> ChartSnapshot:
     """Write a new complete snapshot of the season's charts in one transaction (DESIGN.md §5).
 
     ``as_of`` is "today" for overdue songs (default: today in America/Bogota).
     ``kind="closing"`` writes the daily closing snapshot (one per day: it replaces
-    an earlier closing snapshot of the same date). On any error the transaction
-    is rolled back and the previous snapshot stays the one readers see.
+    an earlier closing snapshot of the same date). ``kind="final"`` (app.domain.seasons
+    only: closing a season or correcting a closed one) writes its final standings with
+    the cut-off at the season's last day, replacing an earlier final snapshot. A
+    closed season is frozen: any other recompute of it is refused. ``cutoff`` replays a past
+    day from the delivery dates (the demo's history). On any error the
+    transaction is rolled back and the previous snapshot stays the one readers see.
     """
-    if kind not in ("live", "closing"):
-        raise ValueError("kind must be 'live' or 'closing'")
-    as_of = as_of or today_bogota()
+    if kind not in KINDS:
+        raise ValueError("kind must be 'live', 'closing' or 'final'")
+    if season.state == "closed" and kind != "final":
+        raise Conflict(f"La temporada {season.year} está cerrada: sus listas finales no cambian.")
+    cutoff = season.ends_on if kind == "final" else cutoff
+    as_of = cutoff or as_of or today_bogota()
     started = time.perf_counter()
     now = utcnow()
     try:
         snapshot = ChartSnapshot(
             season_id=season.id,
             kind=kind,
-            closing_date=as_of if kind == "closing" else None,
+            closing_date=as_of if kind in ("closing", "final") else None,
             computed_at=now,
             as_of=as_of,
             complete=False,
@@ -251,7 +280,7 @@ def recompute_charts(season: Season, *, as_of: date | None = None, kind: str = "
 
         labels = db.session.execute(select(Label.id, Label.code)).all()
         codes = {label_id: code for label_id, code in labels}
-        groups = song_groups(season, as_of)
+        groups = song_groups(season, as_of, cutoff)
         aggregates = roll_up(groups, "label_id")
         targets = label_targets(season.id)
         figures = [label_figures(season, lid, aggregates.get(lid), targets.get(lid)) for lid in codes]
@@ -311,6 +340,14 @@ def recompute_charts(season: Season, *, as_of: date | None = None, kind: str = "
                     ChartSnapshot.id != snapshot.id,
                 )
             )
+        elif kind == "final":
+            _drop_snapshots(
+                select(ChartSnapshot.id).where(
+                    ChartSnapshot.season_id == season.id,
+                    ChartSnapshot.kind.in_(("final", "live")),
+                    ChartSnapshot.id != snapshot.id,
+                )
+            )
         else:
             keep = (
                 select(ChartSnapshot.id)
@@ -331,7 +368,10 @@ def recompute_charts(season: Season, *, as_of: date | None = None, kind: str = "
         snapshot.complete = True
         snapshot._label_count = len(label_rows)  # for the CLI report only (not a column)
         snapshot._artist_count = artist_count
-        db.session.commit()
+        if commit:
+            db.session.commit()
+        else:
+            db.session.flush()
     except Exception:
         db.session.rollback()
         raise
@@ -414,8 +454,18 @@ def _drop_snapshots(ids_stmt) -> None:
     db.session.execute(delete(ChartSnapshot).where(ChartSnapshot.id.in_(ids)))
 
 
+def write_final(season: Season) -> ChartSnapshot:
+    """The final snapshot of a season (cut-off at its last day). Flushes; the caller commits."""
+    return recompute_charts(season, kind="final", commit=False)
+
+
 def seasons_with_songs() -> list[Season]:
-    stmt = select(Season).where(exists().where(Song.season_id == Season.id)).order_by(Season.year)
+    """Seasons that have songs and are not closed (a closed season's charts are frozen)."""
+    stmt = (
+        select(Season)
+        .where(exists().where(Song.season_id == Season.id), Season.state != "closed")
+        .order_by(Season.year)
+    )
     return list(db.session.scalars(stmt))
 
 
@@ -428,7 +478,7 @@ def run_recompute(seasons: list[Season], *, kind: str = "live", as_of: date | No
     with lease.held() as got:
         if not got:
             raise RecomputeBusy()
-        return [recompute_charts(season, kind=kind, as_of=as_of) for season in seasons]
+        return [recompute_charts(season, kind=kind, as_of=as_of) for season in seasons if season.state != "closed"]
 
 
 def recompute_all(kind: str = "live", min_age_seconds: int = 0) -> list[ChartSnapshot]:
@@ -459,9 +509,14 @@ def recompute_all(kind: str = "live", min_age_seconds: int = 0) -> list[ChartSna
 def recompute_from_cli(year: int | None = None) -> list[str]:
     """``flask --app wsgi charts recompute [--season YEAR]``: one line per season."""
     if year is not None:
-        season = db.session.scalar(select(Season).where(Season.year == year))
-        if season is None:
-            return [f"No existe la temporada {year}."]
+        from app.domain import seasons as season_life
+
+        try:
+            season = season_life.resolve(year)
+        except DomainError as exc:
+            return [exc.message]
+        if season.state == "closed":
+            return [f"La temporada {year} está cerrada: sus listas finales no cambian (corrección auditada en Administración)."]
         seasons = [season]
     else:
         seasons = seasons_with_songs()
@@ -629,6 +684,8 @@ def _song_rows(*conditions) -> list[Any]:
             Song.on_time,
             Song.standing,
             Song.committed_due,
+            Song.carried_over_to_id,
+            Song.label_id,
             Municipality.name.label("municipality_name"),
             Album.code.label("album_code"),
             Album.weight.label("album_weight"),
@@ -676,13 +733,28 @@ def label_breakdown(season: Season, snapshot: ChartSnapshot, label_id: int) -> d
     import math
 
     as_of = snapshot.as_of
+    cutoff = season.ends_on if snapshot.kind == "final" else None
+    s = Song.__table__
     counted = (*COUNTED_DELIVERED, Standing.EVIDENCE_PENDING.value, *ALWAYS_LATE)
     rows = _song_rows(
         Song.season_id == season.id,
         Song.label_id == label_id,
-        or_(Song.standing.in_(counted), and_(Song.standing == Standing.OPEN.value, Song.due_date < as_of)),
+        or_(Song.standing.in_(counted), late_condition(s, as_of, cutoff)),
     )
-    listed = [(row, song_status(row.standing, row.due_date, as_of)) for row in rows]
+    late_ids = {r.id for r in _song_rows(Song.season_id == season.id, Song.label_id == label_id,
+                                         late_condition(s, as_of, cutoff))}
+    if cutoff is not None:  # delivered after the cut-off: late, not delivered
+        rows = [r for r in rows if r.id in late_ids or r.standing in ALWAYS_LATE or
+                (r.delivered_on is not None and r.delivered_on <= cutoff)]
+
+    def status(row) -> str | None:
+        if row.carried_over_to_id is not None:
+            return "carried_over"
+        if row.id in late_ids or row.standing == Standing.LATE_CANCELLED.value:
+            return "late"
+        return song_status(row.standing, row.due_date, as_of)
+
+    listed = [(row, status(row)) for row in rows]
     by_status: dict[str, list[Any]] = {}
     for row, status in listed:
         by_status.setdefault(status, []).append(row)
@@ -692,7 +764,7 @@ def label_breakdown(season: Season, snapshot: ChartSnapshot, label_id: int) -> d
     reviewed = [r for r in credited + not_approved if r.quality is not None]
     reviewed.sort(key=lambda r: -r.id)
     delivered = [r for r, status in listed if r.standing in COUNTED_DELIVERED]
-    overdue = [r for r in late if r.standing == Standing.OPEN.value]
+    overdue = [r for r in late if r.id in late_ids]
     target = label_targets(season.id).get(label_id)
     q_mean = _fsum_mean([s.quality for s in reviewed])
     t_sum = math.fsum(s.timeliness or 0.0 for s in credited)

@@ -64,6 +64,16 @@ def can_administer(user: Any) -> bool:
     return _role(user) == Role.ADMIN
 
 
+def can_import_songs(user: Any) -> bool:
+    """The bulk import (CSV/XLSX): the teams and the coordination (app/imports)."""
+    return _role(user) in (Role.TERRITORIAL.value, Role.COORDINATOR.value)
+
+
+def can_read_audit(user: Any) -> bool:
+    """The audit trail (every object's history): coordinators and admins (issue 21)."""
+    return _role(user) in (Role.COORDINATOR.value, Role.ADMIN.value)
+
+
 def can_read_coverage(user: Any) -> bool:
     return _role(user) in (Role.MANAGER.value, Role.COORDINATOR.value, Role.ADMIN.value)
 

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 from flask_babel import gettext
 
-from app.domain import audit, calendar
+from app.domain import audit, calendar, due_dates
 from app.domain.calendar import business_days_between
 from app.domain.errors import Conflict, PermissionDenied, ValidationFailed
 from app.domain.parsing import ascii_int
@@ -172,6 +172,7 @@ def review_song(actor: Any, song: Song, scores: dict, comment: str | None, *, ip
     changes["comment"] = [None, text]
     changes.update(audit.changes_between(before, _terms(song)))
     audit.record("song_reviewed", "song", song.id, actor_id=actor.id, changes=changes, ip=ip)
+    due_dates.close_pending_of_final_song(song, actor, ip)
     db.session.flush()
     return review
 

@@ -139,6 +139,8 @@ class Song(db.Model):
     awaiting_evidence: Mapped[bool] = mapped_column(default=False, server_default=false())
     # A re-planned song links to the one it replaces.
     replaces_id: Mapped[int | None] = mapped_column(ForeignKey("songs.id", ondelete="SET NULL"))
+    # carried over to the next season at the end of its own (DESIGN.md §5): counts late here
+    carried_over_to_id: Mapped[int | None] = mapped_column(ForeignKey("songs.id", ondelete="SET NULL"))
     # survey link: a fresh nonce invalidates earlier links
     survey_nonce: Mapped[str | None] = mapped_column(String(32))
     survey_issued_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

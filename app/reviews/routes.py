@@ -14,15 +14,20 @@ from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.routing import BuildError
 
+from app import numbers
+from app.api.songs import PREVIEW_TYPES
 from app.auth.decorators import roles_required
-from app.domain import lifecycle, permissions
+from app.charts import svg
+from app.domain import lifecycle, permissions, survey_stats
 from app.domain import reviews as review_domain
 from app.domain.errors import Conflict, DomainError
 from app.domain.parsing import ascii_int
 from app.extensions import db, htmx
-from app.models import Album, Department, Label, Municipality, Song, SongState, Survey
+from app.models import Album, Department, Label, Municipality, Season, Song, SongState, Survey
 from app.reviews import bp
 from app.reviews.forms import RUBRIC, ReturnForm, ReviewForm
+from app.surveys.forms import ITEMS as SURVEY_ITEMS
+from app.surveys.forms import SCALE as SURVEY_SCALE
 
 
 def song_page_url(song: Song) -> str:
@@ -51,7 +56,7 @@ def _int_arg(name: str) -> int | None:
 
 
 def _filters() -> dict[str, int]:
-    return {k: v for k in ("label", "album", "department") if (v := _int_arg(k))}
+    return {k: v for k in ("season", "label", "album", "department") if (v := _int_arg(k))}
 
 
 @bp.get("")
@@ -65,6 +70,8 @@ def queue():
         conditions.append(Song.album_id == filters["album"])
     if "department" in filters:
         conditions.append(Song.department_id == filters["department"])
+    if "season" in filters:  # by year, as everywhere in the URL
+        conditions.append(Song.season_id.in_(select(Season.id).where(Season.year == filters["season"])))
     # Counts per label follow the album/department filters, not the label one (so the others stay visible).
     count_stmt = (
         select(Label.id, Label.name, func.count())
@@ -97,6 +104,7 @@ def queue():
         "counts": counts,
         "total": sum(c for _i, _n, c in counts),
         "filters": filters,
+        "seasons": db.session.scalars(select(Season).order_by(Season.year.desc())).all(),
         "labels": db.session.scalars(select(Label).order_by(Label.name)).all(),
         "albums": db.session.scalars(select(Album).order_by(Album.name)).all(),
         "departments": db.session.scalars(select(Department).order_by(Department.name)).all(),
@@ -123,6 +131,7 @@ def _page(song: Song, form: ReviewForm, return_form: ReturnForm, status: int = 2
             return_form=return_form,
             rubric=RUBRIC,
             evidence=evidence,
+            preview_types=PREVIEW_TYPES,
             age=review_domain.business_age(song),
             song_url=song_page_url(song),
             state_name=review_domain.state_name,
@@ -193,8 +202,8 @@ def review(song_id: int):
                     "Canción revisada: %(m)s · %(a)s. R = %(r)s, Q = %(q)s, %(p)s puntos.",
                     m=song.municipality.name,
                     a=song.album.name,
-                    r=f"{song.review_score:.2f}",
-                    q=f"{song.quality:.2f}",
+                    r=numbers.score(song.review_score),
+                    q=numbers.score(song.quality),
                     p=points,
                 ),
                 "success",
@@ -203,8 +212,8 @@ def review(song_id: int):
         flash(
             _(
                 "Revisión corregida. R = %(r)s, Q = %(q)s, %(p)s puntos.",
-                r=f"{song.review_score:.2f}",
-                q=f"{song.quality:.2f}",
+                r=numbers.score(song.review_score),
+                q=numbers.score(song.quality),
                 p=points,
             ),
             "success",
@@ -269,11 +278,16 @@ def survey_results():
         .join(Survey, Survey.song_id == Song.id)
         .where(Song.label_id == label_id if label_id else true())
     )
+    questions = survey_stats.answers_by_question(label_id)
     return render_template(
         "reviews/surveys.html",
         page=page,
         label_id=label_id,
         mean_s=mean_s,
+        questions=questions,
+        question_texts=SURVEY_ITEMS,
+        scale_names=dict(SURVEY_SCALE),
+        chart=svg.stacked_bars([(f"P{i}", list(q.counts.items())) for i, q in enumerate(questions, start=1)]),
         labels=db.session.scalars(select(Label).order_by(Label.name)).all(),
         show_personal=permissions.can_see_respondent_data(current_user),
     )

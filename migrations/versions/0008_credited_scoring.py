@@ -3,16 +3,16 @@ carried-over hook, evidence pending for imported deliveries, re-planned link,
 album maximum duration, season declaration window, credited/waiting/late counts
 on the label board
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-12-01
 """
 import sqlalchemy as sa
 from alembic import op
 
 
-revision = '0005'
-down_revision = '0004'
+revision = '0008'
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 
