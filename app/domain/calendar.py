@@ -18,11 +18,6 @@ _FIRST_YEAR = 2015
 _LAST_YEAR = 2040
 
 
-def today() -> date:
-    """Today in Colombia: days are Bogotá days, whatever the server's time zone."""
-    return datetime.now(BOGOTA).date()
-
-
 @lru_cache(maxsize=1)
 def _colombian_holidays() -> frozenset[date]:
     return frozenset(holidays.country_holidays("CO", years=range(_FIRST_YEAR, _LAST_YEAR + 1)))
