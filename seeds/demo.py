@@ -120,6 +120,8 @@ SONG_COLUMNS = (
     "equity",
     "points",
     "on_time",
+    "standing",
+    "committed_due",
 )
 REVIEW_COLUMNS = (
     "id",
@@ -430,6 +432,7 @@ def seed_demo(songs: int = 5000, seed: int = 42, today: date | None = None, hist
                 t.equity,
                 t.points,
                 t.on_time,
+                t.standing,
             )
         created_day = min(planned_start - timedelta(days=randint(1, 20)), today)
         scope = choice(SCOPES)
@@ -463,6 +466,7 @@ def seed_demo(songs: int = 5000, seed: int = 42, today: date | None = None, hist
                 updated,
                 1,
                 *terms,
+                as_date(due) if state != "planned" else None,
             )
         )
         if review:

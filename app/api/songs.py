@@ -76,6 +76,7 @@ def serialize_song(song: Song, *, detail: bool = False) -> dict[str, Any]:
         "Q": song.quality,
         "E": song.equity,
         "points": song.points,
+        "standing": song.standing,
         "survey_url": survey_url(song) if song.is_delivered else None,
         "created_at": _iso(song.created_at),
         "updated_at": _iso(song.updated_at),
@@ -87,6 +88,11 @@ def serialize_song(song: Song, *, detail: bool = False) -> dict[str, Any]:
                 "action_plan": song.action_plan,
                 "return_comment": song.return_comment,
                 "cancel_reason": song.cancel_reason,
+                "cancelled_late": song.cancelled_late,
+                "late_cancel_reason": song.late_cancel_reason,
+                "replaces_id": song.replaces_id,
+                "committed_due": _iso(song.committed_due),
+                "awaiting_evidence": song.awaiting_evidence,
                 "evidence": [serialize_evidence(e) for e in song.evidence],
                 "allowed_transitions": [s for s in lifecycle.allowed_transitions(song) if s != "reviewed"],
                 "pending_due_date_change": _serialize_change(lifecycle.pending_due_date_change(song)),
@@ -115,7 +121,8 @@ def _serialize_change(change: DueDateChange | None) -> dict[str, Any] | None:
 def _warning(song: Song) -> dict[str, Any]:
     return {
         "type": "duplicate",
-        "message": "Ya hay una canción en el mismo municipio y álbum con inicio a menos de 30 días.",
+        "message": "Ya hay una canción en el mismo municipio (de cualquier álbum, también canceladas) con inicio "
+        "a menos de 90 días.",
         "song_id": song.id,
         "state": song.state,
         "planned_start": _iso(song.planned_start),

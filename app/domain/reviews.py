@@ -19,7 +19,7 @@ from typing import Any
 
 from flask_babel import gettext
 
-from app.domain import audit, due_dates
+from app.domain import audit, calendar, due_dates
 from app.domain.calendar import business_days_between
 from app.domain.calendar import today as calendar_today
 from app.domain.errors import Conflict, PermissionDenied, ValidationFailed
@@ -47,6 +47,10 @@ def _(message: str, **values) -> str:
     if has_request_context():
         return gettext(message, **values)
     return message % values if values else message
+
+
+def today_bogota() -> date:
+    return calendar.today()
 
 
 def business_age(song: Song, today: date | None = None) -> int | None:
@@ -142,6 +146,11 @@ def review_song(actor: Any, song: Song, scores: dict, comment: str | None, *, ip
             ),
             {"state": song.state},
         )
+    if song.awaiting_evidence:  # imported as delivered without evidence (API deliveries need one)
+        raise Conflict(
+            _("La canción no tiene evidencias adjuntas: el equipo debe adjuntarlas antes de la revisión."),
+            {"evidence": song.id},
+        )
     values = validate_scores(scores)
     text = _clean_comment(comment, required=False)
     before = _terms(song)
@@ -213,6 +222,7 @@ def return_song(actor: Any, song: Song, comment: str, *, ip: str | None = None) 
     before = _terms(song) | {"return_comment": song.return_comment}
     song.state = SongState.RETURNED.value
     song.return_comment = text
+    song.returned_on = calendar.today()  # the re-delivery is dated on or after it (DESIGN.md §3)
     refresh_song_terms(song)
     after = _terms(song) | {"return_comment": song.return_comment}
     audit.record(

@@ -18,7 +18,7 @@ from app import numbers
 from app.api.songs import PREVIEW_TYPES
 from app.auth.decorators import roles_required
 from app.charts import svg
-from app.domain import calendar, permissions, survey_stats
+from app.domain import calendar, lifecycle, permissions, survey_stats
 from app.domain import reviews as review_domain
 from app.domain.errors import Conflict, DomainError
 from app.domain.parsing import ascii_int
@@ -135,6 +135,8 @@ def _page(song: Song, form: ReviewForm, return_form: ReturnForm, status: int = 2
             age=review_domain.business_age(song),
             song_url=song_page_url(song),
             state_name=review_domain.state_name,
+            # DESIGN.md §3: the reviewer sees the duplicate warning too.
+            duplicates=lifecycle.duplicate_warning(song.municipality_id, None, song.planned_start, exclude_id=song.id),
         ),
         status,
     )
