@@ -84,6 +84,16 @@ def _request_change(world, song):
     return change
 
 
+def _request_left_pending_at_delivery(world, song):
+    """A request made while the song was in progress and still pending when it was delivered
+    (requests after delivery are refused since the scoring rules; older data may hold them)."""
+    song.state = "in_progress"
+    change = _request_change(world, song)
+    song.state = "delivered"
+    db.session.commit()
+    return change
+
+
 def test_territorial_teams_list_their_own_due_date_requests(client, auth, world):
     song = make_song(world, state="in_progress")
     _request_change(world, song)
@@ -102,9 +112,9 @@ def test_territorial_teams_list_their_own_due_date_requests(client, auth, world)
     assert client.get("/songs/due-date-requests").status_code == 403
 
 
-def test_a_request_made_after_delivery_is_closed_when_the_song_is_reviewed(app, client, auth, world):
+def test_a_request_left_pending_at_delivery_is_closed_when_the_song_is_reviewed(app, client, auth, world):
     song = make_song(world, state="delivered", delivered_on=date(2024, 3, 30))
-    change = _request_change(world, song)
+    change = _request_left_pending_at_delivery(world, song)
     assert [c.id for c in due_dates.pending_queue()] == [change.id]
     with app.test_request_context():
         review_domain.review_song(
@@ -122,7 +132,7 @@ def test_a_request_made_after_delivery_is_closed_when_the_song_is_reviewed(app, 
 
 def test_a_stale_request_left_from_before_does_not_sit_in_the_queue(client, auth, world):
     song = make_song(world, state="delivered", delivered_on=date(2024, 3, 30))
-    _request_change(world, song)
+    _request_left_pending_at_delivery(world, song)
     song.state = "reviewed"  # as data written before the rule existed
     db.session.commit()
     assert due_dates.pending_queue() == []
@@ -172,9 +182,9 @@ def test_evidence_preview_inline_with_safe_headers(client, auth, world):
 
     html = client.get(f"/reviews/{song.id}").get_data(as_text=True)
     assert re.search(rf'<img src="/songs/{song.id}/evidence/{image.id}/preview" alt="Evidencia: foto.png"', html)
-    assert re.search(
-        rf'<iframe src="/songs/{song.id}/evidence/{pdf.id}/preview" sandbox title="Evidencia: acta.pdf"', html
-    )
+    # A PDF opens in its own tab (a sandboxed frame gets no session cookie and no PDF viewer).
+    assert re.search(rf'<a href="/songs/{song.id}/evidence/{pdf.id}/preview" target="_blank" rel="noopener">', html)
+    assert "<iframe" not in html
 
     auth.login(world.territorial_b)  # another label
     assert client.get(f"/songs/{song.id}/evidence/{image.id}/preview").status_code == 403

@@ -71,6 +71,7 @@ def test_territorial_home_highlights_its_own_row_and_leads_to_the_notifications(
     expect(own).to_have_count(1)
     expect(own).to_contain_text("(su disquera)")
     expect(page.get_by_text(re.compile(r"Puesto \d+ de 16"))).to_be_visible()
+    page.get_by_role("button", name="Menú").click()  # at phone width the header folds into a menu
     page.get_by_role("link", name=re.compile("^Notificaciones")).click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Notificaciones")
     page.get_by_role("link", name=re.compile("Preferencias")).click()
