@@ -76,6 +76,8 @@ EXPECTED: dict[str, str] = {
     "GET admin.new_user": ADMIN_ONLY,
     "POST admin.new_user": ADMIN_ONLY,
     "GET admin.user_detail": ADMIN_ONLY,
+    "GET admin.edit_user": ADMIN_ONLY,
+    "POST admin.edit_user": ADMIN_ONLY,
     "GET admin.confirm_deactivate": ADMIN_ONLY,
     "POST admin.deactivate_user": ADMIN_ONLY,
     "POST admin.reactivate_user": ADMIN_ONLY,
@@ -414,3 +416,50 @@ def test_permission_matrix(app, client, auth, case):
         f"{case} {re.sub(r'<[^>]+>', '…', rule.rule)}: expected → observed {mismatches}\n"
         f"observed row: {row!r}"
     )
+
+
+# --------------------------------------------------------------------------- segregation of duties
+
+# Every route that reviews, corrects, returns, approves or regenerates something for a song: a
+# coordinator whose home directorate is the song's label is refused with 403 and the reason
+# (issue 15, DESIGN.md §9). The same request from a coordinator of the national office passes.
+HOME_REFUSED = {
+    "GET reviews.review": None,
+    "POST reviews.review": None,
+    "POST reviews.return_for_changes": None,
+    "POST api.review_song": None,
+    "POST api.transition_song": lambda sc, side: {"to": "returned", "comment": "Ajustar"},
+    "POST songs.decide_due_date": None,
+    "POST api.decide_due_date_change": lambda sc, side: {"approve": True},
+    "POST surveys.regenerate": None,
+}
+
+
+@pytest.mark.parametrize("case", sorted(HOME_REFUSED))
+def test_home_directorate_is_refused_on_every_duty_route(app, client, auth, case):
+    method, endpoint = case.split(" ", 1)
+    rule = next(r for r in app.url_map.iter_rules() if r.endpoint == endpoint and method in r.methods)
+    scene = build_scene(app)
+    coordinator = scene.world.coordinator
+    coordinator.home_labels = [scene.world.label_a]
+    db.session.commit()
+    auth.login(coordinator)
+    with app.test_request_context():
+        url = _build_url(rule, scene, "A")
+    body = HOME_REFUSED[case]
+    if body is not None:
+        response = client.open(url, method=method, json=body(scene, "A"))
+    else:
+        response = _request(client, case, url, rule.rule.startswith("/api/"), scene, "A")
+    assert response.status_code == 403, (case, response.status_code)
+    text = response.get_json()["error"] if response.is_json else response.get_data(as_text=True)
+    assert "dirección de origen" in text
+    # the national office (no home directorate) passes the same check
+    coordinator.home_labels = []
+    db.session.commit()
+    db.session.expire_all()
+    if body is not None:
+        response = client.open(url, method=method, json=body(scene, "A"))
+    else:
+        response = _request(client, case, url, rule.rule.startswith("/api/"), scene, "A")
+    assert classify(response, endpoint, True) == "ok", (case, response.status_code)

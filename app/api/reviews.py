@@ -6,7 +6,8 @@
 - on a ``delivered`` song: creates the review, the song becomes ``reviewed`` → **201**;
 - on a ``reviewed`` song: corrects its review (audited with before/after) → **200**;
 - body ``{"review": {...}, "song": {"state", "R", "Q", "S", "T", "points", ...}, "created": bool}``;
-- not a coordinator, or a song of the coordinator's own label → 403; any other state → 409;
+- not a coordinator, another label's song for a team, or a segregation-of-duties refusal (home
+  directorate, planned/delivered/surveyed it, decided its due date) → 403 with the reason; any other state → 409;
   a score missing or out of 1–5 → 422 with per-field details; a body that is not JSON → 400.
 """
 
@@ -17,18 +18,14 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from app.api import bp
 from app.api.core import ApiError, json_body
-from app.domain import reviews
-from app.domain.permissions import can_view_song
+from app.domain import lifecycle, reviews
 from app.extensions import db
-from app.models import Song
 
 
 @bp.post("/songs/<int:song_id>/review")
 def review_song(song_id: int):
     data = json_body()
-    song = db.session.get(Song, song_id)
-    if song is None or not can_view_song(current_user, song):
-        raise ApiError(404, "Canción no encontrada.")
+    song = lifecycle.get_song(current_user, song_id)
     scores = {key: data.get(key) for key in reviews.CRITERIA}
     try:
         review, created = reviews.review_or_correct(

@@ -13,16 +13,15 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from app.auth.decorators import roles_required
+from app.auth.decorators import permission_required
 from app.coverage import bp, tables
 from app.coverage.forms import IndicatorUploadForm
-from app.domain import coverage, exports, geo, impact
+from app.domain import coverage, exports, geo, impact, permissions
 from app.domain.parsing import ascii_int
 from app.extensions import htmx
 from app.models import Label
 from app.web import fmt_number
 
-READERS = ("manager", "coordinator", "admin")
 FORMATS = ("csv", "xlsx")
 
 
@@ -78,7 +77,7 @@ def _no_season():
 
 
 @bp.get("/coverage")
-@roles_required(*READERS)
+@permission_required(permissions.can_read_coverage)
 def summary():
     _reader()
     season = _season()
@@ -128,7 +127,7 @@ def summary():
 
 
 @bp.get("/coverage/departments/<code>")
-@roles_required(*READERS)
+@permission_required(permissions.can_read_coverage)
 def department(code: str):
     _reader()
     season = _season()
@@ -156,7 +155,7 @@ def _gap_filters() -> dict:
 
 
 @bp.get("/coverage/gaps")
-@roles_required(*READERS)
+@permission_required(permissions.can_read_coverage)
 def gaps():
     _reader()
     season = _season()
@@ -185,7 +184,7 @@ def _as_of() -> date | None:
 
 
 @bp.get("/coverage/targets")
-@roles_required(*READERS)
+@permission_required(permissions.can_read_coverage)
 def targets():
     _reader()
     season = _season()
@@ -217,7 +216,7 @@ def _impact_query(available: dict[str, list[int]]):
 
 
 @bp.get("/coverage/impact")
-@roles_required(*READERS)
+@permission_required(permissions.can_read_coverage)
 def impact_page():
     _reader()
     available = impact.indicator_years()
@@ -236,13 +235,13 @@ def impact_page():
         year_to=year_to,
         groups=groups,
         problem=problem,
-        upload=IndicatorUploadForm() if impact.can_import_indicators(current_user) else None,
+        upload=IndicatorUploadForm() if permissions.can_import_indicators(current_user) else None,
         all_years=sorted({y for ys in available.values() for y in ys}),
     )
 
 
 @bp.post("/coverage/impact/import")
-@roles_required("coordinator", "admin")
+@permission_required(permissions.can_import_indicators)
 def import_indicators():
     form = IndicatorUploadForm()
     if not form.validate_on_submit():
@@ -274,7 +273,7 @@ def import_indicators():
 
 
 @bp.get("/coverage/export/<table>.<fmt>")
-@roles_required(*READERS)
+@permission_required(permissions.can_read_coverage)
 def export(table: str, fmt: str):
     """Every table of the coverage pages as CSV or XLSX."""
     _reader()

@@ -24,7 +24,7 @@ from app.domain import audit, permissions, terms
 from app.domain.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from app.domain.parsing import ascii_int
 from app.extensions import db
-from app.models import Album, Artist, AuditEvent, Department, DueDateChange, Municipality, Role, Song, SongState
+from app.models import Album, Artist, AuditEvent, Department, DueDateChange, Municipality, Song, SongState
 from app.models.base import utcnow
 
 BOGOTA = ZoneInfo("America/Bogota")
@@ -254,7 +254,7 @@ def _check_territory(actor: Any, artist: Artist, municipality: Municipality, err
         permissions.can_create_song_for_label(actor, artist.label_id),
         "Solo puede registrar canciones de los artistas (equipos) de su propia disquera.",
     )
-    if getattr(actor, "role", None) == Role.TERRITORIAL.value:
+    if permissions.is_territorial(actor):
         department = db.session.get(Department, municipality.department_id)
         if department is None or department.label_id != artist.label_id:
             errors.setdefault("municipality_id", []).append(
@@ -265,7 +265,7 @@ def _check_territory(actor: Any, artist: Artist, municipality: Municipality, err
 def allowed_municipalities_stmt(actor: Any):
     """Municipalities an actor may pick for a new song (territorial: their label's departments)."""
     stmt = select(Municipality).join(Department, Municipality.department_id == Department.id)
-    if getattr(actor, "role", None) == Role.TERRITORIAL.value:
+    if permissions.is_territorial(actor):
         stmt = stmt.where(Department.label_id == actor.label_id)
     return stmt
 
@@ -305,7 +305,7 @@ def create_song(actor: Any, data: dict[str, Any], *, ip: str | None = None) -> S
     Flushes (the song gets its id); the caller commits.
     """
     permissions.require(
-        getattr(actor, "role", None) in permissions.SONG_EDITOR_ROLES,
+        permissions.can_plan_songs(actor),
         "Su rol no permite registrar canciones (solo lectura).",
     )
     errors: dict[str, list[str]] = {}
@@ -464,7 +464,7 @@ def update_song(
         _check_territory(actor, artist, municipality, errors)
         if artist.label_id != song.label_id:
             permissions.require(
-                getattr(actor, "role", None) == Role.COORDINATOR.value,
+                permissions.is_coordinator(actor),
                 "Solo la coordinación puede pasar una canción a otra disquera.",
             )
         _raise_if(errors)
@@ -588,6 +588,7 @@ def transition_song(actor: Any, song: Song, to: str, *, ip: str | None = None, *
             )
         _raise_if(errors, "No se puede registrar la entrega: revise los datos marcados.")
         song.delivered_on = delivered_on
+        song.delivered_by_id = _actor_id(actor)
         song.product = product
         song.beneficiaries = beneficiaries
         if song.survey_nonce is None:
@@ -684,9 +685,7 @@ def decide_due_date_change(
     On approval the song's due date (and season, if the year changes) is updated
     and its scoring terms re-stored. Both the decision and the song change are audited.
     """
-    permissions.require(
-        permissions.can_decide_due_date(actor), "Solo la coordinación decide cambios de fecha de compromiso."
-    )
+    permissions.refuse_if(permissions.due_date_decision_refusal(actor, change))
     if change.status != "pending":
         raise Conflict("Esta solicitud ya fue decidida.", {"status": [change.status]})
     errors: dict[str, list[str]] = {}

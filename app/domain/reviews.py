@@ -2,7 +2,8 @@
 
 Rules enforced here (shared by the HTML views and the JSON API):
 
-- only coordinators review, and never a song of their own label (segregation of duties);
+- only coordinators review, never for their home directorate, never a song they planned,
+  delivered, surveyed or whose due date they decided (segregation of duties, permissions.py);
 - only a ``delivered`` song can be reviewed or returned; a ``reviewed`` one can be corrected;
 - the rubric has four criteria scored 1–5 (pertinence, rigour, usefulness, evidence);
 - returning a song for changes needs a comment; a returned song counts as not delivered;
@@ -22,12 +23,12 @@ from flask_babel import gettext
 
 from app.domain import audit
 from app.domain.calendar import business_days_between
-from app.domain.errors import Conflict, PermissionDenied, ValidationFailed
+from app.domain.errors import Conflict, ValidationFailed
 from app.domain.parsing import ascii_int
-from app.domain.permissions import can_review_song
+from app.domain.permissions import refuse_if, review_refusal
 from app.domain.terms import refresh_song_terms
 from app.extensions import db
-from app.models import Review, Role, Song, SongState
+from app.models import Review, Song, SongState
 
 # API/form name → Review column.
 CRITERIA: dict[str, str] = {
@@ -62,16 +63,8 @@ def business_age(song: Song, today: date | None = None) -> int | None:
 
 
 def require_reviewer(actor: Any, song: Song) -> None:
-    if can_review_song(actor, song):
-        return
-    if getattr(actor, "role", None) == Role.COORDINATOR:
-        raise PermissionDenied(
-            _(
-                "No puede revisar una canción de su propia disquera (separación de funciones): otra persona de la "
-                "coordinación debe hacerlo."
-            )
-        )
-    raise PermissionDenied(_("Solo la coordinación central puede revisar o devolver canciones."))
+    """403 with the reason unless ``actor`` may review this song (segregation of duties, §9)."""
+    refuse_if(review_refusal(actor, song))
 
 
 def state_name(state: str) -> str:

@@ -201,15 +201,10 @@ def regenerate_survey_link(actor, song: Song, *, ip: str | None = None) -> None:
     """
     from app.domain import audit
     from app.domain.errors import Conflict
-    from app.domain.permissions import can_edit_song, require
-    from app.models import Role
+    from app.domain.permissions import refuse_if, survey_link_refusal
 
     first = not song.survey_nonce
-    role = getattr(actor, "role", None)
-    require(
-        role == Role.COORDINATOR or (first and can_edit_song(actor, song)),
-        _("Solo la coordinación puede generar un enlace nuevo de encuesta."),
-    )
+    refuse_if(survey_link_refusal(actor, song))
     if song.state not in SURVEY_STATES:
         raise Conflict(_("Solo las canciones entregadas o revisadas tienen encuesta."))
     if song.survey is not None:

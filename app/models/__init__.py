@@ -11,7 +11,7 @@ from app.models.charts import (
     ChartSnapshot,
     LabelChartEntry,
 )
-from app.models.songs import DueDateChange, Evidence, Review, Song, SongState, Survey
+from app.models.songs import DueDateChange, Evidence, PendingChange, Review, Song, SongState, Survey
 from app.models.territory import Department, MunicipalIndicator, Municipality
 
 __all__ = [
@@ -30,6 +30,7 @@ __all__ = [
     "Label",
     "LabelChartEntry",
     "MunicipalIndicator",
+    "PendingChange",
     "Municipality",
     "Playlist",
     "Review",

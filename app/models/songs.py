@@ -3,7 +3,7 @@
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import DDL, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, event
+from sqlalchemy import DDL, JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -97,7 +97,20 @@ class Song(db.Model):
     survey_nonce: Mapped[str | None] = mapped_column(String(32))
     survey_issued_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
+    # municipal contact: the mayor's-office official who received the assistance; the survey
+    # goes to them (DESIGN.md §1, §9). Personal data (Ley 1581): docs/PRIVACY.md, retention.
+    contact_name: Mapped[str | None] = mapped_column(String(160))
+    contact_position: Mapped[str | None] = mapped_column(String(160))
+    contact_email: Mapped[str | None] = mapped_column(String(254))
+    contact_phone: Mapped[str | None] = mapped_column(String(40))
+    # an answer discarded by a coordinator reopens the link (survey_status "discarded")
+    survey_discarded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    delivered_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # review assignment in turn (DESIGN.md §9); reassignment is audited
+    assigned_reviewer_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    review_assigned_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
     version: Mapped[int] = mapped_column(default=1)  # optimistic locking (issue 9)
@@ -118,7 +131,9 @@ class Song(db.Model):
     album: Mapped["Album"] = relationship()  # noqa: F821
     municipality: Mapped["Municipality"] = relationship()  # noqa: F821
     department: Mapped["Department"] = relationship()  # noqa: F821
-    created_by: Mapped["User | None"] = relationship()  # noqa: F821
+    created_by: Mapped["User | None"] = relationship(foreign_keys=[created_by_id])  # noqa: F821
+    delivered_by: Mapped["User | None"] = relationship(foreign_keys=[delivered_by_id])  # noqa: F821
+    assigned_reviewer: Mapped["User | None"] = relationship(foreign_keys=[assigned_reviewer_id])  # noqa: F821
     evidence: Mapped[list["Evidence"]] = relationship(
         back_populates="song", order_by="Evidence.uploaded_at", cascade="all, delete-orphan"
     )
@@ -223,6 +238,16 @@ class Survey(db.Model):
     consent: Mapped[bool] = mapped_column(default=False)
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     anonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Held answers (DESIGN.md §9): stored, but they count only once a coordinator validates them.
+    # Only what is needed is kept: a keyed hash of the address, the browser family, the time taken.
+    held: Mapped[bool] = mapped_column(default=False)
+    hold_reasons: Mapped[str | None] = mapped_column(String(80))  # "session,address,speed"
+    validated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    validated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    ip_hash: Mapped[str | None] = mapped_column(String(64))
+    browser_family: Mapped[str | None] = mapped_column(String(40))
+    answer_seconds: Mapped[int | None]
+    answered_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))  # a signed-in session
 
     song: Mapped[Song] = relationship(back_populates="survey")
 
@@ -267,3 +292,31 @@ SONG_GROUP_STATISTICS_SQL = (
     "ON label_id, artist_id, album_id, department_id FROM songs"
 )
 event.listen(Song.__table__, "after_create", DDL(SONG_GROUP_STATISTICS_SQL).execute_if(dialect="postgresql"))
+
+
+class PendingChange(db.Model):
+    """Four eyes (DESIGN.md §9): a change that moves the board after the fact waits here until a
+    second coordinator confirms it. ``kind``: review_raise, late_cancellation, target_change,
+    survey_regenerate. ``payload`` holds what to apply on confirmation."""
+
+    __tablename__ = "pending_changes"
+    __table_args__ = (
+        CheckConstraint("status IN ('pending','confirmed','rejected')", name="status_valid"),
+        Index("ix_pending_changes_status", "status", "requested_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    song_id: Mapped[int | None] = mapped_column(ForeignKey("songs.id", ondelete="CASCADE"), index=True)
+    label_id: Mapped[int | None] = mapped_column(ForeignKey("labels.id"))
+    payload: Mapped[dict | None] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(10), default="pending")
+    requested_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    comment: Mapped[str | None] = mapped_column(Text)
+
+    song: Mapped[Song | None] = relationship()
+    requested_by: Mapped["User"] = relationship(foreign_keys=[requested_by_id])  # noqa: F821
+    decided_by: Mapped["User | None"] = relationship(foreign_keys=[decided_by_id])  # noqa: F821

@@ -5,7 +5,7 @@ Views stay thin: parse with a form → app.domain.reviews (rules, writes, audit)
 
 from __future__ import annotations
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select, true
@@ -14,8 +14,8 @@ from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.routing import BuildError
 
-from app.auth.decorators import roles_required
-from app.domain import permissions
+from app.auth.decorators import permission_required
+from app.domain import lifecycle, permissions
 from app.domain import reviews as review_domain
 from app.domain.errors import Conflict, DomainError
 from app.domain.parsing import ascii_int
@@ -55,7 +55,7 @@ def _filters() -> dict[str, int]:
 
 
 @bp.get("")
-@roles_required("coordinator")
+@permission_required(permissions.can_review)
 def queue():
     """Delivered songs awaiting review, oldest delivery first (filters in the URL; HTMX partial refresh)."""
     filters = _filters()
@@ -83,6 +83,8 @@ def queue():
         selectinload(Song.label),
         selectinload(Song.artist),
         selectinload(Song.department),
+        selectinload(Song.survey),  # the segregation-of-duties predicate reads these per row
+        selectinload(Song.due_date_changes),
     ).order_by(Song.delivered_on.asc(), Song.id.asc())
     page = db.paginate(
         stmt, page=page_number, per_page=current_app.config.get("PAGE_SIZE", 25), error_out=False, count=False
@@ -107,10 +109,7 @@ def queue():
 
 
 def _load_song(song_id: int) -> Song:
-    song = db.session.get(Song, song_id)
-    if song is None:
-        abort(404)
-    return song
+    return lifecycle.get_song(current_user, song_id)
 
 
 def _page(song: Song, form: ReviewForm, return_form: ReturnForm, status: int = 200):
@@ -150,7 +149,7 @@ def _concurrent_change() -> None:
 
 
 @bp.route("/<int:song_id>", methods=["GET", "POST"])
-@roles_required("coordinator")
+@permission_required(permissions.can_review)
 def review(song_id: int):
     """The rubric for a delivered song (or the correction of a reviewed one's rubric)."""
     song = _load_song(song_id)
@@ -212,7 +211,7 @@ def review(song_id: int):
 
 
 @bp.post("/<int:song_id>/return")
-@roles_required("coordinator")
+@permission_required(permissions.can_review)
 def return_for_changes(song_id: int):
     """Send a delivered song back to its team with a required comment."""
     song = _load_song(song_id)
@@ -242,7 +241,7 @@ def return_for_changes(song_id: int):
 
 
 @bp.get("/surveys")
-@roles_required("coordinator", "manager")
+@permission_required(permissions.can_read_survey_results)
 def survey_results():
     """Answered surveys, newest first. Respondent name/position only for coordinators (Ley 1581 de 2012)."""
     label_id = _int_arg("label")

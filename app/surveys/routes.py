@@ -12,7 +12,7 @@ from flask import Response, abort, flash, make_response, redirect, render_templa
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from app.domain import permissions
+from app.domain import lifecycle
 from app.domain.errors import DomainError, ValidationFailed
 from app.domain.surveys import (
     SURVEY_STATES,
@@ -107,10 +107,8 @@ def answer(token: str):
 
 
 def _viewable_song(song_id: int) -> Song:
-    song = db.session.get(Song, song_id)
-    if song is None or not permissions.can_view_song(current_user, song):
-        abort(404)
-    return song
+    """The one song loader (404 if it does not exist, 403 if it is another label's)."""
+    return lifecycle.get_song(current_user, song_id)
 
 
 @bp.get("/encuesta-qr/<int:song_id>.svg")
