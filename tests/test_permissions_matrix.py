@@ -135,6 +135,8 @@ EXPECTED: dict[str, str] = {
     "GET surveys.qr": SONG_READ,
     "GET surveys.print_sheet": SONG_READ,
     "POST surveys.regenerate": COORD_ONLY,  # the team only for the first link; the fixture already has one
+    "POST surveys.validate_held": COORD_ONLY,  # held answers: coordinators outside the home directorate
+    "POST surveys.discard_held": COORD_ONLY,
     # --- charts: every signed-in role watches the boards
     "GET charts.board": SIGNED_IN,
     "GET charts.tv": SIGNED_IN,
@@ -174,6 +176,7 @@ EXPECTED: dict[str, str] = {
     "GET api.list_due_date_changes": COORD_ONLY,
     "POST api.decide_due_date_change": COORD_ONLY,
     "POST api.review_song": COORD_ONLY,
+    "POST api.decide_held_survey": COORD_ONLY,
     "GET api.chart_labels": SIGNED_IN,
     "GET api.chart_artists": SIGNED_IN,
     "GET api.chart_albums": SIGNED_IN,
@@ -271,6 +274,7 @@ def _value(name: str, endpoint: str, scene: Scene, side: str):
         "municipality_id": (w.mun_plain if side == "A" else w.mun_b).id,
         "fmt": "csv",
         "to": "reviewed",
+        "action": "validate",
         "code": label.code,
     }
     if name not in generic:
@@ -432,6 +436,9 @@ HOME_REFUSED = {
     "POST songs.decide_due_date": None,
     "POST api.decide_due_date_change": lambda sc, side: {"approve": True},
     "POST surveys.regenerate": None,
+    "POST surveys.validate_held": None,
+    "POST surveys.discard_held": None,
+    "POST api.decide_held_survey": None,
 }
 
 

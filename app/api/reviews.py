@@ -18,8 +18,21 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from app.api import bp
 from app.api.core import ApiError, json_body
-from app.domain import lifecycle, reviews
+from app.domain import lifecycle, reviews, surveys
 from app.extensions import db
+
+
+@bp.post("/songs/<int:song_id>/survey/<any(validate, discard):action>")
+def decide_held_survey(song_id: int, action: str):
+    """A held survey answer: ``validate`` (it counts from now) or ``discard`` (the link reopens) → 200.
+
+    Coordinators, never for their home directorate or a song they planned or delivered (403)."""
+    song = lifecycle.get_song(current_user, song_id)
+    (surveys.validate_survey if action == "validate" else surveys.discard_survey)(
+        current_user, song, ip=request.remote_addr
+    )
+    db.session.commit()
+    return jsonify({"song": reviews.serialize_terms(song), "survey_status": surveys.survey_status(song)})
 
 
 @bp.post("/songs/<int:song_id>/review")

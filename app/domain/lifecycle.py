@@ -501,6 +501,11 @@ TRANSITION_FIELDS = (
     "cancel_reason",
     "comment",
     "return_comment",
+    # the municipal contact, at delivery (app.domain.surveys.clean_contact)
+    "contact_name",
+    "contact_position",
+    "contact_email",
+    "contact_phone",
 )
 
 
@@ -586,7 +591,13 @@ def transition_song(actor: Any, song: Song, to: str, *, ip: str | None = None, *
             errors.setdefault("evidence", []).append(
                 "Adjunte al menos una evidencia (acta, fotos o PDF) antes de entregar."
             )
+        from app.domain.surveys import clean_contact
+
+        contact = clean_contact(fields, errors)
         _raise_if(errors, "No se puede registrar la entrega: revise los datos marcados.")
+        for key, value in contact.items():
+            if value is not None:  # a re-delivery keeps the contact on record unless a new one is given
+                setattr(song, key, value)
         song.delivered_on = delivered_on
         song.delivered_by_id = _actor_id(actor)
         song.product = product

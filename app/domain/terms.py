@@ -30,7 +30,7 @@ def season_for(due_date: date) -> Season:
 def refresh_song_terms(song: Song) -> Song:
     """Recompute and store late_business_days, T, R, S, Q, E, points and on_time."""
     review = song.review
-    survey = song.survey
+    survey = song.survey if song.survey is not None and song.survey.counts else None  # held: not yet
     terms = song_terms(
         state=song.state,
         due_date=song.due_date,

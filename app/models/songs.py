@@ -255,6 +255,11 @@ class Survey(db.Model):
     def mean(self) -> float:
         return (self.q1 + self.q2 + self.q3 + self.q4 + self.q5) / 5
 
+    @property
+    def counts(self) -> bool:
+        """A held answer counts only once a coordinator validated it (DESIGN.md §9)."""
+        return not self.held or self.validated_at is not None
+
 
 class DueDateChange(db.Model):
     """A request to move a song's due date after `planned`; a coordinator decides."""

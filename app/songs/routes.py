@@ -233,6 +233,7 @@ HIDDEN_CHANGES = {
     "due_date_change",
     "respondent_name",
     "respondent_position",
+    "channel",
 }
 
 
@@ -249,7 +250,9 @@ def _action_title(action: str) -> str:
         "song_returned": _("Devuelta por la coordinación"),
         "song_reviewed": _("Revisada por la coordinación"),
         "review_corrected": _("Revisión corregida"),
-        "survey_answered": _("Encuesta respondida por el municipio"),
+        "survey_answered": _("Encuesta respondida a través del enlace"),
+        "survey_validated": _("Encuesta retenida validada por la coordinación"),
+        "survey_discarded": _("Encuesta retenida descartada: el enlace vuelve a quedar abierto"),
         "survey_link_issued": _("Enlace de encuesta generado"),
         "survey_link_regenerated": _("Enlace de encuesta renovado"),
     }
@@ -269,6 +272,8 @@ def _field_label(key: str) -> str:
         "proposed_due": _("fecha de compromiso propuesta"),
         "reason": _("justificación"),
         "comment": _("comentario"),
+        "held": _("retenida hasta validar"),
+        "hold_reasons": _("motivo de retención"),
     }
     return extra.get(key) or lifecycle.FIELD_NAMES.get(key, key)
 
