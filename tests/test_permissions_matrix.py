@@ -125,6 +125,7 @@ EXPECTED: dict[str, str] = {
     "GET imports.template": TEAM_AND_COORD,
     # --- reviews (coordinators; never their own label) and survey results
     "GET reviews.queue": COORD_ONLY,
+    "POST reviews.reassign": COORD_ONLY,
     "GET reviews.review": COORD_ONLY,
     "POST reviews.review": COORD_ONLY,
     "POST reviews.return_for_changes": COORD_ONLY,
@@ -436,6 +437,7 @@ HOME_REFUSED = {
     "POST songs.decide_due_date": None,
     "POST api.decide_due_date_change": lambda sc, side: {"approve": True},
     "POST surveys.regenerate": None,
+    "POST reviews.reassign": None,
     "POST surveys.validate_held": None,
     "POST surveys.discard_held": None,
     "POST api.decide_held_survey": None,

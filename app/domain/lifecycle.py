@@ -617,6 +617,11 @@ def transition_song(actor: Any, song: Song, to: str, *, ip: str | None = None, *
     changes = audit.changes_between(before, _snapshot(song))
     changes["version"] = [before_version, song.version]
     _record("song_transition", song, actor, changes, ip)
+    if to == DELIVERED:  # in turn to an eligible coordinator (DESIGN.md §9)
+        from app.domain.review_queue import assign_reviewer
+
+        assign_reviewer(song, actor=actor, ip=ip)
+        _flush()
     return song
 
 

@@ -15,7 +15,8 @@ Segregation of duties, for a song:
   a label of their home directorate (``User.home_labels``; the national office has none);
 - whoever planned (created), delivered or answered the survey of a song never reviews it;
 - the reviewer of a song never decides its due-date changes, and whoever decided one never
-  reviews it; nobody decides their own request.
+  reviews it; nobody decides their own request;
+- a delivered song assigned to a reviewer is reviewed or returned by that reviewer only.
 """
 
 from __future__ import annotations
@@ -224,8 +225,11 @@ def _home_refusal(user: Any, label_id: int | None) -> str | None:
     return None
 
 
-def review_refusal(user: Any, song: Any) -> str | None:
-    """Why ``user`` may not review, correct or return ``song`` (None if they may)."""
+def review_refusal(user: Any, song: Any, *, ignore_assignment: bool = False) -> str | None:
+    """Why ``user`` may not review, correct or return ``song`` (None if they may).
+
+    A delivered song assigned to a reviewer (app.domain.review_queue) is reviewed or returned by
+    that reviewer only; ``ignore_assignment`` asks whether ``user`` could be assigned at all."""
     if not is_coordinator(user):
         return _("Solo la coordinación central puede revisar o devolver canciones.")
     if (reason := _home_refusal(user, song.label_id)) is not None:
@@ -242,6 +246,11 @@ def review_refusal(user: Any, song: Any) -> str | None:
         return _(
             "Usted aprobó un cambio de fecha de esta canción: por separación de funciones, otra persona de la "
             "coordinación debe revisarla."
+        )
+    assigned = getattr(song, "assigned_reviewer_id", None)
+    if not ignore_assignment and assigned not in (None, user.id) and song.state == SongState.DELIVERED:
+        return _(
+            "Esta revisión está asignada a otra persona de la coordinación; para hacerla usted, reasígnela primero."
         )
     return None
 

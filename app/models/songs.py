@@ -3,7 +3,7 @@
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import DDL, JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, event
+from sqlalchemy import DDL, JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, event, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -240,7 +240,7 @@ class Survey(db.Model):
     anonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # Held answers (DESIGN.md §9): stored, but they count only once a coordinator validates them.
     # Only what is needed is kept: a keyed hash of the address, the browser family, the time taken.
-    held: Mapped[bool] = mapped_column(default=False)
+    held: Mapped[bool] = mapped_column(default=False, server_default=false())
     hold_reasons: Mapped[str | None] = mapped_column(String(80))  # "session,address,speed"
     validated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     validated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

@@ -8,19 +8,17 @@ from __future__ import annotations
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import func, select, true
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.routing import BuildError
 
 from app.auth.decorators import permission_required
-from app.domain import lifecycle, permissions
+from app.domain import lifecycle, permissions, review_queue
 from app.domain import reviews as review_domain
 from app.domain.errors import Conflict, DomainError
 from app.domain.parsing import ascii_int
 from app.extensions import db, htmx
-from app.models import Album, Department, Label, Municipality, Song, SongState, Survey
+from app.models import Song, SongState
 from app.reviews import bp
 from app.reviews.forms import RUBRIC, ReturnForm, ReviewForm
 
@@ -51,7 +49,9 @@ def _int_arg(name: str) -> int | None:
 
 
 def _filters() -> dict[str, int]:
-    return {k: v for k in ("label", "album", "department") if (v := _int_arg(k))}
+    filters = {k: v for k in ("label", "album", "department") if (v := _int_arg(k))}
+    filters.update({k: 1 for k in ("mine", "overdue") if request.args.get(k) in ("1", "on", "true")})
+    return filters
 
 
 @bp.get("")
@@ -59,53 +59,37 @@ def _filters() -> dict[str, int]:
 def queue():
     """Delivered songs awaiting review, oldest delivery first (filters in the URL; HTMX partial refresh)."""
     filters = _filters()
-    page_number = _int_arg("page") or 1
-    conditions = [Song.state == SongState.DELIVERED.value]
-    if "album" in filters:
-        conditions.append(Song.album_id == filters["album"])
-    if "department" in filters:
-        conditions.append(Song.department_id == filters["department"])
-    # Counts per label follow the album/department filters, not the label one (so the others stay visible).
-    count_stmt = (
-        select(Label.id, Label.name, func.count())
-        .join(Song, Song.label_id == Label.id)
-        .where(*conditions)
-        .group_by(Label.id, Label.name)
-        .order_by(Label.name)
-    )
-    counts = db.session.execute(count_stmt).all()
-    stmt = select(Song).where(*conditions)
-    if "label" in filters:
-        stmt = stmt.where(Song.label_id == filters["label"])
-    stmt = stmt.options(
-        selectinload(Song.municipality),
-        selectinload(Song.album),
-        selectinload(Song.label),
-        selectinload(Song.artist),
-        selectinload(Song.department),
-        selectinload(Song.survey),  # the segregation-of-duties predicate reads these per row
-        selectinload(Song.due_date_changes),
-    ).order_by(Song.delivered_on.asc(), Song.id.asc())
-    page = db.paginate(
-        stmt, page=page_number, per_page=current_app.config.get("PAGE_SIZE", 25), error_out=False, count=False
-    )
-    # The per-label counts already hold the total: no second count over the queue.
-    page.total = sum(c for label_id, _n, c in counts if filters.get("label") in (None, label_id))
     today = review_domain.today_bogota()
-    rows = [(song, review_domain.business_age(song, today)) for song in page.items]
-    context = {
-        "page": page,
-        "rows": rows,
-        "counts": counts,
-        "total": sum(c for _i, _n, c in counts),
-        "filters": filters,
-        "labels": db.session.scalars(select(Label).order_by(Label.name)).all(),
-        "albums": db.session.scalars(select(Album).order_by(Album.name)).all(),
-        "departments": db.session.scalars(select(Department).order_by(Department.name)).all(),
-    }
+    context = review_queue.queue(
+        current_user, filters, _int_arg("page") or 1, current_app.config.get("PAGE_SIZE", 25), today
+    )
+    context["rows"] = [(song, review_domain.business_age(song, today)) for song in context["page"].items]
+    context["filters"] = filters
+    coordinators = review_queue.active_coordinators()
+    context["reassign_choices"] = lambda song: review_queue.eligible_reviewers(song, coordinators)
     if htmx and not htmx.boosted:
         return render_template("reviews/_queue_results.html", **context)
     return render_template("reviews/queue.html", **context)
+
+
+@bp.post("/<int:song_id>/reassign")
+@permission_required(permissions.can_review)
+def reassign(song_id: int):
+    """Hand a waiting review to another eligible coordinator (audited)."""
+    song = _load_song(song_id)
+    try:
+        reviewer = review_queue.reassign_reviewer(
+            current_user, song, ascii_int(request.form.get("reviewer", ""), minimum=1), ip=request.remote_addr
+        )
+        db.session.commit()
+    except DomainError as exc:
+        db.session.rollback()
+        if exc.status == 403:
+            raise
+        flash(exc.message, "error")
+    else:
+        flash(_("Revisión reasignada a %(name)s.", name=reviewer.name), "success")
+    return redirect(url_for("reviews.queue"))
 
 
 def _load_song(song_id: int) -> Song:
@@ -245,32 +229,12 @@ def return_for_changes(song_id: int):
 def survey_results():
     """Answered surveys, newest first. Respondent name/position only for coordinators (Ley 1581 de 2012)."""
     label_id = _int_arg("label")
-    stmt = (
-        select(Survey)
-        .join(Song, Survey.song_id == Song.id)
-        .options(
-            selectinload(Survey.song).selectinload(Song.municipality).selectinload(Municipality.department),
-            selectinload(Survey.song).selectinload(Song.album),
-            selectinload(Survey.song).selectinload(Song.label),
-            selectinload(Survey.song).selectinload(Song.artist),
-        )
-        .order_by(Survey.submitted_at.desc(), Survey.id.desc())
-    )
-    if label_id:
-        stmt = stmt.where(Song.label_id == label_id)
-    page = db.paginate(
-        stmt, page=_int_arg("page") or 1, per_page=current_app.config.get("PAGE_SIZE", 25), error_out=False
-    )
-    mean_s = db.session.scalar(
-        select(func.avg(Song.satisfaction))
-        .join(Survey, Survey.song_id == Song.id)
-        .where(Song.label_id == label_id if label_id else true())
+    context = review_queue.survey_results(
+        label_id, _int_arg("page") or 1, current_app.config.get("PAGE_SIZE", 25)
     )
     return render_template(
         "reviews/surveys.html",
-        page=page,
         label_id=label_id,
-        mean_s=mean_s,
-        labels=db.session.scalars(select(Label).order_by(Label.name)).all(),
         show_personal=permissions.can_see_respondent_data(current_user),
+        **context,
     )
