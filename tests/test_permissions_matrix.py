@@ -125,6 +125,8 @@ EXPECTED: dict[str, str] = {
     "GET imports.template": TEAM_AND_COORD,
     # --- reviews (coordinators; never their own label) and survey results
     "GET reviews.queue": COORD_ONLY,
+    "GET reviews.alerts": ADMIN_COORD,
+    "GET reviews.alert_songs": ADMIN_COORD,  # ?label missing → 422 after the check
     "POST reviews.reassign": COORD_ONLY,
     "GET reviews.review": COORD_ONLY,
     "POST reviews.review": COORD_ONLY,
@@ -182,6 +184,8 @@ EXPECTED: dict[str, str] = {
     "GET api.chart_artists": SIGNED_IN,
     "GET api.chart_albums": SIGNED_IN,
     "GET api.coverage_departments": READERS,
+    "GET api.list_alerts": ADMIN_COORD,
+    "GET api.alert_songs": ADMIN_COORD,
 }
 
 
@@ -276,6 +280,7 @@ def _value(name: str, endpoint: str, scene: Scene, side: str):
         "fmt": "csv",
         "to": "reviewed",
         "action": "validate",
+        "kind": "held_survey",
         "code": label.code,
     }
     if name not in generic:

@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.domain import audit, permissions, terms
+from app.domain.calendar import business_days_between
 from app.domain.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from app.domain.parsing import ascii_int
 from app.extensions import db
@@ -600,6 +601,7 @@ def transition_song(actor: Any, song: Song, to: str, *, ip: str | None = None, *
                 setattr(song, key, value)
         song.delivered_on = delivered_on
         song.delivered_by_id = _actor_id(actor)
+        song.declared_lag_days = max(0, business_days_between(delivered_on, today()))
         song.product = product
         song.beneficiaries = beneficiaries
         if song.survey_nonce is None:
@@ -610,6 +612,7 @@ def transition_song(actor: Any, song: Song, to: str, *, ip: str | None = None, *
         reason = parse_text(fields.get("reason") or fields.get("cancel_reason"), "reason", errors)
         _raise_if(errors, "Indique el motivo de la cancelación.")
         song.cancel_reason = reason
+        song.cancelled_on = today()
 
     song.state = to
     terms.refresh_song_terms(song)

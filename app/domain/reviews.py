@@ -183,6 +183,7 @@ def correct_review(actor: Any, song: Song, scores: dict, comment: str | None, *,
         setattr(review, column, value)
     review.comment = text
     review.reviewer_id = actor.id
+    review.corrections = (review.corrections or 0) + 1
     db.session.flush()
     refresh_song_terms(song)
     after = audit.snapshot(review, [*CRITERIA.values(), "comment", "reviewer_id"]) | _terms(song)

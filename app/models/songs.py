@@ -93,6 +93,9 @@ class Song(db.Model):
     # returned / cancelled
     return_comment: Mapped[str | None] = mapped_column(Text)
     cancel_reason: Mapped[str | None] = mapped_column(Text)
+    # stored at write time for the integrity alerts (set-based, DESIGN.md §9)
+    cancelled_on: Mapped[date | None]  # the day the song was cancelled
+    declared_lag_days: Mapped[int | None]  # business days from the declared delivery date to its recording
     # survey link: a fresh nonce invalidates earlier links
     survey_nonce: Mapped[str | None] = mapped_column(String(32))
     survey_issued_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -157,7 +160,10 @@ class Evidence(db.Model):
     """An evidence file; stored outside the web root under a generated name."""
 
     __tablename__ = "evidence"
-    __table_args__ = (CheckConstraint("size_bytes > 0", name="size_positive"),)
+    __table_args__ = (
+        CheckConstraint("size_bytes > 0", name="size_positive"),
+        Index("ix_evidence_sha256", "sha256", "song_id"),  # reused files (integrity alerts)
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     song_id: Mapped[int] = mapped_column(ForeignKey("songs.id", ondelete="CASCADE"), index=True)
@@ -197,6 +203,7 @@ class Review(db.Model):
     usefulness: Mapped[int]
     evidence_quality: Mapped[int]
     comment: Mapped[str | None] = mapped_column(Text)
+    corrections: Mapped[int] = mapped_column(default=0, server_default="0")  # integrity alerts
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 

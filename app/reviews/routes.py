@@ -8,17 +8,18 @@ from __future__ import annotations
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.routing import BuildError
 
 from app.auth.decorators import permission_required
-from app.domain import lifecycle, permissions, review_queue
+from app.domain import integrity, lifecycle, permissions, review_queue
 from app.domain import reviews as review_domain
-from app.domain.errors import Conflict, DomainError
+from app.domain.errors import Conflict, DomainError, NotFound, ValidationFailed
 from app.domain.parsing import ascii_int
 from app.extensions import db, htmx
-from app.models import Song, SongState
+from app.models import Label, Season, Song, SongState
 from app.reviews import bp
 from app.reviews.forms import RUBRIC, ReturnForm, ReviewForm
 
@@ -222,6 +223,46 @@ def return_for_changes(song_id: int):
         "success",
     )
     return redirect(url_for("reviews.queue"))
+
+
+@bp.get("/alerts")
+@permission_required(permissions.can_read_integrity_alerts)
+def alerts():
+    """Integrity alerts per label for a season, each linked to the songs behind it (DESIGN.md §9)."""
+    today = review_domain.today_bogota()
+    season = integrity.resolve_season(_int_arg("season"), today)
+    data = integrity.summary(season, today)
+    kinds = integrity.kinds()
+    return render_template(
+        "reviews/alerts.html",
+        season=season,
+        seasons=db.session.scalars(select(Season).order_by(Season.year.desc())).all(),
+        labels=data["labels"],
+        kinds=kinds,
+    )
+
+
+@bp.get("/alerts/<any({kinds}):kind>".format(kinds=", ".join(integrity.KIND_CODES)))
+@permission_required(permissions.can_read_integrity_alerts)
+def alert_songs(kind: str):
+    """The songs behind one alert for one label."""
+    today = review_domain.today_bogota()
+    season = integrity.resolve_season(_int_arg("season"), today)
+    label_id = _int_arg("label")
+    if label_id is None:
+        raise ValidationFailed(_("Elija una disquera."), {"label": [_("Requerido.")]})
+    label = db.session.get(Label, label_id)
+    if label is None:
+        raise NotFound(_("La disquera no existe."))
+    page = integrity.songs(kind, season, today, label.id, _int_arg("page") or 1, current_app.config.get("PAGE_SIZE", 25))
+    return render_template(
+        "reviews/alert_songs.html",
+        kind=next(k for k in integrity.kinds() if k.code == kind),
+        season=season,
+        label=label,
+        page=page,
+        song_url=song_page_url,
+    )
 
 
 @bp.get("/surveys")
