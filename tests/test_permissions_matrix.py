@@ -40,7 +40,7 @@ import pytest
 from app import create_app
 from app.domain import surveys
 from app.extensions import db
-from app.models import DueDateChange, Evidence, Playlist
+from app.models import DueDateChange, Evidence, PendingChange, Playlist
 from config import TestingConfig
 from tests import factories
 from tests.conftest import _empty_tables
@@ -125,6 +125,8 @@ EXPECTED: dict[str, str] = {
     "GET imports.template": TEAM_AND_COORD,
     # --- reviews (coordinators; never their own label) and survey results
     "GET reviews.queue": COORD_ONLY,
+    "GET reviews.pending_changes": COORD_ONLY,
+    "POST reviews.decide_pending": COORD_ONLY,
     "GET reviews.alerts": ADMIN_COORD,
     "GET reviews.alert_songs": ADMIN_COORD,  # ?label missing → 422 after the check
     "POST reviews.reassign": COORD_ONLY,
@@ -185,6 +187,8 @@ EXPECTED: dict[str, str] = {
     "GET api.chart_albums": SIGNED_IN,
     "GET api.coverage_departments": READERS,
     "GET api.list_alerts": ADMIN_COORD,
+    "GET api.list_pending_changes": COORD_ONLY,
+    "POST api.decide_pending_change": COORD_ONLY,
     "GET api.alert_songs": ADMIN_COORD,
 }
 
@@ -200,6 +204,7 @@ class Scene:
     change: dict
     token: dict
     playlist: dict
+    pending: dict
 
 
 def _evidence(app, song, user) -> Evidence:
@@ -223,7 +228,7 @@ def _evidence(app, song, user) -> Evidence:
 
 def build_scene(app, *, charts: bool = False) -> Scene:
     world = factories.build_world()
-    song, evidence, change, token, playlist = {}, {}, {}, {}, {}
+    song, evidence, change, token, playlist, pending = {}, {}, {}, {}, {}, {}
     for key, artist, user in (("A", world.artist_a, world.territorial_a), ("B", world.artist_b, world.territorial_b)):
         s = factories.make_song(world, artist=artist, state="delivered", delivered_on=date(2024, 3, 28))
         surveys.issue_survey_nonce(s)
@@ -238,6 +243,8 @@ def build_scene(app, *, charts: bool = False) -> Scene:
         db.session.add(change[key])
         playlist[key] = Playlist(season_id=world.season.id, label_id=artist.label_id, target=10)
         db.session.add(playlist[key])
+        pending[key] = PendingChange(kind="survey_regenerate", song_id=s.id, label_id=s.label_id, requested_by_id=user.id)
+        db.session.add(pending[key])
         song[key] = s
     db.session.commit()
     for key in ("A", "B"):
@@ -247,7 +254,7 @@ def build_scene(app, *, charts: bool = False) -> Scene:
 
         recompute_charts(world.season, as_of=date(2024, 6, 1))
         db.session.commit()
-    return Scene(world, song, evidence, change, token, playlist)
+    return Scene(world, song, evidence, change, token, playlist, pending)
 
 
 def _value(name: str, endpoint: str, scene: Scene, side: str):
@@ -260,6 +267,8 @@ def _value(name: str, endpoint: str, scene: Scene, side: str):
         ("coverage.export", "table"): "summary",
         ("coverage.open_data_export", "table"): "departments",
         ("songs.transition", "to"): "cancelled",
+        ("reviews.decide_pending", "change_id"): scene.pending[side].id,
+        ("api.decide_pending_change", "change_id"): scene.pending[side].id,
     }
     if (endpoint, name) in specific:
         return specific[(endpoint, name)]

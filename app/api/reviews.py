@@ -18,7 +18,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from app.api import bp
 from app.api.core import ApiError, json_body
-from app.domain import lifecycle, reviews, surveys
+from app.domain import four_eyes, lifecycle, permissions, reviews, surveys
 from app.extensions import db
 
 
@@ -51,4 +51,30 @@ def review_song(song_id: int):
             409, "Otra persona cambió esta canción al mismo tiempo; consulte su estado e intente de nuevo."
         ) from None
     body = {"created": created, "review": reviews.serialize_review(review), "song": reviews.serialize_terms(song)}
+    pending = getattr(review, "pending_change", None)
+    if pending is not None:  # a correction that raises R waits for a second coordinator (four eyes)
+        body["pending_change"] = four_eyes.serialize(pending)
+        return jsonify(body), 202
     return jsonify(body), 201 if created else 200
+
+
+@bp.get("/pending-changes")
+def list_pending_changes():
+    """Changes waiting for a second coordinator (four eyes)."""
+    permissions.require(permissions.can_confirm_changes(current_user))
+    return jsonify({"items": [four_eyes.serialize(c) for c in four_eyes.pending()]})
+
+
+@bp.post("/pending-changes/<int:change_id>")
+def decide_pending_change(change_id: int):
+    """``{"confirm": true|false, "comment"}``: a second coordinator confirms (applied now) or rejects."""
+    permissions.require(permissions.can_confirm_changes(current_user))
+    data = json_body()
+    confirm = data.get("confirm")
+    if not isinstance(confirm, bool):
+        raise ApiError(422, "'confirm' debe ser true o false.", {"confirm": ["Booleano obligatorio."]})
+    change = four_eyes.get(change_id)
+    four_eyes.decide(current_user, change, confirm, data.get("comment") if isinstance(data.get("comment"), str) else None,
+                     ip=request.remote_addr)
+    db.session.commit()
+    return jsonify(four_eyes.serialize(change))

@@ -165,7 +165,11 @@ def review_song(actor: Any, song: Song, scores: dict, comment: str | None, *, ip
 
 
 def correct_review(actor: Any, song: Song, scores: dict, comment: str | None, *, ip: str | None = None) -> Review:
-    """A coordinator corrects an existing review; the audit keeps each score before and after."""
+    """A coordinator corrects an existing review; the audit keeps each score before and after.
+
+    A correction that raises R moves the board after the fact: it waits, pending and visible, until a
+    second coordinator confirms it (four eyes, app.domain.four_eyes); ``review.pending_change`` is
+    then set and nothing changes yet. A correction that keeps or lowers R applies at once."""
     require_reviewer(actor, song)
     review = song.review
     if song.state != SongState.REVIEWED or review is None:
@@ -178,11 +182,25 @@ def correct_review(actor: Any, song: Song, scores: dict, comment: str | None, *,
         )
     values = validate_scores(scores)
     text = _clean_comment(comment, required=False)
+    if sum(values.values()) > sum(getattr(review, column) for column in CRITERIA.values()):
+        from app.domain import four_eyes
+
+        review.pending_change = four_eyes.request(
+            "review_raise", actor, song=song, payload={"scores": values, "comment": text}, ip=ip
+        )
+        return review
+    review.pending_change = None
+    return _apply_correction(actor, song, values, text, reviewer_id=actor.id, ip=ip)
+
+
+def _apply_correction(actor: Any, song: Song, values: dict[str, int], text: str | None, *, reviewer_id: int,
+                      ip: str | None, confirmed_by: int | None = None) -> Review:
+    review = song.review
     before = audit.snapshot(review, [*CRITERIA.values(), "comment", "reviewer_id"]) | _terms(song)
     for column, value in values.items():
         setattr(review, column, value)
     review.comment = text
-    review.reviewer_id = actor.id
+    review.reviewer_id = reviewer_id
     review.corrections = (review.corrections or 0) + 1
     db.session.flush()
     refresh_song_terms(song)
@@ -191,9 +209,23 @@ def correct_review(actor: Any, song: Song, scores: dict, comment: str | None, *,
     # Every score is recorded with its before/after, changed or not, so the trail reads on its own.
     for column in CRITERIA.values():
         changes[column] = [before[column], after[column]]
+    if confirmed_by is not None:
+        changes["confirmed_by"] = [None, confirmed_by]
     audit.record("review_corrected", "song", song.id, actor_id=actor.id, changes=changes, ip=ip)
     db.session.flush()
     return review
+
+
+def _apply_pending_raise(confirmer: Any, change) -> None:
+    """Four eyes confirmed: the raising correction asked by ``change.requested_by`` applies now."""
+    song = change.song
+    if song.state != SongState.REVIEWED or song.review is None:
+        raise Conflict(_("La canción ya no está revisada: la corrección pendiente no se puede aplicar."))
+    values = {column: int(v) for column, v in (change.payload.get("scores") or {}).items()}
+    _apply_correction(
+        confirmer, song, values, change.payload.get("comment"), reviewer_id=change.requested_by_id, ip=None,
+        confirmed_by=confirmer.id,
+    )
 
 
 def return_song(actor: Any, song: Song, comment: str, *, ip: str | None = None) -> Song:
@@ -257,3 +289,12 @@ def serialize_terms(song: Song) -> dict[str, Any]:
         "on_time": song.on_time,
         "return_comment": song.return_comment,
     }
+
+
+def _register_four_eyes() -> None:
+    from app.domain import four_eyes
+
+    four_eyes.APPLY["review_raise"] = _apply_pending_raise
+
+
+_register_four_eyes()

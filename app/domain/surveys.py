@@ -311,13 +311,13 @@ def submit_survey(token: str, answers: dict, context: AnswerContext | None = Non
     return survey
 
 
-def regenerate_survey_link(actor, song: Song, *, ip: str | None = None) -> None:
+def regenerate_survey_link(actor, song: Song, *, ip: str | None = None):
     """A new nonce for a delivered/reviewed, unanswered song (earlier links stop working).
 
-    Coordinators may always regenerate; the song's own team may create the first
-    link when none exists yet. Does not commit.
+    Coordinators outside the song's home directorate regenerate; the song's own team may create the
+    first link when none exists yet. An expired link is regenerated only once a second coordinator
+    confirms: the pending change is returned (None when the link changed at once). Does not commit.
     """
-    from app.domain import audit
     from app.domain.errors import Conflict
     from app.domain.permissions import refuse_if, survey_link_refusal
 
@@ -327,6 +327,19 @@ def regenerate_survey_link(actor, song: Song, *, ip: str | None = None) -> None:
         raise Conflict(_("Solo las canciones entregadas o revisadas tienen encuesta."))
     if song.survey is not None:
         raise Conflict(_("La encuesta de esta canción ya fue respondida; no se necesita un enlace nuevo."))
+    expires = link_expires_at(song)
+    if not first and expires is not None and utcnow() > expires:
+        # An expired link regenerated moves the board after the fact: four eyes (DESIGN.md §9).
+        from app.domain import four_eyes
+
+        return four_eyes.request("survey_regenerate", actor, song=song, ip=ip)
+    _new_link(actor, song, first, ip)
+    return None
+
+
+def _new_link(actor, song: Song, first: bool, ip: str | None) -> None:
+    from app.domain import audit
+
     before = song.survey_issued_at
     issue_survey_nonce(song)
     audit.record(
@@ -337,6 +350,15 @@ def regenerate_survey_link(actor, song: Song, *, ip: str | None = None) -> None:
         changes={"survey_issued_at": [before, song.survey_issued_at]},
         ip=ip,
     )
+
+
+def _apply_pending_regenerate(confirmer, change) -> None:
+    song = change.song
+    if song.survey is not None:
+        from app.domain.errors import Conflict
+
+        raise Conflict(_("La encuesta de esta canción ya fue respondida; no se necesita un enlace nuevo."))
+    _new_link(confirmer, song, False, None)
 
 
 def qr_svg(data: str) -> bytes:
@@ -482,3 +504,12 @@ def invitation(song: Song) -> dict[str, Any] | None:
         "url": survey_url(song),
         "expires_at": link_expires_at(song),
     }
+
+
+def _register_four_eyes() -> None:
+    from app.domain import four_eyes
+
+    four_eyes.APPLY["survey_regenerate"] = _apply_pending_regenerate
+
+
+_register_four_eyes()

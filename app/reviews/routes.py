@@ -14,7 +14,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.routing import BuildError
 
 from app.auth.decorators import permission_required
-from app.domain import integrity, lifecycle, permissions, review_queue
+from app.domain import four_eyes, integrity, lifecycle, permissions, review_queue
 from app.domain import reviews as review_domain
 from app.domain.errors import Conflict, DomainError, NotFound, ValidationFailed
 from app.domain.parsing import ascii_int
@@ -169,6 +169,15 @@ def review(song_id: int):
             _concurrent_change()
             return redirect(url_for("reviews.review", song_id=song_id))
         points = song.points if song.points is not None else 0
+        if getattr(_review, "pending_change", None) is not None:
+            flash(
+                _(
+                    "La corrección sube la revisión: queda pendiente hasta que otra persona de la coordinación la "
+                    "confirme (cuatro ojos)."
+                ),
+                "success",
+            )
+            return redirect(song_page_url(song))
         if created:
             flash(
                 _(
@@ -263,6 +272,39 @@ def alert_songs(kind: str):
         page=page,
         song_url=song_page_url,
     )
+
+
+@bp.get("/pending")
+@permission_required(permissions.can_confirm_changes)
+def pending_changes():
+    """Changes waiting for a second coordinator (four eyes), oldest first."""
+    return render_template(
+        "reviews/pending.html",
+        changes=four_eyes.pending(),
+        kind_name=four_eyes.kind_name,
+        refusal=four_eyes.confirm_refusal,
+        song_url=song_page_url,
+    )
+
+
+@bp.post("/pending/<int:change_id>")
+@permission_required(permissions.can_confirm_changes)
+def decide_pending(change_id: int):
+    change = four_eyes.get(change_id)
+    decision = request.form.get("decision")
+    if decision not in ("confirm", "reject"):
+        raise ValidationFailed(_("Elija confirmar o rechazar."), {"decision": [_("Requerido.")]})
+    try:
+        four_eyes.decide(current_user, change, decision == "confirm", request.form.get("comment"), ip=request.remote_addr)
+        db.session.commit()
+    except DomainError as exc:
+        db.session.rollback()
+        if exc.status == 403:
+            raise
+        flash(exc.message, "error")
+    else:
+        flash(_("Cambio confirmado y aplicado.") if decision == "confirm" else _("Cambio rechazado."), "success")
+    return redirect(url_for("reviews.pending_changes"))
 
 
 @bp.get("/surveys")

@@ -172,18 +172,26 @@ def _safe_next(default: str) -> str:
 def regenerate(song_id: int):
     """Issue a new link (new nonce): earlier links stop working. Coordinators; the team only for the first one."""
     song = _viewable_song(song_id)
-    message = (
-        _("Enlace de encuesta creado.")
-        if not song.survey_nonce
-        else _("Se generó un enlace nuevo: los enlaces anteriores de esta canción ya no funcionan.")
-    )
+    first = not song.survey_nonce
+
+    def message(pending) -> str:
+        if pending is not None:
+            return _(
+                "El enlace anterior venció: el enlace nuevo queda pendiente hasta que otra persona de la "
+                "coordinación lo confirme (cuatro ojos)."
+            )
+        if first:
+            return _("Enlace de encuesta creado.")
+        return _("Se generó un enlace nuevo: los enlaces anteriores de esta canción ya no funcionan.")
+
     return _song_action(song, regenerate_survey_link, message)
 
 
-def _song_action(song: Song, action, message: str):
-    """Run ``action(current_user, song, ip=…)``, commit, flash; a 403 is a 403 page with the reason."""
+def _song_action(song: Song, action, message):
+    """Run ``action(current_user, song, ip=…)``, commit, flash ``message`` (or ``message(result)``);
+    a 403 is a 403 page with the reason."""
     try:
-        action(current_user, song, ip=request.remote_addr)
+        result = action(current_user, song, ip=request.remote_addr)
         db.session.commit()
     except DomainError as exc:
         db.session.rollback()
@@ -191,7 +199,7 @@ def _song_action(song: Song, action, message: str):
             raise
         flash(exc.message, "error")
     else:
-        flash(message, "success")
+        flash(message(result) if callable(message) else message, "success")
     return redirect(_safe_next(f"/songs/{song.id}"))
 
 
