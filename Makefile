@@ -17,8 +17,15 @@ $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	touch $@
 
+# The browser tests' JavaScript tools (axe-core), installed before a test session starts,
+# never in the middle of one; npm ci runs again only when the lock file changes.
+E2E_NODE := tests/e2e/node_modules/.package-lock.json
+$(E2E_NODE): tests/e2e/package-lock.json
+	cd tests/e2e && npm ci --no-audit --no-fund --silent
+	touch $@
+
 install: $(VENV)/.runtime
-install-dev: $(VENV)/.dev
+install-dev: $(VENV)/.dev $(E2E_NODE)
 
 translations: install
 	@if ls app/translations/*/LC_MESSAGES/messages.po >/dev/null 2>&1; then \
@@ -32,7 +39,6 @@ translations-update: install
 
 ## make e2e: only the browser tests (Chromium at /usr/bin/chromium; axe-core from tests/e2e)
 e2e: install-dev translations
-	cd tests/e2e && npm ci --no-audit --no-fund --silent
 	$(BIN)/python -m pytest tests/e2e -m e2e
 
 migrate: install

@@ -95,6 +95,22 @@ class Config:
     RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
     RATELIMIT_HEADERS_ENABLED = True
 
+    # Mail (issue 18): Flask-Mailman over SMTP. Without MAIL_SERVER nothing is sent (the
+    # notifications stay in the app) and the admin home says so.
+    MAIL_BACKEND = "smtp"
+    MAIL_SERVER = os.environ.get("MAIL_SERVER", "")
+    MAIL_PORT = _int("MAIL_PORT", 587)
+    MAIL_USE_TLS = _bool("MAIL_USE_TLS", True)
+    MAIL_USE_SSL = _bool("MAIL_USE_SSL", False)
+    MAIL_USERNAME = os.environ.get("MAIL_USERNAME") or None
+    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD") or None
+    MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "Sinfonía <no-responder@localhost>")
+    MAIL_TIMEOUT = _int("MAIL_TIMEOUT", 10)
+    NOTIFICATIONS_MINUTES = _int("NOTIFICATIONS_MINUTES", 5)
+    NOTIFICATIONS_MAX_ATTEMPTS = _int("NOTIFICATIONS_MAX_ATTEMPTS", 8)
+    NOTIFICATIONS_LOOKBACK_DAYS = _int("NOTIFICATIONS_LOOKBACK_DAYS", 7)
+    PRIVACY_NOTICE_URL = os.environ.get("PRIVACY_NOTICE_URL", "")
+
     DEMO_PASSWORD = os.environ.get("DEMO_PASSWORD", "sinfonia-demo")
     PAGE_SIZE = _int("PAGE_SIZE", 25)
     SURVEY_RETENTION_DAYS = _int("SURVEY_RETENTION_DAYS", 730)

@@ -11,7 +11,7 @@ from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from app.extensions import csrf, db, htmx, limiter, login_manager, migrate
+from app.extensions import csrf, db, htmx, limiter, login_manager, mail, migrate
 
 BLUEPRINTS = (
     "app.main",
@@ -23,6 +23,7 @@ BLUEPRINTS = (
     "app.charts",
     "app.coverage",
     "app.admin",
+    "app.notifications",
     "app.api",
 )
 
@@ -100,6 +101,7 @@ def create_app(config: Any = None) -> Flask:
     csrf.init_app(app)
     htmx.init_app(app)
     limiter.init_app(app)
+    mail.init_app(app)
 
     from app import i18n, security, web
 

@@ -55,6 +55,8 @@ def import_songs_command(path: str, as_email: str | None) -> None:
 
     report = imports.import_songs_path(path, actor_email=as_email)
     if report.errors:
+        imports.record_failure(report, path, None)
+        db.session.commit()
         for error in report.errors:
             click.echo(f"línea {error.line}: {error.message}", err=True)
         click.echo(f"{len(report.errors)} fila(s) con errores: no se importó nada.", err=True)
@@ -193,6 +195,27 @@ def privacy_anonymise(days: int | None) -> None:
     click.echo(f"Encuestas anonimizadas: {count}.")
 
 
+notifications_cli = AppGroup("notifications", help="Avisos en la aplicación y por correo (issue 18).")
+
+
+@notifications_cli.command("send")
+def notifications_send() -> None:
+    """Collect new notifications and mail the queued ones (under the database lease)."""
+    from app.domain import notifications
+
+    result = notifications.run()
+    if result is None:
+        click.echo("Otro proceso está enviando las notificaciones; no se hizo nada.")
+        return
+    if not notifications.mail_configured():
+        click.echo(f"Notificaciones nuevas: {result['new']}. Correo sin configurar (MAIL_SERVER): no se envió nada.")
+        return
+    click.echo(
+        f"Notificaciones nuevas: {result['new']}; correos enviados: {result['sent']}, "
+        f"fallidos: {result['failed']}, en cola por servidor no disponible: {result['queued']}."
+    )
+
+
 @click.command("backup")
 @click.argument("path", type=click.Path(dir_okay=False))
 @click.option("--force", is_flag=True, help="Replace PATH if it exists.")
@@ -209,7 +232,7 @@ def db_backup(path: str, force: bool) -> None:
 
 
 def init_app(app: Flask) -> None:
-    for group in (seed_cli, import_cli, charts_cli, users_cli, privacy_cli):
+    for group in (seed_cli, import_cli, charts_cli, users_cli, privacy_cli, notifications_cli):
         app.cli.add_command(group)
     # `db backup` joins Flask-Migrate's `db` group (db upgrade, db migrate …).
     from flask_migrate.cli import db as migrate_db_group

@@ -11,6 +11,8 @@ Jobs:
   snapshot of every season that has songs (first run shortly after start-up).
 - ``charts-closing``: every day at ``CHARTS_CLOSING_TIME`` (default 23:55)
   America/Bogota, the daily closing snapshot used for rank movement and history.
+- ``notifications-send``: every ``NOTIFICATIONS_MINUTES`` minutes, collect new
+  notifications and mail the queued ones (``app.domain.notifications.run``, its own lease).
 """
 
 from __future__ import annotations
@@ -55,6 +57,18 @@ def _run_job(app: Flask, kind: str, min_age_seconds: int = 0) -> None:
             log.exception("charts %s recompute failed", kind)
 
 
+def _run_notifications(app: Flask) -> None:
+    from app.domain import notifications
+
+    with app.app_context():
+        try:
+            result = notifications.run()
+            if result:
+                log.info("notifications: %s", result)
+        except Exception:  # the next run retries; the queue is in the database
+            log.exception("notifications run failed")
+
+
 def init_app(app: Flask) -> None:
     if not app.config.get("SCHEDULER_ENABLED") or not _is_serving_process(app):
         return
@@ -86,6 +100,17 @@ def init_app(app: Flask) -> None:
         max_instances=1,
         coalesce=True,
         misfire_grace_time=3600,
+    )
+    scheduler.add_job(
+        _run_notifications,
+        "interval",
+        args=(app,),
+        minutes=max(1, int(app.config.get("NOTIFICATIONS_MINUTES", 5))),
+        id="notifications-send",
+        next_run_time=datetime.now().astimezone() + timedelta(seconds=40),
+        max_instances=1,
+        coalesce=True,
+        misfire_grace_time=300,
     )
     scheduler.start()
     app.extensions["charts_scheduler"] = scheduler

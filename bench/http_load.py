@@ -133,6 +133,12 @@ class Client:
             self.conn = None
         return response.status, data
 
+    def close(self) -> None:
+        """Close the keep-alive connection (an open one left to the garbage collector warns)."""
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
+
     def csrf(self, path: str) -> str:
         status, body = self.request("GET", path)
         match = CSRF_RE.search(body.decode("utf-8", "replace"))
@@ -184,6 +190,13 @@ def run_scenario(
     if scenario.setup:
         scenario.setup(probe)
     method, path, body, headers = scenario.build(-1)
+    try:
+        return _measure(probe, port, scenario, clients, time_cap, warmup, server_cpu, method, path, body, headers)
+    finally:
+        probe.close()
+
+
+def _measure(probe, port, scenario, clients, time_cap, warmup, server_cpu, method, path, body, headers) -> dict:
     status, data = probe.request(method, path, body, headers)
     if status == 404 or (status == 200 and PLACEHOLDER_TEXT.encode() in data):
         return {"label": scenario.label, "available": False, "reason": f"HTTP {status} on {method} {path}"}
@@ -205,6 +218,12 @@ def run_scenario(
     def worker() -> None:
         client = Client(port)
         client.cookies.update(probe.cookies)
+        try:
+            _work(client)
+        finally:
+            client.close()
+
+    def _work(client: Client) -> None:
         while time.monotonic() < deadline:
             with lock:
                 i = next(counter, None)
@@ -253,6 +272,14 @@ def run_scenario(
     }
 
 
+HOME_USERS = {
+    "territorial": "territorial1@sinfonia.demo",
+    "coordinator": "coordinador@sinfonia.demo",
+    "manager": "gestor@sinfonia.demo",
+    "admin": "admin@sinfonia.demo",
+}
+
+
 def scenarios(prep: dict, requests: int) -> list[Scenario]:
     year = prep["year"]
     label_ids = prep["label_ids"] or [prep["label_id"]]
@@ -292,6 +319,8 @@ def scenarios(prep: dict, requests: int) -> list[Scenario]:
             get(f"/api/v1/coverage/departments?season={year}"),
         ),
     ]
+    # Each role's home at / (issue 18: < 150 ms warm at 1,000,000 songs).
+    out += [Scenario(f"home_{role}", f"GET / ({role} home)", get("/")) for role in HOME_USERS]
     for s in out[1:]:
         s.requests = requests
 
@@ -346,6 +375,11 @@ def run_http(url: str, port: int, prep: dict, clients: int, requests: int, time_
         manager.login("gestor@sinfonia.demo")
         coordinator_token = admin.token("coordinador@sinfonia.demo")
         territorial_token = admin.token("territorial1@sinfonia.demo")
+        homes = {}
+        for role, email in HOME_USERS.items():
+            homes[role] = Client(port)
+            homes[role].login(email)
+            homes[role].close()  # only its session cookie is used
         bearer_c = {"Authorization": f"Bearer {coordinator_token}"}
         bearer_t = {"Authorization": f"Bearer {territorial_token}"}
         for scenario in scenarios(prep, requests):
@@ -353,6 +387,8 @@ def run_http(url: str, port: int, prep: dict, clients: int, requests: int, time_
                 scenario.cookies = coordinator.cookies
             elif scenario.name == "coverage_html":
                 scenario.cookies = manager.cookies
+            elif scenario.name.startswith("home_"):
+                scenario.cookies = homes[scenario.name[len("home_") :]].cookies
             elif scenario.name in ("board_api", "songs_api", "coverage_api"):
                 scenario.build = _with_headers(scenario.build, bearer_c)
             elif scenario.name == "create_song":

@@ -27,6 +27,7 @@ TARGETS = {
     "board_p95_ms": 25.0,  # at 1M songs
     "board_vs_healthz": 3.0,
     "page_p95_ms": 200.0,
+    "home_p95_ms": 150.0,  # issue 18: each role's home at 1M songs
     "recompute_rss_mb": 300.0,
     "speedup_vs_naive": 50.0,
 }
@@ -60,9 +61,14 @@ HTTP_ORDER = (
     "songs_api",
     "coverage_html",
     "coverage_api",
+    "home_territorial",
+    "home_coordinator",
+    "home_manager",
+    "home_admin",
     "create_song",
     "survey",
 )
+HOMES = ("home_territorial", "home_coordinator", "home_manager", "home_admin")
 
 
 def load(path: Path = JSON_PATH) -> dict:
@@ -412,6 +418,13 @@ def targets(results: dict) -> list[str]:
                 out.append(
                     f"| page p95 < {TARGETS['page_p95_ms']:.0f} ms ({page}) | {name} | {_f(s['p95_ms'], 1, ' ms')} | "
                     f"{_met(s['p95_ms'] < TARGETS['page_p95_ms'])} |"
+                )
+        for page in HOMES:
+            s = h.get(page) or {}
+            if s.get("available"):
+                out.append(
+                    f"| home p95 < {TARGETS['home_p95_ms']:.0f} ms ({page}) | {name} | {_f(s['p95_ms'], 1, ' ms')} | "
+                    f"{_met(s['p95_ms'] < TARGETS['home_p95_ms'])} |"
                 )
     if not out:
         out.append("| (no measurement yet) | | | |")

@@ -132,6 +132,9 @@ class FreshUserClient(FlaskClient):
     each request reads the session cookie like a real one."""
 
     def open(self, *args, **kwargs):
+        # Read the whole body and close the app's iterator at once, as a real server does:
+        # a file download left unread would otherwise leak its handle (a ResourceWarning).
+        kwargs.setdefault("buffered", True)
         self._forget_request_state()
         try:
             return super().open(*args, **kwargs)

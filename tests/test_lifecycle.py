@@ -247,10 +247,7 @@ def test_transition_permissions(world):
     assert song.state == "in_progress"
 
 
-def test_returned_goes_through_reviews_module_when_present(world):
-    reviews = pytest.importorskip("app.domain.reviews")
-    if not hasattr(reviews, "return_song"):
-        pytest.skip("reviews.return_song not written yet")
+def test_returned_goes_through_reviews_module(world):
     song = _in_progress(world)
     _deliver(world, song, date(2024, 3, 22))
     lifecycle.transition_song(world.coordinator, song, "returned", comment="Falta el acta firmada")

@@ -40,7 +40,7 @@ import pytest
 from app import create_app
 from app.domain import surveys
 from app.extensions import db
-from app.models import DueDateChange, Evidence, PendingChange, Playlist
+from app.models import DueDateChange, Evidence, Notification, PendingChange, Playlist
 from config import TestingConfig
 from tests import factories
 from tests.conftest import _empty_tables
@@ -69,6 +69,12 @@ EXPECTED: dict[str, str] = {
     "POST auth.login": PUBLIC,  # empty form → 422, but reachable
     "POST auth.logout": SIGNED_IN,
     "GET auth.change_password": SIGNED_IN,
+    # --- notifications (issue 18): everyone has their own list; one opens only their own
+    "GET notifications.index": SIGNED_IN,
+    "GET notifications.open_one": "auth ok deny deny deny deny",
+    "POST notifications.mark_all_read": SIGNED_IN,
+    "GET notifications.preferences": SIGNED_IN,
+    "POST notifications.preferences": SIGNED_IN,
     "POST auth.change_password": SIGNED_IN,
     # --- admin: users and audit (issue 9)
     "GET admin.index": ADMIN_ONLY,
@@ -205,6 +211,7 @@ class Scene:
     token: dict
     playlist: dict
     pending: dict
+    notification: dict | None = None  # "A"/"B" → a notification of that label's territorial user
 
 
 def _evidence(app, song, user) -> Evidence:
@@ -228,7 +235,7 @@ def _evidence(app, song, user) -> Evidence:
 
 def build_scene(app, *, charts: bool = False) -> Scene:
     world = factories.build_world()
-    song, evidence, change, token, playlist, pending = {}, {}, {}, {}, {}, {}
+    song, evidence, change, token, playlist, pending, notification = {}, {}, {}, {}, {}, {}, {}
     for key, artist, user in (("A", world.artist_a, world.territorial_a), ("B", world.artist_b, world.territorial_b)):
         s = factories.make_song(world, artist=artist, state="delivered", delivered_on=date(2024, 3, 28))
         surveys.issue_survey_nonce(s)
@@ -245,6 +252,10 @@ def build_scene(app, *, charts: bool = False) -> Scene:
         db.session.add(playlist[key])
         pending[key] = PendingChange(kind="survey_regenerate", song_id=s.id, label_id=s.label_id, requested_by_id=user.id)
         db.session.add(pending[key])
+        notification[key] = Notification(
+            kind="returned", event_key=f"matrix-{key}", recipient_key=f"user:{user.id}", user_id=user.id, song_id=s.id
+        )
+        db.session.add(notification[key])
         song[key] = s
     db.session.commit()
     for key in ("A", "B"):
@@ -254,7 +265,7 @@ def build_scene(app, *, charts: bool = False) -> Scene:
 
         recompute_charts(world.season, as_of=date(2024, 6, 1))
         db.session.commit()
-    return Scene(world, song, evidence, change, token, playlist, pending)
+    return Scene(world, song, evidence, change, token, playlist, pending, notification)
 
 
 def _value(name: str, endpoint: str, scene: Scene, side: str):
@@ -276,6 +287,7 @@ def _value(name: str, endpoint: str, scene: Scene, side: str):
         "song_id": scene.song[side].id,
         "evidence_id": scene.evidence[side].id,
         "change_id": scene.change[side].id,
+        "notification_id": scene.notification[side].id,
         "token": scene.token[side],
         "label_id": label.id,
         "artist_id": (w.artist_a if side == "A" else w.artist_b).id,

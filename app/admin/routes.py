@@ -17,7 +17,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
-from wtforms import EmailField, PasswordField, SelectField, SelectMultipleField, StringField
+from wtforms import EmailField, PasswordField, SelectChoice, SelectField, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, Email, Length, Optional
 
 from app.admin import bp
@@ -64,10 +64,10 @@ class UserEditForm(FlaskForm):
     )
 
     def fill_choices(self) -> None:
-        self.role.choices = _role_choices()
-        self.label.choices = _label_choices()
-        self.teams.choices = _team_choices()
-        self.home_labels.choices = _label_choices()[1:]
+        self.role.choices = [SelectChoice(*choice) for choice in _role_choices()]
+        self.label.choices = [SelectChoice(*choice) for choice in _label_choices()]
+        self.teams.choices = [SelectChoice(*choice) for choice in _team_choices()]
+        self.home_labels.choices = [SelectChoice(*choice) for choice in _label_choices()[1:]]
 
     def scope(self) -> dict:
         """Label, home directorate and teams as ``accounts.create_user``/``update_user`` take them."""

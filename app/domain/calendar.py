@@ -82,6 +82,16 @@ def add_business_days(day: date, n: int) -> date:
     return result
 
 
+def subtract_business_days(day: date, n: int) -> date:
+    """The n-th business day before ``day`` (n ≥ 0; n = 0 gives ``day`` itself)."""
+    result = day
+    while n > 0:
+        result -= timedelta(days=1)
+        if is_business_day(result):
+            n -= 1
+    return result
+
+
 def holidays_between(first: date, last: date) -> list[date]:
     return sorted(d for d in _colombian_holidays() if first <= d <= last)
 
@@ -101,4 +111,5 @@ __all__ = [
     "holidays_between",
     "is_business_day",
     "late_business_days",
+    "subtract_business_days",
 ]

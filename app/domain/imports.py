@@ -519,6 +519,22 @@ def import_songs(raw: bytes, filename: str, actor: User | None, *, dry_run: bool
     return report
 
 
+def record_failure(report: SongImportReport, filename: str, actor: User | None) -> None:
+    """Audit a refused import (nothing was written) so the admin home lists it (issue 18); flushes."""
+    audit.record(
+        "songs_import_failed",
+        "song",
+        None,
+        actor_id=actor.id if actor is not None else None,
+        changes={
+            "file": [None, (filename or "")[:200]],
+            "errors": [None, len(report.errors)],
+            "first_error": [None, report.errors[0].message[:200] if report.errors else None],
+        },
+    )
+    db.session.flush()
+
+
 DUPLICATE_DAYS = 30
 
 

@@ -20,6 +20,7 @@ from flask_login import current_user
 
 from app.auth.decorators import permission_required
 from app.domain import imports, permissions
+from app.extensions import db
 from app.imports import bp
 from app.imports.forms import ConfirmForm, UploadForm
 
@@ -134,6 +135,8 @@ def confirm():
     _discard(pending_id)
     session.pop(SESSION_KEY, None)
     if not report.ok:
+        imports.record_failure(report, filename, current_user._get_current_object())
+        db.session.commit()
         return _preview(report, filename)
     session["song_import_done"] = {"count": report.created, "name": filename}
     return redirect(url_for("imports.done"))

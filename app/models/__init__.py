@@ -11,6 +11,7 @@ from app.models.charts import (
     ChartSnapshot,
     LabelChartEntry,
 )
+from app.models.notifications import Notification, NotificationPreference
 from app.models.songs import DueDateChange, Evidence, PendingChange, Review, Song, SongState, Survey
 from app.models.territory import Department, MunicipalIndicator, Municipality
 
@@ -32,6 +33,8 @@ __all__ = [
     "MunicipalIndicator",
     "PendingChange",
     "Municipality",
+    "Notification",
+    "NotificationPreference",
     "Playlist",
     "Review",
     "Role",

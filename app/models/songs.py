@@ -189,6 +189,8 @@ class Review(db.Model):
     __tablename__ = "reviews"
     __table_args__ = (
         UniqueConstraint("song_id"),
+        # A team's home lists the reviews it received, newest first (issue 18).
+        Index("ix_reviews_created_at", "created_at"),
         _likert("pertinence"),
         _likert("rigour"),
         _likert("usefulness"),

@@ -2,7 +2,7 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import RadioField, TextAreaField
+from wtforms import RadioField, SelectChoice, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length
 
 SCALE = [(i, str(i)) for i in range(1, 6)]
@@ -43,7 +43,7 @@ RUBRIC = {
 def _score(name: str) -> RadioField:
     return RadioField(
         RUBRIC[name]["label"],
-        choices=SCALE,
+        choices=[SelectChoice(*choice) for choice in SCALE],
         coerce=int,
         validators=[InputRequired(message=_l("Elija un puntaje de 1 a 5."))],
     )

@@ -20,6 +20,7 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
+from wtforms import SelectChoice
 
 from app.api.songs import send_evidence
 from app.domain import evidence as evidence_domain
@@ -392,18 +393,18 @@ def transition(song_id: int, to: str):
 
 
 def _song_form_choices(form: SongForm, actor: Any) -> None:
-    placeholder = [("", _("— Elija —"))]
+    placeholder = [SelectChoice("", _("— Elija —"))]
     if "artist_id" in form._fields:
         if permissions.is_territorial(actor):
             artists = db.session.scalars(
                 select(Artist).where(Artist.label_id == actor.label_id, Artist.active.is_(True)).order_by(Artist.name)
             ).all()
-            form.artist_id.choices = placeholder + [(a.id, a.name) for a in artists]
+            form.artist_id.choices = placeholder + [SelectChoice(a.id, a.name) for a in artists]
             own = [a.id for a in artists if actor in a.members]
             if form.artist_id.data is None and request.method == "GET" and (len(artists) == 1 or len(own) == 1):
                 form.artist_id.data = artists[0].id if len(artists) == 1 else own[0]
         else:
-            grouped: dict[str, list[tuple[int, str]]] = {}
+            grouped: dict[str, list[SelectChoice]] = {}
             rows = db.session.execute(
                 select(Artist.id, Artist.name, Label.code, Label.name)
                 .join(Label, Artist.label_id == Label.id)
@@ -411,12 +412,12 @@ def _song_form_choices(form: SongForm, actor: Any) -> None:
                 .order_by(Label.code, Artist.name)
             )
             for aid, name, code, label_name in rows:
-                grouped.setdefault(f"{code} · {label_name}", []).append((aid, name))
+                grouped.setdefault(f"{code} · {label_name}", []).append(SelectChoice(aid, name))
             form.artist_id.choices = {"": placeholder, **grouped}
         form.artist_id.validate_choice = False  # the domain checks the artist and its label
     if "album_id" in form._fields:
         albums = db.session.scalars(select(Album).where(Album.active.is_(True)).order_by(Album.name)).all()
-        form.album_id.choices = placeholder + [(a.id, a.name) for a in albums]
+        form.album_id.choices = placeholder + [SelectChoice(a.id, a.name) for a in albums]
         form.album_id.validate_choice = False
 
 

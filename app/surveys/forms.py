@@ -2,7 +2,7 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, RadioField, StringField, TextAreaField
+from wtforms import BooleanField, RadioField, SelectChoice, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
 SCALE = [
@@ -25,7 +25,7 @@ ITEMS = {
 def _item(name: str) -> RadioField:
     return RadioField(
         ITEMS[name],
-        choices=SCALE,
+        choices=[SelectChoice(*choice) for choice in SCALE],
         coerce=int,
         validators=[InputRequired(message=_l("Elija una respuesta para esta pregunta."))],
     )

@@ -211,23 +211,11 @@ def pages(browser, live_server, request):
         helper.close()
 
 
-def _install_axe() -> None:
-    """`npm ci` in tests/e2e when axe-core is missing (CI does it up front)."""
-    import shutil
-    import subprocess
-
-    if shutil.which("npm"):
-        subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--silent"], cwd=E2E_DIR, timeout=120, check=False)
-    if not AXE_JS.exists():
-        pytest.skip(f"axe-core not installed at {AXE_JS} (run `npm ci` in tests/e2e): accessibility checks skipped")
-
-
 def run_axe(page, tags=WCAG_TAGS) -> list[dict]:
     """axe-core's WCAG 2.1 A/AA violations on the current page. The script is
     evaluated through the DevTools protocol, which the page's CSP does not block,
     so the page is checked with its real Content-Security-Policy in force."""
-    if not AXE_JS.exists():
-        _install_axe()
+    assert AXE_JS.exists(), f"axe-core is missing at {AXE_JS}: run `make install-dev` (npm ci in tests/e2e)"
     if not page.evaluate("() => typeof window.axe !== 'undefined'"):
         page.evaluate(AXE_JS.read_text(encoding="utf-8"))
     result = page.evaluate(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.e2e.conftest import PHONE, describe_violations, horizontal_overflow, overflowing_elements, run_axe
 
@@ -33,20 +34,18 @@ def test_login_page_keyboard_only(pages):
     control shows a visible focus; one can sign in without a mouse; focus never gets stuck."""
     page = pages.new()
     page.goto("/login")
-    assert page.evaluate("() => document.activeElement.id") == "email", "the e-mail field has the focus"
+    expect(page.locator("#email"), "the e-mail field has the focus").to_be_focused()
     for _ in range(8):  # backwards from the form, the skip link is the first stop of the page
         page.keyboard.press("Shift+Tab")
         if page.evaluate("() => document.activeElement.className") == "skip-link":
             break
-    assert page.evaluate("() => document.activeElement.className") == "skip-link"
+    expect(page.locator(".skip-link")).to_be_focused()
     assert page.evaluate("() => document.activeElement.getBoundingClientRect().left") >= 0, "skip link stays hidden"
     pages.shot(page, "skip-link")
     page.keyboard.press("Enter")
-    # The jump is a navigation the browser finishes after the key press returns: wait for it
-    # (a bounded wait; the assertions below still fail if it never happens).
-    page.wait_for_function("() => location.hash === '#main'", timeout=5000)
-    assert page.url.endswith("#main")
-    assert page.evaluate("() => document.activeElement.id") == "main"
+    # The jump is a navigation the browser finishes after the key press returns: expect() waits.
+    expect(page).to_have_url(re.compile("#main$"))
+    expect(page.locator("#main")).to_be_focused()
 
     page.goto("/login")
     seen = []
@@ -72,7 +71,7 @@ def test_login_page_keyboard_only(pages):
     page.keyboard.type("sinfonia-demo")
     with page.expect_navigation():
         page.keyboard.press("Enter")
-    assert "/login" not in page.url, page.locator("main").inner_text()
+    expect(page).not_to_have_url(re.compile("/login"))
 
 
 def test_login_page_has_no_wcag_violations_in_both_languages(pages):
@@ -82,8 +81,8 @@ def test_login_page_has_no_wcag_violations_in_both_languages(pages):
     _check(pages, page, "login-es", problems, phone=True)
     with page.expect_navigation():
         page.get_by_role("button", name="English").click()
-    assert page.locator("html").get_attribute("lang") == "en"
-    assert page.get_by_role("heading", name="Sign in").is_visible()
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
     _check(pages, page, "login-en", problems, phone=True)
     # A failed sign-in shows its errors accessibly too.
     with page.expect_navigation():
@@ -277,8 +276,9 @@ def test_survey_keyboard_only(pages, live_server):
     # Sent empty: an error summary (role=alert) links to each unanswered question; still WCAG-clean.
     with page.expect_navigation():
         page.get_by_role("button", name="Enviar mis respuestas").click()
-    summary = page.locator("[role=alert]")
-    assert summary.count() and summary.first.locator("a").count() >= 5, page.locator("main").inner_text()[:500]
+    summary = page.locator("[role=alert]").first
+    expect(summary).to_be_visible()
+    expect(summary.locator("a").nth(4), "a link to each of the five unanswered questions").to_be_visible()
     violations = run_axe(page)
     assert not violations, describe_violations(page.url, violations)
     assert horizontal_overflow(page) <= 0
@@ -309,7 +309,7 @@ def test_survey_keyboard_only(pages, live_server):
     assert len(checked) == 5, checked
     with page.expect_navigation():
         page.keyboard.press("Enter")
-    assert page.locator("h1").count() and "Gracias" in page.locator("h1").inner_text(), page.locator("main").inner_text()
+    expect(page.locator("h1")).to_contain_text("Gracias")
 
 
 SVG_ALTERNATIVES = """() => Array.from(document.querySelectorAll('main svg')).filter(svg =>
@@ -352,14 +352,14 @@ def test_language_choice_follows_the_user_to_a_new_browser(pages):
     page = pages.login(pages.new(), "coordinador2@sinfonia.demo")
     with page.expect_navigation():
         page.get_by_role("button", name="English").click()
-    assert page.locator("html").get_attribute("lang") == "en"
+    expect(page.locator("html")).to_have_attribute("lang", "en")
     other = pages.login(pages.new(locale="es-CO"), "coordinador2@sinfonia.demo")
     other.goto("/charts")
-    assert other.locator("html").get_attribute("lang") == "en"
-    assert other.get_by_role("link", name="Skip to content").count() == 1
-    assert other.get_by_role("button", name="Sign out").count() == 1
+    expect(other.locator("html")).to_have_attribute("lang", "en")
+    expect(other.get_by_role("link", name="Skip to content")).to_have_count(1)
+    expect(other.get_by_role("button", name="Sign out")).to_have_count(1)
     pages.shot(other, "charts-en")
     with other.expect_navigation():
         other.get_by_role("button", name="Español").click()
-    assert other.locator("html").get_attribute("lang") == "es"
-    assert other.get_by_role("button", name="Cerrar sesión").count() == 1
+    expect(other.locator("html")).to_have_attribute("lang", "es")
+    expect(other.get_by_role("button", name="Cerrar sesión")).to_have_count(1)

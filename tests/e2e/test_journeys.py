@@ -14,6 +14,7 @@ import re
 from datetime import date, timedelta
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from tests.e2e.conftest import PHONE, describe_violations, horizontal_overflow, run_axe
@@ -49,8 +50,32 @@ def _label_of(live, email: str):
 def _label_row(page, label_name: str) -> str:
     page.goto("/charts")
     row = page.locator("table").first.locator("tbody tr", has_text=label_name)
-    assert row.count() == 1, f"{label_name} not on the labels board"
+    expect(row, f"{label_name} not on the labels board").to_have_count(1)
     return " ".join(row.inner_text().split())
+
+
+def _plan_a_twin(live, start: date, due: date) -> int:
+    """A song on the same municipality and album, so planning ours always meets the
+    duplicate warning (DESIGN.md §3) and the journey takes the same steps every run.
+    Returns the album's id."""
+    from app.domain import lifecycle
+    from app.models import Album, Artist, Municipality, User
+
+    def plan(session):
+        user = session.scalar(select(User).where(User.email == TERRITORIAL))
+        data = {
+            "artist_id": session.scalar(select(Artist.id).where(Artist.label_id == user.label_id).order_by(Artist.id)),
+            "album_id": session.scalar(select(Album.id).where(Album.name.contains("Innovación")).order_by(Album.id)),
+            "municipality_id": session.scalar(select(Municipality.id).where(Municipality.name == MUNICIPALITY)),
+            "scope": "Canción gemela para el aviso de duplicado (prueba e2e)",
+            "planned_start": start,
+            "due_date": due,
+        }
+        lifecycle.create_song(user, data)
+        session.commit()
+        return data["album_id"]
+
+    return live.query(plan)
 
 
 def _no_axe_violations(page) -> None:
@@ -61,6 +86,7 @@ def _no_axe_violations(page) -> None:
 def test_a_song_from_plan_to_the_board(pages, live_server):
     start, due = _dates()
     label_code, label_name = _label_of(live_server, TERRITORIAL)
+    album = str(_plan_a_twin(live_server, start, due))
 
     # The coordinator's board before: the label's row as it stands.
     coordinator = pages.login(pages.new(), COORDINATOR)
@@ -73,7 +99,6 @@ def test_a_song_from_plan_to_the_board(pages, live_server):
     page.wait_for_url(re.compile(r"/songs/new"))
     artist = page.locator("select#artist_id option:not([value=''])").first.get_attribute("value")
     page.select_option("select#artist_id", artist)
-    album = page.locator("select#album_id option", has_text="Innovación").first.get_attribute("value")
     page.select_option("select#album_id", album)
     page.fill("#municipality", MUNICIPALITY)
     page.fill("#scope", "Laboratorio de innovación pública con el equipo de la alcaldía (prueba e2e)")
@@ -82,14 +107,14 @@ def test_a_song_from_plan_to_the_board(pages, live_server):
     pages.shot(page, "1-plan")
     with page.expect_navigation():
         page.get_by_role("button", name="Planear canción").click()
-    if page.locator("input[name=confirm_duplicate]").count():  # a demo song looks alike: confirm
-        page.check("input[name=confirm_duplicate]")
-        with page.expect_navigation():
-            page.get_by_role("button", name="Planear canción").click()
-    match = re.search(r"/songs/(\d+)$", page.url)
-    assert match, f"the song was not created: {page.url}\n{page.locator('main').inner_text()[:800]}"
-    song_id = int(match.group(1))
-    assert MUNICIPALITY in page.locator("h1").inner_text()
+    # The twin starts on the same day: the form asks to confirm that ours is no duplicate.
+    expect(page.locator("input[name=confirm_duplicate]")).to_be_visible()
+    page.check("input[name=confirm_duplicate]")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Planear canción").click()
+    expect(page, "the song was not created").to_have_url(re.compile(r"/songs/\d+$"))
+    song_id = int(re.search(r"/songs/(\d+)$", page.url).group(1))
+    expect(page.locator("h1")).to_contain_text(MUNICIPALITY)
 
     # 2. Starts it, uploads evidence and delivers it.
     page.locator("summary", has_text="en curso").click()
@@ -99,23 +124,19 @@ def test_a_song_from_plan_to_the_board(pages, live_server):
     page.set_input_files("#evidence-file", files=[{"name": "acta.pdf", "mimeType": "application/pdf", "buffer": PDF}])
     with page.expect_navigation():
         page.get_by_role("button", name="Subir archivo").click()
-    assert page.get_by_role("link", name="acta.pdf").is_visible()
-    summary = page.locator("summary", has_text="Registrar la entrega")
-    if summary.count():
-        summary.click()
+    expect(page.get_by_role("link", name="acta.pdf")).to_be_visible()
+    page.locator("summary", has_text="Registrar la entrega").click()
+    expect(page.locator("#delivered_on")).to_be_visible()
     page.fill("#delivered_on", date.today().isoformat())
     page.fill("#product", "Hoja de ruta de innovación municipal")
     page.fill("#beneficiaries", "12")
     pages.shot(page, "2-deliver")
     with page.expect_navigation():
         page.get_by_role("button", name="Registrar entrega").click()
-    assert page.locator(".badge", has_text="Entregada").first.is_visible(), page.locator("main").inner_text()[:800]
-    create_link = page.get_by_role("button", name="Crear enlace de encuesta")
-    if create_link.count():
-        with page.expect_navigation():
-            create_link.click()
+    expect(page.locator(".badge", has_text="Entregada").first).to_be_visible()
+    # Delivering issues the survey link (DESIGN.md §3): it is on the page at once.
+    expect(page.locator("input.survey-url-input")).to_have_value(re.compile("/encuesta/"))
     survey_url = page.locator("input.survey-url-input").input_value()
-    assert "/encuesta/" in survey_url
     pages.shot(page, "2-delivered")
 
     # 3. The municipality answers the survey on a phone, without an account.
@@ -129,14 +150,14 @@ def test_a_song_from_plan_to_the_board(pages, live_server):
     pages.shot(phone, "3-survey")
     with phone.expect_navigation():
         phone.get_by_role("button", name="Enviar mis respuestas").click()
-    assert "Gracias" in phone.locator("h1").inner_text()
+    expect(phone.locator("h1")).to_contain_text("Gracias")
     assert horizontal_overflow(phone) <= 0
     _no_axe_violations(phone)
     pages.shot(phone, "3-thanks")
 
     # 4. A coordinator reviews it from the queue and recomputes the charts.
     coordinator.goto("/reviews")
-    assert coordinator.locator(f"a[href$='/reviews/{song_id}']").count(), "the delivered song is not in the queue"
+    expect(coordinator.locator(f"a[href$='/reviews/{song_id}']"), "the delivered song is not in the queue").not_to_have_count(0)
     coordinator.goto(f"/reviews/{song_id}")
     for criterion, score in (("pertinence", 5), ("rigour", 4), ("usefulness", 5), ("evidence", 5)):
         coordinator.check(f"input[name={criterion}][value='{score}']")
@@ -144,20 +165,21 @@ def test_a_song_from_plan_to_the_board(pages, live_server):
     with coordinator.expect_navigation():
         coordinator.get_by_role("button", name="Aprobar revisión").click()
     coordinator.goto(f"/songs/{song_id}")
-    assert coordinator.locator(".badge", has_text="Revisada").first.is_visible()
+    expect(coordinator.locator(".badge", has_text="Revisada").first).to_be_visible()
     coordinator.goto("/charts")
     with coordinator.expect_response(lambda r: "/charts/recompute" in r.url) as response:
         coordinator.get_by_role("button", name="Recalcular ahora").click()  # HTMX swaps the board in place
     assert response.value.ok
-    assert coordinator.get_by_text("Listas recalculadas.").is_visible()
+    # HTMX swaps the board in after the response: expect() waits for the swap.
+    expect(coordinator.get_by_text("Listas recalculadas.")).to_be_visible()
 
     # 5. The board shows the label's new figures, and its breakdown lists the song.
     after = _label_row(coordinator, label_name)
     assert after != before, f"{label_code}'s figures did not change: {after}"
     pages.shot(coordinator, "5-board")
-    coordinator.locator("table").first.locator("tbody tr", has_text=label_name).locator("a.figure").click()
-    coordinator.wait_for_load_state()
-    assert coordinator.locator(f"a[href$='/songs/{song_id}']").count(), "the song is not in the label's breakdown"
+    with coordinator.expect_navigation():
+        coordinator.locator("table").first.locator("tbody tr", has_text=label_name).locator("a.figure").click()
+    expect(coordinator.locator(f"a[href$='/songs/{song_id}']"), "the song is not in the label's breakdown").not_to_have_count(0)
     pages.shot(coordinator, "5-breakdown")
 
     # 6. A manager exports coverage as XLSX and opens the gaps list.
@@ -169,12 +191,12 @@ def test_a_song_from_plan_to_the_board(pages, live_server):
     assert download.suggested_filename.endswith(".xlsx")
     from openpyxl import load_workbook
 
-    workbook = load_workbook(io.BytesIO(open(download.path(), "rb").read()), read_only=True)
+    workbook = load_workbook(io.BytesIO(download.path().read_bytes()), read_only=True)
     rows = list(workbook.active.iter_rows(values_only=True))
     assert len(rows) >= 2 and any(isinstance(v, str) and v for v in rows[0]), rows[:2]
     pages.shot(manager, "6-coverage")
     manager.get_by_role("link", name="Brechas").first.click()
     manager.wait_for_url(re.compile(r"/coverage/gaps"))
-    assert manager.locator("table tbody tr").count() > 0, "the gaps list is empty"
+    expect(manager.locator("table tbody tr"), "the gaps list is empty").not_to_have_count(0)
     pages.shot(manager, "6-gaps", full_page=False)  # the whole country: hundreds of rows
     assert not pages.console_problems, pages.console_problems
