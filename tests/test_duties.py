@@ -304,3 +304,14 @@ def test_cli_create_and_edit_home_directorate(runner, world):
     bad = runner.invoke(args=["users", "create", "--email", "t9@test.co", "--name", "T", "--role", "territorial",
                               "--label", "DT01", "--home-label", "DT01", "--password", PASSWORD])
     assert bad.exit_code != 0 and "dirección de origen" in bad.output
+
+
+def test_demo_gives_every_coordinator_but_the_national_one_a_home_directorate(app):
+    from seeds.demo import seed_demo
+
+    seed_demo(songs=20, seed=3, today=date(2024, 6, 1))
+    db.session.commit()
+    coordinators = db.session.scalars(select(User).where(User.role == "coordinator").order_by(User.email)).all()
+    homes = {u.email: [lb.code for lb in u.home_labels] for u in coordinators}
+    assert homes["coordinador@sinfonia.demo"] == []
+    assert all(codes for email, codes in homes.items() if email != "coordinador@sinfonia.demo")
