@@ -271,6 +271,7 @@ def alert_songs(kind: str):
         label=label,
         page=page,
         song_url=song_page_url,
+        state_name=review_domain.state_name,
     )
 
 
