@@ -66,17 +66,28 @@ def import_songs_command(path: str, as_email: str | None) -> None:
 
 @import_cli.command("categories")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
-def import_categories_command(path: str) -> None:
-    """Municipal categories (Ley 617 de 2000): CSV municipality_code,year,category."""
+@click.option("--year", type=click.IntRange(1990, 2100), default=None, help="Year (vigencia) when the file has none.")
+def import_categories_command(path: str, year: int | None) -> None:
+    """Official municipal categories by year (Ley 617 de 2000) and DNP capacity groups.
+
+    CSV municipality_code,year,category[,capacity_group,source] or the XLSX exactly as
+    DNP or the Contaduría publish it. All rows or none; only the file's years change.
+    """
     from app.domain import reference_import
 
-    report = reference_import.import_categories_path(path)
+    report = reference_import.import_categories_path(path, year=year)
     if report.errors:
+        db.session.rollback()
         for error in report.errors:
             click.echo(f"línea {error.line}: {error.message}", err=True)
         click.echo(f"{len(report.errors)} fila(s) con errores: no se importó nada.", err=True)
         sys.exit(1)
-    click.echo(f"Categorías actualizadas: {report.created}.")
+    db.session.commit()
+    years = ", ".join(str(y) for y in report.years)
+    click.echo(
+        f"Categorías importadas: {report.created} filas de {years} ({report.changed} cambios, "
+        f"{report.skipped} sin categoría); canciones recalculadas: {report.recomputed_songs}."
+    )
 
 
 @import_cli.command("indicators")

@@ -24,6 +24,7 @@ from sqlalchemy.schema import CreateIndex, DropIndex
 
 from app.domain.accounts import hash_password
 from app.domain.calendar import add_business_days, is_business_day, late_business_days
+from app.domain.categories import InForce
 from app.domain.scoring import song_terms
 from app.extensions import db
 from app.models import (
@@ -31,7 +32,6 @@ from app.models import (
     Artist,
     Evidence,
     Label,
-    Municipality,
     Playlist,
     Review,
     Role,
@@ -83,30 +83,6 @@ def _ensure_user(email: str, name: str, role: str, password_hash: str, label_id:
         db.session.add(user)
         db.session.flush()
     return user
-
-
-def _demo_categories(rng: random.Random) -> None:
-    """A synthetic category for municipalities without an official one, labelled "demo"."""
-    rows = db.session.execute(
-        select(Municipality.id, Municipality.code).where(Municipality.category.is_(None)).order_by(Municipality.id)
-    ).all()  # ordered: PostgreSQL returns updated rows in another physical order
-    if not rows:
-        return
-    updates = []
-    for mid, code in rows:
-        if code.endswith("001"):  # capitals: larger categories
-            category = rng.choice(("especial", "1", "2", "3"))
-        else:
-            category = rng.choices(("6", "5", "4", "3", "2"), weights=(78, 9, 6, 4, 3))[0]
-        updates.append({"b_id": mid, "b_category": category})
-    from sqlalchemy import bindparam, update
-
-    stmt = (
-        update(Municipality.__table__)
-        .where(Municipality.__table__.c.id == bindparam("b_id"))
-        .values(category=bindparam("b_category"), category_source="demo")
-    )
-    db.session.connection().execute(stmt, updates)
 
 
 SONG_COLUMNS = (
@@ -264,8 +240,7 @@ def seed_demo(songs: int = 5000, seed: int = 42, today: date | None = None) -> d
     """
     today = today or date.today()
     rng = random.Random(seed)
-    load_reference(today)
-    _demo_categories(rng)
+    load_reference(today)  # with the official categories by year: the demo invents none
 
     seasons = [ensure_season(y) for y in sorted({2023, 2024, today.year})]
     labels = list(db.session.scalars(select(Label).order_by(Label.code)))
@@ -384,6 +359,7 @@ def seed_demo(songs: int = 5000, seed: int = 42, today: date | None = None) -> d
     artist_ids = {label_id: [artist.id for artist in team] for label_id, team in artists_by_label.items()}
     album_ids = [album.id for album in albums]
     season_ids = {year: season.id for year, season in season_by_year.items()}
+    in_force = InForce()
     coordinator_id = coordinator.id
     choice, randint, randrange, rand, gauss = rng.choice, rng.randint, rng.randrange, rng.random, rng.gauss
     stamp, as_date = writer.stamp, writer.date
@@ -409,6 +385,7 @@ def seed_demo(songs: int = 5000, seed: int = 42, today: date | None = None) -> d
             due_cache[raw_due] = due
         planned_start = due - timedelta(days=randint(15, 75))
         season_id = season_ids[due.year]
+        category = in_force.category(mid, due.year)  # E: the category in force in the season's year
         state, delivered_on = _pick_state(rng, due, planned_start, today, punctuality[label_id])
         review = survey = None
         if state == "reviewed":

@@ -1,18 +1,23 @@
-"""Load the shipped reference data: departments, municipalities, PDET, labels, albums.
+"""Load the shipped reference data: departments, municipalities, PDET, labels, albums,
+the official municipal categories by year and the fiscal performance index (IDF).
 
 Idempotent: running it twice changes nothing the second time (DESIGN.md §2, issue 3).
+The official figures only fill what the database lacks: a year an admin re-imported
+(``import categories``, ``import indicators``) is never put back to the shipped value.
+Sources: seeds/reference/SOURCES.md.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 from datetime import date
 from pathlib import Path
 
 from sqlalchemy import insert, select, update
 
 from app.extensions import db
-from app.models import Album, Department, Label, Municipality, Season
+from app.models import Album, Department, Label, MunicipalCategory, MunicipalIndicator, Municipality, Season
 
 REFERENCE_DIR = Path(__file__).resolve().parent / "reference"
 
@@ -95,9 +100,41 @@ def load_reference(today: date | None = None) -> dict[str, int]:
         else:
             albums[row["album_code"]].name = row["album_name"]  # weights stay as an admin set them
 
+    load_official_figures()
     ensure_season(today.year)
     db.session.commit()
     return reference_counts()
+
+
+CATEGORIES_FILE = "municipal_categories_2020_2023.csv"
+IDF_FILE = "municipal_indicators_idf_2020_2023.csv"
+
+
+def load_official_figures() -> None:
+    """Categories by year and IDF from the shipped DNP files, through the same imports as the UI."""
+    from app.domain import impact, reference_import
+
+    raw = (REFERENCE_DIR / CATEGORIES_FILE).read_bytes()
+    report = reference_import.import_categories(raw, CATEGORIES_FILE, only_missing=True)
+    if report.errors:  # the shipped file is checked by the tests: this is a broken checkout
+        raise RuntimeError(f"{CATEGORIES_FILE}: {report.errors[0].line}: {report.errors[0].message}")
+
+    codes = dict(db.session.execute(select(Municipality.code, Municipality.id)).all())
+    have = set(
+        db.session.execute(
+            select(MunicipalIndicator.municipality_id, MunicipalIndicator.indicator, MunicipalIndicator.year)
+        ).all()
+    )
+    rows = _rows(IDF_FILE)
+    missing = [r for r in rows if (codes.get(r["municipality_code"]), r["indicator"], int(r["year"])) not in have]
+    if missing:
+        out = io.StringIO()
+        writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(missing)
+        result = impact.import_indicators(out.getvalue().encode())
+        if result.errors:
+            raise RuntimeError(f"{IDF_FILE}: {result.errors[0].line}: {result.errors[0].message}")
 
 
 def ensure_season(year: int) -> Season:
@@ -117,6 +154,9 @@ def reference_counts() -> dict[str, int]:
         "departments": db.session.scalar(select(func.count(Department.id))),
         "municipalities": db.session.scalar(select(func.count(Municipality.id))),
         "pdet": db.session.scalar(select(func.count(Municipality.id)).where(Municipality.pdet.is_(True))),
+        "prioritised": db.session.scalar(select(func.count(Municipality.id)).where(Municipality.prioritised)),
+        "category_years": db.session.scalar(select(func.count(MunicipalCategory.id))),
+        "indicator_values": db.session.scalar(select(func.count(MunicipalIndicator.id))),
         "labels": db.session.scalar(select(func.count(Label.id))),
         "albums": db.session.scalar(select(func.count(Album.id))),
     }

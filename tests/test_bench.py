@@ -16,11 +16,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from sqlalchemy import delete, inspect, select, text, update
+from sqlalchemy import delete, inspect, select, text
 
+from app.domain.categories import category_in_force
 from app.domain.scoring import song_terms
 from app.extensions import db
-from app.models import Evidence, Municipality, Playlist, Review, Song, Survey
+from app.models import Evidence, Playlist, Review, Song, Survey
 from bench import report
 from bench.http_load import Scenario, percentile, run_scenario
 
@@ -44,10 +45,6 @@ def _digest() -> str:
 def _clear_demo_rows() -> None:
     for model in (Evidence, Survey, Review, Playlist, Song):
         db.session.execute(delete(model))
-    # The demo draws synthetic categories for municipalities without one: undo them too.
-    db.session.execute(
-        update(Municipality).where(Municipality.category_source == "demo").values(category=None, category_source=None)
-    )
     db.session.commit()
 
 
@@ -67,7 +64,7 @@ def test_demo_seed_is_deterministic_and_stores_the_terms_song_terms_gives(app, m
             due_date=song.due_date,
             delivered_on=song.delivered_on,
             pdet=bool(song.municipality.pdet),
-            category=song.municipality.category,
+            category=category_in_force(song.municipality_id, song.season.year),
             album_weight=float(song.album.weight),
             review=(review.pertinence, review.rigour, review.usefulness, review.evidence_quality) if review else None,
             survey=(survey.q1, survey.q2, survey.q3, survey.q4, survey.q5) if survey else None,

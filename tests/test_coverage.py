@@ -290,14 +290,15 @@ def test_department_page_and_unknown(client, auth, world, data):
 
 
 def test_gaps_page_filters_and_empty_state(client, auth, world, data):
-    world.mun_cat5.category_source = "demo"  # a synthetic category is never shown as official
+    world.mun_cat5.category_source = "official:2023"
     db.session.commit()
     auth.login(world.manager)
     text = _text(client.get("/coverage/gaps?season=2024"))
     assert "Abejorral" in text and "Baranoa" in text and "Amalfi" not in text.split("<table")[1]
-    assert text.count('class="badge demo"') == 1
+    assert "demo" not in text and "(2023)" in text  # the year of the official figure, never a "demo" badge
     rows = client.get("/coverage/export/gaps.csv?season=2024").get_data().decode("utf-8-sig").splitlines()
-    assert rows[1].endswith(",demo") and not rows[2].endswith(",demo")
+    assert ",official:2023," in rows[1] + rows[2]
+    assert client.get("/coverage/gaps?season=2024&subregion=17").status_code == 400
     text = _text(client.get(f"/coverage/gaps?season=2024&scope=ever&label={world.label_b.id}"))
     assert "Sin brechas" in text
 

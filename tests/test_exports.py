@@ -158,7 +158,8 @@ def test_gaps_targets_municipalities_exports(client, auth, world, data):
     assert targets[1][6] == "6"  # 3 / 182 × 366 = 6.03, rounded to one decimal
     munis = _csv(client.get("/coverage/export/municipalities.csv?season=2024&department=05"))
     amalfi = next(r for r in munis if r[0] == "05031")
-    assert amalfi[5:] == ["sí", "2", "2024-04-10", ""]
+    assert amalfi[5:9] == ["sí", "2", "2024-04-10", ""]
+    assert amalfi[9:] == ["20", "", "", "", "no"]  # need: PDET only (no IDF nor DNP group in this world)
     assert client.get("/coverage/export/nothing.csv?season=2024").status_code == 404
     assert client.get("/coverage/export/departments.pdf?season=2024").status_code == 404
 

@@ -77,12 +77,12 @@ def test_categories_import_all_or_nothing(app, tmp_path, runner):
     result = runner.invoke(args=["import", "categories", str(bad)])
     assert result.exit_code == 1
     assert "línea 3" in result.output and "línea 4" in result.output
-    assert db.session.scalar(select(Municipality.category).filter_by(code="05001")) is None
+    assert db.session.scalar(select(Municipality.category_source).filter_by(code="05001")) == "official:2023"
     good = tmp_path / "ok.csv"
-    good.write_text("municipality_code;year;category\n05001;2024;especial\n5002;2024;6\n", encoding="utf-8")
+    good.write_text("municipality_code;year;category\n05001;2024;especial\n5002;2024;5\n", encoding="utf-8")
     result = runner.invoke(args=["import", "categories", str(good)])
     assert result.exit_code == 0, result.output
-    assert db.session.scalar(select(Municipality.category).filter_by(code="05002")) == "6"
+    assert db.session.scalar(select(Municipality.category).filter_by(code="05002")) == "5"
     assert db.session.scalar(select(Municipality.category_source).filter_by(code="05001")) == "official:2024"
 
 

@@ -165,6 +165,11 @@ EXPECTED: dict[str, str] = {
     "GET coverage.impact_page": READERS,
     "GET coverage.export": READERS,
     "POST coverage.import_indicators": ADMIN_COORD,
+    "GET coverage.reference": READERS,  # official figures, need score (issue 17)
+    "POST coverage.import_categories": ADMIN_COORD,
+    "POST coverage.need_weights": ADMIN_ONLY,
+    "GET coverage.municipality": READERS,
+    "GET coverage.municipal_map": READERS,
     "GET coverage.open_data": PUBLIC,
     "GET coverage.open_data_export": PUBLIC,
     # --- JSON API (same permissions as the UI)
@@ -275,6 +280,7 @@ def _value(name: str, endpoint: str, scene: Scene, side: str):
     specific = {
         ("main.set_language", "code"): "en",
         ("coverage.department", "code"): (w.dep_a if side == "A" else w.dep_b).code,
+        ("coverage.municipality", "code"): (w.mun_plain if side == "A" else w.mun_b).code,
         ("coverage.export", "table"): "summary",
         ("coverage.open_data_export", "table"): "departments",
         ("songs.transition", "to"): "cancelled",

@@ -15,10 +15,10 @@ from flask_login import current_user
 
 from app.auth.decorators import permission_required
 from app.coverage import bp, tables
-from app.coverage.forms import IndicatorUploadForm
-from app.domain import coverage, exports, geo, impact, permissions
+from app.coverage.forms import CategoryUploadForm, IndicatorUploadForm, NeedWeightsForm
+from app.domain import coverage, exports, geo, impact, need, permissions
 from app.domain.parsing import ascii_int
-from app.extensions import htmx
+from app.extensions import db, htmx
 from app.models import Label
 from app.web import fmt_number
 
@@ -147,10 +147,14 @@ def department(code: str):
 
 def _gap_filters() -> dict:
     department = (request.args.get("department") or "").strip()[:2] or None
+    subregion = _int_arg("subregion")
+    if subregion is not None and not 1 <= subregion <= 16:
+        abort(400)
     return {
         "ever": request.args.get("scope") == "ever",
         "department_code": department,
         "label_id": _int_arg("label"),
+        "subregion": subregion,
     }
 
 
@@ -170,6 +174,8 @@ def gaps():
         filters=filters,
         departments=coverage.sort_departments(coverage.department_rows(season), "name"),
         labels=Label.query.order_by(Label.code).all(),
+        subregions=coverage.pdet_subregions(),
+        weights=need.current_weights(),
     )
 
 
@@ -336,3 +342,160 @@ def open_data_export(table: str, fmt: str):
     else:
         abort(404)
     return _download(result, fmt, season)
+
+
+# --------------------------------------------------------------------------- official figures, need, map
+
+
+def _reference_context(**extra):
+    from app.domain import categories
+    from app.domain.permissions import can_import_reference, can_set_need_weights
+
+    weights = need.current_weights()
+    context = {
+        "counts": categories.counts_by_year(),
+        "totals": coverage.reference_totals(),
+        "prioritised": need.prioritised_counts(),
+        "weights": weights,
+        "upload": CategoryUploadForm() if can_import_reference(current_user) else None,
+        "weights_form": NeedWeightsForm(data=weights.__dict__) if can_set_need_weights(current_user) else None,
+        "report": None,
+    }
+    context.update(extra)
+    return context
+
+
+@bp.get("/coverage/reference")
+@permission_required(permissions.can_read_coverage)
+def reference():
+    _reader()
+    return render_template("coverage/reference.html", **_reference_context())
+
+
+@bp.post("/coverage/reference/categories")
+@permission_required(permissions.can_import_reference)
+def import_categories():
+    from app.domain import reference_import
+    from app.domain.permissions import can_import_reference, require
+
+    require(can_import_reference(current_user), _("Solo coordinación y administración pueden importar categorías."))
+    form = CategoryUploadForm()
+    if not form.validate_on_submit():
+        return render_template("coverage/reference.html", **_reference_context(upload=form)), 422
+    report = reference_import.import_categories(
+        form.file.data.read(), form.file.data.filename or "categorias.csv", year=form.year.data, actor_id=current_user.id
+    )
+    if report.errors:
+        db.session.rollback()
+        return render_template("coverage/reference.html", **_reference_context(upload=form, report=report)), 422
+    db.session.commit()
+    flash(
+        _(
+            "Categorías importadas: %(n)s filas de %(years)s (%(c)s cambios); canciones recalculadas: %(s)s.",
+            n=report.created,
+            years=", ".join(str(y) for y in report.years),
+            c=report.changed,
+            s=report.recomputed_songs,
+        ),
+        "success",
+    )
+    return redirect(url_for("coverage.reference"))
+
+
+@bp.post("/coverage/reference/need-weights")
+@permission_required(permissions.can_set_need_weights)
+def need_weights():
+    from app.domain.errors import ValidationFailed
+
+    form = NeedWeightsForm()
+    if form.validate_on_submit():
+        try:
+            need.set_weights({name: form[name].data for name in need.WEIGHT_FIELDS}, current_user)
+        except ValidationFailed as exc:
+            for name, messages in (exc.details or {}).items():
+                form[name].errors = list(messages)
+        else:
+            db.session.commit()
+            flash(_("Pesos del puntaje de necesidad guardados."), "success")
+            return redirect(url_for("coverage.reference", _anchor="need"))
+    return render_template("coverage/reference.html", **_reference_context(weights_form=form)), 422
+
+
+@bp.get("/coverage/municipalities/<code>")
+@permission_required(permissions.can_read_coverage)
+def municipality(code: str):
+    _reader()
+    season = _season()
+    profile = need.profile(code[:5], season)
+    return render_template(
+        "coverage/municipality.html",
+        season=season,
+        seasons=coverage.seasons(),
+        p=profile,
+        m=profile.municipality,
+    )
+
+
+@bp.get("/coverage/map")
+@permission_required(permissions.can_read_coverage)
+def municipal_map():
+    _reader()
+    season = _season()
+    if season is None:
+        return _no_season()
+    show = request.args.get("show", "need")
+    if show not in ("need", "songs"):
+        abort(400)
+    code = (request.args.get("department") or "").strip()[:2] or None
+    department = coverage.department_by_code(code) if code else None
+    data = need.map_data(season, department)
+
+    def text(row) -> str:
+        score = _("sin datos") if row.need is None else f"{row.need.score:.1f}".replace(".", ",")
+        return _("%(name)s: necesidad %(need)s, %(n)s canciones entregadas", name=row.name, need=score, n=row.songs)
+
+    areas = {
+        r.code: geo.MapArea(r.code, r.name, None, text(r), url_for("coverage.municipality", code=r.code, season=season.year))
+        for r in data.municipalities
+    }
+    if show == "need":
+        colours = {r.code: geo.class_colour(r.need.score if r.need else None, geo.NEED_CLASSES) for r in data.municipalities}
+        legend = geo.need_legend()
+    else:
+        colours = {r.code: geo.class_colour(r.songs, geo.SONG_CLASSES) for r in data.municipalities}
+        legend = geo.songs_legend(_("5 o más"))
+    departments = {
+        d.code: geo.MapArea(
+            d.code,
+            d.name,
+            None,
+            _(
+                "%(name)s: %(a)s de %(m)s municipios asistidos, necesidad media %(need)s",
+                name=d.name,
+                a=d.assisted,
+                m=d.municipalities,
+                need=_("sin datos") if d.mean_need is None else f"{d.mean_need:.1f}".replace(".", ","),
+            ),
+            url_for("coverage.municipal_map", department=d.code, season=season.year, show=show),
+        )
+        for d in data.departments
+    }
+    what = _("necesidad") if show == "need" else _("canciones entregadas")
+    title = (
+        _("Mapa municipal de %(d)s: %(what)s, temporada %(y)s", d=department.name, what=what, y=season.year)
+        if department
+        else _("Mapa municipal de Colombia: %(what)s, temporada %(y)s", what=what, y=season.year)
+    )
+    return render_template(
+        "coverage/map.html",
+        season=season,
+        seasons=coverage.seasons(),
+        department=department,
+        show=show,
+        data=data,
+        map_svg=geo.render_municipal_map(areas, colours, title, department.code if department else None, departments),
+        legend=legend,
+        no_data_colour=geo.NO_DATA,
+        title=title,
+        departments_all=coverage.sort_departments(coverage.department_rows(season), "name"),
+    )

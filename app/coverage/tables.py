@@ -85,6 +85,11 @@ def municipalities_table(season: Season, department) -> Table:
         _("Canciones entregadas"),
         _("Última entrega"),
         _("Fuente de la categoría"),
+        _("Puntaje de necesidad (0–100)"),
+        _("IDF en vigor"),
+        _("Año del IDF"),
+        _("Grupo de capacidades DNP"),
+        _("Datos completos"),
     ]
     out = [
         [
@@ -97,10 +102,18 @@ def municipalities_table(season: Season, department) -> Table:
             r.songs,
             r.last_delivered,
             r.category_source,
+            *_need_cells(r.need),
         ]
         for r in rows
     ]
     return Table(f"cobertura-{department.code}-municipios", department.name, headers, out)
+
+
+def _need_cells(score) -> list:
+    """Score, IDF, IDF year, capacity group, complete: the need columns of a row."""
+    if score is None:
+        return [None, None, None, None, None]
+    return [score.score, score.idf, score.idf_year, score.capacity_group, score.complete]
 
 
 def gaps_table(season: Season, **filters) -> Table:
@@ -116,6 +129,12 @@ def gaps_table(season: Season, **filters) -> Table:
         _("Subregión PDET"),
         _("Última entrega (cualquier temporada)"),
         _("Fuente de la categoría"),
+        _("Orden (plan de trabajo)"),
+        _("Puntaje de necesidad (0–100)"),
+        _("IDF en vigor"),
+        _("Año del IDF"),
+        _("Grupo de capacidades DNP"),
+        _("Datos completos"),
     ]
     out = [
         [
@@ -129,8 +148,10 @@ def gaps_table(season: Season, **filters) -> Table:
             r.pdet_subregion,
             r.last_delivered_ever,
             r.category_source,
+            rank,
+            *_need_cells(r.need),
         ]
-        for r in rows
+        for rank, r in enumerate(rows, start=1)
     ]
     stem = "brechas-nunca" if filters.get("ever") else "brechas-temporada"
     return Table(stem, _("Brechas"), headers, out)
@@ -172,8 +193,23 @@ def impact_table(indicator: str, year_from: int, year_to: int) -> Table:
         _("Media %(y)s", y=year_from),
         _("Media %(y)s", y=year_to),
         _("Cambio medio"),
+        _("Mediana %(y)s", y=year_from),
+        _("Mediana %(y)s", y=year_to),
+        _("Mediana del cambio"),
     ]
-    out = [[str(g.label), g.municipalities, g.mean_from, g.mean_to, g.mean_change] for g in groups]
+    out = [
+        [
+            str(g.label),
+            g.municipalities,
+            g.mean_from,
+            g.mean_to,
+            g.mean_change,
+            g.median_from,
+            g.median_to,
+            g.median_change,
+        ]
+        for g in groups
+    ]
     return Table(f"impacto-{indicator}-{year_from}-{year_to}", _("Impacto"), headers, out)
 
 

@@ -92,16 +92,20 @@ def recompute_stored_terms(*criteria) -> int:
     Set up for an admin action: one read of the facts, Python scoring (the same
     ``song_terms`` as at write time) and one executemany update.
     """
+    from app.domain.categories import InForce
+
     seasons = {s.id: _weights(s) for s in db.session.scalars(select(Season))}
+    season_year = dict(db.session.execute(select(Season.id, Season.year)).all())
+    in_force = InForce()
     stmt = (
         select(
             Song.id,
             Song.season_id,
+            Song.municipality_id,
             Song.state,
             Song.due_date,
             Song.delivered_on,
             Municipality.pdet,
-            Municipality.category,
             Album.weight,
             Review.pertinence,
             Review.rigour,
@@ -128,7 +132,7 @@ def recompute_stored_terms(*criteria) -> int:
             due_date=row.due_date,
             delivered_on=row.delivered_on,
             pdet=bool(row.pdet),
-            category=row.category,
+            category=in_force.category(row.municipality_id, season_year[row.season_id]),
             album_weight=float(row.weight),
             review=review,
             survey=survey,

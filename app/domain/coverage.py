@@ -202,7 +202,7 @@ class MunicipalityRef:
     pdet: bool
     pdet_subregion: str | None
     prioritised: bool
-    category_source: str | None = None  # "official:<year>", or "demo" (synthetic, not official)
+    category_source: str | None = None  # "official:<year>" (the year of the category shown)
 
 
 @dataclass
@@ -596,6 +596,7 @@ class MunicipalityRow:
     songs: int
     last_delivered: date | None
     category_source: str | None = None
+    need: Any = None  # app.domain.need.NeedScore in the season's year
 
 
 def department_by_code(code: str) -> Department:
@@ -606,8 +607,11 @@ def department_by_code(code: str) -> Department:
 
 
 def department_municipalities(season: Season, department: Department) -> list[MunicipalityRow]:
-    """A department's municipalities with their delivered songs in the season."""
+    """A department's municipalities with their delivered songs and need score in the season."""
+    from app.domain import need
+
     cells = _by((c for c in season_cells(season.id) if c.department_id == department.id), lambda c: c.municipality_id)
+    needs = need.scores(season.year)
     return [
         MunicipalityRow(
             code=m.code,
@@ -619,6 +623,7 @@ def department_municipalities(season: Season, department: Department) -> list[Mu
             songs=_songs(cells.get(m.id, [])),
             last_delivered=_last(cells.get(m.id, [])),
             category_source=m.category_source,
+            need=needs.get(m.id),
         )
         for m in reference().municipalities
         if m.department_id == department.id
@@ -640,6 +645,8 @@ class GapRow:
     pdet_subregion: str | None
     last_delivered_ever: date | None
     category_source: str | None = None
+    need: Any = None  # app.domain.need.NeedScore in the season's year
+    pdet_subregion_code: int | None = None
 
 
 def _last_delivered_ever() -> dict[int, date | None]:
@@ -653,19 +660,31 @@ def _last_delivered_ever() -> dict[int, date | None]:
 
 
 def gaps(
-    season: Season, *, ever: bool = False, department_code: str | None = None, label_id: int | None = None
+    season: Season,
+    *,
+    ever: bool = False,
+    department_code: str | None = None,
+    label_id: int | None = None,
+    subregion: int | None = None,
 ) -> list[GapRow]:
-    """Prioritised municipalities with no delivered song in the season (or ever) (DESIGN.md §6)."""
+    """Prioritised municipalities with no delivered song in the season (or ever), as a work
+    plan: never-assisted ones first, then by need score, highest first (DESIGN.md §6)."""
+    from app.domain import need
+
     ref = reference()
     last_ever = _last_delivered_ever()
     reached = set(last_ever) if ever else {c.municipality_id for c in season_cells(season.id)}
     departments = {d.id: d for d in ref.departments}
+    subregions = pdet_subregion_codes()
+    needs = need.scores(season.year)
     rows = []
     for m in ref.prioritised:
         dep = departments.get(m.department_id)
         if m.id in reached or dep is None:
             continue
         if (department_code and dep.code != department_code) or (label_id and dep.label_id != label_id):
+            continue
+        if subregion and subregions.get(m.id) != subregion:
             continue
         rows.append(
             GapRow(
@@ -679,10 +698,36 @@ def gaps(
                 m.pdet_subregion,
                 last_ever.get(m.id),
                 m.category_source,
+                needs.get(m.id),
+                subregions.get(m.id),
             )
         )
-    rows.sort(key=lambda g: g.department_code)  # stable: keeps name, code order within a department
+    # Stable over the (name, code) order of reference(): ties keep the alphabetical order.
+    rows.sort(key=lambda g: (g.last_delivered_ever is not None, -(g.need.score if g.need else 0)))
     return rows
+
+
+def pdet_subregion_codes() -> dict[int, int]:
+    """Municipality id → PDET subregion code (1–16)."""
+
+    def compute() -> dict[int, int]:
+        stmt = select(Municipality.id, Municipality.pdet_subregion_code).where(
+            Municipality.pdet_subregion_code.is_not(None)
+        )
+        return dict(db.session.execute(stmt).all())
+
+    return cached(("subregions",), compute)
+
+
+def pdet_subregions() -> list[tuple[int, str]]:
+    """(code, name) of the 16 PDET subregions, by code."""
+    stmt = (
+        select(Municipality.pdet_subregion_code, Municipality.pdet_subregion)
+        .where(Municipality.pdet_subregion_code.is_not(None))
+        .distinct()
+        .order_by(Municipality.pdet_subregion_code)
+    )
+    return [(code, name) for code, name in db.session.execute(stmt)]
 
 
 # --------------------------------------------------------------------------- targets

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from statistics import median
 
 from flask import has_request_context
 from flask_babel import gettext, lazy_gettext
@@ -171,6 +172,9 @@ class ImpactGroup:
     mean_from: float | None
     mean_to: float | None
     mean_change: float | None
+    median_from: float | None = None
+    median_to: float | None = None
+    median_change: float | None = None  # median of the municipalities' own changes
 
 
 def cumulative_assistances(year_to: int) -> dict[int, int]:
@@ -194,7 +198,7 @@ def group_for(assistances: int) -> str:
 
 
 def compare(indicator: str, year_from: int, year_to: int) -> list[ImpactGroup]:
-    """Mean indicator in each year and mean change, per cumulative-assistance group (DESIGN.md §6).
+    """Mean and median indicator in each year and the change, per cumulative-assistance group (DESIGN.md §6).
 
     Cumulative assistances: delivered songs of every season whose year is at most
     ``year_to``. Only municipalities with a value in both years count.
@@ -211,23 +215,26 @@ def compare(indicator: str, year_from: int, year_to: int) -> list[ImpactGroup]:
         .where(before.indicator == indicator, before.year == year_from)
     ).all()
     counts = cumulative_assistances(year_to)
-    sums: dict[str, list[float]] = {key: [0, 0.0, 0.0] for key in GROUPS}  # n, Σ from, Σ to
+    values: dict[str, list[tuple[float, float]]] = {key: [] for key in GROUPS}
     for municipality_id, value_from, value_to in pairs:
-        acc = sums[group_for(counts.get(municipality_id, 0))]
-        acc[0] += 1
-        acc[1] += value_from
-        acc[2] += value_to
+        values[group_for(counts.get(municipality_id, 0))].append((value_from, value_to))
     out = []
     for key in GROUPS:
-        n, total_from, total_to = sums[key]
+        pairs_in = values[key]
+        n = len(pairs_in)
+        befores = [a for a, _b in pairs_in]
+        afters = [b for _a, b in pairs_in]
         out.append(
             ImpactGroup(
                 key=key,
                 label=GROUP_LABELS[key],
-                municipalities=int(n),
-                mean_from=total_from / n if n else None,
-                mean_to=total_to / n if n else None,
-                mean_change=(total_to - total_from) / n if n else None,
+                municipalities=n,
+                mean_from=sum(befores) / n if n else None,
+                mean_to=sum(afters) / n if n else None,
+                mean_change=(sum(afters) - sum(befores)) / n if n else None,
+                median_from=median(befores) if n else None,
+                median_to=median(afters) if n else None,
+                median_change=median([b - a for a, b in pairs_in]) if n else None,
             )
         )
     return out

@@ -24,6 +24,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
 from app.domain import audit, permissions
+from app.domain.categories import InForce
 from app.domain.parsing import ascii_int
 from app.domain.reference_import import ImportReport, RowError
 from app.domain.scoring import DefaultWeights, song_terms
@@ -107,8 +108,10 @@ def _normalise_header(name: Any) -> str:
     return re.sub(r"[\s\-]+", "_", _cell_text(name).lower()).strip("_")
 
 
-def read_rows(raw: bytes, filename: str) -> list[tuple[int, list[Any]]]:
-    """``[(line, cells)]`` including the header (line 1); FileRefused if unreadable."""
+def read_rows(raw: bytes, filename: str, sheet: str | None = None) -> list[tuple[int, list[Any]]]:
+    """``[(line, cells)]`` including the header (line 1); FileRefused if unreadable.
+
+    XLSX: the sheet named ``sheet`` (case-insensitive) when the workbook has one, else the first."""
     name = (filename or "").lower()
     if not raw:
         raise FileRefused("El archivo está vacío.")
@@ -117,7 +120,7 @@ def read_rows(raw: bytes, filename: str) -> list[tuple[int, list[Any]]]:
     if name.endswith(".xlsx") or raw[:4] == b"PK\x03\x04":
         if not raw.startswith(b"PK\x03\x04"):
             raise FileRefused("El archivo no es un libro de Excel .xlsx válido.")
-        return _read_xlsx(raw)
+        return _read_xlsx(raw, sheet)
     base = name.replace("\\", "/").rsplit("/", 1)[-1]
     if "." in base and not base.endswith((".csv", ".txt")):
         raise FileRefused("Tipo de archivo no admitido: use CSV (UTF-8) o XLSX.")
@@ -150,7 +153,7 @@ def _read_csv(raw: bytes) -> list[tuple[int, list[Any]]]:
     return rows
 
 
-def _read_xlsx(raw: bytes) -> list[tuple[int, list[Any]]]:
+def _read_xlsx(raw: bytes, sheet_name: str | None = None) -> list[tuple[int, list[Any]]]:
     from openpyxl import load_workbook
 
     try:
@@ -168,7 +171,8 @@ def _read_xlsx(raw: bytes) -> list[tuple[int, list[Any]]]:
     except Exception:
         raise FileRefused("No se pudo leer el libro de Excel: ¿está dañado o protegido con contraseña?") from None
     try:
-        sheet = workbook.worksheets[0]
+        named = [ws for ws in workbook.worksheets if sheet_name and ws.title.strip().casefold() == sheet_name]
+        sheet = (named or workbook.worksheets)[0]
         rows = []
         for number, cells in enumerate(sheet.iter_rows(values_only=True), start=1):
             if number > MAX_ROWS + 1:
@@ -214,6 +218,7 @@ class _Lookups:
     municipalities: dict[str, tuple[int, int, bool, str | None]]
     department_label: dict[int, int | None]
     seasons: list[tuple[date, date, int, DefaultWeights]]
+    categories: Any = None  # app.domain.categories.InForce: the category in force by year
 
 
 def _weights(season: Season) -> DefaultWeights:
@@ -250,6 +255,7 @@ def _load_lookups() -> _Lookups:
         },
         department_label=dict(session.execute(select(Department.id, Department.label_id)).all()),
         seasons=[(s.starts_on, s.ends_on, s.id, _weights(s)) for s in session.scalars(select(Season))],
+        categories=InForce(),
     )
 
 
@@ -395,7 +401,7 @@ def _check_row(
         due_date=due,
         delivered_on=delivered_on,
         pdet=municipality[2],
-        category=municipality[3],
+        category=lk.categories.category(municipality[0], season[0].year),
         album_weight=album[1],
         review=None,
         survey=None,

@@ -332,3 +332,13 @@ def refuse_if(reason: str | None) -> None:
     """Raise PermissionDenied(reason) when a ``*_refusal`` predicate gave one."""
     if reason is not None:
         raise PermissionDenied(reason)
+
+
+def can_import_reference(user: Any) -> bool:
+    """Official reference figures (categories, indicators): coordinators and admins (DESIGN.md §1)."""
+    return is_coordinator(user) or is_admin(user)
+
+
+def can_set_need_weights(user: Any) -> bool:
+    """The weights of the need score are an admin setting (DESIGN.md §6)."""
+    return is_admin(user)

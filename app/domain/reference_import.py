@@ -1,21 +1,42 @@
-"""Re-import of official reference files: municipal categories (DESIGN.md §2).
+"""Re-import of official reference files: municipal categories by year (DESIGN.md §2, §6).
+
+CLI ``import categories FILE [--year]``, the reference page, and ``seed reference``
+all call :func:`import_categories`. The file is a CSV with a header
+``municipality_code, year, category`` (optional ``capacity_group``, ``source``), or
+the XLSX workbook exactly as DNP (sheet *Municipios* of the fiscal-performance
+results) or the Contaduría publish it: title rows above the header are skipped,
+columns are found by their names (DANE/DIVIPOLA code, category, group of initial
+capacities, year or *vigencia*), and the year may also come from a title ("vigencia
+2024"), from the category column ("Categoría 2024") or from the caller.
 
 All rows or none: every row is validated first; bad rows are reported with their
-line number and reason and nothing is written.
+line number (the spreadsheet's row) and reason and nothing is written. Rows are
+upserted on (municipality, year): other years are never touched. Rows with no
+category at all (San Andrés in some lists) are skipped and counted. Then the
+current category, the stored per-song terms of the affected seasons (E feeds the
+points) and the coverage cache follow (app.domain.categories).
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import bindparam, select, update
 
+from app.domain import audit
+from app.domain.coverage import _  # gettext in a request, the Spanish text elsewhere
+from app.domain.coverage import fold as accent_fold
 from app.domain.parsing import ascii_int
 from app.extensions import db
-from app.models import Municipality
-from app.models.territory import CATEGORIES
+from app.models import MunicipalCategory, Municipality
+from app.models.territory import CAPACITY_GROUPS, CATEGORIES
+
+MIN_YEAR, MAX_YEAR = 1990, 2100
+HEADER_SCAN_ROWS = 40  # an official workbook has a few title rows above its header
 
 
 @dataclass
@@ -40,42 +61,288 @@ def read_csv_text(raw: bytes) -> list[dict[str, str]]:
     return list(reader)
 
 
-def import_categories(raw: bytes) -> ImportReport:
-    report = ImportReport()
+@dataclass
+class CategoryImport(ImportReport):
+    """What an import did (or would have done): rows written, years, errors by line."""
+
+    changed: int = 0
+    skipped: int = 0  # rows without any category (San Andrés, non-municipalised areas)
+    years: list[int] = field(default_factory=list)
+    recomputed_songs: int = 0
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def fold(text: Any) -> str:
+    """Lower case, no accents, runs of other characters as one ``_``."""
+    return re.sub(r"[^a-z0-9]+", "_", accent_fold("" if text is None else str(text))).strip("_")
+
+
+def _column_roles(header: list[Any]) -> dict[str, int]:
+    """Which cell of a header row holds each field (first match wins)."""
+    roles: dict[str, int] = {}
+    names = [fold(cell) for cell in header]
+
+    def take(role: str, index: int) -> None:
+        if role not in roles:
+            roles[role] = index
+
+    for i, name in enumerate(names):  # explicit names first
+        if name in ("municipality_code", "codigo_dane", "cod_dane", "codigo_divipola", "divipola", "codigo_municipio"):
+            take("code", i)
+        elif name in ("category", "categoria"):
+            take("category", i)
+        elif name in ("capacity_group", "grupo", "grupo_de_capacidades"):
+            take("group", i)
+        elif name in ("year", "ano", "vigencia", "anio"):
+            take("year", i)
+        elif name in ("source", "fuente"):
+            take("source", i)
+    for i, name in enumerate(names):  # then the long names of the official workbooks
+        if not name or i in roles.values():
+            continue
+        if ("dane" in name or "divipola" in name) and "dep" not in name and "dpto" not in name:
+            take("code", i)
+        elif name.startswith("categor"):
+            take("category", i)
+        elif name.startswith("grupo") or "capacidad" in name or "dotacion" in name:
+            take("group", i)
+        elif name.startswith(("vigencia", "ano_", "year")):
+            take("year", i)
+    if "code" not in roles:  # a bare "Código" next to the municipality's name
+        for i, name in enumerate(names):
+            if name.startswith("cod") and not any(x in name for x in ("dep", "dpto", "cgn", "contaduria", "chip")):
+                take("code", i)
+                break
+    return roles
+
+
+_YEAR_IN_TEXT = re.compile(r"(?<!\d)(19[9]\d|20\d\d)(?!\d)")
+
+
+def _year_in(text: Any) -> int | None:
+    match = _YEAR_IN_TEXT.search("" if text is None else str(text))
+    return int(match[1]) if match else None
+
+
+def _cell_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+_ORDINALS = {"primera": "1", "segunda": "2", "tercera": "3", "cuarta": "4", "quinta": "5", "sexta": "6"}
+
+
+def normalise_category(value: Any) -> str | None:
+    """``especial`` or ``1``…``6`` from what official files write (6, 6.0, "Categoría 6", "E", "Sexta")."""
+    text = fold(_cell_text(value))
+    text = re.sub(r"^(categoria|cat)_?", "", text)
+    if text in ("especial", "e", "esp", "ce"):
+        return "especial"
+    text = _ORDINALS.get(text, text)
+    return text if text in CATEGORIES else None
+
+
+def normalise_group(value: Any) -> str | None | bool:
+    """``C`` or ``G1``…``G5``; None when empty; False when unreadable."""
+    text = fold(_cell_text(value)).replace("_", "")
+    if not text:
+        return None
+    if text in ("c", "ciudad", "ciudades"):
+        return "C"
+    text = re.sub(r"^grupo", "g", text)
+    return text.upper() if text.upper() in CAPACITY_GROUPS else False
+
+
+def normalise_code(value: Any) -> str | None:
+    text = _cell_text(value)
+    if not text.isascii() or not text.isdigit() or len(text) > 5:
+        return None
+    return text.zfill(5)
+
+
+def _find_header(rows: list[tuple[int, list[Any]]]) -> tuple[int, dict[str, int], int | None]:
+    """Index of the header row, its column roles, and a year read from the titles above it."""
+    title_year = None
+    for index, (_line, cells) in enumerate(rows[:HEADER_SCAN_ROWS]):
+        roles = _column_roles(cells)
+        if "code" in roles and "category" in roles:
+            return index, roles, title_year or _year_in(cells[roles["category"]])
+        for cell in cells:
+            if title_year is None and ("vigencia" in fold(cell) or "categorizacion" in fold(cell)):
+                title_year = _year_in(cell)
+    return -1, {}, None
+
+
+def read_file(raw: bytes, filename: str) -> list[tuple[int, list[Any]]]:
+    """``[(line, cells)]`` of a CSV or of the XLSX sheet *Municipios* (else the first sheet)."""
+    from app.domain.imports import read_rows
+
+    return read_rows(raw, filename, sheet="municipios")
+
+
+# --------------------------------------------------------------------------- import
+
+
+def import_categories(
+    raw: bytes,
+    filename: str = "categorias.csv",
+    *,
+    year: int | None = None,
+    actor_id: int | None = None,
+    only_missing: bool = False,
+) -> CategoryImport:
+    """Validate every row, then upsert all of them or none (module docstring). Flushes, never commits.
+
+    ``only_missing``: add the (municipality, year) rows the database lacks and leave
+    the others as they are (``seed reference``: a later official re-import wins).
+    """
+    from app.domain.imports import FileRefused
+
+    report = CategoryImport()
     try:
-        rows = read_csv_text(raw)
-    except UnicodeDecodeError:
-        report.errors.append(RowError(1, "El archivo no está en UTF-8."))
+        rows = read_file(raw, filename)
+    except FileRefused as exc:
+        report.errors.append(RowError(1, str(exc)))
         return report
+    start, roles, title_year = _find_header(rows)
+    if start < 0:
+        report.errors.append(
+            RowError(
+                1,
+                _(
+                    "No se encontró el encabezado: hacen falta una columna con el código DANE del municipio "
+                    "(municipality_code) y otra con la categoría (category)."
+                ),
+            )
+        )
+        return report
+    default_year = year or (title_year if "year" not in roles else None)
+    if "year" not in roles and default_year is None:
+        report.errors.append(
+            RowError(rows[start][0], _("El archivo no indica el año (vigencia): añada una columna year o indique el año."))
+        )
+        return report
+
     codes = dict(db.session.execute(select(Municipality.code, Municipality.id)).all())
-    updates = []
-    for number, row in enumerate(rows, start=2):
-        code = (row.get("municipality_code") or "").strip().zfill(5)
-        category = (row.get("category") or "").strip().lower()
-        year = (row.get("year") or "").strip()
-        if code not in codes:
-            report.errors.append(RowError(number, f"Código DANE desconocido: {code!r}."))
-        elif category not in CATEGORIES:
-            report.errors.append(RowError(number, f"Categoría no válida: {category!r} (especial o 1 a 6)."))
-        elif ascii_int(year, minimum=1900, maximum=2999) is None:
-            report.errors.append(RowError(number, f"Año no válido: {year!r}."))
+    parsed: dict[tuple[int, int], tuple[str, str | None, str | None]] = {}
+    seen_at: dict[tuple[int, int], int] = {}
+
+    def cell(cells: list[Any], role: str) -> Any:
+        i = roles.get(role)
+        return cells[i] if i is not None and i < len(cells) else None
+
+    for line, cells in rows[start + 1 :]:
+        code_raw, category_raw = _cell_text(cell(cells, "code")), _cell_text(cell(cells, "category"))
+        if not code_raw and not category_raw:
+            continue  # blank row, or a note under the table
+        if not category_raw and normalise_code(code_raw) is None:
+            continue  # a footnote ("Fuente: …") in the first column
+        code = normalise_code(code_raw)
+        row_year = default_year
+        if "year" in roles and year is None:
+            row_year = ascii_int(_cell_text(cell(cells, "year")), minimum=MIN_YEAR, maximum=MAX_YEAR)
+        group = normalise_group(cell(cells, "group"))
+        if code is None or code not in codes:
+            report.errors.append(RowError(line, _("Código DANE de municipio desconocido: %(code)r.", code=code_raw)))
+        elif row_year is None or not MIN_YEAR <= row_year <= MAX_YEAR:
+            report.errors.append(
+                RowError(line, _("Año no válido: %(year)r.", year=_cell_text(cell(cells, "year"))))
+            )
+        elif not category_raw:
+            report.skipped += 1  # no category that year (San Andrés, non-municipalised areas)
+        elif normalise_category(category_raw) is None:
+            report.errors.append(
+                RowError(line, _("Categoría no válida: %(value)r (especial o 1 a 6).", value=category_raw))
+            )
+        elif group is False:
+            report.errors.append(
+                RowError(
+                    line,
+                    _("Grupo de capacidades no válido: %(value)r (C o G1 a G5).", value=_cell_text(cell(cells, "group"))),
+                )
+            )
         else:
-            updates.append({"b_id": codes[code], "b_category": category, "b_source": f"official:{year}"})
-    if not rows:
-        report.errors.append(RowError(1, "El archivo no tiene filas."))
+            key = (codes[code], row_year)
+            if key in seen_at:
+                report.errors.append(
+                    RowError(line, _("Fila repetida: el mismo municipio y año ya está en la línea %(n)s.", n=seen_at[key]))
+                )
+                continue
+            seen_at[key] = line
+            source = _cell_text(cell(cells, "source"))[:200] or filename[:200]
+            parsed[key] = (normalise_category(category_raw), group or None, source)
+    if not parsed and not report.errors:
+        report.errors.append(RowError(rows[start][0], _("El archivo no tiene filas de datos.")))
     if report.errors:
         return report
-    stmt = (
-        update(Municipality.__table__)
-        .where(Municipality.__table__.c.id == bindparam("b_id"))
-        .values(category=bindparam("b_category"), category_source=bindparam("b_source"))
-    )
-    db.session.connection().execute(stmt, updates)
-    db.session.commit()
-    report.created = len(updates)
+    _write(parsed, report, only_missing)
+    if report.changed or actor_id is not None:
+        audit.record(
+            "categories_imported",
+            "municipal_category",
+            None,
+            actor_id=actor_id,
+            changes={"rows": report.created, "changed": report.changed, "years": report.years, "file": filename[:100]},
+        )
     return report
 
 
-def import_categories_path(path: str) -> ImportReport:
+def _write(
+    parsed: dict[tuple[int, int], tuple[str, str | None, str | None]], report: CategoryImport, only_missing: bool
+) -> None:
+    years = sorted({year for _mid, year in parsed})
+    existing = {
+        (row.municipality_id, row.year): row
+        for row in db.session.execute(
+            select(
+                MunicipalCategory.id,
+                MunicipalCategory.municipality_id,
+                MunicipalCategory.year,
+                MunicipalCategory.category,
+                MunicipalCategory.capacity_group,
+                MunicipalCategory.source,
+            ).where(MunicipalCategory.year.in_(years))
+        )
+    }
+    inserts, updates, changed = [], [], set()
+    for (mid, year), (category, group, source) in parsed.items():
+        old = existing.get((mid, year))
+        if old is None:
+            inserts.append(
+                {"municipality_id": mid, "year": year, "category": category, "capacity_group": group, "source": source}
+            )
+            changed.add((mid, year))
+        elif not only_missing and (old.category, old.capacity_group, old.source) != (category, group, source):
+            updates.append({"b_id": old.id, "b_category": category, "b_group": group, "b_source": source})
+            if (old.category, old.capacity_group) != (category, group):
+                changed.add((mid, year))
+    if inserts:
+        db.session.execute(MunicipalCategory.__table__.insert(), inserts)
+    if updates:
+        table = MunicipalCategory.__table__
+        db.session.connection().execute(
+            update(table)
+            .where(table.c.id == bindparam("b_id"))
+            .values(category=bindparam("b_category"), capacity_group=bindparam("b_group"), source=bindparam("b_source")),
+            updates,
+        )
+    report.created, report.changed, report.years = len(parsed), len(changed), years
+    if changed:
+        from app.domain import categories, coverage
+
+        mids = {mid for mid, _year in changed}
+        categories.sync_current(mids)
+        report.recomputed_songs = categories.recompute_for(mids, min(year for _mid, year in changed))
+        coverage.clear_cache()
+
+
+def import_categories_path(path: str, *, year: int | None = None, actor_id=None) -> CategoryImport:
     with open(path, "rb") as handle:
-        return import_categories(handle.read())
+        return import_categories(handle.read(), path.replace("\\", "/").rsplit("/", 1)[-1], year=year, actor_id=actor_id)
+
+

@@ -10,6 +10,7 @@ from datetime import date
 
 from sqlalchemy import select
 
+from app.domain.categories import category_in_force
 from app.domain.errors import ValidationFailed
 from app.domain.scoring import song_terms
 from app.extensions import db
@@ -28,7 +29,9 @@ def season_for(due_date: date) -> Season:
 
 
 def refresh_song_terms(song: Song) -> Song:
-    """Recompute and store late_business_days, T, R, S, Q, E, points and on_time."""
+    """Recompute and store late_business_days, T, R, S, Q, E, points and on_time.
+
+    E uses the municipality's category in force in the season's year (DESIGN.md §6)."""
     review = song.review
     survey = song.survey if song.survey is not None and song.survey.counts else None  # held: not yet
     terms = song_terms(
@@ -36,7 +39,7 @@ def refresh_song_terms(song: Song) -> Song:
         due_date=song.due_date,
         delivered_on=song.delivered_on,
         pdet=bool(song.municipality.pdet),
-        category=song.municipality.category,
+        category=category_in_force(song.municipality_id or song.municipality.id, song.season.year),
         album_weight=float(song.album.weight),
         review=(review.pertinence, review.rigour, review.usefulness, review.evidence_quality) if review else None,
         survey=(survey.q1, survey.q2, survey.q3, survey.q4, survey.q5) if survey else None,

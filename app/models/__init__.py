@@ -13,7 +13,7 @@ from app.models.charts import (
 )
 from app.models.notifications import Notification, NotificationPreference
 from app.models.songs import DueDateChange, Evidence, PendingChange, Review, Song, SongState, Survey
-from app.models.territory import Department, MunicipalIndicator, Municipality
+from app.models.territory import Department, MunicipalCategory, MunicipalIndicator, Municipality, NeedWeights
 
 __all__ = [
     "Album",
@@ -30,9 +30,11 @@ __all__ = [
     "Evidence",
     "Label",
     "LabelChartEntry",
+    "MunicipalCategory",
     "MunicipalIndicator",
     "PendingChange",
     "Municipality",
+    "NeedWeights",
     "Notification",
     "NotificationPreference",
     "Playlist",

@@ -8,6 +8,9 @@ from app.extensions import db
 
 CATEGORIES = ("especial", "1", "2", "3", "4", "5", "6")
 PRIORITY_CATEGORIES = ("5", "6")
+# DNP's groups of initial capacities (Medición de Desempeño Municipal / nuevo IDF):
+# C = cities, G1 high … G5 low initial endowments.
+CAPACITY_GROUPS = ("C", "G1", "G2", "G3", "G4", "G5")
 
 
 class Department(db.Model):
@@ -39,9 +42,11 @@ class Municipality(db.Model):
     code: Mapped[str] = mapped_column(String(5), unique=True)
     name: Mapped[str] = mapped_column(String(120), index=True)
     department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"))
+    # The category of the latest year in ``municipal_categories`` (kept in step by
+    # app.domain.categories.sync_current); NULL for San Andrés and the
+    # non-municipalised areas, which have none.
     category: Mapped[str | None] = mapped_column(String(8))
-    # Where the category came from: "official:<year>" after an import, "demo" for
-    # the clearly labelled synthetic sample of the demo seed.
+    # "official:<year>": the year of the official figure shown as current.
     category_source: Mapped[str | None] = mapped_column(String(40))
     pdet: Mapped[bool] = mapped_column(default=False)
     pdet_subregion_code: Mapped[int | None]
@@ -62,6 +67,48 @@ class Municipality(db.Model):
 
     def __repr__(self) -> str:
         return f"<Municipality {self.code} {self.name}>"
+
+
+class MunicipalCategory(db.Model):
+    """A municipality's category (Ley 617 de 2000) and DNP capacity group in one year.
+
+    A song's equity multiplier uses the category in force in its season's year:
+    the latest year ≤ that year (DESIGN.md §6).
+    """
+
+    __tablename__ = "municipal_categories"
+    __table_args__ = (
+        UniqueConstraint("municipality_id", "year"),
+        CheckConstraint("category IN ('especial','1','2','3','4','5','6')", name="category_valid"),
+        CheckConstraint(
+            "capacity_group IS NULL OR capacity_group IN ('C','G1','G2','G3','G4','G5')", name="capacity_group_valid"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    municipality_id: Mapped[int] = mapped_column(ForeignKey("municipalities.id", ondelete="CASCADE"))
+    year: Mapped[int] = mapped_column(index=True)
+    category: Mapped[str] = mapped_column(String(8))
+    capacity_group: Mapped[str | None] = mapped_column(String(2))
+    source: Mapped[str | None] = mapped_column(String(200))
+
+    municipality: Mapped[Municipality] = relationship()
+
+
+class NeedWeights(db.Model):
+    """Weights of the need score (one row; an admin setting, DESIGN.md §6)."""
+
+    __tablename__ = "need_weights"
+    __table_args__ = (
+        CheckConstraint(
+            "idf_weight >= 0 AND capacity_weight >= 0 AND pdet_weight >= 0", name="need_weights_nonnegative"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    idf_weight: Mapped[float] = mapped_column(default=0.5)
+    capacity_weight: Mapped[float] = mapped_column(default=0.3)
+    pdet_weight: Mapped[float] = mapped_column(default=0.2)
 
 
 class MunicipalIndicator(db.Model):

@@ -1,0 +1,243 @@
+"""Official municipal categories by year (issue 17; DESIGN.md §2, §6)."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+from collections import Counter
+from datetime import date
+from pathlib import Path
+
+import pytest
+from openpyxl import Workbook
+from sqlalchemy import func, select
+
+from app.domain import categories, reference_import
+from app.domain.scoring import equity
+from app.extensions import db
+from app.models import AuditEvent, MunicipalCategory, MunicipalIndicator, Municipality, Song
+from seeds.reference import REFERENCE_DIR, ensure_season, load_reference
+from tests import factories
+
+SHARED = Path("/work/shared/data/municipal_categories_2020_2023.csv")
+# Counts per year and category of DNP's official workbooks (the shared file), written out
+# here so that a changed shipped copy fails even where the shared folder is absent.
+OFFICIAL_COUNTS = {
+    2020: {"especial": 6, "1": 27, "2": 18, "3": 16, "4": 25, "5": 42, "6": 967},
+    2021: {"especial": 6, "1": 24, "2": 23, "3": 19, "4": 22, "5": 49, "6": 959},
+    2022: {"especial": 6, "1": 27, "2": 19, "3": 25, "4": 16, "5": 42, "6": 967},
+    2023: {"especial": 6, "1": 27, "2": 19, "3": 25, "4": 16, "5": 42, "6": 967},
+}
+AMAGA = "05030"  # category 6 in 2020–2021, 5 in 2022–2023; not PDET
+
+
+def _counts_in_file(path: Path) -> dict[int, dict[str, int]]:
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        counter = Counter((int(r["year"]), r["category"]) for r in csv.DictReader(handle))
+    out: dict[int, dict[str, int]] = {}
+    for (year, category), n in counter.items():
+        out.setdefault(year, {})[category] = n
+    return out
+
+
+def _mid(code: str) -> int:
+    return db.session.scalar(select(Municipality.id).filter_by(code=code))
+
+
+def _year_rows(year: int) -> list[tuple]:
+    return db.session.execute(
+        select(MunicipalCategory.municipality_id, MunicipalCategory.category, MunicipalCategory.capacity_group)
+        .where(MunicipalCategory.year == year)
+        .order_by(MunicipalCategory.municipality_id)
+    ).all()
+
+
+def test_shipped_categories_match_the_official_file_per_year_and_category(app):
+    counts = load_reference()
+    assert categories.counts_by_year() == OFFICIAL_COUNTS
+    assert _counts_in_file(REFERENCE_DIR / "municipal_categories_2020_2023.csv") == OFFICIAL_COUNTS
+    if SHARED.exists():
+        assert _counts_in_file(SHARED) == OFFICIAL_COUNTS
+    assert counts["category_years"] == sum(sum(c.values()) for c in OFFICIAL_COUNTS.values()) == 4407
+    # Bello is category 1 (and DNP group G1) in 2023, not the "5" the demo used to invent.
+    bello = db.session.scalar(
+        select(MunicipalCategory).filter_by(municipality_id=_mid("05088"), year=2023)
+    )
+    assert (bello.category, bello.capacity_group) == ("1", "G1")
+    assert db.session.scalar(select(Municipality.category).filter_by(code="05088")) == "1"
+    # San Andrés and the non-municipalised areas have none: never category 6, never prioritised for it.
+    for code in ("88001", "91263", "94883", "97511"):
+        m = db.session.scalar(select(Municipality).filter_by(code=code))
+        assert m.category is None and not m.prioritised
+        assert categories.category_in_force(m.id, 2024) is None
+    assert counts["indicator_values"] == db.session.scalar(
+        select(func.count()).select_from(MunicipalIndicator).where(MunicipalIndicator.indicator == "idf")
+    )
+    assert counts["indicator_values"] == 4399
+    assert counts["prioritised"] == db.session.scalar(
+        select(func.count()).select_from(Municipality).where(
+            (Municipality.pdet.is_(True)) | Municipality.category.in_(("5", "6"))
+        )
+    )
+
+
+def test_seed_is_idempotent_and_never_undoes_an_official_reimport(app):
+    load_reference()
+    before = {y: _year_rows(y) for y in (2020, 2021, 2022, 2023)}
+    events = db.session.scalar(select(func.count(AuditEvent.id)))
+    raw = f"municipality_code,year,category,capacity_group\n{AMAGA},2023,4,G3\n".encode()
+    report = reference_import.import_categories(raw, "correccion.csv")
+    assert not report.errors and report.changed == 1
+    db.session.commit()
+    load_reference()
+    assert db.session.scalar(
+        select(MunicipalCategory.category).filter_by(municipality_id=_mid(AMAGA), year=2023)
+    ) == "4"
+    assert {y: _year_rows(y) for y in (2020, 2021, 2022)} == {y: before[y] for y in (2020, 2021, 2022)}
+    assert db.session.scalar(select(func.count(AuditEvent.id))) == events + 1  # the import, not the seeds
+
+
+def _song(world, season, municipality_code: str, due: date) -> Song:
+    municipality = db.session.get(Municipality, _mid(municipality_code))
+    return factories.make_song(
+        dataclasses.replace(world, season=season),
+        municipality=municipality,
+        state="reviewed",
+        planned_start=date(due.year, 2, 1),
+        due=due,
+        delivered_on=due,
+        review=(4, 4, 4, 4),
+    )
+
+
+def test_equity_uses_the_category_in_force_in_the_season_year(app, world):
+    load_reference(date(2024, 6, 1))
+    s2021, s2024 = ensure_season(2021), world.season
+    db.session.commit()
+    old = _song(world, s2021, AMAGA, date(2021, 5, 4))
+    new = _song(world, s2024, AMAGA, date(2024, 5, 7))
+    assert old.equity == pytest.approx(equity(False, "6"))  # 2021 figure: category 6
+    # No 2024 figure yet: the 2023 one (category 5) is in force.
+    assert new.equity == pytest.approx(equity(False, "5")) == pytest.approx(1.10)
+    points_before = new.points
+
+    # DNP publishes 2024: Amagá becomes category 6. Only songs of seasons ≥ 2024 move.
+    raw = f"municipality_code,year,category,capacity_group\n{AMAGA},2024,6,G4\n".encode()
+    report = reference_import.import_categories(raw, "dnp-2024.csv")
+    assert not report.errors and report.years == [2024] and report.recomputed_songs == 1
+    db.session.commit()
+    db.session.refresh(new), db.session.refresh(old)
+    assert new.equity == pytest.approx(1.15) and new.points > points_before
+    assert old.equity == pytest.approx(1.15)  # still the 2021 figure, untouched
+    assert db.session.scalar(select(Municipality.category).filter_by(code=AMAGA)) == "6"
+    assert db.session.scalar(select(Municipality.category_source).filter_by(code=AMAGA)) == "official:2024"
+
+
+def test_reimport_of_one_year_changes_only_that_year(app):
+    load_reference()
+    before = {y: _year_rows(y) for y in (2020, 2021, 2022, 2023)}
+    with (REFERENCE_DIR / "municipal_categories_2020_2023.csv").open(encoding="utf-8") as handle:
+        rows = [r for r in csv.DictReader(handle) if r["year"] == "2022"]
+    for r in rows[:3]:
+        r["category"], r["capacity_group"] = "4", "G2"
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+    report = reference_import.import_categories(out.getvalue().encode(), "dnp-2022.csv")
+    assert not report.errors
+    assert (report.created, report.years) == (len(rows), [2022])
+    assert report.changed == 3  # the three edited rows
+    db.session.commit()
+    after = {y: _year_rows(y) for y in (2020, 2021, 2022, 2023)}
+    assert {y: after[y] for y in (2020, 2021, 2023)} == {y: before[y] for y in (2020, 2021, 2023)}
+    changed = set(after[2022]) - set(before[2022])
+    assert len(changed) == 3 and all(c[1:] == ("4", "G2") for c in changed)
+
+
+def _dnp_workbook(rows: list[tuple], title: str = "Evaluación del desempeño fiscal - vigencia 2024") -> bytes:
+    """A workbook laid out like DNP's results file: a cover sheet, then *Municipios*
+    with title rows above the header and a source note under the table."""
+    wb = Workbook()
+    cover = wb.active
+    cover.title = "Presentación"
+    cover.append(["Departamento Nacional de Planeación"])
+    sheet = wb.create_sheet("Municipios")
+    sheet.append([title])
+    sheet.append(["Nueva metodología"])
+    sheet.append([])
+    sheet.append(
+        ["Código DANE", "Departamento", "Municipio", "Grupo de dotaciones iniciales", "Categoría Ley 617", "Nuevo IDF"]
+    )
+    for row in rows:
+        sheet.append(list(row))
+    sheet.append([])
+    sheet.append(["Fuente: DNP, Dirección de Descentralización y Fortalecimiento Fiscal."])
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    return buffer.getvalue()
+
+
+def test_official_xlsx_bad_row_writes_nothing_and_names_the_line(app):
+    load_reference()
+    before = db.session.scalar(select(func.count(MunicipalCategory.id)))
+    rows = [
+        (5001, "Antioquia", "Medellín", "C", "Especial", 80.1),  # row 5
+        (5030, "Antioquia", "Amagá", "G4", 6, 55.2),  # row 6
+        ("05088", "Antioquia", "Bello", "G1", "1", 70.0),  # row 7
+        (5002, "Antioquia", "Abejorral", "G4", "9", 50.0),  # row 8: no category 9
+        (99999, "—", "Nowhere", "G5", "6", 1.0),  # row 9: unknown code
+    ]
+    report = reference_import.import_categories(_dnp_workbook(rows), "Resultados_IDF_2024.xlsx")
+    assert [(e.line, e.message) for e in report.errors] == [
+        (8, "Categoría no válida: '9' (especial o 1 a 6)."),
+        (9, "Código DANE de municipio desconocido: '99999'."),
+    ]
+    db.session.rollback()
+    assert db.session.scalar(select(func.count(MunicipalCategory.id))) == before
+    assert db.session.scalar(select(func.count(MunicipalCategory.id)).where(MunicipalCategory.year == 2024)) == 0
+
+    report = reference_import.import_categories(_dnp_workbook(rows[:3]), "Resultados_IDF_2024.xlsx")
+    assert not report.errors and report.years == [2024] and report.created == 3
+    db.session.commit()
+    got = dict(
+        db.session.execute(
+            select(Municipality.code, MunicipalCategory.category)
+            .join(Municipality, Municipality.id == MunicipalCategory.municipality_id)
+            .where(MunicipalCategory.year == 2024)
+        ).all()
+    )
+    assert got == {"05001": "especial", "05030": "6", "05088": "1"}
+    assert db.session.scalar(select(func.count(MunicipalCategory.id))) == before + 3
+
+
+def test_contaduria_layout_year_in_the_category_header_and_cli(app, runner, tmp_path):
+    load_reference()
+    wb = Workbook()
+    sheet = wb.active
+    sheet.append(["CATEGORIZACIÓN DE DEPARTAMENTOS, DISTRITOS Y MUNICIPIOS"])
+    sheet.append(["Código CGN", "Código DIVIPOLA", "Nombre", "Categoría 2025"])
+    sheet.append(["210105001", "05001", "MEDELLÍN", "E"])
+    sheet.append(["210505088", "05088", "BELLO", "Primera"])
+    sheet.append(["218888001", "88001", "SAN ANDRÉS", None])  # no category: skipped, never 6
+    path = tmp_path / "HISTORICOS.xlsx"
+    wb.save(path)
+    result = runner.invoke(args=["import", "categories", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "2 filas de 2025" in result.output and "1 sin categoría" in result.output
+    assert categories.category_in_force(_mid("05088"), 2026) == "1"
+    assert categories.category_in_force(_mid("88001"), 2026) is None
+
+    bad = tmp_path / "bad.csv"
+    bad.write_text("municipality_code,year,category\n05001,2026,especial\n99999,2026,6\n05002,2026,9\n", "utf-8")
+    result = runner.invoke(args=["import", "categories", str(bad)])
+    assert result.exit_code == 1
+    assert "línea 3" in result.output and "línea 4" in result.output
+    assert db.session.scalar(select(func.count(MunicipalCategory.id)).where(MunicipalCategory.year == 2026)) == 0
+    no_year = tmp_path / "sin-ano.csv"
+    no_year.write_text("municipality_code;category\n05001;especial\n", "utf-8")
+    assert runner.invoke(args=["import", "categories", str(no_year)]).exit_code == 1
+    result = runner.invoke(args=["import", "categories", str(no_year), "--year", "2027"])
+    assert result.exit_code == 0, result.output
+    assert categories.category_in_force(_mid("05001"), 2027) == "especial"
