@@ -47,6 +47,7 @@ migrate: install
 seed: migrate
 	$(FLASK) seed reference
 	$(FLASK) seed demo --if-empty
+	$(FLASK) seasons advance
 	$(FLASK) charts recompute
 
 ## make run: set everything up and serve the demo on http://127.0.0.1:$(PORT)

@@ -41,7 +41,10 @@ def _database_url(default: str) -> str:
 
 class Config:
     APP_ENV = "base"
-    SECRET_KEY = os.environ.get("SECRET_KEY", "dev-insecure-key-change-me")
+    # No default key (issue 19): SECRET_KEY, else the file SECRET_KEY_FILE; development
+    # generates a random one there once (app._secret_key); production refuses to start without.
+    SECRET_KEY = os.environ.get("SECRET_KEY")
+    SECRET_KEY_FILE = os.environ.get("SECRET_KEY_FILE", str(INSTANCE_DIR / "secret_key"))
     SQLALCHEMY_DATABASE_URI = _database_url(f"sqlite:///{INSTANCE_DIR / 'sinfonia.db'}")
     SQLALCHEMY_TRACK_MODIFICATIONS = False
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
@@ -70,7 +73,12 @@ class Config:
     # Charts (DESIGN.md §5).
     SCHEDULER_ENABLED = _bool("SCHEDULER_ENABLED", False)
     CHARTS_RECOMPUTE_MINUTES = _int("CHARTS_RECOMPUTE_MINUTES", 5)
-    CHARTS_LEASE_SECONDS = _int("CHARTS_LEASE_SECONDS", 600)
+    # The recompute lease is short and renewed by a heartbeat while the recompute runs, so a
+    # killed holder is replaced within CHARTS_LEASE_SECONDS + a heartbeat (issue 19).
+    CHARTS_LEASE_SECONDS = _int("CHARTS_LEASE_SECONDS", 30)
+    CHARTS_LEASE_HEARTBEAT_SECONDS = _int("CHARTS_LEASE_HEARTBEAT_SECONDS", 10)
+    # The next season opens by itself (in planning) on this day (MM-DD) of the year before.
+    SEASON_OPENS_ON = os.environ.get("SEASON_OPENS_ON", "10-01")
 
     # i18n (DESIGN.md §7).
     BABEL_DEFAULT_LOCALE = "es"
@@ -94,6 +102,10 @@ class Config:
     RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
     RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
     RATELIMIT_HEADERS_ENABLED = True
+    # Reverse proxies in front of the app (issue 19). 0: X-Forwarded-* are ignored (nobody can
+    # spoof an address). N: Werkzeug's ProxyFix trusts the last N hops of X-Forwarded-For/-Proto,
+    # so the rate limits and the audit trail see the client's address (docs/SECURITY.md).
+    TRUSTED_PROXIES = _int("TRUSTED_PROXIES", 0)
 
     # Mail (issue 18): Flask-Mailman over SMTP. Without MAIL_SERVER nothing is sent (the
     # notifications stay in the app) and the admin home says so.
@@ -115,11 +127,14 @@ class Config:
     PAGE_SIZE = _int("PAGE_SIZE", 25)
     SURVEY_RETENTION_DAYS = _int("SURVEY_RETENTION_DAYS", 730)
 
-    # Sign-in hardening (issue 9, OWASP ASVS V2/V3): lockout, throttling, absolute session age.
-    LOGIN_MAX_FAILURES = _int("LOGIN_MAX_FAILURES", 5)
-    LOGIN_LOCKOUT_MINUTES = _int("LOGIN_LOCKOUT_MINUTES", 15)
+    # Sign-in hardening (issues 9 and 19, OWASP ASVS V2/V3): per-source delays, throttling,
+    # absolute session age (docs/SECURITY.md).
+    LOGIN_MAX_FAILURES = _int("LOGIN_MAX_FAILURES", 5)  # per account and source
+    LOGIN_ACCOUNT_MAX_FAILURES = _int("LOGIN_ACCOUNT_MAX_FAILURES", 20)  # from unknown browsers
+    LOGIN_DELAY_SECONDS = _int("LOGIN_DELAY_SECONDS", 60)  # first wait; doubles per failure
+    LOGIN_DELAY_MAX_MINUTES = _int("LOGIN_DELAY_MAX_MINUTES", 60)
+    LOGIN_DEVICE_COOKIE_DAYS = _int("LOGIN_DEVICE_COOKIE_DAYS", 180)
     LOGIN_RATE_LIMIT_IP = os.environ.get("LOGIN_RATE_LIMIT_IP", "10 per minute")
-    LOGIN_RATE_LIMIT_ACCOUNT = os.environ.get("LOGIN_RATE_LIMIT_ACCOUNT", "20 per hour")
     SESSION_ABSOLUTE_HOURS = _int("SESSION_ABSOLUTE_HOURS", 12)
 
 
@@ -146,7 +161,7 @@ class ProductionConfig(Config):
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_SECURE = True
     SCHEDULER_ENABLED = _bool("SCHEDULER_ENABLED", True)
-    SECRET_KEY = os.environ.get("SECRET_KEY")  # required: checked in create_app
+    SECRET_KEY = os.environ.get("SECRET_KEY")  # or SECRET_KEY_FILE: required, checked in create_app
 
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "pool_recycle": 1800}
 

@@ -10,6 +10,7 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.extensions import csrf, db, htmx, limiter, login_manager, mail, migrate
 
@@ -21,6 +22,7 @@ BLUEPRINTS = (
     "app.reviews",
     "app.surveys",
     "app.charts",
+    "app.seasons",
     "app.coverage",
     "app.admin",
     "app.notifications",
@@ -29,7 +31,7 @@ BLUEPRINTS = (
 
 
 def _load_config(app: Flask, config: Any) -> None:
-    from config import Config, config_from_env
+    from config import config_from_env
 
     if config is None:
         app.config.from_object(config_from_env())
@@ -41,16 +43,55 @@ def _load_config(app: Flask, config: Any) -> None:
         app.config.update({k: v for k, v in config.items() if k != "CONFIG_CLASS"})
     else:
         app.config.from_object(config)
-    if app.config.get("APP_ENV") == "production" and not app.config.get("SECRET_KEY"):
-        raise RuntimeError("SECRET_KEY must be set in production (see README).")
-    if not app.config.get("SECRET_KEY"):
-        app.config["SECRET_KEY"] = Config.SECRET_KEY
+    app.config["SECRET_KEY"] = _secret_key(app.config)
     uri = app.config["SQLALCHEMY_DATABASE_URI"]
     if uri.startswith("postgresql"):
         options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
         options.setdefault("pool_size", app.config.get("DB_POOL_SIZE", 5))
         options.setdefault("max_overflow", app.config.get("DB_MAX_OVERFLOW", 10))
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+
+
+# Keys that are public (in this repository's history or its tests): never outside tests.
+PUBLIC_KEYS = {"dev-insecure-key-change-me", "testing-secret-key"}
+
+
+def _secret_key(config) -> str:
+    """The key that signs sessions and survey links (issue 19).
+
+    ``SECRET_KEY``, else the contents of ``SECRET_KEY_FILE`` (default ``instance/secret_key``).
+    Development (e.g. ``make run``) without either generates a random key into that file once
+    (mode 0600) and keeps it, so sessions survive restarts. Production without a key, and any
+    configuration but the test one with a public key, refuse to start.
+    """
+    env = config.get("APP_ENV")
+    key = config.get("SECRET_KEY")
+    path = Path(config.get("SECRET_KEY_FILE") or "instance/secret_key")
+    if not key and env == "testing":
+        return "testing-secret-key"
+    if not key and path.is_file():
+        key = path.read_text(encoding="utf-8").strip()
+    if not key and env != "production":
+        key = _generate_key_file(path)
+    if not key:
+        raise RuntimeError(f"SECRET_KEY must be set in production (or SECRET_KEY_FILE, now {path}); see README.")
+    if key in PUBLIC_KEYS and env != "testing":
+        raise RuntimeError("SECRET_KEY is a public development/test key; set a long random SECRET_KEY (README).")
+    return key
+
+
+def _generate_key_file(path: Path) -> str:
+    """Write a random key to ``path`` unless another process just did; the key in the file."""
+    import secrets
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text(encoding="utf-8").strip()
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(secrets.token_hex(32) + "\n")
+    return path.read_text(encoding="utf-8").strip()
 
 
 @event.listens_for(Engine, "connect")
@@ -88,6 +129,10 @@ def create_app(config: Any = None) -> Flask:
     if uri.startswith("sqlite:///"):
         Path(uri[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
     Path(app.config["UPLOAD_FOLDER"]).mkdir(parents=True, exist_ok=True)
+
+    proxies = int(app.config.get("TRUSTED_PROXIES") or 0)
+    if proxies > 0:  # the client's address in REMOTE_ADDR for limits and audit (docs/SECURITY.md)
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
 
     db.init_app(app)
     migrate.init_app(

@@ -16,6 +16,7 @@ seed_cli = AppGroup("seed", help="Cargar datos de referencia y de demostración.
 import_cli = AppGroup("import", help="Importar canciones, categorías e indicadores.")
 charts_cli = AppGroup("charts", help="Listas (ranking): recomputar instantáneas.")
 users_cli = AppGroup("users", help="Gestión de usuarios.")
+seasons_cli = AppGroup("seasons", help="Temporadas: abrir la siguiente, avanzar estados, cerrar.")
 
 
 @seed_cli.command("reference")
@@ -31,7 +32,9 @@ def seed_reference() -> None:
 @click.option("--songs", default=5000, show_default=True, type=click.IntRange(0, 5_000_000))
 @click.option("--seed", "seed_value", default=42, show_default=True, type=int)
 @click.option("--if-empty", is_flag=True, help="Only when the database has no songs yet.")
-def seed_demo_command(songs: int, seed_value: int, if_empty: bool) -> None:
+@click.option("--history-days", default=14, show_default=True, type=click.IntRange(0, 366),
+              help="Daily closing snapshots replayed for the last days (0: none).")
+def seed_demo_command(songs: int, seed_value: int, if_empty: bool, history_days: int) -> None:
     """Deterministic demo data for the given seed."""
     from sqlalchemy import func, select
 
@@ -42,7 +45,7 @@ def seed_demo_command(songs: int, seed_value: int, if_empty: bool) -> None:
         click.echo("La base ya tiene canciones: no se cargó la demostración.")
         return
     started = time.perf_counter()
-    result = seed_demo(songs=songs, seed=seed_value)
+    result = seed_demo(songs=songs, seed=seed_value, history_days=history_days)
     click.echo(f"Demostración cargada: {result['songs']} canciones en {time.perf_counter() - started:.1f} s.")
 
 
@@ -106,13 +109,41 @@ def import_indicators_command(path: str) -> None:
 
 
 @charts_cli.command("recompute")
-@click.option("--season", "year", type=int, default=None, help="Season year (default: every open season).")
-def charts_recompute(year: int | None) -> None:
+@click.option("--season", "year", default=None, help="Season year (default: every season not closed).")
+def charts_recompute(year: str | None) -> None:
     """Write a new chart snapshot (set-based, in one transaction)."""
     from app.domain import charts
 
     results = charts.recompute_from_cli(year)
     for line in results:
+        click.echo(line)
+
+
+@seasons_cli.command("close")
+@click.argument("year")
+def seasons_close(year: str) -> None:
+    """Close a season whose year has ended: final standings with the cut-off at 31 December, frozen."""
+    from app.domain import seasons
+    from app.domain.errors import DomainError
+
+    try:
+        lines = seasons.close_from_cli(year)
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from exc
+    for line in lines:
+        click.echo(line)
+
+
+@seasons_cli.command("advance")
+def seasons_advance() -> None:
+    """The daily season job: open next year's season when due, move states on, close past seasons."""
+    from app.domain import seasons
+
+    lines = seasons.advance_under_lease()
+    if lines is None:
+        click.echo("Otro proceso está avanzando las temporadas en este momento.")
+        return
+    for line in lines or ["Sin cambios en las temporadas."]:
         click.echo(line)
 
 
@@ -243,7 +274,7 @@ def db_backup(path: str, force: bool) -> None:
 
 
 def init_app(app: Flask) -> None:
-    for group in (seed_cli, import_cli, charts_cli, users_cli, privacy_cli, notifications_cli):
+    for group in (seed_cli, import_cli, charts_cli, users_cli, seasons_cli, privacy_cli, notifications_cli):
         app.cli.add_command(group)
     # `db backup` joins Flask-Migrate's `db` group (db upgrade, db migrate …).
     from flask_migrate.cli import db as migrate_db_group

@@ -13,7 +13,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from flask import Flask, current_app, has_request_context, request, session
+from flask import Flask, current_app, g, has_request_context, request, session
 from flask_babel import get_translations
 from flask_login import current_user
 
@@ -25,12 +25,30 @@ TRANSLATIONS_DIR = Path(__file__).resolve().parent / "translations"
 def select_locale() -> str:
     """The user's saved choice, then the session's, then the browser's, then Spanish."""
     languages = current_app.config["LANGUAGES"]
-    user_locale = getattr(current_user, "locale", None) if current_user else None
+    user_locale = _user_locale()
     if user_locale in languages:
         return user_locale
     if session.get("lang") in languages:
         return session["lang"]
     return request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def _user_locale() -> str | None:
+    """The signed-in user's saved language; None when the database cannot say (an error page
+    while the database is down must not fail on it: issue 19)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from app.extensions import db, login_manager
+
+    try:
+        return getattr(current_user, "locale", None) if current_user else None
+    except SQLAlchemyError:
+        try:
+            db.session.rollback()
+        except SQLAlchemyError:
+            pass
+        g._login_user = login_manager.anonymous_user()
+        return None
 
 
 def select_timezone() -> str:

@@ -11,6 +11,9 @@ Jobs:
   snapshot of every season that has songs (first run shortly after start-up).
 - ``charts-closing``: every day at ``CHARTS_CLOSING_TIME`` (default 23:55)
   America/Bogota, the daily closing snapshot used for rank movement and history.
+- ``seasons-advance``: every day at 00:10 America/Bogota (and shortly after start-up),
+  the season job of ``app.domain.seasons.advance`` under its own database lease:
+  opens next year's season on ``SEASON_OPENS_ON``, moves states on, closes past seasons.
 - ``notifications-send``: every ``NOTIFICATIONS_MINUTES`` minutes, collect new
   notifications and mail the queued ones (``app.domain.notifications.run``, its own lease).
 """
@@ -57,6 +60,18 @@ def _run_job(app: Flask, kind: str, min_age_seconds: int = 0) -> None:
             log.exception("charts %s recompute failed", kind)
 
 
+def _run_seasons(app: Flask) -> None:
+    from app.domain import seasons
+
+    with app.app_context():
+        try:
+            lines = seasons.advance_under_lease()
+            for line in lines or []:
+                log.info("seasons: %s", line)
+        except Exception:  # the next run tries again
+            log.exception("season job failed")
+
+
 def _run_notifications(app: Flask) -> None:
     from app.domain import notifications
 
@@ -100,6 +115,18 @@ def init_app(app: Flask) -> None:
         max_instances=1,
         coalesce=True,
         misfire_grace_time=3600,
+    )
+    scheduler.add_job(
+        _run_seasons,
+        "cron",
+        args=(app,),
+        hour=0,
+        minute=10,
+        id="seasons-advance",
+        next_run_time=datetime.now().astimezone() + timedelta(seconds=10),
+        max_instances=1,
+        coalesce=True,
+        misfire_grace_time=6 * 3600,
     )
     scheduler.add_job(
         _run_notifications,

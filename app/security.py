@@ -10,12 +10,15 @@
 
 from __future__ import annotations
 
-from flask import Flask, abort, g, jsonify, render_template, request
+import re
+
+from flask import Flask, abort, g, jsonify, request
 from flask_babel import gettext as _
 from sqlalchemy import event
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session
 
+from app.domain.errors import DomainError
 from app.models import AuditEvent
 
 CSP = (
@@ -51,19 +54,108 @@ STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
 FORM_TYPES = {"application/x-www-form-urlencoded", "multipart/form-data"}
 
 
-def _has_nul(value, depth: int = 0) -> bool:
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _unstorable(value, depth: int = 0) -> str | None:
+    """"nul" or "surrogate" for the first string in a JSON value no database can store, else None.
+
+    JSON may escape a lone UTF-16 surrogate (``"\\ud800"``): Python decodes it into a string
+    that cannot be encoded as UTF-8, which SQLite and PostgreSQL then refuse (issue 19).
+    """
     if isinstance(value, str):
-        return "\x00" in value
+        found = _UNSTORABLE.search(value)
+        return None if found is None else ("nul" if found.group() == "\x00" else "surrogate")
     if depth > 50:
-        return False
+        return None
     if isinstance(value, dict):
-        return any(_has_nul(k, depth + 1) or _has_nul(v, depth + 1) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_has_nul(v, depth + 1) for v in value)
-    return False
+        items = [x for pair in value.items() for x in pair]
+    elif isinstance(value, list):
+        items = value
+    else:
+        return None
+    for item in items:
+        problem = _unstorable(item, depth + 1)
+        if problem:
+            return problem
+    return None
 
 
 DATABASE_DOWN = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.DisconnectionError, sa_exc.TimeoutError)
+
+
+def is_database_down(exc: BaseException | None) -> bool:
+    """``exc`` or an exception it came from says the database does not answer."""
+    seen = 0
+    while exc is not None and seen < 10:
+        if isinstance(exc, DATABASE_DOWN) or getattr(exc, "connection_invalidated", False):
+            return True
+        if isinstance(exc, sa_exc.PendingRollbackError) and "invalid transaction" in str(exc):
+            return True
+        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+    return False
+
+
+def _unavailable_message() -> str:
+    return _("La base de datos no responde en este momento. Intente de nuevo en unos minutos.")
+
+
+def database_unavailable(exc: Exception):
+    """503 while the database does not answer, for everyone (signed in or not), with Retry-After.
+
+    Nothing here touches the database: the user becomes anonymous for the page, and the page
+    is rendered by ``web.render_error_page``. ``pool_pre_ping`` reconnects when it returns.
+    """
+    from flask import current_app
+
+    from app.extensions import db, login_manager
+    from app.web import render_error_page
+
+    current_app.logger.error("Database unavailable: %s", type(exc).__name__)
+    try:
+        db.session.rollback()
+    except Exception:  # noqa: S110 - the connection is already gone
+        pass
+    g._login_user = login_manager.anonymous_user()  # render without touching the database again
+    message = _unavailable_message()
+    if request.path.startswith("/api/") or (
+        request.accept_mimetypes.best == "application/json" and not request.accept_mimetypes.accept_html
+    ):
+        response = jsonify({"error": message, "details": None})
+    else:
+        response = current_app.make_response(render_error_page(503, _("Servicio no disponible"), message))
+    response.status_code = 503
+    response.headers["Retry-After"] = "30"
+    return response
+
+
+class _LastResort:
+    """WSGI guard: an exception that escapes Flask (an error page that failed, a teardown that
+    met a dead connection) is a plain 503 in the right format, never the server's bare 500."""
+
+    def __init__(self, wsgi_app, app: Flask):
+        self.wsgi_app, self.app = wsgi_app, app
+
+    def __call__(self, environ, start_response):
+        try:
+            return self.wsgi_app(environ, start_response)
+        except Exception:
+            if self.app.config.get("PROPAGATE_EXCEPTIONS"):
+                raise
+            import sys
+
+            self.app.logger.exception("Error escaped the application")
+            api = environ.get("PATH_INFO", "").startswith("/api/")
+            if api:
+                body = b'{"error": "Servicio no disponible; intente de nuevo en unos minutos.", "details": null}'
+                kind = "application/json"
+            else:
+                body = b"<!doctype html><title>Servicio no disponible</title><h1>Servicio no disponible</h1><p>Intente de nuevo en unos minutos.</p>"
+                kind = "text/html; charset=utf-8"
+            headers = [("Content-Type", kind), ("Content-Length", str(len(body))), ("Retry-After", "30")]
+            headers += [("Content-Security-Policy", CSP), ("X-Content-Type-Options", "nosniff")]
+            start_response("503 Service Unavailable", headers, sys.exc_info())
+            return [body]
 
 
 def init_app(app: Flask) -> None:
@@ -72,7 +164,8 @@ def init_app(app: Flask) -> None:
         """Input no field ever needs, refused before any view sees it (ASVS V5.1), as a 400:
 
         - NUL characters in query parameters, form fields or JSON strings (PostgreSQL refuses
-          them in text, which would otherwise surface as a 500);
+          them in text, which would otherwise surface as a 500), and lone UTF-16 surrogates in
+          JSON strings (no database can store them: issue 19);
         - JSON nested so deep that parsing blows Python's recursion limit.
         """
         if any("\x00" in value for value in request.args.values()):
@@ -85,34 +178,18 @@ def init_app(app: Flask) -> None:
                 data = request.get_json(silent=True)  # cached for the view
             except RecursionError:
                 abort(400, description="JSON nested too deeply")
-            if _has_nul(data):
+            problem = _unstorable(data)
+            if problem == "nul":
                 abort(400, description="NUL character in the JSON body")
-
-    def _database_unavailable(exc: Exception):
-        """503 while the database does not answer; pool_pre_ping reconnects when it returns."""
-        from app.extensions import db, login_manager
-
-        app.logger.error("Database unavailable: %s", type(exc).__name__)
-        try:
-            db.session.rollback()
-        except Exception:  # noqa: S110 - the connection is already gone
-            pass
-        g._login_user = login_manager.anonymous_user()  # render without touching the database again
-        message = _("La base de datos no responde en este momento. Intente de nuevo en unos minutos.")
-        if request.path.startswith("/api/") or (
-            request.accept_mimetypes.best == "application/json" and not request.accept_mimetypes.accept_html
-        ):
-            response = jsonify({"error": message, "details": None})
-        else:
-            response = app.make_response(
-                render_template("error.html", status=503, title=_("Servicio no disponible"), message=message)
-            )
-        response.status_code = 503
-        response.headers["Retry-After"] = "30"
-        return response
+            if problem == "surrogate":
+                raise DomainError(
+                    _("El JSON trae un carácter no válido (un sustituto UTF-16 suelto, p. ej. \\ud800)."),
+                    {"json": [_("Carácter no válido.")]},
+                )
 
     for exc_class in DATABASE_DOWN:
-        app.register_error_handler(exc_class, _database_unavailable)
+        app.register_error_handler(exc_class, database_unavailable)
+    app.wsgi_app = _LastResort(app.wsgi_app, app)
 
     @app.after_request
     def _headers(response):

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from functools import lru_cache
+from urllib.parse import urlsplit
 
-from babel.numbers import NumberPattern, parse_pattern
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, g, jsonify, render_template, request, url_for
 from flask_babel import format_date, format_datetime, get_locale
 from flask_babel import gettext as _
+from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
+from app import numbers
 from app.domain.errors import DomainError
 
 
@@ -18,6 +19,30 @@ def _wants_json() -> bool:
     return request.path.startswith("/api/") or (
         request.accept_mimetypes.best == "application/json" and not request.accept_mimetypes.accept_html
     )
+
+
+def safe_next(target: str | None) -> str:
+    """Where to go after sign-in or a language switch: a same-site path, else home (issue 19).
+
+    Browsers drop tabs and newlines and read ``\\`` as ``/``, so ``/\t/evil.example`` would
+    become ``//evil.example``: a target with a control character or a space is a 400 (never a
+    header with a newline), and one with a scheme, a host or a leading ``//`` or ``/\\`` goes home.
+    """
+    home = url_for("main.index")
+    if not target:
+        return home
+    if any(ord(c) < 0x21 or ord(c) == 0x7F for c in target):
+        raise DomainError(_("La dirección de regreso (next) no es válida."), {"next": [_("No válida.")]})
+    parts = urlsplit(target)
+    if (
+        not target.startswith("/")
+        or target.startswith(("//", "/\\"))
+        or "\\" in target
+        or parts.scheme
+        or parts.netloc
+    ):
+        return home
+    return target
 
 
 def fmt_date(value: date | datetime | None, fmt: str = "dd/MM/yyyy") -> str:
@@ -29,32 +54,33 @@ def fmt_date(value: date | datetime | None, fmt: str = "dd/MM/yyyy") -> str:
     return format_date(value, fmt)
 
 
-@lru_cache(maxsize=64)
-def _number_pattern(pattern: str) -> NumberPattern:
-    """Babel parses a format string on every call; the few patterns used here are parsed once."""
-    return parse_pattern(pattern)
+# The one number formatter (app/numbers.py), under the names the templates and tests use.
+fmt_number = numbers.number
+fmt_percent = numbers.percent
+fmt_score = numbers.score
 
 
-def fmt_number(value: float | int | None, digits: int = 0) -> str:
-    if value is None:
-        return "—"
-    pattern = "#,##0" + ("." + "0" * digits if digits else "")
-    return _number_pattern(pattern).apply(value, get_locale())
+def render_error_page(status: int, title: str, message: str) -> str:
+    """The HTML error page, rendered without ever failing on the database (issue 19).
 
+    The page shows the signed-in user's menu when the user can be loaded; if that, or
+    anything the page reads (e.g. the user's label), needs a database that is gone, it is
+    rendered again for an anonymous visitor.
+    """
+    from flask_login import current_user
 
-def fmt_percent(value: float | None, digits: int = 0) -> str:
-    """``0.375`` → "38 %" (the pattern's ``%`` multiplies by 100, as format_percent does)."""
-    if value is None:
-        return _("sin datos")
-    pattern = "#,##0" + ("." + "0" * digits if digits else "") + " %"
-    return _number_pattern(pattern).apply(value, get_locale())
+    from app.extensions import db, login_manager
 
-
-def fmt_score(value: float | None, digits: int = 2) -> str:
-    """A 0–1 score; ``None`` reads "sin datos", never as a bad score (DESIGN.md §4)."""
-    if value is None:
-        return _("sin datos")
-    return fmt_number(value, digits)
+    try:
+        return render_template("error.html", status=status, title=title, message=message)
+    except Exception:  # the page itself touched a database that is gone
+        try:
+            db.session.rollback()
+        except Exception:  # noqa: S110 - the connection is already gone
+            pass
+        g._login_user = login_manager.anonymous_user()
+        assert not current_user.is_authenticated
+        return render_template("error.html", status=status, title=title, message=message)
 
 
 def init_app(app: Flask) -> None:
@@ -62,6 +88,17 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(fmt_number, "number")
     app.add_template_filter(fmt_percent, "percent")
     app.add_template_filter(fmt_score, "score")
+    app.add_template_filter(numbers.decimal, "decimal")
+    app.add_template_filter(numbers.input_decimal, "input_decimal")
+    app.add_template_filter(numbers.signed, "signed")
+    app.add_template_filter(numbers.direction, "direction")
+
+    @app.get("/favicon.ico")
+    def favicon():
+        """Browsers ask for /favicon.ico on every page: the app's icon, cached for a week."""
+        response = app.send_static_file("favicon.ico")
+        response.headers["Cache-Control"] = "public, max-age=604800"
+        return response
 
     @app.context_processor
     def _globals():
@@ -72,7 +109,7 @@ def init_app(app: Flask) -> None:
     def _error(status: int, title: str, message: str, details=None):
         if _wants_json():
             return jsonify({"error": message, "details": details}), status
-        return render_template("error.html", status=status, title=title, message=message), status
+        return render_error_page(status, title, message), status
 
     @app.errorhandler(DomainError)
     def _domain_error(exc: DomainError):
@@ -106,10 +143,24 @@ def init_app(app: Flask) -> None:
             message = _("La sesión del formulario expiró. Recargue la página e intente de nuevo.")
         return _error(code, titles.get(code, _("Error")), message)
 
+    @app.errorhandler(StaleDataError)
+    def _stale(exc: StaleDataError):
+        """Safety net: a lost race the domain did not turn into a Conflict is still a 409."""
+        from app.extensions import db
+
+        db.session.rollback()
+        return _error(
+            409, _("Conflicto"), _("Otra persona modificó estos datos al mismo tiempo. Recargue e intente de nuevo.")
+        )
+
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):
         if isinstance(exc, HTTPException):
             return _http_error(exc)
+        from app.security import database_unavailable, is_database_down
+
+        if is_database_down(exc):  # e.g. a PendingRollbackError after the connection died
+            return database_unavailable(exc)
         app.logger.exception("Unhandled error")
         from app.extensions import db
 

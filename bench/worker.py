@@ -208,7 +208,8 @@ def _seasons():
     from app.extensions import db
     from app.models import Season
 
-    return list(db.session.scalars(select(Season).order_by(Season.year)))
+    # A closed season's final snapshot is frozen (issue 16): the recompute covers the others.
+    return list(db.session.scalars(select(Season).where(Season.state != "closed").order_by(Season.year)))
 
 
 def cmd_recompute(args) -> dict:

@@ -19,17 +19,22 @@ from itertools import accumulate
 from pathlib import Path
 
 from flask import current_app
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.schema import CreateIndex, DropIndex
 
+from app.domain import charts
 from app.domain.accounts import hash_password
-from app.domain.calendar import add_business_days, is_business_day, late_business_days
+from app.domain.calendar import BOGOTA, add_business_days, is_business_day, late_business_days
+from app.domain.calendar import today as calendar_today
 from app.domain.categories import InForce
 from app.domain.scoring import song_terms
+from app.domain.seasons import close, opening_day, state_by_dates
 from app.extensions import db
 from app.models import (
     Album,
     Artist,
+    BadgeAward,
+    ChartSnapshot,
     Evidence,
     Label,
     Playlist,
@@ -104,6 +109,7 @@ SONG_COLUMNS = (
     "beneficiaries",
     "return_comment",
     "cancel_reason",
+    "carried_over_to_id",
     "survey_nonce",
     "survey_issued_at",
     "created_by_id",
@@ -232,17 +238,21 @@ class _BulkWriter:
             self.raw.execute("PRAGMA cache_size=-2000")
 
 
-def seed_demo(songs: int = 5000, seed: int = 42, today: date | None = None) -> dict[str, int]:
+def seed_demo(songs: int = 5000, seed: int = 42, today: date | None = None, history_days: int = 0) -> dict[str, int]:
     """Create the demo: seasons 2023, 2024 and the current year, users, artists, playlists, songs.
 
     Deterministic: the same ``songs``, ``seed`` and ``today`` give the same rows (only
     ``updated_at`` records when the load ran).
     """
-    today = today or date.today()
+    today = today or calendar_today()
     rng = random.Random(seed)
     load_reference(today)  # with the official categories by year: the demo invents none
 
-    seasons = [ensure_season(y) for y in sorted({2023, 2024, today.year})]
+    # Three past seasons, this year's, and next year's once it has opened (1 October).
+    this_year = today.year
+    past_years = [this_year - 3, this_year - 2, this_year - 1]
+    next_year = this_year + 1 if today >= opening_day(this_year + 1) else None
+    seasons = [ensure_season(y, on=today) for y in past_years + [this_year] + ([next_year] if next_year else [])]
     labels = list(db.session.scalars(select(Label).order_by(Label.code)))
     albums = list(db.session.scalars(select(Album).order_by(Album.code)))
     password_hash = hash_password(current_app.config["DEMO_PASSWORD"])
@@ -324,8 +334,14 @@ def seed_demo(songs: int = 5000, seed: int = 42, today: date | None = None) -> d
         upload_dir.mkdir(parents=True, exist_ok=True)
     pdf_sha = hashlib.sha256(PLACEHOLDER_PDF).hexdigest()
     first_file: Path | None = None
-    years = sorted(season_by_year)
-    span_end = {y: min(date(y, 12, 31), today + timedelta(days=120)) for y in years}
+    main_years = past_years + [this_year]
+    span = {y: (date(y, 1, 20), date(y, 12, 28)) for y in past_years}
+    span[this_year] = (date(this_year, 1, 20), min(date(this_year, 12, 28), today + timedelta(days=90)))
+    for y in range(this_year - 2, this_year + 2):  # carried-over songs and next year's plans: due early in the year
+        span.setdefault(("early", y), (date(y, 1, 20), date(y, 3, 31)))
+    span[("recent", "recent")] = (today - timedelta(days=12), today - timedelta(days=1))
+    span[("recent", "late")] = (today - timedelta(days=24), today - timedelta(days=8))
+    span[("recent", "returned")] = (today - timedelta(days=30), today - timedelta(days=12))
 
     writer = _BulkWriter()
     updated = writer.instant(datetime.now(UTC))
@@ -364,34 +380,23 @@ def seed_demo(songs: int = 5000, seed: int = 42, today: date | None = None) -> d
     choice, randint, randrange, rand, gauss = rng.choice, rng.randint, rng.randrange, rng.random, rng.gauss
     stamp, as_date = writer.stamp, writer.date
     delivered_states = ("delivered", "reviewed")
-    for _ in range(songs):
-        label_id = label_ids[bisect(cum_weights, rand() * total_weight, 0, last_label)]
-        artist_id = choice(artist_ids[label_id])
-        album_id = choice(album_ids)
-        mid, dep_id, pdet, category = choice(municipalities_by_label[label_id])
-        year = choice(years)
-        first = date(year, 1, 20)
-        last = span_end[year]
-        if last <= first:
-            last = first + timedelta(days=30)
-        raw_due = first + timedelta(days=randrange((last - first).days + 1))
-        due = due_cache.get(raw_due)
-        if due is None:
-            due = raw_due
-            while not is_business_day(due):
-                due += timedelta(days=1)
-            if due.year != year:
-                due = date(year, 12, 28)
-            due_cache[raw_due] = due
-        planned_start = due - timedelta(days=randint(15, 75))
+    def emit(label_id, artist_id, album_id, mid, dep_id, pdet, category,
+             due, planned_start, state, delivered_on, carried_to, unsurveyed=False) -> int:
+        """Write one song (with its review, survey and evidence); returns the next free id."""
+        nonlocal review_id, survey_id, evidence_id, first_file
         season_id = season_ids[due.year]
         category = in_force.category(mid, due.year)  # E: the category in force in the season's year
-        state, delivered_on = _pick_state(rng, due, planned_start, today, punctuality[label_id])
+        if state == "reviewed":
+            reviewed_day = review_day.get(delivered_on)
+            if reviewed_day is None:
+                reviewed_day = review_day[delivered_on] = add_business_days(delivered_on, 3)
+            if reviewed_day > today:  # nothing is dated after today: still waiting for its review
+                state = "delivered"
         review = survey = None
         if state == "reviewed":
             base = 3.6 + skill[label_id]
             review = tuple(max(1, min(5, round(gauss(base, 0.8)))) for _ in range(4))
-        if state in delivered_states and rand() < 0.6:
+        if state in delivered_states and rand() < 0.6 and delivered_on + timedelta(days=2) <= today and not unsurveyed:
             base = 3.9 + skill[label_id] / 2
             survey = tuple(max(1, min(5, round(gauss(base, 0.7)))) for _ in range(5))
         # song_terms depends on the dates only through the business days late, and on the
@@ -434,7 +439,7 @@ def seed_demo(songs: int = 5000, seed: int = 42, today: date | None = None) -> d
                 t.points,
                 t.on_time,
             )
-        created_day = planned_start - timedelta(days=randint(1, 20))
+        created_day = min(planned_start - timedelta(days=randint(1, 20)), today)
         scope = choice(SCOPES)
         product = choice(PRODUCTS) if delivered_on else None
         beneficiaries = randint(3, 60) if delivered_on else None
@@ -457,7 +462,8 @@ def seed_demo(songs: int = 5000, seed: int = 42, today: date | None = None) -> d
                 product,
                 beneficiaries,
                 "Falta el acta firmada por la alcaldía." if state == "returned" else None,
-                "La alcaldía solicitó aplazar la asistencia." if state == "cancelled" else None,
+                cancel_text(state, carried_to, due.year),
+                carried_to,
                 hashlib.md5(f"{seed}-{next_id}".encode()).hexdigest() if delivered_on else None,
                 stamp(delivered_on, 15) if delivered_on else None,
                 None,
@@ -528,9 +534,71 @@ def seed_demo(songs: int = 5000, seed: int = 42, today: date | None = None) -> d
         if state != "cancelled":
             key = (season_id, label_id)
             per_label_season[key] = per_label_season.get(key, 0) + 1
-        next_id += 1
         if len(song_rows) >= CHUNK:
             flush()
+        return next_id + 1
+
+    def due_in(key) -> date:
+        first, last = span[key]
+        if last <= first:
+            last = first + timedelta(days=30)
+        raw_due = first + timedelta(days=randrange((last - first).days + 1))
+        due = due_cache.get(raw_due)
+        if due is None:
+            due = raw_due
+            while not is_business_day(due):
+                due += timedelta(days=1)
+            if due.year != raw_due.year:
+                due = date(raw_due.year, 12, 28)
+            due_cache[raw_due] = due
+        return due
+
+    # Whatever the size and the day: a few deliveries of the last days wait in the review
+    # queue and a few songs are a couple of weeks late (labels 2, 3, 4 … first).
+    quotas = [("recent", max(3, songs // 60)), ("late", max(2, songs // 150)), ("returned", max(1, songs // 300))]
+    forced_kinds = [kind for kind, n in quotas for _ in range(n)]
+    made = 0
+    while made < songs:
+        forced = forced_kinds[made] if made < len(forced_kinds) else None
+        if forced:
+            label_id = label_ids[(made + 1) % len(label_ids)]
+        else:
+            label_id = label_ids[bisect(cum_weights, rand() * total_weight, 0, last_label)]
+        artist_id = choice(artist_ids[label_id])
+        album_id = choice(album_ids)
+        mid, dep_id, pdet, category = choice(municipalities_by_label[label_id])
+        if forced:
+            due = due_in(("recent", forced))
+            year = due.year
+        else:
+            year = next_year if next_year and rand() < 0.03 else choice(main_years)
+            due = due_in(year if year != next_year else ("early", year))
+        planned_start = due - timedelta(days=randint(15, 75))
+        if forced == "recent":
+            state, delivered_on = "delivered", max(planned_start, min(today, due + timedelta(days=randint(0, 2))))
+        elif forced == "late":
+            state, delivered_on = "in_progress", None
+        elif forced == "returned":  # sent back by the reviewer, to be delivered again
+            state, delivered_on = "returned", max(planned_start, due - timedelta(days=randint(0, 3)))
+        else:
+            state, delivered_on = _pick_state(rng, due, planned_start, today, punctuality[label_id], year < this_year)
+        plans = [(due, planned_start, state, delivered_on, None, forced is not None)]
+        if state == "carried_over":
+            if made + 2 > songs:
+                plans = [(due, planned_start, "cancelled", None, None, False)]
+            else:  # cancelled here (late in its own season), re-planned early next year
+                new_due = due_in(("early", year + 1))
+                new_start = min(max(planned_start, date(year + 1, 1, 2)), new_due)
+                state2, delivered2 = _pick_state(
+                    rng, new_due, new_start, today, punctuality[label_id], year + 1 < this_year, carry=False
+                )
+                # the new song first: the carried-over one refers to it (foreign key checked per row)
+                plans = [(new_due, new_start, state2, delivered2, None, False),
+                         (due, planned_start, "cancelled", None, next_id, False)]
+        for due, planned_start, state, delivered_on, carried_to, unsurveyed in plans:
+            made += 1
+            next_id = emit(label_id, artist_id, album_id, mid, dep_id, pdet, category,
+                           due, planned_start, state, delivered_on, carried_to, unsurveyed)
     flush()
     if rebuild:
         for index in song_indexes:
@@ -543,11 +611,61 @@ def seed_demo(songs: int = 5000, seed: int = 42, today: date | None = None) -> d
         if not exists:
             target = max(1, round(count * rng.uniform(0.8, 1.25)))
             db.session.add(Playlist(season_id=season_id, label_id=label_id, album_id=None, target=target))
+    if next_year:  # next year's season opened on 1 October with this year's targets as drafts
+        nxt, current = season_by_year[next_year], season_by_year[this_year]
+        nxt.drafts_from_year = this_year
+        for playlist in list(db.session.scalars(select(Playlist).filter_by(season_id=current.id))):
+            if not db.session.scalar(select(Playlist.id).filter_by(season_id=nxt.id, label_id=playlist.label_id,
+                                                                   album_id=playlist.album_id)):
+                db.session.add(Playlist(season_id=nxt.id, label_id=playlist.label_id, album_id=playlist.album_id,
+                                        target=playlist.target))
     _reset_sequences()
     db.session.commit()
     if songs > REBUILD_INDEXES_ABOVE:
         _analyze()
+    _history_and_closing(seasons, today, history_days if songs <= REBUILD_INDEXES_ABOVE else 0)
     return {"songs": songs}
+
+
+HISTORY_DAYS = 14  # `flask seed demo` default
+
+
+def _history_and_closing(seasons: list, today: date, history_days: int) -> None:
+    """Daily closing snapshots of the last ``history_days`` days of this season and its month
+    ends before (and of past seasons), as the scheduler would have written them; then past
+    seasons close. Each past day is replayed from the delivery dates (``cutoff``).
+    """
+    for season in seasons:
+        if season.starts_on > today or season.state == "closed":  # a closed season's charts are frozen
+            continue
+        last = min(today - timedelta(days=1), season.ends_on)
+        days: list[date] = []
+        if history_days:  # month ends; and every day of the last weeks of the season in course
+            recent = history_days if season.ends_on >= today else 0
+            month_ends = [date(season.year, m + 1, 1) - timedelta(days=1) for m in range(1, 12)]
+            days = [d for d in month_ends if d <= last - timedelta(days=recent)]
+            days += [last - timedelta(days=n) for n in range(recent - 1, -1, -1)
+                     if last - timedelta(days=n) >= season.starts_on]
+        for day in days:
+            snapshot = charts.recompute_charts(season, as_of=day, kind="closing", cutoff=day, commit=False)
+            _dated(snapshot.id, _bogota(day, 23, 55))
+            db.session.commit()
+        if state_by_dates(season, today) == "closed":
+            moment = min(datetime.now(UTC), _bogota(today, 0, 10))  # when the scheduler's season job ran
+            close(season, on=today, at=moment)
+            _dated(charts.latest_snapshot(season.id, "final").id, moment)
+            db.session.commit()
+
+
+def _bogota(day: date, hour: int, minute: int) -> datetime:
+    return datetime.combine(day, time(hour, minute), BOGOTA).astimezone(UTC)
+
+
+def _dated(snapshot_id: int, moment: datetime) -> None:
+    """A replayed snapshot carries the time the scheduler would have written it (never the future)."""
+    db.session.execute(update(ChartSnapshot).where(ChartSnapshot.id == snapshot_id).values(computed_at=moment))
+    db.session.execute(update(BadgeAward).where(BadgeAward.snapshot_id == snapshot_id).values(awarded_at=moment))
+
 
 
 def _analyze() -> None:
@@ -566,41 +684,55 @@ def _analyze() -> None:
         connection.commit()
 
 
-def _pick_state(rng: random.Random, due: date, planned_start: date, today: date, punctual: float):
-    """A realistic state and delivery date for a song due on ``due``."""
-    if due > today + timedelta(days=10):
+def cancel_text(state: str, carried_to: int | None, year: int) -> str | None:
+    if state != "cancelled":
+        return None
+    if carried_to is not None:
+        return f"Trasladada a la temporada {year + 1} (canción {carried_to})."
+    return "La alcaldía solicitó aplazar la asistencia."
+
+
+def _pick_state(
+    rng: random.Random, due: date, planned_start: date, today: date, punctual: float, past: bool, carry: bool = True
+):
+    """A realistic state and delivery date for a song due on ``due``, as it stands ``today``.
+
+    Past seasons are settled: delivered and reviewed, cancelled, or carried over to the
+    next season. In this season, a few songs are late (never more than ~30 days), and
+    deliveries of the last two weeks wait in the review queue. Nothing is dated after today.
+    """
+    if due > today:
         roll = rng.random()
-        if roll < 0.45:
+        if roll < 0.45 or planned_start > today:
             return "planned", None
-        if roll < 0.85:
+        if roll < 0.83:
             return "in_progress", None
-        if roll < 0.9:
+        if roll < 0.88:
             return "cancelled", None
-        delivered = min(today, due - timedelta(days=rng.randint(0, 10)))
-        delivered = max(delivered, planned_start)
-        return ("reviewed" if rng.random() < 0.5 else "delivered"), delivered
+        delivered = max(planned_start, min(today, due - timedelta(days=rng.randint(0, 10))))
+        return ("delivered" if delivered > today - timedelta(days=14) else "reviewed"), delivered
     roll = rng.random()
-    if roll < 0.05:
-        return "cancelled", None
-    if roll < 0.10:
-        return rng.choice(("planned", "in_progress")), None  # overdue, undelivered
+    if past:
+        if roll < 0.05:
+            return "cancelled", None
+        if roll < 0.09 and carry:
+            return "carried_over", None
+    else:
+        if roll < 0.04:
+            return "cancelled", None
+        if roll < 0.16 and due >= today - timedelta(days=30):
+            return rng.choice(("planned", "in_progress")), None  # late, undelivered, for a few weeks at most
     if rng.random() < punctual:
         delivered = due - timedelta(days=rng.randint(0, 12))
     else:
-        delivered = due + timedelta(days=rng.randint(1, 40))
+        delivered = due + timedelta(days=rng.randint(1, 25))
     delivered = max(planned_start, min(delivered, today))
     roll = rng.random()
-    if delivered > today - timedelta(days=20) and roll < 0.5:
-        state = "delivered"
-    elif roll < 0.04:
-        state = "returned"
-    elif roll < 0.16:
-        state = "delivered"
-    else:
-        state = "reviewed"
-    if state == "returned":
+    if not past and delivered > today - timedelta(days=40) and roll < 0.06:
         return "returned", delivered
-    return state, delivered
+    if delivered > today - timedelta(days=14) and roll < 0.6:
+        return "delivered", delivered
+    return "reviewed", delivered
 
 
 def _reset_sequences() -> None:

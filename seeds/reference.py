@@ -16,6 +16,7 @@ from pathlib import Path
 
 from sqlalchemy import insert, select, update
 
+from app.domain.calendar import today as calendar_today
 from app.extensions import db
 from app.models import Album, Department, Label, MunicipalCategory, MunicipalIndicator, Municipality, Season
 
@@ -29,7 +30,7 @@ def _rows(name: str) -> list[dict[str, str]]:
 
 def load_reference(today: date | None = None) -> dict[str, int]:
     """Upsert every reference table; returns counts of rows in each afterwards."""
-    today = today or date.today()
+    today = today or calendar_today()
     # Labels first: departments point at the label that covers them.
     labels = {lab.code: lab for lab in db.session.scalars(select(Label))}
     for row in _rows("labels.csv"):
@@ -101,7 +102,7 @@ def load_reference(today: date | None = None) -> dict[str, int]:
             albums[row["album_code"]].name = row["album_name"]  # weights stay as an admin set them
 
     load_official_figures()
-    ensure_season(today.year)
+    ensure_season(today.year, on=today)
     db.session.commit()
     return reference_counts()
 
@@ -137,13 +138,13 @@ def load_official_figures() -> None:
             raise RuntimeError(f"{IDF_FILE}: {result.errors[0].line}: {result.errors[0].message}")
 
 
-def ensure_season(year: int) -> Season:
+def ensure_season(year: int, on=None) -> Season:
     """The season for ``year``, created with the default weights of DESIGN.md §4."""
+    from app.domain.seasons import new_season
+
     season = db.session.scalar(select(Season).filter_by(year=year))
     if season is None:
-        season = Season(year=year, starts_on=date(year, 1, 1), ends_on=date(year, 12, 31))
-        db.session.add(season)
-        db.session.flush()
+        season = new_season(year, on=on)
     return season
 
 

@@ -9,6 +9,7 @@ empty tables.
 from __future__ import annotations
 
 import os
+import time
 import uuid
 
 import pytest
@@ -174,6 +175,8 @@ class Auth:
         with self.client.session_transaction() as session:
             session["_user_id"] = str(user.id)
             session["_fresh"] = True
+            session["_auth_at"] = time.time()  # the stamps a real sign-in writes (app.auth.routes)
+            session["_sv"] = user.session_version or 0
 
     def login_with_password(self, email: str, password: str = factories.PASSWORD):
         return self.client.post("/login", data={"email": email, "password": password})

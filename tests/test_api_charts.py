@@ -63,6 +63,7 @@ def test_errors(client, auth, world):
     r = client.get("/api/v1/charts/labels?season=2024")
     assert r.status_code == 404 and "error" in r.get_json()  # no snapshot yet
     r = client.get("/api/v1/charts/labels?season=dosmil")
-    assert r.status_code == 400 and "season" in r.get_json()["error"]
-    assert client.get("/api/v1/charts/artists?season=1999").status_code == 404
+    assert r.status_code == 400 and "temporada" in r.get_json()["error"] and "season" in r.get_json()["details"]
+    assert client.get("/api/v1/charts/artists?season=1999").status_code == 400  # one year parser: 2000–2100
+    assert client.get("/api/v1/charts/artists?season=2099").status_code == 404
     assert client.get("/api/v1/charts/albums").status_code == 404

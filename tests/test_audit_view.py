@@ -35,11 +35,12 @@ def test_admin_and_coordinator_only(client, world, auth, events):
 def test_filters(client, world, auth, events):
     auth.login(world.coordinator)
     body = client.get("/admin/audit?entity_type=song&entity_id=7").get_data(as_text=True)
-    assert "<td>song_created</td>" in body and "<td>song_updated</td>" in body and "<td>user_created</td>" not in body
+    assert "<td>Canción planeada</td>" in body and "<td>Datos modificados</td>" in body
+    assert "<td>Usuario creado</td>" not in body
     body = client.get("/admin/audit?actor=coord@").get_data(as_text=True)
-    assert "<td>song_updated</td>" in body and "<td>song_created</td>" not in body
+    assert "<td>Datos modificados</td>" in body and "<td>Canción planeada</td>" not in body
     body = client.get("/admin/audit?action=user_created").get_data(as_text=True)
-    assert "<td>user_created</td>" in body and "<td>song_created</td>" not in body
+    assert "<td>Usuario creado</td>" in body and "<td>Canción planeada</td>" not in body
     body = client.get("/admin/audit?date_from=2024-01-01&date_to=15/01/2024").get_data(as_text=True)
     assert "1 evento(s)" in body
     # The IP is shown to admins only.

@@ -267,8 +267,10 @@ def test_cli_recompute(season_world, runner):
     assert result.exit_code == 0, result.output
     assert "Temporada 2024: 2 disqueras, 3 artistas en" in result.output
     assert charts.latest_snapshot(season_world.season.id) is not None
+    result = runner.invoke(args=["charts", "recompute", "--season", "2099"])
+    assert "No existe la temporada (vigencia) 2099" in result.output
     result = runner.invoke(args=["charts", "recompute", "--season", "1990"])
-    assert "No existe la temporada 1990" in result.output
+    assert "Año de temporada no válido" in result.output
     result = runner.invoke(args=["charts", "recompute"])
     assert "Temporada 2024" in result.output
 

@@ -108,3 +108,45 @@ def test_expired_lease_can_be_taken_over_and_release_needs_the_holder(world):
     assert not lease.acquire("t", "late-comer", 60)
     lease.release("t", "alive")
     assert lease.acquire("t", "late-comer", 60)
+
+
+# --------------------------------------------------------------------------- issue 19 item 14: heartbeat
+
+
+def test_a_dead_holder_is_replaced_in_under_a_minute(app, world):
+    """A killed recompute held the lease for 10 minutes; now the lease is short and renewed."""
+    assert app.config["CHARTS_LEASE_SECONDS"] < 60
+    assert app.config["CHARTS_LEASE_HEARTBEAT_SECONDS"] < app.config["CHARTS_LEASE_SECONDS"] / 2
+    t0 = utcnow()
+    seconds = app.config["CHARTS_LEASE_SECONDS"]
+    assert lease.acquire("t", "worker-a", now=t0)
+    beat = app.config["CHARTS_LEASE_HEARTBEAT_SECONDS"]
+    # Alive: each heartbeat pushes the expiry on, so nobody else takes it.
+    for n in range(1, 6):
+        assert lease.renew("t", "worker-a", now=t0 + timedelta(seconds=n * beat))
+        assert not lease.acquire("t", "worker-b", now=t0 + timedelta(seconds=n * beat + 1))
+    # Killed after the fifth beat: the next worker takes over once the short expiry has passed.
+    last = t0 + timedelta(seconds=5 * beat)
+    assert not lease.acquire("t", "worker-b", now=last + timedelta(seconds=seconds - 1))
+    assert lease.acquire("t", "worker-b", now=last + timedelta(seconds=seconds + 1))
+    assert seconds + beat < 60  # from the holder's death to the takeover
+    assert not lease.renew("t", "worker-a", now=last + timedelta(seconds=seconds + 2))  # it lost it
+
+
+def test_held_renews_the_lease_from_a_heartbeat_thread(app, world):
+    renewed = threading.Event()
+    count = {"n": 0}
+
+    def on_renew(ok: bool) -> None:
+        count["n"] += 1
+        if count["n"] >= 3:
+            renewed.set()
+
+    with lease.held("t", seconds=30, heartbeat=0.05, on_renew=on_renew) as got:
+        assert got
+        assert renewed.wait(10)  # three renewals by the thread, a fraction of a second
+        row = db.session.get(lease.ChartLease, "t")
+        db.session.refresh(row)
+        assert row.expires_at > row.acquired_at + timedelta(seconds=29)
+    db.session.expire_all()
+    assert db.session.get(lease.ChartLease, "t").holder is None  # released, heartbeat stopped

@@ -226,11 +226,13 @@ def test_targets_progress_and_projection(world, data):
 
 
 def test_resolve_season(world, data):
-    assert coverage.resolve_season(2023).id == data["season_2023"].id
-    assert coverage.resolve_season(None, today=date(2024, 5, 1)).id == world.season.id
-    assert coverage.resolve_season(None, today=date(2030, 5, 1)).year == 2024  # the latest
+    from app.domain import seasons
+
+    assert seasons.resolve(2023).id == data["season_2023"].id
+    assert seasons.resolve(None, on=date(2024, 5, 1)).id == world.season.id
+    assert seasons.resolve(None, on=date(2030, 5, 1)).year == 2024  # the latest
     with pytest.raises(coverage.NotFound):
-        coverage.resolve_season(1999)
+        seasons.resolve(2099)
 
 
 def test_map_svg_shades_departments_and_links(world, data):
@@ -281,7 +283,7 @@ def test_department_page_and_unknown(client, auth, world, data):
     text = _text(client.get("/coverage/departments/05?season=2024"))
     assert "Amalfi" in text and "Abejorral" in text and "10/04/2024" in text and "Priorizado" in text
     assert client.get("/coverage/departments/99?season=2024").status_code == 404
-    assert client.get("/coverage?season=1999").status_code == 404
+    assert client.get("/coverage?season=2099").status_code == 404
     assert client.get("/coverage?season=abc").status_code == 400
     assert client.get("/coverage?season=²").status_code == 400  # a digit to str.isdigit, not to int()
     assert client.get("/coverage/gaps?label=²&department=%00").status_code == 400
@@ -369,7 +371,7 @@ def test_api_departments(client, auth, world, data):
     assert (item["department_code"], item["assisted_municipalities"], item["delivered_songs"]) == ("05", 2, 3)
     assert item["delivered_by_album"] == {"INN": 2, "PAZ": 1}
     assert client.get("/api/v1/coverage/departments?season=abc").status_code == 400
-    assert client.get("/api/v1/coverage/departments?season=1999").status_code == 404
+    assert client.get("/api/v1/coverage/departments?season=2099").status_code == 404
     auth.login(world.territorial_b)
     response = client.get("/api/v1/coverage/departments?season=2024")
     assert response.status_code == 403 and "error" in response.get_json()

@@ -177,3 +177,62 @@ def test_upload_rolled_back_leaves_no_file(app, world):
     db.session.rollback()  # e.g. a later step of the same request failed
     assert not written.exists()
     assert not [p for p in folder.iterdir() if p.name.startswith(".upload-")]
+
+
+def _proxied_app(_schema, tmp_path, proxy):
+    url = make_url(_schema)
+    return create_app(
+        {
+            "CONFIG_CLASS": TestingConfig,
+            "TESTING": False,  # as in production: nothing may escape to gunicorn's bare 500
+            "PROPAGATE_EXCEPTIONS": False,
+            "UPLOAD_FOLDER": str(tmp_path),
+            "SQLALCHEMY_DATABASE_URI": url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False),
+            "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "connect_args": {"connect_timeout": 2}},
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    "path,first",
+    [
+        ("/songs", 200),
+        ("/charts", 200),
+        ("/admin/users", 200),
+        ("/api/v1/songs", 200),
+        ("/no-such-page", 404),  # the error handler itself used to load the user
+        ("/api/v1/no-such-resource", 404),
+    ],
+)
+def test_signed_in_users_get_a_503_when_the_database_dies(_schema, tmp_path, world, path, first):
+    """Issue 19 item 9: error handlers never touch the database; signed-in users get a 503."""
+    url = make_url(_schema)
+    if not url.drivername.startswith("postgresql"):
+        pytest.skip("needs a networked database (run with TEST_DATABASE_URL)")
+    from tests.factories import PASSWORD
+
+    proxy = _Proxy(url.host or "127.0.0.1", url.port or 5432)
+    try:
+        app = _proxied_app(_schema, tmp_path, proxy)
+        client = app.test_client()
+        email = "admin@test.co" if path.startswith("/admin") else "coord@test.co"
+        assert client.post("/login", data={"email": email, "password": PASSWORD}).status_code == 302
+        assert client.get(path).status_code == first
+        proxy.cut()
+        response = client.get(path)
+        api = path.startswith("/api/")
+        assert response.mimetype == ("application/json" if api else "text/html")
+        body = response.get_json()["error"] if api else response.get_data(as_text=True)
+        if first == 404:
+            assert response.status_code == 404, body[:300]
+        else:
+            assert response.status_code == 503, body[:300]
+            assert response.headers["Retry-After"] and "base de datos" in body
+        proxy.restore()
+        assert client.get(path).status_code == first  # and back, still signed in
+        with app.app_context():
+            from app.extensions import db
+
+            db.engine.dispose()
+    finally:
+        proxy.close()

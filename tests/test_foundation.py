@@ -34,7 +34,14 @@ def test_healthz_503_when_database_does_not_answer(tmp_path):
 
 def test_production_refuses_to_start_without_secret_key(tmp_path):
     with pytest.raises(RuntimeError, match="SECRET_KEY"):
-        create_app({"CONFIG_CLASS": ProductionConfig, "SECRET_KEY": None, "UPLOAD_FOLDER": str(tmp_path)})
+        create_app(
+            {
+                "CONFIG_CLASS": ProductionConfig,
+                "SECRET_KEY": None,
+                "SECRET_KEY_FILE": str(tmp_path / "no-such-file"),
+                "UPLOAD_FOLDER": str(tmp_path),
+            }
+        )
 
 
 def test_reference_data_counts_and_coverage(app):

@@ -380,3 +380,186 @@ def test_nul_characters_are_refused_everywhere(client, world, auth, bearer, song
     nested = client.post("/api/v1/songs", json={"a": [{"b": "\x00"}]}, headers=bearer)
     assert nested.status_code == 400
     assert db.session.get(Song, song_a.id).scope == "Asistencia de prueba"
+
+
+# --------------------------------------------------------------------------- issue 19: redirects after sign-in
+
+OFF_SITE_NEXT = [
+    "//evil.example/x",
+    "/\t/evil.example",
+    "/\\evil.example",
+    "https://evil.example/",
+    "/ /evil.example",
+    "javascript:alert(1)",
+    "\t//evil.example",
+]
+
+
+@pytest.mark.parametrize("target", OFF_SITE_NEXT)
+def test_login_next_never_leaves_the_site(client, world, target):
+    """Issue 19 item 1: ``/login?next=/%09/evil.example`` redirected to ``//evil.example``."""
+    response = client.post("/login", query_string={"next": target}, data={"email": "ta@test.co", "password": PASSWORD})
+    assert response.status_code in (302, 400), response.status_code
+    if response.status_code == 302:
+        location = response.headers["Location"]
+        assert location.startswith("/") and not location.startswith("//") and "evil" not in location, location
+
+
+@pytest.mark.parametrize("target", OFF_SITE_NEXT)
+def test_language_switch_next_never_leaves_the_site(client, world, target):
+    response = client.post("/lang/es", data={"next": target})
+    assert response.status_code in (302, 400), response.status_code
+    if response.status_code == 302:
+        location = response.headers["Location"]
+        assert location.startswith("/") and not location.startswith("//") and "evil" not in location, location
+
+
+def test_login_next_with_an_encoded_tab_stays_on_site(client, world):
+    """The report's exact request: the raw query ``next=/%09/evil.example``."""
+    client.get("/login?next=/%09/evil.example")
+    response = client.post("/login?next=/%09/evil.example", data={"email": "ta@test.co", "password": PASSWORD})
+    assert response.status_code in (302, 400)
+    if response.status_code == 302:
+        assert "evil" not in response.headers["Location"]
+
+
+def test_same_site_next_is_kept(client, world):
+    response = client.post("/login?next=/songs%3Fq%3Dx", data={"email": "ta@test.co", "password": PASSWORD})
+    assert response.status_code == 302 and response.headers["Location"] == "/songs?q=x"
+    assert client.post("/lang/en", data={"next": "/charts?season=2024"}).headers["Location"] == "/charts?season=2024"
+
+
+@pytest.mark.parametrize("target", ["/songs\nSet-Cookie: x=1", "/songs\r\nX: y", "/a\x7fb"])
+def test_control_characters_in_next_are_a_clear_400(client, world, target):
+    """Issue 19 item 8: a newline in ``next`` gave a 500 (Werkzeug refuses it in a header)."""
+    response = client.post("/login", query_string={"next": target}, data={"email": "ta@test.co", "password": PASSWORD})
+    assert response.status_code == 400
+    assert "dirección de regreso" in response.get_data(as_text=True)
+    assert db.session.get(User, world.territorial_a.id).last_login_at is None  # not signed in
+    response = client.post("/lang/es", data={"next": target})
+    assert response.status_code == 400
+    assert "dirección de regreso" in response.get_data(as_text=True)
+
+
+# --------------------------------------------------------------------------- issue 19 item 8: more 500s
+
+LONE_SURROGATES = [b'{"email": "\\ud800@x.co", "password": "x"}', b'{"email": "a@x.co", "password": "\\udfff"}', b'{"\\ud83d": 1}']
+
+
+@pytest.mark.parametrize("raw", LONE_SURROGATES)
+def test_lone_surrogate_in_json_is_a_clear_400(client, world, raw):
+    """``{"email":"\\ud800@x.co"}`` is valid JSON text but no database can store the string."""
+    response = client.post("/api/v1/tokens", data=raw, content_type="application/json")
+    assert response.status_code == 400
+    assert "UTF-16" in response.get_json()["error"] or "carácter" in response.get_json()["error"]
+
+
+def test_lone_surrogate_in_song_json_is_refused(client, world, bearer, song_a):
+    before = _counts()
+    response = client.post(
+        "/api/v1/songs", data=b'{"scope": "a\\udc80b"}', content_type="application/json", headers=bearer
+    )
+    assert response.status_code == 400 and response.get_json()["error"]
+    patch = client.patch(
+        f"/api/v1/songs/{song_a.id}", data=b'{"scope": "\\ud800"}', content_type="application/json", headers=bearer
+    )
+    assert patch.status_code == 400
+    assert _counts() == before
+
+
+EARLY_DATES = ["0001-01-01", "0001-01-15", "0001-01-30", "0001-02-01"]
+
+
+@pytest.mark.parametrize("day", EARLY_DATES)
+def test_planned_start_in_year_one_is_a_clear_4xx(client, world, bearer, day):
+    """Before: OverflowError (a date minus a month/business days before year 1) → 500."""
+    body = {
+        "artist_id": world.artist_a.id,
+        "album_id": world.album_inn.id,
+        "municipality_id": world.mun_plain.id,
+        "scope": "Alcance",
+        "planned_start": day,
+        "due_date": "2024-03-01",
+    }
+    before = _counts()
+    api = client.post("/api/v1/songs", json=body, headers=bearer)
+    assert 400 <= api.status_code < 500, api.get_data(as_text=True)[:300]
+    _clear_message(api)
+    assert _counts() == before
+
+
+@pytest.mark.parametrize("day", EARLY_DATES)
+def test_planned_start_in_year_one_on_the_form_and_the_import(client, world, auth, day):
+    from tests.test_imports import csv_bytes, row
+
+    auth.login(world.territorial_a)
+    form = {
+        "artist_id": world.artist_a.id,
+        "album_id": world.album_inn.id,
+        "municipality": "medellin",
+        "scope": "Alcance",
+        "planned_start": day,
+        "due_date": "2024-03-01",
+    }
+    before = _counts()
+    response = client.post("/songs/new", data=form)
+    assert 400 <= response.status_code < 500 or response.status_code == 200, response.status_code
+    assert _counts() == before
+    preview = client.post(
+        "/songs/import/preview",
+        data={"file": (io.BytesIO(csv_bytes([row(planned_start=day)])), "canciones.csv")},
+        content_type="multipart/form-data",
+    )
+    assert 400 <= preview.status_code < 500, preview.status_code
+    assert "planned_start" in preview.get_data(as_text=True)
+
+
+# --------------------------------------------------------------------------- issue 19 item 11: bearer and CSRF
+
+
+class TestBogusBearerOnACookieSession:
+    """A cookie session plus ``Authorization: Bearer junk`` skipped the API's CSRF check."""
+
+    @pytest.fixture
+    def app_config(self):
+        return {"WTF_CSRF_ENABLED": True}
+
+    @pytest.mark.parametrize("header", ["Bearer junk", "Bearer ", "Bearer " + "x" * 300])
+    def test_a_header_that_authenticates_nothing_does_not_exempt(self, client, world, auth, header):
+        song = make_song(world)
+        auth.login(world.territorial_a)
+        response = client.patch(f"/api/v1/songs/{song.id}", json={"scope": "Cambiado sin CSRF"}, headers={"Authorization": header})
+        assert response.status_code == 400
+        assert "CSRF" in response.get_json()["error"]
+        assert db.session.get(Song, song.id).scope == "Asistencia de prueba"
+
+    def test_a_real_token_without_cookies_is_exempt(self, client, world):
+        song = make_song(world)
+        token = client.post("/api/v1/tokens", json={"email": "ta@test.co", "password": PASSWORD}).get_json()["token"]
+        assert client.get_cookie("session") is None
+        response = client.patch(
+            f"/api/v1/songs/{song.id}", json={"scope": "Con token"}, headers={"Authorization": f"Bearer {token}"}
+        )
+        assert response.status_code == 200
+
+
+# --------------------------------------------------------------------------- issue 19 item 10: import template
+
+
+def test_import_template_neutralises_formula_like_names(client, world, auth):
+    """An artist named ``=HYPERLINK(…)`` became a live formula in the XLSX template and raw in the CSV."""
+    import csv as csv_module
+
+    from openpyxl import load_workbook
+
+    world.artist_a.name = '=HYPERLINK("http://evil.example","Equipo")'
+    db.session.commit()
+    auth.login(world.territorial_a)
+    body = client.get("/songs/import/template?format=csv").get_data().decode("utf-8-sig")
+    cells = [cell for line in csv_module.reader(io.StringIO(body)) for cell in line]
+    assert "'=HYPERLINK(\"http://evil.example\",\"Equipo\")" in cells
+    assert not [cell for cell in cells if cell and cell[0] in "=+-@"]
+    workbook = load_workbook(io.BytesIO(client.get("/songs/import/template?format=xlsx").get_data()))
+    values = [cell for row in workbook["canciones"].iter_rows() for cell in row]
+    assert all(cell.data_type != "f" for cell in values)
+    assert "'=HYPERLINK(\"http://evil.example\",\"Equipo\")" in [cell.value for cell in values]

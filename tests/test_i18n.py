@@ -292,6 +292,8 @@ def test_number_filters_match_babel_in_each_language(app, lang):
             for digits in (0, 1, 2):
                 pattern = "#,##0" + ("." + "0" * digits if digits else "")
                 assert fmt_number(value, digits) == format_decimal(value, format=pattern)
+                if 0 < value < 1 and round(value * 100, digits) in (0, 100):
+                    continue  # never "100 %" for less than all (test_numbers.py)
                 assert fmt_percent(value, digits) == format_percent(value, format=pattern + " %")
         assert fmt_number(1234567.891, 2) == ("1.234.567,89" if lang == "es" else "1,234,567.89")
         assert fmt_percent(0.375) == "38 %"

@@ -203,8 +203,8 @@ def test_impact_export_matches_page(client, auth, world, impact_data):
     response = client.get("/coverage/export/impact.csv?indicator=mdm&year_from=2022&year_to=2024")
     assert response.status_code == 200
     rows = list(csv.reader(io.StringIO(response.get_data().decode("utf-8-sig"))))
-    assert rows[1] == ["0", "2", "37.5", "38.5", "1", "37.5", "38.5", "1"]
-    assert rows[3] == ["5 o más", "1", "40", "50", "10", "40", "50", "10"]
+    assert rows[1] == ["0", "2", "37.50", "38.50", "1.00", "37.50", "38.50", "1.00"]  # two decimals in every row
+    assert rows[3] == ["5 o más", "1", "40.00", "50.00", "10.00", "40.00", "50.00", "10.00"]
     assert "impacto-mdm-2022-2024" in response.headers["Content-Disposition"]
     from openpyxl import load_workbook
 

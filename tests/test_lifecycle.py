@@ -227,7 +227,7 @@ def test_cancel_needs_reason_and_is_audited(world):
     assert event.changes["state"] == ["planned", "cancelled"]
     assert event.changes["cancel_reason"] == [None, "El municipio desistió"]
     assert event.actor_id == world.territorial_a.id
-    with pytest.raises(ValidationFailed):
+    with pytest.raises(Conflict):  # already there: someone else did it (issue 19, a 409)
         lifecycle.transition_song(world.territorial_a, song, "cancelled", reason="otra vez")
 
 

@@ -131,7 +131,7 @@ def test_open_api_csv_departments_and_albums(client, world, data):
         "prioritised_coverage",
         "delivered_songs",
     ]
-    assert rows[1] == ["05", "Antioquia", "3", "2", "2", "0.6667", "1", "0.5", "3"]
+    assert rows[1] == ["05", "Antioquia", "3", "2", "2", "0.6667", "1", "0.5000", "3"]
     albums = list(
         csv.reader(
             io.StringIO(
@@ -144,7 +144,7 @@ def test_open_api_csv_departments_and_albums(client, world, data):
 
 def test_open_api_bad_parameters(client, world, data):
     assert client.get("/api/v1/open/coverage?season=abc").status_code == 400
-    assert client.get("/api/v1/open/coverage?season=1999").status_code == 404
+    assert client.get("/api/v1/open/coverage?season=2099").status_code == 404
     assert client.get("/api/v1/open/coverage?format=pdf").status_code == 400
     assert client.get("/api/v1/open/coverage?format=csv&table=users").status_code == 400
 

@@ -64,6 +64,7 @@ EXPECTED: dict[str, str] = {
     # --- main, auth
     "GET main.index": SIGNED_IN,  # anonymous → sign-in page
     "GET main.healthz": PUBLIC,
+    "GET favicon": PUBLIC,
     "POST main.set_language": PUBLIC,
     "GET auth.login": PUBLIC,
     "POST auth.login": PUBLIC,  # empty form → 422, but reachable
@@ -88,6 +89,7 @@ EXPECTED: dict[str, str] = {
     "POST admin.deactivate_user": ADMIN_ONLY,
     "POST admin.reactivate_user": ADMIN_ONLY,
     "POST admin.unlock_user": ADMIN_ONLY,
+    "GET admin.locked_accounts": ADMIN_ONLY,  # issue 19: who is locked out, from where
     "POST admin.reset_password": ADMIN_ONLY,
     "GET admin.audit": ADMIN_COORD,
     "GET admin.audit_export": ADMIN_COORD,
@@ -120,8 +122,9 @@ EXPECTED: dict[str, str] = {
     "POST songs.upload_evidence": SONG_WRITE,
     "POST songs.remove_evidence": SONG_WRITE,
     "GET songs.download_evidence": SONG_READ,
+    "GET songs.preview_evidence": SONG_READ,
     "POST songs.request_due_date_change": SONG_WRITE,
-    "GET songs.due_date_requests": COORD_ONLY,
+    "GET songs.due_date_requests": TEAM_AND_COORD,  # a team reads its own label's requests
     "POST songs.decide_due_date": COORD_ONLY,
     # --- imports: a team (own label, checked per row) or a coordinator
     "GET imports.upload": TEAM_AND_COORD,
@@ -157,6 +160,19 @@ EXPECTED: dict[str, str] = {
     "GET charts.artist_breakdown": SIGNED_IN,
     "GET charts.album_breakdown": SIGNED_IN,
     "POST charts.recompute": ADMIN_COORD,
+    # --- seasons (issue 16): everyone signed in sees them; coordinators close, confirm and
+    # settle open songs; only the admin corrects a closed season. The fixture's season is
+    # not closed, so it has no final standings yet (404 for everyone).
+    "GET seasons.index": SIGNED_IN,
+    "POST seasons.confirm": ADMIN_COORD,
+    "GET seasons.close": ADMIN_COORD,
+    "POST seasons.close": ADMIN_COORD,
+    "GET seasons.end": ADMIN_COORD,
+    "POST seasons.end": ADMIN_COORD,
+    "GET seasons.correct": ADMIN_ONLY,
+    "POST seasons.correct": ADMIN_ONLY,
+    "GET seasons.final": "auth deny deny deny deny deny",
+    "GET seasons.certificate": "auth deny deny deny deny deny",
     # --- coverage (managers, coordinators, admins) and open data (public)
     "GET coverage.summary": READERS,
     "GET coverage.department": READERS,
@@ -397,6 +413,8 @@ BODIES = {
     "POST songs.decide_due_date": lambda sc, side: {"decision": "reject", "comment": "No"},
     "POST songs.upload_evidence": lambda sc, side: {"file": (io.BytesIO(PDF), "acta.pdf")},
     "POST reviews.review": lambda sc, side: dict(SCORES),
+    "POST seasons.end": lambda sc, side: {"song_id": sc.song[side].id, "action": "cancel", "reason": "Prueba de cierre"},
+    "POST seasons.correct": lambda sc, side: {"song_id": sc.song[side].id, "what": "cancel", "reason": "Corrección de prueba"},
     "POST reviews.return_for_changes": lambda sc, side: {"return_comment": "Complete la evidencia."},
     "POST admin.reset_password": lambda sc, side: {"password": "temporal-2025x"},
     "POST auth.change_password": lambda sc, side: {"current": "x", "new": "otra-clave-2025", "confirm": "otra-clave-2025"},

@@ -229,7 +229,10 @@ def test_due_date_request_and_coordinator_decision_ui(client, auth, world):
     response = client.post(f"/songs/{song.id}/due-date-change", data={"proposed_due": "2024-04-15", "reason": "Lluvias"})
     assert response.status_code == 303
     change = db.session.scalars(select(DueDateChange)).one()
-    assert client.get("/songs/due-date-requests").status_code == 403
+    listing = client.get("/songs/due-date-requests")  # the team follows its request, read-only (issue 21)
+    assert listing.status_code == 200 and "Lluvias" in listing.get_data(as_text=True)
+    assert 'name="decision"' not in listing.get_data(as_text=True)
+    assert client.post(f"/songs/due-date-requests/{change.id}", data={"decision": "approve"}).status_code == 403
     auth.login(world.coordinator)
     page = client.get("/songs/due-date-requests").get_data(as_text=True)
     assert "Lluvias" in page and "15/04/2024" in page

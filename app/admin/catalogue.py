@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from app.admin import bp
 from app.auth.decorators import permission_required
 from app.domain import catalogue, permissions
+from app.domain import seasons as season_life
 from app.domain.errors import DomainError
 from app.extensions import db
 from app.models import Album, Artist, Label, Season, Song
@@ -234,13 +235,8 @@ def edit_season(season_id: int):
 @bp.route("/playlists", methods=["GET", "POST"])
 @permission_required(permissions.can_set_playlists)
 def playlists():
-    seasons_ = db.session.scalars(select(Season).order_by(Season.year.desc())).all()
-    year = _int(request.values.get("season"))
-    season = next((s for s in seasons_ if s.year == year), None) if year else None
-    if season is None and seasons_:
-        from datetime import date
-
-        season = next((s for s in seasons_ if s.year == date.today().year), seasons_[0])
+    seasons_ = season_life.all_seasons()
+    season = season_life.resolve(request.values.get("season"))
     labels = db.session.scalars(select(Label).order_by(Label.code)).all()
     albums_ = db.session.scalars(select(Album).where(Album.active.is_(True)).order_by(Album.code)).all()
     errors: dict = {}
@@ -274,4 +270,5 @@ def playlists():
         albums=albums_,
         values=values,
         errors=errors,
+        frozen=season is not None and season_life.targets_frozen(season),
     ), (422 if errors else 200)

@@ -22,7 +22,7 @@ from wtforms.validators import DataRequired, Email, Length, Optional
 
 from app.admin import bp
 from app.auth.decorators import permission_required
-from app.domain import accounts, exports, permissions
+from app.domain import accounts, audit_trail, exports, permissions
 from app.domain.errors import DomainError
 from app.domain.parsing import ascii_int
 from app.extensions import db
@@ -375,7 +375,8 @@ def _audit_filters() -> tuple[dict, dict, list]:
         if actor_id is not None:
             conditions.append(AuditEvent.actor_id == actor_id)
         else:
-            ids = select(User.id).where(func.lower(User.email).like(f"%{actor.lower()}%"))
+            needle = f"%{actor.lower()}%"
+            ids = select(User.id).where(func.lower(User.email).like(needle) | func.lower(User.name).like(needle))
             conditions.append(AuditEvent.actor_id.in_(ids))
     if values["action"]:
         conditions.append(AuditEvent.action == values["action"])
@@ -415,14 +416,14 @@ def audit():
         render_template(
             "admin/audit.html",
             rows=rows,
+            entries=audit_trail.describe([event for event, _email in rows], permissions.can_administer(current_user)),
             page=page,
             values=values,
             errors=errors,
-            entity_types=entity_types,
-            actions=actions,
+            entity_types=audit_trail.entity_type_choices(entity_types),
+            actions=audit_trail.action_choices(actions),
             args={k: v for k, v in values.items() if v},
             show_ip=permissions.can_see_audit_addresses(current_user),
-            format_changes=format_changes,
         ),
         400 if errors else 200,
     )

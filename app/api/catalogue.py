@@ -14,6 +14,7 @@ from sqlalchemy.orm import contains_eager
 
 from app.api import bp
 from app.api.core import ApiError, int_arg, paginate
+from app.domain import seasons
 from app.domain.catalogue import SEASON_WEIGHT_FIELDS
 from app.extensions import db
 from app.models import Album, Artist, Department, Label, Municipality, Season
@@ -27,6 +28,13 @@ def _season(season: Season) -> dict[str, Any]:
         "year": season.year,
         "starts_on": season.starts_on.isoformat(),
         "ends_on": season.ends_on.isoformat(),
+        "state": season.state,
+        "closing_date": seasons.closing_date(season).isoformat(),
+        "target_date": season.target_date.isoformat() if season.target_date else None,
+        "targets_frozen": seasons.targets_frozen(season),
+        "drafts_from": season.drafts_from_year if season.has_drafts else None,
+        "closed_at": season.closed_at.isoformat() if season.closed_at else None,
+        "corrected_at": season.corrected_at.isoformat() if season.corrected_at else None,
         "weights": {name: getattr(season, name) for name in SEASON_WEIGHT_FIELDS},
     }
 

@@ -10,15 +10,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import jsonify
-from sqlalchemy import select
+from flask import jsonify, request
 
 from app.api import bp
-from app.api.core import ApiError, int_arg
+from app.api.core import ApiError
 from app.domain import badges as badge_rules
-from app.domain import charts
+from app.domain import charts, seasons
 from app.domain.snapshot_cache import SnapshotCache, snapshot_key
-from app.extensions import db
 from app.models import ChartSnapshot, Season
 
 # Serialised items per snapshot, kind and language (exact until the next recompute; issue 8).
@@ -26,17 +24,9 @@ _ITEMS = SnapshotCache(size=48)
 
 
 def _season_and_snapshot() -> tuple[Season, ChartSnapshot]:
-    year = int_arg("season", None, minimum=1900, maximum=2999)
-    if year is None:
-        season = db.session.scalar(
-            select(Season).join(ChartSnapshot, ChartSnapshot.season_id == Season.id).order_by(Season.year.desc()).limit(1)
-        )
-        if season is None:
-            raise ApiError(404, "Todavía no hay listas calculadas.")
-    else:
-        season = db.session.scalar(select(Season).where(Season.year == year))
-        if season is None:
-            raise ApiError(404, f"No existe la temporada {year}.", {"season": year})
+    season = seasons.resolve(request.args.get("season"), computed=True)
+    if season is None:
+        raise ApiError(404, "Todavía no hay listas calculadas.")
     snapshot = charts.latest_snapshot(season.id)
     if snapshot is None:
         raise ApiError(404, f"La temporada {season.year} todavía no tiene listas calculadas.", {"season": season.year})

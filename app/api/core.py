@@ -2,7 +2,8 @@
 
 Auth: the browser session, or ``Authorization: Bearer <token>`` from
 ``POST /api/v1/tokens``. Session-authenticated state-changing requests need the
-CSRF token (header ``X-CSRFToken``); bearer requests do not (no ambient cookie).
+CSRF token (header ``X-CSRFToken``); requests that a bearer token authenticated do not (no
+ambient cookie) — a header that authenticates nothing exempts nothing.
 Errors are ``{"error": "...", "details": ...}`` with the right status.
 """
 
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, jsonify, request
+from flask import current_app, g, jsonify, request
 from flask_login import current_user
 from werkzeug.exceptions import HTTPException
 
@@ -42,8 +43,10 @@ def _authenticate():
         return None
     if not current_user.is_authenticated:
         return error(401, "Se requiere autenticación (sesión o token Bearer).")
-    bearer = request.headers.get("Authorization", "").startswith("Bearer ")
-    if request.method in STATE_CHANGING and not bearer and current_app.config.get("WTF_CSRF_ENABLED", True):
+    # Exempt only a request that a token really authenticated (no ambient cookie): a cookie
+    # session with any "Authorization: Bearer …" header still needs the CSRF header (issue 19).
+    by_token = g.get("token_user") is not None and g.token_user is current_user._get_current_object()
+    if request.method in STATE_CHANGING and not by_token and current_app.config.get("WTF_CSRF_ENABLED", True):
         csrf.protect()  # session-authenticated writes need the CSRF header
     return None
 
@@ -135,7 +138,8 @@ def create_token():
     email, password = data.get("email"), data.get("password")
     if not isinstance(email, str) or not isinstance(password, str) or not email or not password:
         raise ValidationFailed("Envíe 'email' y 'password' como texto.", {"email": "requerido", "password": "requerido"})
-    user = accounts.authenticate(email[:254], password[:200])
+    device = accounts.device_for(email, request.cookies.get(accounts.DEVICE_COOKIE))
+    user = accounts.authenticate(email[:254], password[:200], address=request.remote_addr, device=device)
     if user is None:
         audit.record("api_login_failed", "user", None, actor_id=None, changes={"email": accounts.normalise_email(email[:254])}, ip=request.remote_addr)
         db.session.commit()

@@ -14,13 +14,13 @@ from flask import jsonify, request
 from flask_login import current_user
 
 from app.api import bp
-from app.api.core import ApiError, int_arg
+from app.api.core import ApiError
 from app.coverage import tables
-from app.domain import coverage, exports
+from app.domain import coverage, exports, seasons
 
 
 def _season():
-    season = coverage.resolve_season(int_arg("season", minimum=1900, maximum=2200))
+    season = seasons.resolve(request.args.get("season"))
     if season is None:
         raise ApiError(404, "No hay ninguna temporada (vigencia) creada.")
     return season
@@ -72,7 +72,9 @@ def open_coverage():
         if which not in ("departments", "albums"):
             raise ApiError(400, "El parámetro 'table' debe ser departments o albums.", {"table": which[:20]})
         table = tables.open_departments_table(season) if which == "departments" else tables.albums_table(season)
-        return exports.csv_response(exports.export_filename(table.stem, season.year, "csv"), table.headers, table.rows)
+        return exports.csv_response(
+            exports.export_filename(table.stem, season.year, "csv"), table.headers, table.rows, table.kinds
+        )
     response = jsonify(coverage.open_data(season))
     response.headers["Access-Control-Allow-Origin"] = "*"
     return response

@@ -4,7 +4,8 @@
   municipality, state, overdue, q, sort), ``GET /songs/ID``
 - ``POST /songs`` → 201 ``{"song": {...}, "warnings": [...]}`` (duplicate warning)
 - ``PATCH /songs/ID`` (``"version"`` for optimistic locking → 409 with what changed)
-- ``POST /songs/ID/transitions`` ``{"to": STATE, ...fields}``
+- ``POST /songs/ID/transitions`` ``{"to": STATE, "version"?, ...fields}`` (a lost race or a stale
+  ``version`` → 409 with what changed, issue 19)
 - ``POST /songs/ID/evidence`` (multipart ``file``) → 201; ``GET``/``DELETE /songs/ID/evidence/EID``
 - ``POST /songs/ID/due-date-changes`` ``{"proposed_due", "reason"}``; coordinators:
   ``GET /due-date-changes`` and ``POST /due-date-changes/ID`` ``{"approve": bool, "comment"}``
@@ -16,12 +17,11 @@ from typing import Any
 
 from flask import jsonify, request, send_file
 from flask_login import current_user
-from sqlalchemy import select
 
 from app.api import bp
 from app.api.core import ApiError, json_body, page_args, page_body, paginate
+from app.domain import due_dates, lifecycle, permissions, song_queries
 from app.domain import evidence as evidence_domain
-from app.domain import lifecycle, permissions, song_queries
 from app.domain.errors import NotFound, ValidationFailed
 from app.extensions import db
 from app.models import DueDateChange, Evidence, Song
@@ -156,14 +156,19 @@ def create_song():
     return jsonify({"song": serialize_song(song, detail=True), "warnings": [_warning(s) for s in warnings]}), 201
 
 
+def _version(data: dict) -> int | None:
+    """The optional ``version`` the client saw (optimistic locking: a newer song is a 409)."""
+    version = data.pop("version", None)
+    if version is not None and (isinstance(version, bool) or not isinstance(version, int)):
+        raise ValidationFailed("'version' debe ser un número entero.", {"version": ["Número entero."]})
+    return version
+
+
 @bp.patch("/songs/<int:song_id>")
 def update_song(song_id: int):
     data = json_body()
     song = _song(song_id)
-    version = data.pop("version", None)
-    if version is not None and (isinstance(version, bool) or not isinstance(version, int)):
-        raise ValidationFailed("'version' debe ser un número entero.", {"version": ["Número entero."]})
-    lifecycle.update_song(current_user, song, data, expected_version=version, ip=_ip())
+    lifecycle.update_song(current_user, song, data, expected_version=_version(data), ip=_ip())
     warnings = []
     if {"municipality_id", "album_id", "planned_start"} & set(data):
         warnings = lifecycle.duplicate_warning(
@@ -178,6 +183,7 @@ def transition_song(song_id: int):
     data = json_body()
     song = _song(song_id)
     to = data.pop("to", None)
+    version = _version(data)
     if not isinstance(to, str):
         raise ValidationFailed("Indique el estado de destino en 'to'.", {"to": ["Obligatorio (texto)."]})
     unknown = sorted(k for k in data if k not in lifecycle.TRANSITION_FIELDS)
@@ -186,7 +192,7 @@ def transition_song(song_id: int):
             "Campos desconocidos para una transición: " + ", ".join(unknown[:10]) + ".",
             {k: ["Campo desconocido."] for k in unknown[:10]},
         )
-    lifecycle.transition_song(current_user, song, to, ip=_ip(), **data)
+    lifecycle.transition_song(current_user, song, to, ip=_ip(), expected_version=version, **data)
     db.session.commit()
     return jsonify(serialize_song(song, detail=True))
 
@@ -216,20 +222,35 @@ def remove_evidence(song_id: int, evidence_id: int):
     return "", 204
 
 
-def send_evidence(evidence: Evidence):
-    """Serve an evidence file as an attachment (never rendered inline), with nosniff."""
+# Shown inside the app during review (issue 21): images and PDF only, never DOCX/XLSX.
+PREVIEW_TYPES = ("image/png", "image/jpeg", "application/pdf")
+# A preview runs nothing and loads nothing: no script, no plugin content beyond the PDF
+# viewer, framed only by the app's own pages, never by another site.
+PREVIEW_CSP = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; frame-ancestors 'self'"
+
+
+def send_evidence(evidence: Evidence, inline: bool = False):
+    """Serve an evidence file as an attachment with nosniff; ``inline`` (images and PDF only)
+    for the review's preview, with a locked-down CSP and framing limited to the app."""
     path = evidence_domain.evidence_path(evidence)
     if not path.is_file():
         raise NotFound("El archivo de evidencia no está disponible.")
+    if inline and evidence.content_type not in PREVIEW_TYPES:
+        raise NotFound("Este tipo de archivo no tiene vista previa; descárguelo.")
     response = send_file(
         path,
         mimetype=evidence.content_type,
-        as_attachment=True,
+        as_attachment=not inline,
         download_name=evidence.original_name,
         max_age=0,
     )
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Cache-Control"] = "private, no-store"
+    if inline:
+        sandbox = "; sandbox" if evidence.content_type.startswith("image/") else ""
+        response.headers["Content-Security-Policy"] = PREVIEW_CSP + sandbox
+        response.headers["X-Frame-Options"] = "SAMEORIGIN"
+        response.headers["Cross-Origin-Resource-Policy"] = "same-origin"
     return response
 
 
@@ -247,8 +268,7 @@ def request_due_date_change(song_id: int):
 @bp.get("/due-date-changes")
 def list_due_date_changes():
     permissions.require(permissions.can_decide_due_date(current_user), "Solo la coordinación.")
-    stmt = select(DueDateChange).where(DueDateChange.status == "pending").order_by(DueDateChange.created_at)
-    return jsonify(paginate(stmt, _serialize_change))
+    return jsonify(paginate(due_dates.pending_select(), _serialize_change))
 
 
 @bp.post("/due-date-changes/<int:change_id>")

@@ -1,15 +1,18 @@
 """Sign-in, sign-out and own password (Flask-Login; issue 9, OWASP ASVS V2/V3).
 
-- Throttling: per address and per account on POST /login (Flask-Limiter, 429), on top of the
-  account lockout in ``accounts.authenticate``.
+- Throttling: per address on POST /login (Flask-Limiter, 429), on top of the per-account-and-
+  source delays in ``accounts.authenticate``; a successful sign-in sets the "known device"
+  cookie that keeps this browser out of the account-wide lock (issue 19).
 - Sessions: permanent (``PERMANENT_SESSION_LIFETIME``, idle), cleared before sign-in (a new
-  session, never a fixated one), stamped with the sign-in time; a session older than
-  ``SESSION_ABSOLUTE_HOURS`` or older than the user's last password change/deactivation is refused.
+  session, never a fixated one), stamped with the sign-in time and the user's
+  ``session_version``; a session older than ``SESSION_ABSOLUTE_HOURS``, without the stamps, or
+  with a version that sign-out, a password change or a deactivation has moved on, is refused
+  (issue 19: a copied cookie dies on the server, not only in the browser that signed out).
 """
 
 import time
 
-from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask import current_app, flash, g, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
@@ -21,27 +24,24 @@ from app.domain.parsing import ascii_int
 from app.extensions import db, limiter, login_manager
 from app.models import User
 from app.models.base import utcnow
+from app.web import safe_next
 
 login_manager.login_view = "auth.login"
 login_manager.login_message = "Inicie sesión para continuar."
 login_manager.login_message_category = "info"
 
 AUTH_AT = "_auth_at"
+SESSION_VERSION = "_sv"
 
 
 def _session_still_valid(user: User) -> bool:
-    auth_at = session.get(AUTH_AT)
-    if auth_at is None:
-        return True  # sessions written by the test helper carry no stamp
-    try:
-        auth_at = float(auth_at)
-    except (TypeError, ValueError):
+    auth_at, version = session.get(AUTH_AT), session.get(SESSION_VERSION)
+    if not isinstance(auth_at, (int, float)) or not isinstance(version, int) or isinstance(version, bool):
+        return False
+    if version != (user.session_version or 0):
         return False
     max_hours = current_app.config.get("SESSION_ABSOLUTE_HOURS", 12)
-    if time.time() - auth_at > max_hours * 3600:
-        return False
-    changed = user.password_changed_at
-    return changed is None or changed.timestamp() <= auth_at + 1e-3
+    return time.time() - auth_at <= max_hours * 3600
 
 
 @login_manager.user_loader
@@ -60,30 +60,14 @@ def load_user_from_bearer(req):
     """API clients authenticate with ``Authorization: Bearer <token>``."""
     header = req.headers.get("Authorization", "")
     if header.startswith("Bearer "):
-        return accounts.user_for_token(header[len("Bearer ") :].strip())
+        user = accounts.user_for_token(header[len("Bearer ") :].strip())
+        g.token_user = user  # the API exempts from CSRF only what a token authenticated
+        return user
     return None
-
-
-def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return url_for("main.index")
 
 
 def _ip_limit() -> str:
     return current_app.config.get("LOGIN_RATE_LIMIT_IP", "10 per minute")
-
-
-def _account_limit() -> str:
-    return current_app.config.get("LOGIN_RATE_LIMIT_ACCOUNT", "20 per hour")
-
-
-def _account_key() -> str:
-    return "account:" + accounts.normalise_email(request.form.get("email", ""))[:254]
-
-
-def _failed(response) -> bool:
-    return response.status_code != 302
 
 
 def start_session(user: User) -> None:
@@ -95,17 +79,38 @@ def start_session(user: User) -> None:
     session.permanent = True
     login_user(user)
     session[AUTH_AT] = time.time()
+    session[SESSION_VERSION] = user.session_version or 0
+
+
+# What a user with a temporary password may still reach: the change itself, signing out,
+# the language switch and the static files (everything else waits for the new password).
+_ALLOWED_WITH_TEMPORARY_PASSWORD = {"auth.change_password", "auth.logout", "main.set_language", "static", "favicon"}
+
+
+@bp.before_app_request
+def _force_password_change():
+    """After an admin sets a password, the user must choose their own first (issue 21)."""
+    if not current_user.is_authenticated or not getattr(current_user, "must_change_password", False):
+        return None
+    if request.endpoint in _ALLOWED_WITH_TEMPORARY_PASSWORD or request.endpoint is None:
+        return None
+    message = _("Su contraseña es temporal: elija una propia para continuar.")
+    if request.path.startswith("/api/"):
+        return jsonify({"error": message, "details": {"password": "must_change"}}), 403
+    flash(message, "warning")
+    return redirect(url_for("auth.change_password"))
 
 
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(_ip_limit, methods=["POST"])
-@limiter.limit(_account_limit, key_func=_account_key, methods=["POST"], deduct_when=_failed)
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("main.index"))
+    target = safe_next(request.args.get("next"))  # a hostile target is refused before signing in
     form = LoginForm()
     if form.validate_on_submit():
-        user = accounts.authenticate(form.email.data, form.password.data)
+        device = accounts.device_for(form.email.data, request.cookies.get(accounts.DEVICE_COOKIE))
+        user = accounts.authenticate(form.email.data, form.password.data, address=request.remote_addr, device=device)
         if user is None:
             audit.record(
                 "login_failed",
@@ -122,7 +127,20 @@ def login():
         user.last_login_at = utcnow()
         audit.record("login", "user", user.id, actor_id=user.id, ip=request.remote_addr)
         db.session.commit()
-        return redirect(_safe_next(request.args.get("next")))
+        if user.must_change_password:  # a temporary password set by an admin (issue 21)
+            flash(_("Su contraseña es temporal: elija una propia para continuar."), "warning")
+            target = url_for("auth.change_password")
+        response = redirect(target)
+        if device is None:
+            response.set_cookie(
+                accounts.DEVICE_COOKIE,
+                accounts.device_cookie(user),
+                max_age=current_app.config.get("LOGIN_DEVICE_COOKIE_DAYS", 180) * 86400,
+                httponly=True,
+                samesite="Lax",
+                secure=current_app.config.get("SESSION_COOKIE_SECURE", False),
+            )
+        return response
     status = 422 if request.method == "POST" else 200
     return render_template("auth/login.html", form=form), status
 
@@ -130,6 +148,7 @@ def login():
 @bp.post("/logout")
 @login_required
 def logout():
+    accounts.end_sessions(current_user)
     audit.record("logout", "user", current_user.id, actor_id=current_user.id, ip=request.remote_addr)
     db.session.commit()
     logout_user()

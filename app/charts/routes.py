@@ -11,13 +11,12 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from markupsafe import Markup
-from sqlalchemy import select
 from werkzeug.routing import BuildError
 
 from app.charts import bp, svg
 from app.domain import badges as badge_rules
-from app.domain import charts, permissions
-from app.domain.parsing import ascii_int
+from app.domain import charts, next_badges, permissions
+from app.domain import seasons as season_life
 from app.domain.snapshot_cache import SnapshotCache, snapshot_key
 from app.extensions import db, htmx
 from app.models import Album, Artist, ChartSnapshot, Label, Season
@@ -43,54 +42,46 @@ def _chart_helpers():
     }
 
 
-def _year(raw: str) -> int | None:
-    """A season year from user input, or None (never an exception)."""
-    raw = raw.strip()
-    return ascii_int(raw, minimum=0, maximum=9999) if len(raw) <= 4 else None
-
-
 def _seasons() -> list[Season]:
-    return list(db.session.scalars(select(Season).order_by(Season.year.desc())))
+    return season_life.all_seasons()
 
 
 def _pick_season(seasons: list[Season]) -> Season | None:
-    """?season=YEAR, else the current year's season if it has a snapshot, else the latest with one."""
-    raw = request.args.get("season", "")
-    if raw:
-        year = _year(raw)
-        if year is None:
-            abort(400)
-        season = next((s for s in seasons if s.year == year), None)
-        if season is None:
-            abort(404)
-        return season
-    with_snapshot = set(db.session.scalars(select(ChartSnapshot.season_id).where(ChartSnapshot.complete.is_(True))))
-    this_year = charts.today_bogota().year
-    for s in seasons:
-        if s.year == this_year and s.id in with_snapshot:
-            return s
-    for s in seasons:
-        if s.id in with_snapshot:
-            return s
-    return seasons[0] if seasons else None
+    """?season=YEAR, else the season the API defaults to too (app.domain.seasons.resolve)."""
+    return season_life.resolve(request.args.get("season"), computed=True) or (seasons[0] if seasons else None)
+
+
+def _own_label_id() -> int | None:
+    """The viewer's own label (territorial users): highlighted on the boards."""
+    return getattr(current_user, "label_id", None) if current_user.is_authenticated else None
 
 
 def _board_context(season: Season | None, seasons: list[Season], snapshot: ChartSnapshot | None = None) -> dict:
     if snapshot is None and season is not None:
         snapshot = charts.latest_snapshot(season.id)
-    context = {"season": season, "seasons": seasons, "snapshot": snapshot}
+    own_label_id = _own_label_id()
+    context = {"season": season, "seasons": seasons, "snapshot": snapshot, "own_label_id": own_label_id, "own": None}
     if snapshot is not None:
+        labels = charts.label_board(snapshot)
         context.update(
-            labels=charts.label_board(snapshot),
+            labels=labels,
             artists=charts.artist_board(snapshot),
             albums=charts.album_board(snapshot),
             badges=badge_rules.season_badges(season.id),
         )
+        own_entry = next(((e, lab) for e, lab in labels if lab.id == own_label_id), None)
+        if own_entry:
+            context["own"] = {
+                "entry": own_entry[0],
+                "label": own_entry[1],
+                "total": len(labels),
+                "next_badges": next_badges.label_progress(season, own_label_id, own_entry[0])[:3],
+            }
     return context
 
 
 # Rendered boards, keyed by snapshot (exact until the next recompute; issue 8).
-_BOARDS = SnapshotCache(size=32)
+_BOARDS = SnapshotCache(size=64)
 
 
 def board_html(season: Season | None, seasons: list[Season]) -> Markup:
@@ -102,7 +93,8 @@ def board_html(season: Season | None, seasons: list[Season]) -> Markup:
 
     if snapshot is None:
         return render()
-    return _BOARDS.get_or_compute(snapshot_key("board", snapshot, season), render)
+    # One rendering per snapshot, language and viewer's label (its row is highlighted).
+    return _BOARDS.get_or_compute(snapshot_key("board", snapshot, season) + (_own_label_id(),), render)
 
 
 @bp.get("")
@@ -126,8 +118,7 @@ def recompute():
     """Coordinators (and admins) recompute now: HTMX refreshes the board in place; else POST + redirect."""
     permissions.require(permissions.can_recompute_charts(current_user), _("Solo la coordinación puede recalcular."))
     seasons = _seasons()
-    raw = request.form.get("season", "")
-    year = _year(raw)
+    year = season_life.parse_year(request.form.get("season"))
     season = next((s for s in seasons if s.year == year), None)
     targets = [season] if season else charts.seasons_with_songs()
     try:
@@ -170,6 +161,7 @@ def label(label_id: int):
         playlists=charts.playlist_progress(season.id, label_id).get(label_id, []),
         history=history,
         chart=svg.rank_chart(history, total),
+        across=season_life.rank_across_seasons(label_id),
         describe=lambda b: badge_rules.badge_description(b, season),
     )
 

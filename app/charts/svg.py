@@ -37,3 +37,30 @@ def rank_chart(history: list[dict[str, Any]], total: int) -> dict[str, Any] | No
         "y_ticks": y_ticks,
         "x_ticks": x_ticks,
     }
+
+
+BAR_WIDTH, BAR_ROW, BAR_LEFT, BAR_RIGHT = 640, 34, 44, 12
+
+
+def stacked_bars(rows: list[tuple[str, list[tuple[int, int]]]]) -> dict[str, Any] | None:
+    """100 % stacked horizontal bars, one per row: ``[(label, [(category, count), …]), …]``.
+
+    Each segment carries its category (for its CSS class), count and share; a row with no
+    answers has no segments. Returns None when there are no rows.
+    """
+    if not rows:
+        return None
+    inner = BAR_WIDTH - BAR_LEFT - BAR_RIGHT
+    out = []
+    for i, (label, parts) in enumerate(rows):
+        total = sum(n for _, n in parts)
+        x = float(BAR_LEFT)
+        segments = []
+        for category, n in parts:
+            if not n:
+                continue
+            width = inner * n / total
+            segments.append({"category": category, "count": n, "share": n / total, "x": round(x, 1), "w": round(width, 1)})
+            x += width
+        out.append({"label": label, "y": 8 + i * BAR_ROW, "h": BAR_ROW - 10, "total": total, "segments": segments})
+    return {"width": BAR_WIDTH, "height": 8 + len(rows) * BAR_ROW, "left": BAR_LEFT, "rows": out}

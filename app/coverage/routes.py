@@ -16,11 +16,11 @@ from flask_login import current_user
 from app.auth.decorators import permission_required
 from app.coverage import bp, tables
 from app.coverage.forms import CategoryUploadForm, IndicatorUploadForm, NeedWeightsForm
-from app.domain import coverage, exports, geo, impact, need, permissions
+from app.domain import coverage, exports, geo, impact, need, permissions, seasons
 from app.domain.parsing import ascii_int
 from app.extensions import db, htmx
 from app.models import Label
-from app.web import fmt_number
+from app.web import fmt_number, fmt_percent
 
 FORMATS = ("csv", "xlsx")
 
@@ -36,7 +36,7 @@ def _int_arg(name: str) -> int | None:
 
 
 def _season():
-    return coverage.resolve_season(_int_arg("season"))
+    return seasons.resolve(request.args.get("season"))
 
 
 def _sort_args() -> tuple[str, bool]:
@@ -51,10 +51,14 @@ def _reader():
 
 
 def _download(table: tables.Table, fmt: str, season):
+    """``.xlsx``, or ``.csv`` as RFC 4180 (default) or ``?flavour=excel`` ("Excel (es-CO)")."""
     if fmt not in FORMATS:
         abort(404)
+    flavour = request.args.get("flavour", "rfc4180")
+    if flavour not in exports.CSV_FLAVOURS:
+        abort(400)
     return exports.table_response(
-        fmt, table.stem, season.year if season else None, table.headers, table.rows, table.sheet
+        fmt, table.stem, season.year if season else None, table.headers, table.rows, table.sheet, table.kinds, flavour
     )
 
 
@@ -102,7 +106,7 @@ def summary():
             text=_(
                 "%(name)s: %(share)s (%(a)s de %(m)s municipios)",
                 name=r.name,
-                share=(f"{r.coverage * 100:.0f} %" if r.coverage is not None else _("sin datos")),
+                share=fmt_percent(r.coverage),
                 a=r.assisted,
                 m=r.municipalities,
             ),

@@ -11,7 +11,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 
-from app.domain import coverage, impact
+from app.domain import coverage, exports, impact
 from app.models import Season
 
 
@@ -21,6 +21,7 @@ class Table:
     sheet: str
     headers: list[str]
     rows: list[list[Any]]
+    kinds: list[str] | None = None  # one of exports.KINDS per column (number formats, decimals)
 
 
 def summary_table(season: Season) -> Table:
@@ -35,8 +36,21 @@ def summary_table(season: Season) -> Table:
         _("Proporción anterior"),
         _("Cambio"),
     ]
-    rows = [[str(f.label), f.value, f.total, f.share, f.previous, f.previous_share, f.delta] for f in summary.figures]
-    return Table("cobertura-resumen", _("Resumen"), headers, rows)
+    kind_of = {"count": "int", "reach": "int", "score": "score", "rate": "pct"}
+    rows = [
+        [
+            str(f.label),
+            exports.Cell(f.value, kind_of.get(f.kind, "dec2")),
+            f.total,
+            f.share,
+            exports.Cell(f.previous, kind_of.get(f.kind, "dec2")),
+            f.previous_share,
+            exports.Cell(f.delta, kind_of.get(f.kind, "dec2")),
+        ]
+        for f in summary.figures
+    ]
+    kinds = ["text", "int", "int", "pct", "int", "pct", "int"]
+    return Table("cobertura-resumen", _("Resumen"), headers, rows, kinds)
 
 
 def departments_table(season: Season, sort: str | None = None, descending: bool = False) -> Table:
@@ -70,7 +84,8 @@ def departments_table(season: Season, sort: str | None = None, descending: bool 
         + [r.by_album.get(a.id, 0) for a in albums]
         for r in rows
     ]
-    return Table("cobertura-departamentos", _("Departamentos"), headers, out)
+    kinds = ["code", "text", "text", "int", "int", "int", "pct", "int", "pct", "int"] + ["int"] * len(albums)
+    return Table("cobertura-departamentos", _("Departamentos"), headers, out, kinds)
 
 
 def municipalities_table(season: Season, department) -> Table:
@@ -106,7 +121,11 @@ def municipalities_table(season: Season, department) -> Table:
         ]
         for r in rows
     ]
-    return Table(f"cobertura-{department.code}-municipios", department.name, headers, out)
+    kinds = ["code", "text", "category", "bool", "text", "bool", "int", "date", "text", *NEED_KINDS]
+    return Table(f"cobertura-{department.code}-municipios", department.name, headers, out, kinds)
+
+
+NEED_KINDS = ["dec1", "dec2", "year", "text", "bool"]  # the columns of _need_cells
 
 
 def _need_cells(score) -> list:
@@ -154,7 +173,8 @@ def gaps_table(season: Season, **filters) -> Table:
         for rank, r in enumerate(rows, start=1)
     ]
     stem = "brechas-nunca" if filters.get("ever") else "brechas-temporada"
-    return Table(stem, _("Brechas"), headers, out)
+    kinds = ["code", "text", "text", "code", "text", "category", "bool", "text", "date", "text", "int", *NEED_KINDS]
+    return Table(stem, _("Brechas"), headers, out, kinds)
 
 
 def targets_table(season: Season, as_of=None) -> Table:
@@ -182,7 +202,8 @@ def targets_table(season: Season, as_of=None) -> Table:
         ]
         for r in rows
     ]
-    return Table("metas", _("Metas"), headers, out)
+    kinds = ["code", "text", "text", "int", "int", "pct", "dec1", "pct"]
+    return Table("metas", _("Metas"), headers, out, kinds)
 
 
 def impact_table(indicator: str, year_from: int, year_to: int) -> Table:
@@ -210,7 +231,8 @@ def impact_table(indicator: str, year_from: int, year_to: int) -> Table:
         ]
         for g in groups
     ]
-    return Table(f"impacto-{indicator}-{year_from}-{year_to}", _("Impacto"), headers, out)
+    kinds = ["text", "int", "dec2", "dec2", "dec2", "dec2", "dec2", "dec2"]
+    return Table(f"impacto-{indicator}-{year_from}-{year_to}", _("Impacto"), headers, out, kinds)
 
 
 def albums_table(season: Season) -> Table:
@@ -225,7 +247,8 @@ def albums_table(season: Season) -> Table:
         _("Entregas a tiempo"),
     ]
     out = [[a.code, a.name, a.delivered, a.reviewed, a.mean_quality, a.mean_satisfaction, a.on_time_rate] for a in rows]
-    return Table("datos-abiertos-albumes", _("Álbumes"), headers, out)
+    kinds = ["code", "text", "int", "int", "score", "score", "pct"]
+    return Table("datos-abiertos-albumes", _("Álbumes"), headers, out, kinds)
 
 
 OPEN_DEPARTMENT_FIELDS = [key for key, _attribute in coverage.DEPARTMENT_FIGURES]
@@ -234,4 +257,5 @@ OPEN_DEPARTMENT_FIELDS = [key for key, _attribute in coverage.DEPARTMENT_FIGURES
 def open_departments_table(season: Season) -> Table:
     data = coverage.open_data(season)
     rows = [[d[f] for f in OPEN_DEPARTMENT_FIELDS] for d in data["departments"]]
-    return Table("datos-abiertos-departamentos", _("Departamentos"), list(OPEN_DEPARTMENT_FIELDS), rows)
+    kinds = ["code", "text", "int", "int", "int", "pct", "int", "pct", "int"]
+    return Table("datos-abiertos-departamentos", _("Departamentos"), list(OPEN_DEPARTMENT_FIELDS), rows, kinds)

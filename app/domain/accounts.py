@@ -2,10 +2,13 @@
 
 Rules (OWASP ASVS level 2, V2/V3):
 - passwords hashed with scrypt (werkzeug) outside tests; minimum policy in ``check_password_policy``;
-- sign-in failures are generic; ``LOGIN_MAX_FAILURES`` consecutive failures lock the account for
-  ``LOGIN_LOCKOUT_MINUTES`` (an admin can lift it with ``unlock``);
-- a password change or reset revokes the user's API tokens and ends their other sessions
-  (``password_changed_at`` is compared with the session's sign-in time in ``app.auth.routes``);
+- sign-in failures are generic and counted per account *and source* (address, or a browser the
+  account signed in from before): ``LOGIN_MAX_FAILURES`` make that source wait a delay that doubles
+  with each further failure; ``LOGIN_ACCOUNT_MAX_FAILURES`` from unknown browsers make unknown
+  browsers wait, never a known one (issue 19); an admin lifts every lock with ``unlock``;
+- sign-out, a password change or reset and a deactivation end every session of the user on the
+  server (``end_sessions``: the session's stamp must equal ``users.session_version``, checked in
+  ``app.auth.routes``); a password change, reset or deactivation also revokes the API tokens;
 - every administrative action is audited.
 """
 
@@ -17,7 +20,8 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import gettext
-from sqlalchemy import func, or_, select, update
+from itsdangerous import BadSignature, URLSafeSerializer
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import selectinload
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -25,7 +29,7 @@ from app.domain import audit, permissions
 from app.domain.errors import PermissionDenied, ValidationFailed
 from app.domain.parsing import ascii_int
 from app.extensions import db
-from app.models import ApiToken, Artist, Label, Role, User
+from app.models import ApiToken, Artist, Label, LoginThrottle, Role, User
 from app.models.base import utcnow
 
 
@@ -70,25 +74,53 @@ def normalise_email(email: str | None) -> str:
 
 
 def is_locked(user: User, now: datetime | None = None) -> bool:
+    """The account-wide lock: sign-ins from browsers the account has not used are waiting."""
     return user.locked_until is not None and user.locked_until > (now or utcnow())
 
 
-def _register_failure(user: User) -> None:
-    """Count a failed sign-in; lock the account after ``LOGIN_MAX_FAILURES`` in a row."""
-    limit = current_app.config.get("LOGIN_MAX_FAILURES", 5)
-    minutes = current_app.config.get("LOGIN_LOCKOUT_MINUTES", 15)
+def _delay(failures: int, threshold: int) -> timedelta:
+    """``LOGIN_DELAY_SECONDS`` at the threshold, doubling with each further failure, capped."""
+    base = current_app.config.get("LOGIN_DELAY_SECONDS", 60)
+    cap = current_app.config.get("LOGIN_DELAY_MAX_MINUTES", 60) * 60
+    return timedelta(seconds=min(cap, base * 2 ** min(failures - threshold, 20)))
+
+
+def _throttle(user: User, source: str) -> LoginThrottle | None:
+    return db.session.execute(select(LoginThrottle).filter_by(user_id=user.id, source=source)).scalar_one_or_none()
+
+
+def _register_failure(user: User, source: str, known_device: bool) -> None:
+    """Count a failed sign-in for this account from this source, and account-wide when the
+    browser is not a known device; each count past its threshold waits a doubling delay."""
+    now = utcnow()
+    threshold = current_app.config.get("LOGIN_MAX_FAILURES", 5)
+    row = _throttle(user, source)
+    if row is None:
+        row = LoginThrottle(user_id=user.id, source=source, failures=0)
+        db.session.add(row)
+    row.failures += 1
+    row.last_failure_at = now
+    if row.failures >= threshold:
+        row.locked_until = now + _delay(row.failures, threshold)
+    if known_device:
+        return
+    account_threshold = current_app.config.get("LOGIN_ACCOUNT_MAX_FAILURES", 20)
     user.failed_logins = (user.failed_logins or 0) + 1
-    if user.failed_logins >= limit:
-        user.locked_until = utcnow() + timedelta(minutes=minutes)
-        user.failed_logins = 0
-        audit.record("account_locked", "user", user.id, actor_id=None, changes={"locked_until": [None, user.locked_until]})
+    if user.failed_logins >= account_threshold:
+        user.locked_until = now + _delay(user.failed_logins, account_threshold)
+        audit.record(
+            "account_locked", "user", user.id, actor_id=None, changes={"locked_until": [None, user.locked_until]}
+        )
 
 
-def authenticate(email: str, password: str) -> User | None:
-    """The active, unlocked user with this e-mail and password, or None (generic failure).
+def authenticate(email: str, password: str, *, address: str | None = None, device: str | None = None) -> User | None:
+    """The active user with this e-mail and password, unless this source must wait; else None.
 
-    Failures are counted on the account (the caller commits). While locked, even the right
-    password is refused, and the refusal looks exactly like a wrong password.
+    ``address`` is the client's address, ``device`` the id in a "known device" cookie that a
+    previous sign-in of *this* account set (``device_cookie``): failures are counted per account
+    and source, so a stranger failing from elsewhere never locks the owner out (issue 19).
+    While a source waits, even the right password is refused, and the refusal looks exactly
+    like a wrong password (the caller commits the counts).
     """
     global _DUMMY_HASH
     email = normalise_email(email)[:254]
@@ -99,17 +131,64 @@ def authenticate(email: str, password: str) -> User | None:
             _DUMMY_HASH = hash_password(secrets.token_hex(8))
         check_password_hash(_DUMMY_HASH, password)
         return None
-    if is_locked(user):
+    source = f"device:{device}" if device else f"ip:{(address or 'unknown')[:100]}"
+    row = _throttle(user, source)
+    now = utcnow()
+    waiting = (row is not None and row.locked_until is not None and row.locked_until > now) or (
+        not device and is_locked(user, now)
+    )
+    if waiting:
         check_password_hash(user.password_hash, password)  # same cost as a normal attempt
         return None
     if not check_password_hash(user.password_hash, password):
-        _register_failure(user)
+        _register_failure(user, source, known_device=bool(device))
         return None
     if not user.active:
         return None
+    if row is not None:
+        db.session.delete(row)
     user.failed_logins = 0
     user.locked_until = None
     return user
+
+
+DEVICE_COOKIE = "sinfonia_device"
+
+
+def _device_serializer() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.secret_key, salt="sinfonia-known-device")
+
+
+def device_cookie(user: User) -> str:
+    """The value of the "known device" cookie set after a successful sign-in."""
+    return _device_serializer().dumps([user.id, secrets.token_urlsafe(12)])
+
+
+def device_for(email: str, cookie: str | None) -> str | None:
+    """The device id in ``cookie`` when it was issued to the account with ``email``."""
+    if not cookie or len(cookie) > 300:
+        return None
+    try:
+        user_id, device = _device_serializer().loads(cookie)
+    except (BadSignature, ValueError, TypeError):
+        return None
+    user = db.session.execute(db.select(User.id).filter_by(email=normalise_email(email)[:254])).scalar()
+    return str(device)[:40] if user is not None and user == user_id else None
+
+
+def locked_accounts(now: datetime | None = None) -> list[tuple[User, list[LoginThrottle]]]:
+    """Accounts with an account-wide lock or a waiting source, with their waiting sources."""
+    now = now or utcnow()
+    rows = db.session.scalars(
+        select(LoginThrottle).where(LoginThrottle.locked_until > now).order_by(LoginThrottle.locked_until.desc())
+    ).all()
+    by_user: dict[int, list[LoginThrottle]] = {}
+    for row in rows:
+        by_user.setdefault(row.user_id, []).append(row)
+    users = db.session.scalars(
+        select(User).where(or_(User.locked_until > now, User.id.in_(list(by_user)))).order_by(User.email)
+    ).all()
+    return [(user, by_user.get(user.id, [])) for user in users]
 
 
 def _label_id(label_id: int | None) -> int | None:
@@ -204,6 +283,8 @@ def create_user(
         role=role,
         label_id=label_id,
         password_changed_at=utcnow(),
+        # Created by an admin with a temporary password: the user chooses their own first.
+        must_change_password=actor is not None,
     )
     user.home_labels = home
     user.artists = teams
@@ -284,6 +365,11 @@ def revoke_tokens(user: User) -> int:
     return result.rowcount or 0
 
 
+def end_sessions(user: User) -> None:
+    """Every session of ``user`` stops working at its next request (the caller commits)."""
+    user.session_version = (user.session_version or 0) + 1
+
+
 def set_active(user: User, active: bool, *, actor: User, ip: str | None = None) -> None:
     """Deactivate (cannot sign in, tokens revoked) or reactivate a user. Never oneself."""
     _require_admin(actor)
@@ -294,8 +380,7 @@ def set_active(user: User, active: bool, *, actor: User, ip: str | None = None) 
     user.active = active
     if not active:
         revoke_tokens(user)
-        # Ends the user's sessions: the session check compares this stamp with the sign-in time.
-        user.password_changed_at = utcnow()
+        end_sessions(user)
     audit.record(
         "user_reactivated" if active else "user_deactivated",
         "user",
@@ -307,17 +392,19 @@ def set_active(user: User, active: bool, *, actor: User, ip: str | None = None) 
 
 
 def unlock(user: User, *, actor: User, ip: str | None = None) -> None:
-    """Lift a sign-in lockout (admin)."""
+    """Lift every sign-in lock of the account: account-wide and per source (admin)."""
     _require_admin(actor)
     before = user.locked_until
     user.locked_until = None
     user.failed_logins = 0
+    db.session.execute(delete(LoginThrottle).where(LoginThrottle.user_id == user.id))
     audit.record("user_unlocked", "user", user.id, actor_id=actor.id, changes={"locked_until": [before, None]}, ip=ip)
 
 
 def _set_password(user: User, new_password: str) -> None:
     user.password_hash = hash_password(new_password)
     user.password_changed_at = utcnow()
+    end_sessions(user)
     user.failed_logins = 0
     user.locked_until = None
     revoke_tokens(user)
@@ -328,6 +415,7 @@ def reset_password(user: User, new_password: str, *, actor: User, ip: str | None
     _require_admin(actor)
     check_password_policy(new_password, email=user.email)
     _set_password(user, new_password)
+    user.must_change_password = True  # a temporary password: changed at the next sign-in
     audit.record("password_reset", "user", user.id, actor_id=actor.id, ip=ip)
 
 
@@ -343,6 +431,7 @@ def change_password(user: User, current: str, new_password: str, *, ip: str | No
             _("La nueva contraseña debe ser distinta de la actual."), {"new": [_("Debe ser distinta de la actual.")]}
         )
     _set_password(user, new_password)
+    user.must_change_password = False
     audit.record("password_changed", "user", user.id, actor_id=user.id, ip=ip)
 
 
@@ -359,7 +448,8 @@ def search_users(q: str | None = None, role: str | None = None, state: str | Non
     elif state == "inactive":
         stmt = stmt.where(User.active.is_(False))
     elif state == "locked":
-        stmt = stmt.where(User.locked_until > utcnow())
+        waiting = select(LoginThrottle.id).where(LoginThrottle.user_id == User.id, LoginThrottle.locked_until > utcnow())
+        stmt = stmt.where(or_(User.locked_until > utcnow(), waiting.exists()))
     return stmt
 
 

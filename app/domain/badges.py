@@ -24,6 +24,7 @@ from datetime import datetime
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, insert, select
 
+from app import numbers
 from app.extensions import db
 from app.models import BadgeAward, Department, Season, Song
 from app.models.songs import DELIVERED_STATES
@@ -53,12 +54,20 @@ BADGE_ICONS = {
 
 def badge_description(badge: str, season: Season) -> str:
     descriptions = {
-        "gold": _l("%(n)s canciones revisadas con calidad ≥ %(q)s", n=season.badge_gold_songs, q=season.badge_quality_threshold),
+        "gold": _l(
+            "%(n)s canciones revisadas con calidad ≥ %(q)s",
+            n=season.badge_gold_songs,
+            q=numbers.decimal(season.badge_quality_threshold),
+        ),
         "platinum": _l(
-            "%(n)s canciones revisadas con calidad ≥ %(q)s", n=season.badge_platinum_songs, q=season.badge_quality_threshold
+            "%(n)s canciones revisadas con calidad ≥ %(q)s",
+            n=season.badge_platinum_songs,
+            q=numbers.decimal(season.badge_quality_threshold),
         ),
         "full_tour": _l("Una canción entregada en cada departamento que cubre la disquera"),
-        "hit": _l("Una canción con satisfacción 1 y revisión ≥ %(r)s", r=season.badge_hit_review_threshold),
+        "hit": _l(
+            "Una canción con satisfacción 1 y revisión ≥ %(r)s", r=numbers.decimal(season.badge_hit_review_threshold)
+        ),
         "punctuality": _l("%(n)s entregas seguidas a tiempo", n=season.badge_punctuality_streak),
         "full_playlist": _l("Meta anual cumplida (avance = 100 %)"),
     }

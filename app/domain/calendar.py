@@ -6,10 +6,13 @@ included), from the ``holidays`` package, country ``CO``.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from functools import lru_cache
+from zoneinfo import ZoneInfo
 
 import holidays
+
+BOGOTA = ZoneInfo("America/Bogota")
 
 _FIRST_YEAR = 2015
 _LAST_YEAR = 2040
@@ -18,6 +21,11 @@ _LAST_YEAR = 2040
 @lru_cache(maxsize=1)
 def _colombian_holidays() -> frozenset[date]:
     return frozenset(holidays.country_holidays("CO", years=range(_FIRST_YEAR, _LAST_YEAR + 1)))
+
+
+def today() -> date:
+    """Today's date in Colombia (times are stored in UTC, days are Bogotá days)."""
+    return datetime.now(BOGOTA).date()
 
 
 def is_business_day(day: date) -> bool:
@@ -111,5 +119,6 @@ __all__ = [
     "holidays_between",
     "is_business_day",
     "late_business_days",
+    "today",
     "subtract_business_days",
 ]

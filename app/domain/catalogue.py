@@ -10,14 +10,13 @@ up exactly to the figures (§4 "Every figure on a board is explainable").
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from datetime import date
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import bindparam, func, select, update
 
 from app.domain import audit
-from app.domain.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from app.domain.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
 from app.domain.parsing import ascii_int
 from app.domain.permissions import can_manage_catalogue, can_set_playlists
 from app.domain.scoring import DefaultWeights, song_terms
@@ -214,23 +213,22 @@ def validate_season_weights(values: dict[str, Any]) -> tuple[dict[str, Any], dic
 
 
 def create_season(year: Any, actor: Any, ip: str | None = None) -> Season:
-    """A new season (vigencia) for a calendar year, with the weights of the latest season."""
+    """A new season (vigencia) for a calendar year, with the weights and targets of the season
+    before it as drafts a coordinator confirms (app.domain.seasons)."""
+    from app.domain import seasons as season_life
+
     _require_admin(actor)
     try:
-        year = int(str(year).strip())
-    except (TypeError, ValueError):
-        raise ValidationFailed("El año debe ser un número.", {"year": ["Debe ser un número entero."]}) from None
-    if not 2000 <= year <= 2100:
-        raise ValidationFailed("El año debe estar entre 2000 y 2100.", {"year": ["Entre 2000 y 2100."]})
+        year = season_life.parse_year(year)
+    except DomainError as exc:
+        raise ValidationFailed(exc.message, {"year": exc.details["season"]}) from None
+    if year is None:
+        raise ValidationFailed("El año es obligatorio.", {"year": ["El valor es obligatorio."]})
     if db.session.scalar(select(Season.id).where(Season.year == year)) is not None:
         raise Conflict(f"La temporada {year} ya existe.", {"year": ["Ya existe."]})
-    latest = db.session.scalars(select(Season).order_by(Season.year.desc()).limit(1)).first()
-    season = Season(year=year, starts_on=date(year, 1, 1), ends_on=date(year, 12, 31))
-    if latest is not None:
-        for name in SEASON_WEIGHT_FIELDS:
-            setattr(season, name, getattr(latest, name))
-    db.session.add(season)
-    db.session.flush()
+    latest = db.session.scalars(select(Season).where(Season.year < year).order_by(Season.year.desc()).limit(1)).first()
+    latest = latest or db.session.scalars(select(Season).order_by(Season.year).limit(1)).first()
+    season = season_life.new_season(year, copy_from=latest, drafts=latest is not None)
     audit.record(
         "season_created",
         "season",
@@ -446,6 +444,23 @@ def parse_target(raw: Any) -> int | None:
     return value
 
 
+def _refuse_frozen_targets(season: Season, changes: dict[tuple[int, int | None], int | None]) -> None:
+    """From the season's target date on, a target change needs a second coordinator (DESIGN.md §5, §9).
+
+    The four-eyes confirmation is issue 15's; until it exists the change is refused here.
+    """
+    from app.domain import seasons as season_life
+
+    if not changes or not season_life.targets_frozen(season):
+        return
+    day = season_life.target_date(season).strftime("%d/%m/%Y")
+    raise Conflict(
+        f"Las metas de {season.year} están congeladas desde el {day}: un cambio necesita la confirmación "
+        "de una segunda coordinación.",
+        {f"t_{label_id}_{album_id or 0}": ["Meta congelada."] for label_id, album_id in changes},
+    )
+
+
 def set_playlists(
     season: Season, targets: dict[tuple[int, int | None], Any], actor: Any, ip: str | None = None
 ) -> int:
@@ -480,6 +495,7 @@ def set_playlists(
             )
     if errors:
         raise ValidationFailed("Revise las metas marcadas.", errors)
+    _refuse_frozen_targets(season, {k: v for k, v in parsed.items() if current.get(k) != v})
     changed = 0
     existing = {
         (p.label_id, p.album_id): p

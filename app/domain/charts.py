@@ -18,14 +18,16 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, delete, exists, func, insert, select, update
+from sqlalchemy import and_, delete, exists, func, insert, or_, select, update
 
 from app.domain import badges as badge_rules
 from app.domain import lease, scoring
+from app.domain.calendar import today as today_bogota
+from app.domain.errors import Conflict, DomainError
 from app.extensions import db
 from app.models import (
     Album,
@@ -47,10 +49,7 @@ from app.models.songs import DELIVERED_STATES, OPEN_STATES
 BOGOTA = ZoneInfo("America/Bogota")
 KEEP_LIVE_SNAPSHOTS = 20
 EPS = badge_rules.EPS
-
-
-def today_bogota() -> date:
-    return datetime.now(BOGOTA).date()
+KINDS = ("live", "closing", "final")
 
 
 # --------------------------------------------------------------------------- aggregates
@@ -71,15 +70,33 @@ def _sum(cond, value) -> Any:
     return func.coalesce(func.sum(value).filter(cond), 0.0)
 
 
-def song_groups(season: Season, as_of: date) -> list[dict[str, Any]]:
+def delivered_condition(s, cutoff: date | None = None):
+    """Delivered songs; with a season's cut-off (its final snapshot), delivered by then."""
+    delivered = s.c.state.in_(DELIVERED_STATES)
+    return delivered if cutoff is None else and_(delivered, s.c.delivered_on <= cutoff)
+
+
+def late_condition(s, as_of: date, cutoff: date | None = None):
+    """Late songs (T = 0): undelivered past their due date at ``as_of``, and songs carried
+    over to the next season (DESIGN.md §5). With a cut-off (final snapshot): every song of
+    the season not delivered by the cut-off."""
+    carried = and_(s.c.state == "cancelled", s.c.carried_over_to_id.is_not(None))
+    if cutoff is None:
+        return or_(and_(s.c.state.in_(OPEN_STATES), s.c.due_date < as_of), carried)
+    undelivered = or_(s.c.state.in_(OPEN_STATES), and_(s.c.state.in_(DELIVERED_STATES), s.c.delivered_on > cutoff))
+    return or_(and_(undelivered, s.c.due_date <= cutoff), carried)
+
+
+def song_groups(season: Season, as_of: date, cutoff: date | None = None) -> list[dict[str, Any]]:
     """ONE scan of the season's songs, grouped by (label, artist, album, department).
 
     Every board figure is a sum or a count, so the label, artist and album boards
     and the "Gira completa" badge roll up from these few hundred groups (≤ artists
     × albums × departments of the label) without reading the songs again.
+    ``cutoff`` (the final snapshot of a closed season): deliveries after it do not count.
     """
     s = Song.__table__
-    delivered = s.c.state.in_(DELIVERED_STATES)
+    delivered = delivered_condition(s, cutoff)
     reviewed = s.c.state == "reviewed"
     reviewed_q = and_(reviewed, s.c.quality.is_not(None))
     surveyed = and_(delivered, s.c.satisfaction.is_not(None))
@@ -94,7 +111,7 @@ def song_groups(season: Season, as_of: date) -> list[dict[str, Any]]:
             _count(reviewed_q).label("quality_n"),
             _sum(reviewed_q, s.c.quality).label("quality_sum"),
             _sum(delivered, s.c.timeliness).label("timeliness_sum"),
-            _count(and_(s.c.state.in_(OPEN_STATES), s.c.due_date < as_of)).label("overdue_songs"),
+            _count(late_condition(s, as_of, cutoff)).label("overdue_songs"),
             func.coalesce(func.sum(s.c.points).filter(reviewed), 0).label("points"),
             _count(surveyed).label("survey_count"),
             _sum(surveyed, s.c.satisfaction).label("satisfaction_sum"),
@@ -196,7 +213,7 @@ def _previous_closing(season_id: int, kind: str, as_of: date) -> ChartSnapshot |
     stmt = select(ChartSnapshot).where(
         ChartSnapshot.season_id == season_id, ChartSnapshot.kind == "closing", ChartSnapshot.complete.is_(True)
     )
-    if kind == "closing":
+    if kind in ("closing", "final"):
         stmt = stmt.where(ChartSnapshot.closing_date < as_of)
     return db.session.scalar(stmt.order_by(ChartSnapshot.closing_date.desc(), ChartSnapshot.id.desc()).limit(1))
 
@@ -207,24 +224,33 @@ def _ranks(model, key_column, snapshot: ChartSnapshot | None) -> dict[int, int]:
     return dict(db.session.execute(select(key_column, model.rank).where(model.snapshot_id == snapshot.id)).all())
 
 
-def recompute_charts(season: Season, *, as_of: date | None = None, kind: str = "live") -> ChartSnapshot:
+def recompute_charts(
+    season: Season, *, as_of: date | None = None, kind: str = "live", commit: bool = True, cutoff: date | None = None
+) -> ChartSnapshot:
     """Write a new complete snapshot of the season's charts in one transaction (DESIGN.md §5).
 
     ``as_of`` is "today" for overdue songs (default: today in America/Bogota).
     ``kind="closing"`` writes the daily closing snapshot (one per day: it replaces
-    an earlier closing snapshot of the same date). On any error the transaction
-    is rolled back and the previous snapshot stays the one readers see.
+    an earlier closing snapshot of the same date). ``kind="final"`` (app.domain.seasons
+    only: closing a season or correcting a closed one) writes its final standings with
+    the cut-off at the season's last day, replacing an earlier final snapshot. A
+    closed season is frozen: any other recompute of it is refused. ``cutoff`` replays a past
+    day from the delivery dates (the demo's history). On any error the
+    transaction is rolled back and the previous snapshot stays the one readers see.
     """
-    if kind not in ("live", "closing"):
-        raise ValueError("kind must be 'live' or 'closing'")
-    as_of = as_of or today_bogota()
+    if kind not in KINDS:
+        raise ValueError("kind must be 'live', 'closing' or 'final'")
+    if season.state == "closed" and kind != "final":
+        raise Conflict(f"La temporada {season.year} está cerrada: sus listas finales no cambian.")
+    cutoff = season.ends_on if kind == "final" else cutoff
+    as_of = cutoff or as_of or today_bogota()
     started = time.perf_counter()
     now = utcnow()
     try:
         snapshot = ChartSnapshot(
             season_id=season.id,
             kind=kind,
-            closing_date=as_of if kind == "closing" else None,
+            closing_date=as_of if kind in ("closing", "final") else None,
             computed_at=now,
             as_of=as_of,
             complete=False,
@@ -235,7 +261,7 @@ def recompute_charts(season: Season, *, as_of: date | None = None, kind: str = "
 
         labels = db.session.execute(select(Label.id, Label.code)).all()
         codes = {label_id: code for label_id, code in labels}
-        groups = song_groups(season, as_of)
+        groups = song_groups(season, as_of, cutoff)
         aggregates = roll_up(groups, "label_id")
         targets = label_targets(season.id)
         figures = [label_figures(season, lid, aggregates.get(lid), targets.get(lid)) for lid in codes]
@@ -290,6 +316,14 @@ def recompute_charts(season: Season, *, as_of: date | None = None, kind: str = "
                     ChartSnapshot.id != snapshot.id,
                 )
             )
+        elif kind == "final":
+            _drop_snapshots(
+                select(ChartSnapshot.id).where(
+                    ChartSnapshot.season_id == season.id,
+                    ChartSnapshot.kind.in_(("final", "live")),
+                    ChartSnapshot.id != snapshot.id,
+                )
+            )
         else:
             keep = (
                 select(ChartSnapshot.id)
@@ -310,7 +344,10 @@ def recompute_charts(season: Season, *, as_of: date | None = None, kind: str = "
         snapshot.complete = True
         snapshot._label_count = len(label_rows)  # for the CLI report only (not a column)
         snapshot._artist_count = artist_count
-        db.session.commit()
+        if commit:
+            db.session.commit()
+        else:
+            db.session.flush()
     except Exception:
         db.session.rollback()
         raise
@@ -393,8 +430,18 @@ def _drop_snapshots(ids_stmt) -> None:
     db.session.execute(delete(ChartSnapshot).where(ChartSnapshot.id.in_(ids)))
 
 
+def write_final(season: Season) -> ChartSnapshot:
+    """The final snapshot of a season (cut-off at its last day). Flushes; the caller commits."""
+    return recompute_charts(season, kind="final", commit=False)
+
+
 def seasons_with_songs() -> list[Season]:
-    stmt = select(Season).where(exists().where(Song.season_id == Season.id)).order_by(Season.year)
+    """Seasons that have songs and are not closed (a closed season's charts are frozen)."""
+    stmt = (
+        select(Season)
+        .where(exists().where(Song.season_id == Season.id), Season.state != "closed")
+        .order_by(Season.year)
+    )
     return list(db.session.scalars(stmt))
 
 
@@ -407,7 +454,7 @@ def run_recompute(seasons: list[Season], *, kind: str = "live", as_of: date | No
     with lease.held() as got:
         if not got:
             raise RecomputeBusy()
-        return [recompute_charts(season, kind=kind, as_of=as_of) for season in seasons]
+        return [recompute_charts(season, kind=kind, as_of=as_of) for season in seasons if season.state != "closed"]
 
 
 def recompute_all(kind: str = "live", min_age_seconds: int = 0) -> list[ChartSnapshot]:
@@ -438,9 +485,14 @@ def recompute_all(kind: str = "live", min_age_seconds: int = 0) -> list[ChartSna
 def recompute_from_cli(year: int | None = None) -> list[str]:
     """``flask --app wsgi charts recompute [--season YEAR]``: one line per season."""
     if year is not None:
-        season = db.session.scalar(select(Season).where(Season.year == year))
-        if season is None:
-            return [f"No existe la temporada {year}."]
+        from app.domain import seasons as season_life
+
+        try:
+            season = season_life.resolve(year)
+        except DomainError as exc:
+            return [exc.message]
+        if season.state == "closed":
+            return [f"La temporada {year} está cerrada: sus listas finales no cambian (corrección auditada en Administración)."]
         seasons = [season]
     else:
         seasons = seasons_with_songs()
@@ -606,6 +658,7 @@ def _song_rows(*conditions) -> list[Any]:
             Song.equity,
             Song.points,
             Song.on_time,
+            Song.label_id,
             Municipality.name.label("municipality_name"),
             Album.code.label("album_code"),
             Album.weight.label("album_weight"),
@@ -629,10 +682,12 @@ def label_breakdown(season: Season, snapshot: ChartSnapshot, label_id: int) -> d
     import math
 
     as_of = snapshot.as_of
+    cutoff = season.ends_on if snapshot.kind == "final" else None
+    s = Song.__table__
     mine = (Song.season_id == season.id, Song.label_id == label_id)
     reviewed = _song_rows(*mine, Song.state == "reviewed", Song.quality.is_not(None))
-    delivered = _song_rows(*mine, Song.state.in_(DELIVERED_STATES))
-    overdue = _song_rows(*mine, Song.state.in_(OPEN_STATES), Song.due_date < as_of)
+    delivered = _song_rows(*mine, delivered_condition(s, cutoff))
+    overdue = _song_rows(*mine, late_condition(s, as_of, cutoff))
     target = label_targets(season.id).get(label_id)
     q_values = [s.quality for s in reviewed]
     t_values = [s.timeliness or 0.0 for s in delivered]

@@ -30,6 +30,7 @@ from flask import current_app, has_request_context
 from flask_babel import gettext, lazy_gettext
 from sqlalchemy import case, func, select
 
+from app.domain import seasons as season_life
 from app.domain.errors import NotFound
 from app.extensions import db
 from app.models import Album, Department, Label, Municipality, Playlist, Season, Song
@@ -126,7 +127,7 @@ def warm_in_background(app) -> None:
     def run() -> None:
         with app.app_context():
             try:
-                season = resolve_season(None)
+                season = season_life.resolve(None)
                 if season is not None:
                     national_summary(season)
                     department_rows(season)
@@ -158,22 +159,7 @@ def _mean(total: float, count: int) -> float | None:
 
 
 def seasons() -> list[Season]:
-    return list(db.session.scalars(select(Season).order_by(Season.year.desc())))
-
-
-def resolve_season(year: int | None, today: date | None = None) -> Season | None:
-    """The season of ``year``; without a year, the one containing today, else the latest.
-
-    Returns None only when there is no season at all; an unknown year is NotFound.
-    """
-    if year is not None:
-        season = db.session.scalar(select(Season).where(Season.year == year))
-        if season is None:
-            raise NotFound(_("No existe la temporada (vigencia) %(year)s.", year=year))
-        return season
-    today = today or date.today()
-    season = db.session.scalar(select(Season).where(Season.starts_on <= today, Season.ends_on >= today))
-    return season or db.session.scalar(select(Season).order_by(Season.year.desc()).limit(1))
+    return season_life.all_seasons()
 
 
 def previous_season(season: Season) -> Season | None:

@@ -25,7 +25,6 @@ import hashlib
 import io
 import os
 import re
-import tempfile
 import unicodedata
 import uuid
 import zipfile
@@ -35,8 +34,9 @@ from typing import Any, BinaryIO
 from flask import current_app
 from sqlalchemy import event
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import flag_modified
 
-from app.domain import audit, permissions
+from app.domain import audit, permissions, storage
 from app.domain.errors import NotFound, ValidationFailed
 from app.extensions import db
 from app.models import Evidence, Song, SongState
@@ -173,19 +173,7 @@ def add_evidence(actor: Any, song: Song, file_storage: Any, *, ip: str | None = 
     stored_name = f"{uuid.uuid4().hex}.{EXTENSIONS[content_type]}"
     folder = _folder()
     target = folder / stored_name
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".upload-", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, target)
-    except OSError:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    storage.write_atomically(target, data)  # whole or nothing; a full disk is a 507
     _pending(db.session(), "evidence_written").append(str(target))
     evidence = Evidence(
         song=song,
@@ -217,8 +205,13 @@ def add_evidence(actor: Any, song: Song, file_storage: Any, *, ip: str | None = 
 def remove_evidence(actor: Any, evidence: Evidence, *, ip: str | None = None) -> None:
     """Remove an evidence file while the song is not reviewed (nor cancelled).
 
-    A delivered song keeps at least one evidence file (delivery requires one).
+    A delivered song keeps at least one evidence file (delivery requires one). The removal
+    also writes the song row (its version moves on), so two removals racing for the last two
+    files, or a removal racing a delivery, cannot both pass that check: the loser gets a 409
+    (``lifecycle.concurrent_write``, issue 19).
     """
+    from app.domain.lifecycle import concurrent_write
+
     song = evidence.song
     permissions.require(permissions.can_edit_song(actor, song), "No puede modificar canciones de otra disquera.")
     if song.state in CLOSED_STATES:
@@ -232,17 +225,14 @@ def remove_evidence(actor: Any, evidence: Evidence, *, ip: str | None = None) ->
             {"evidence": ["Última evidencia de una canción entregada."]},
         )
     path = str(evidence_path(evidence))
-    audit.record(
-        "evidence_removed",
-        "song",
-        song.id,
-        actor_id=getattr(actor, "id", None),
-        changes={"evidence": [evidence.original_name, None], "evidence_id": [evidence.id, None]},
-        ip=ip,
-    )
-    song.evidence.remove(evidence)
-    db.session.delete(evidence)
-    db.session.flush()
+    before_version = song.version
+    changes = {"evidence": [evidence.original_name, None], "evidence_id": [evidence.id, None]}
+    with concurrent_write(song, before_version):
+        flag_modified(song, "state")  # UPDATE songs … WHERE version = the one checked above
+        song.evidence.remove(evidence)
+        db.session.delete(evidence)
+    changes["version"] = [before_version, song.version]
+    audit.record("evidence_removed", "song", song.id, actor_id=getattr(actor, "id", None), changes=changes, ip=ip)
     _pending(db.session(), "evidence_unlink").append(path)
 
 

@@ -24,7 +24,7 @@ from flask import current_app
 from sqlalchemy import and_, case, func, or_, select
 
 from app.domain import badges as badge_rules
-from app.domain import calendar, charts, coverage
+from app.domain import calendar, charts, coverage, seasons
 from app.extensions import db
 from app.models import (
     Album,
@@ -107,8 +107,8 @@ def today() -> date:
 
 
 def current_season(on: date) -> Season | None:
-    """The season containing ``on``, else the latest one (one rule for every home)."""
-    return coverage.resolve_season(None, on)
+    """The season every page defaults to (app.domain.seasons.resolve)."""
+    return seasons.resolve(None, on=on)
 
 
 def _lines(

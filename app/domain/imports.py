@@ -23,9 +23,9 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
-from app.domain import audit, permissions
+from app.domain import audit, exports, permissions
 from app.domain.categories import InForce
-from app.domain.parsing import ascii_int
+from app.domain.parsing import ascii_int, plausible_date
 from app.domain.reference_import import ImportReport, RowError
 from app.domain.scoring import DefaultWeights, song_terms
 from app.extensions import db
@@ -348,6 +348,8 @@ def _check_row(
             value = parse_date(row.get(column))
             if value is None:
                 bad(column, f"la fecha «{text[column][:20]}» no es válida (use AAAA-MM-DD o DD/MM/AAAA).")
+            elif not plausible_date(value):
+                bad(column, f"la fecha «{text[column][:20]}» está fuera del rango admitido (2000 a 2099).")
             elif column == "planned_start":
                 planned_start = value
             else:
@@ -372,6 +374,8 @@ def _check_row(
         delivered_on = parse_date(row.get("delivered_on"))
         if delivered_on is None:
             bad("delivered_on", f"la fecha «{text['delivered_on'][:20]}» no es válida (use AAAA-MM-DD o DD/MM/AAAA).")
+        elif not plausible_date(delivered_on):
+            bad("delivered_on", f"la fecha «{text['delivered_on'][:20]}» está fuera del rango admitido (2000 a 2099).")
         elif delivered_on > today:
             bad("delivered_on", "la fecha de entrega está en el futuro.")
         elif planned_start and delivered_on < planned_start:
@@ -651,10 +655,9 @@ def template_rows(actor: User | None) -> list[list[str]]:
 
 
 def template_csv(actor: User | None) -> bytes:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=",", lineterminator="\r\n")
-    writer.writerows(template_rows(actor))
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+    """The CSV template, written like every export (formula-like cells neutralised: issue 19)."""
+    header, *rows = template_rows(actor)
+    return exports.csv_bytes(header, rows)
 
 
 def template_xlsx(actor: User | None) -> bytes:
@@ -665,7 +668,7 @@ def template_xlsx(actor: User | None) -> bytes:
     sheet = workbook.active
     sheet.title = "canciones"
     for row in template_rows(actor):
-        sheet.append(row)
+        sheet.append([exports.neutralise(cell) for cell in row])  # never a live formula (issue 19)
     for index, column in enumerate(COLUMNS, start=1):
         sheet.cell(row=1, column=index).font = Font(bold=True)
         sheet.column_dimensions[sheet.cell(row=1, column=index).column_letter].width = max(14, len(column) + 4)

@@ -13,6 +13,7 @@ raises ValidationFailed with ``details = {field: [message, ...]}``.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -20,10 +21,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
-from app.domain import audit, permissions, terms
+from app.domain import audit, due_dates, permissions, terms
 from app.domain.calendar import business_days_between
 from app.domain.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from app.domain.parsing import ascii_int
+from app.domain.parsing import DATE_MAX, DATE_MIN, ascii_int, plausible_date
 from app.extensions import db
 from app.models import Album, Artist, AuditEvent, Department, DueDateChange, Municipality, Song, SongState
 from app.models.base import utcnow
@@ -130,17 +131,24 @@ def parse_date(value: Any, field: str, errors: dict[str, list[str]], *, required
         if required:
             errors.setdefault(field, []).append("Este campo es obligatorio.")
         return None
+    parsed: date | None = None
     if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    if isinstance(value, str) and len(value.strip()) == 10:
+        parsed = value.date()
+    elif isinstance(value, date):
+        parsed = value
+    elif isinstance(value, str) and len(value.strip()) == 10:
         try:
-            return date.fromisoformat(value.strip())
+            parsed = date.fromisoformat(value.strip())
         except ValueError:
             pass
-    errors.setdefault(field, []).append("Fecha no válida; use el formato AAAA-MM-DD.")
-    return None
+    if parsed is None:
+        errors.setdefault(field, []).append("Fecha no válida; use el formato AAAA-MM-DD.")
+    elif not plausible_date(parsed):
+        errors.setdefault(field, []).append(
+            f"Fecha fuera del rango admitido ({DATE_MIN:%d/%m/%Y} a {DATE_MAX:%d/%m/%Y})."
+        )
+        parsed = None
+    return parsed
 
 
 def parse_int(
@@ -204,13 +212,28 @@ def _snapshot(song: Song) -> dict[str, Any]:
     return audit.snapshot(song, AUDITED_FIELDS)
 
 
-def _flush() -> None:
-    """Flush; a concurrent update of the same song (version mismatch) becomes a Conflict."""
+CONCURRENT_CHANGE = "Otra persona modificó esta canción al mismo tiempo. Revise los valores actuales e intente de nuevo."
+
+
+@contextmanager
+def concurrent_write(song: Song, seen_version: int | None, data: dict[str, Any] | None = None):
+    """Run a write of ``song`` and flush it; if another request changed the song meanwhile (its
+    version moved on: SQLAlchemy's StaleDataError, from this flush or any autoflush inside),
+    roll back and raise a 409 Conflict saying what changed, on SQLite and PostgreSQL (issue 19).
+
+    ``seen_version`` is the version the client saw (``version`` in the request), or the one
+    this request loaded when the client sent none.
+    """
+    song_id = song.id
     try:
+        yield
         db.session.flush()
     except StaleDataError:
         db.session.rollback()
-        raise Conflict("Otra persona modificó esta canción al mismo tiempo. Recargue e intente de nuevo.") from None
+        current = db.session.get(Song, song_id)
+        if current is None:
+            raise NotFound("La canción ya no existe.") from None
+        raise Conflict(CONCURRENT_CHANGE, _changed_since(current, seen_version or 1, data)) from None
 
 
 def _record(action: str, song: Song, actor: Any, changes: dict[str, Any], ip: str | None = None) -> None:
@@ -281,6 +304,8 @@ def duplicate_warning(
 
     A warning only: the UI asks to confirm, the API returns it in ``warnings``.
     """
+    if not plausible_date(planned_start):
+        return []  # the date itself is refused by the validation (parse_date)
     window = timedelta(days=DUPLICATE_WINDOW_DAYS)
     stmt = (
         select(Song)
@@ -472,18 +497,18 @@ def update_song(
 
     before = _snapshot(song)
     before_version = song.version
-    if "due_date" in values:
-        song.season = terms.season_for(due_date)
-    song.artist = artist
-    song.label_id = artist.label_id
-    song.album = album
-    song.municipality = municipality
-    song.department_id = municipality.department_id
-    for key in ("scope", "planned_start", "due_date", "diagnosis", "action_plan", "product", "beneficiaries"):
-        if key in values:
-            setattr(song, key, values[key])
-    terms.refresh_song_terms(song)
-    _flush()
+    with concurrent_write(song, expected_version or before_version, data):
+        if "due_date" in values:
+            song.season = terms.season_for(due_date)
+        song.artist = artist
+        song.label_id = artist.label_id
+        song.album = album
+        song.municipality = municipality
+        song.department_id = municipality.department_id
+        for key in ("scope", "planned_start", "due_date", "diagnosis", "action_plan", "product", "beneficiaries"):
+            if key in values:
+                setattr(song, key, values[key])
+        terms.refresh_song_terms(song)
     changes = audit.changes_between(before, _snapshot(song))
     changes["version"] = [before_version, song.version]
     _record("song_updated", song, actor, changes, ip)
@@ -518,7 +543,9 @@ def _state_list(states: tuple[str, ...]) -> str:
     return ", ".join(f"«{STATE_NAMES.get(s, s)}» ({s})" for s in states) or "ninguno"
 
 
-def transition_song(actor: Any, song: Song, to: str, *, ip: str | None = None, **fields: Any) -> Song:
+def transition_song(
+    actor: Any, song: Song, to: str, *, ip: str | None = None, expected_version: int | None = None, **fields: Any
+) -> Song:
     """Move a song along its life (DESIGN.md §3).
 
     - planned → in_progress: ``diagnosis`` (required), ``action_plan`` (optional).
@@ -529,6 +556,10 @@ def transition_song(actor: Any, song: Song, to: str, *, ip: str | None = None, *
     - delivered → returned: delegated to ``app.domain.reviews.return_song`` (coordinator).
     - any state before reviewed → cancelled: ``reason`` required.
     - → reviewed: only through the review endpoint.
+
+    Concurrency (issue 19): with ``expected_version`` a song changed since is a 409 listing
+    what changed; a transition to the state the song is already in (someone else just made
+    it) and a write that loses a race are 409 too.
     """
     if not isinstance(to, str) or to not in STATE_NAMES:
         raise ValidationFailed(
@@ -553,6 +584,13 @@ def transition_song(actor: Any, song: Song, to: str, *, ip: str | None = None, *
         return reviews.return_song(actor, song, comment, ip=ip)
 
     permissions.require(permissions.can_edit_song(actor, song), "No puede modificar canciones de otra disquera.")
+    if expected_version is not None and expected_version != song.version:
+        raise Conflict(CONCURRENT_CHANGE, _changed_since(song, expected_version, fields))
+    if to == song.state:
+        raise Conflict(
+            f"La canción ya está «{STATE_NAMES.get(to)}»: otra persona acaba de hacer este cambio.",
+            _changed_since(song, max(1, song.version - 1)),
+        )
     allowed = tuple(s for s in allowed_transitions(song) if s != REVIEWED)
     if to not in allowed:
         raise ValidationFailed(
@@ -564,67 +602,68 @@ def transition_song(actor: Any, song: Song, to: str, *, ip: str | None = None, *
     errors: dict[str, list[str]] = {}
     before = _snapshot(song)
     before_version = song.version
-    if to == IN_PROGRESS:
-        diagnosis = parse_text(fields.get("diagnosis"), "diagnosis", errors)
-        action_plan = parse_text(fields.get("action_plan"), "action_plan", errors, required=False)
-        _raise_if(errors)
-        song.diagnosis = diagnosis
-        if action_plan is not None:
-            song.action_plan = action_plan
-    elif to == DELIVERED:
-        delivered_on = parse_date(fields.get("delivered_on"), "delivered_on", errors)
-        product_raw = fields.get("product")
-        if product_raw in (None, "") and song.state == RETURNED:
-            product_raw = song.product
-        product = parse_text(product_raw, "product", errors)
-        beneficiaries_raw = fields.get("beneficiaries")
-        if beneficiaries_raw in (None, "") and song.state == RETURNED:
-            beneficiaries_raw = song.beneficiaries
-        beneficiaries = parse_int(beneficiaries_raw, "beneficiaries", errors, minimum=0)
-        if delivered_on is not None:
-            if delivered_on > today():
-                errors.setdefault("delivered_on", []).append("La fecha de entrega no puede estar en el futuro.")
-            elif delivered_on < song.planned_start:
-                errors.setdefault("delivered_on", []).append(
-                    f"La fecha de entrega no puede ser anterior al inicio planeado ({song.planned_start:%d/%m/%Y})."
+    with concurrent_write(song, expected_version or before_version, fields):
+        if to == IN_PROGRESS:
+            diagnosis = parse_text(fields.get("diagnosis"), "diagnosis", errors)
+            action_plan = parse_text(fields.get("action_plan"), "action_plan", errors, required=False)
+            _raise_if(errors)
+            song.diagnosis = diagnosis
+            if action_plan is not None:
+                song.action_plan = action_plan
+        elif to == DELIVERED:
+            delivered_on = parse_date(fields.get("delivered_on"), "delivered_on", errors)
+            product_raw = fields.get("product")
+            if product_raw in (None, "") and song.state == RETURNED:
+                product_raw = song.product
+            product = parse_text(product_raw, "product", errors)
+            beneficiaries_raw = fields.get("beneficiaries")
+            if beneficiaries_raw in (None, "") and song.state == RETURNED:
+                beneficiaries_raw = song.beneficiaries
+            beneficiaries = parse_int(beneficiaries_raw, "beneficiaries", errors, minimum=0)
+            if delivered_on is not None:
+                if delivered_on > today():
+                    errors.setdefault("delivered_on", []).append("La fecha de entrega no puede estar en el futuro.")
+                elif delivered_on < song.planned_start:
+                    errors.setdefault("delivered_on", []).append(
+                        f"La fecha de entrega no puede ser anterior al inicio planeado ({song.planned_start:%d/%m/%Y})."
+                    )
+            if not song.evidence:
+                errors.setdefault("evidence", []).append(
+                    "Adjunte al menos una evidencia (acta, fotos o PDF) antes de entregar."
                 )
-        if not song.evidence:
-            errors.setdefault("evidence", []).append(
-                "Adjunte al menos una evidencia (acta, fotos o PDF) antes de entregar."
-            )
-        from app.domain.surveys import clean_contact
+            from app.domain.surveys import clean_contact
 
-        contact = clean_contact(fields, errors)
-        _raise_if(errors, "No se puede registrar la entrega: revise los datos marcados.")
-        for key, value in contact.items():
-            if value is not None:  # a re-delivery keeps the contact on record unless a new one is given
-                setattr(song, key, value)
-        song.delivered_on = delivered_on
-        song.delivered_by_id = _actor_id(actor)
-        song.declared_lag_days = max(0, business_days_between(delivered_on, today()))
-        song.product = product
-        song.beneficiaries = beneficiaries
-        if song.survey_nonce is None:
-            from app.domain.surveys import issue_survey_nonce
+            contact = clean_contact(fields, errors)
+            _raise_if(errors, "No se puede registrar la entrega: revise los datos marcados.")
+            for key, value in contact.items():
+                if value is not None:  # a re-delivery keeps the contact on record unless a new one is given
+                    setattr(song, key, value)
+            song.delivered_on = delivered_on
+            song.delivered_by_id = _actor_id(actor)
+            song.declared_lag_days = max(0, business_days_between(delivered_on, today()))
+            song.product = product
+            song.beneficiaries = beneficiaries
+            if song.survey_nonce is None:
+                from app.domain.surveys import issue_survey_nonce
 
-            issue_survey_nonce(song)
-    elif to == CANCELLED:
-        reason = parse_text(fields.get("reason") or fields.get("cancel_reason"), "reason", errors)
-        _raise_if(errors, "Indique el motivo de la cancelación.")
-        song.cancel_reason = reason
-        song.cancelled_on = today()
+                issue_survey_nonce(song)
+        elif to == CANCELLED:
+            reason = parse_text(fields.get("reason") or fields.get("cancel_reason"), "reason", errors)
+            _raise_if(errors, "Indique el motivo de la cancelación.")
+            song.cancel_reason = reason
+            song.cancelled_on = today()
 
-    song.state = to
-    terms.refresh_song_terms(song)
-    _flush()
+        song.state = to
+        terms.refresh_song_terms(song)
     changes = audit.changes_between(before, _snapshot(song))
     changes["version"] = [before_version, song.version]
     _record("song_transition", song, actor, changes, ip)
+    due_dates.close_pending_of_final_song(song, actor, ip)  # cancelled: nothing left to decide
     if to == DELIVERED:  # in turn to an eligible coordinator (DESIGN.md §9)
         from app.domain.review_queue import assign_reviewer
 
         assign_reviewer(song, actor=actor, ip=ip)
-        _flush()
+        db.session.flush()
     return song
 
 
@@ -634,6 +673,8 @@ DUE_CHANGE_STATES = (IN_PROGRESS, DELIVERED, RETURNED)
 
 
 def pending_due_date_change(song: Song) -> DueDateChange | None:
+    if song.state not in DUE_CHANGE_STATES:  # reviewed or cancelled: nothing left to decide
+        return None
     return db.session.scalar(
         select(DueDateChange).where(DueDateChange.song_id == song.id, DueDateChange.status == "pending")
     )

@@ -117,6 +117,11 @@ def can_set_playlists(user: Any) -> bool:
     return is_coordinator(user) or is_admin(user)
 
 
+def can_manage_seasons(user: Any) -> bool:
+    """Season life (carry-over, closing screens): coordinators and administrators."""
+    return is_coordinator(user) or is_admin(user)
+
+
 def can_read_audit(user: Any) -> bool:
     return is_coordinator(user) or is_admin(user)
 

@@ -169,6 +169,8 @@ def queue(user: Any, filters: dict[str, int], page: int, per_page: int, today: d
         conditions.append(Song.album_id == filters["album"])
     if "department" in filters:
         conditions.append(Song.department_id == filters["department"])
+    if "season" in filters:  # by year, as everywhere in the URL
+        conditions.append(Song.season_id.in_(select(Season.id).where(Season.year == filters["season"])))
     if filters.get("mine"):
         conditions.append(Song.assigned_reviewer_id == getattr(user, "id", None))
     if filters.get("overdue"):

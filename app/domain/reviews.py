@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 
 from flask_babel import gettext
 
-from app.domain import audit
+from app.domain import audit, due_dates
 from app.domain.calendar import business_days_between
 from app.domain.errors import Conflict, ValidationFailed
 from app.domain.parsing import ascii_int
@@ -160,6 +160,7 @@ def review_song(actor: Any, song: Song, scores: dict, comment: str | None, *, ip
     changes["comment"] = [None, text]
     changes.update(audit.changes_between(before, _terms(song)))
     audit.record("song_reviewed", "song", song.id, actor_id=actor.id, changes=changes, ip=ip)
+    due_dates.close_pending_of_final_song(song, actor, ip)
     db.session.flush()
     return review
 

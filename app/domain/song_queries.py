@@ -20,8 +20,8 @@ from typing import Any
 from sqlalchemy import Select, case, func, or_, select, union_all
 from sqlalchemy.orm import contains_eager, joinedload
 
-from app.domain import permissions
-from app.domain.errors import ValidationFailed
+from app.domain import permissions, seasons
+from app.domain.errors import DomainError, ValidationFailed
 from app.domain.lifecycle import today
 from app.domain.parsing import ascii_int
 from app.extensions import db
@@ -57,12 +57,13 @@ def clean_params(params: Any) -> dict[str, Any]:
     """Validated filter values (absent ones omitted). Raises ValidationFailed on any bad value."""
     errors: dict[str, list[str]] = {}
     out: dict[str, Any] = {}
-    season = _param(params, "season")
-    if season:
-        if not re.fullmatch(r"\d{4}", season):
-            errors.setdefault("season", []).append("Año de temporada no válido (AAAA).")
-        else:
-            out["season"] = int(season)
+    try:
+        season = seasons.parse_year(_param(params, "season"))
+    except DomainError as exc:
+        errors.update(exc.details)
+    else:
+        if season is not None:
+            out["season"] = season
     for key in ("label", "artist", "album"):
         value = _positive_int(_param(params, key), key, errors)
         if value is not None:

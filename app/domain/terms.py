@@ -18,13 +18,18 @@ from app.models import Season, Song
 
 
 def season_for(due_date: date) -> Season:
-    """The season whose year contains the due date (DESIGN.md §4)."""
+    """The season whose year contains the due date (DESIGN.md §4), if it takes new dates (§5).
+
+    A year without a season says what to do and who can do it; a closing or closed
+    season takes no new songs nor new due dates.
+    """
+    from app.domain import seasons
+
     season = db.session.scalar(select(Season).where(Season.starts_on <= due_date, Season.ends_on >= due_date))
     if season is None:
-        raise ValidationFailed(
-            f"No hay una temporada (vigencia) abierta para la fecha {due_date:%d/%m/%Y}.",
-            {"due_date": ["No hay temporada para esa fecha."]},
-        )
+        message = seasons.missing_season_message(due_date.year)
+        raise ValidationFailed(message, {"due_date": [message]})
+    seasons.require_plannable(season)
     return season
 
 

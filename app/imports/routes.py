@@ -19,7 +19,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.auth.decorators import permission_required
-from app.domain import imports, permissions
+from app.domain import imports, permissions, storage
 from app.extensions import db
 from app.imports import bp
 from app.imports.forms import ConfirmForm, UploadForm
@@ -97,10 +97,13 @@ def preview():
     _discard(session.pop(SESSION_KEY, None))
     if report.ok:
         pending_id = secrets.token_hex(16)
-        (folder / f"{pending_id}.upload").write_bytes(raw)
-        (folder / f"{pending_id}.json").write_text(
-            json.dumps({"user_id": current_user.id, "name": filename, "at": time.time()}), "utf-8"
-        )
+        meta = json.dumps({"user_id": current_user.id, "name": filename, "at": time.time()}).encode()
+        try:  # whole files or none (a full disk is a 507 with a message: issue 19)
+            storage.write_atomically(folder / f"{pending_id}.upload", raw)
+            storage.write_atomically(folder / f"{pending_id}.json", meta)
+        except storage.StorageUnavailable:
+            _discard(pending_id)
+            raise
         session[SESSION_KEY] = pending_id
     return _preview(report, filename)
 

@@ -8,6 +8,7 @@ from app.domain import badges as badge_rules
 from app.domain import home
 from app.extensions import db
 from app.main import bp
+from app.web import safe_next
 
 
 @bp.get("/")
@@ -46,7 +47,4 @@ def set_language(code: str):
         if current_user.is_authenticated:
             current_user.locale = code
             db.session.commit()
-    target = request.form.get("next") or url_for("main.index")
-    if not target.startswith("/") or target.startswith("//"):
-        target = url_for("main.index")
-    return redirect(target)
+    return redirect(safe_next(request.form.get("next")))

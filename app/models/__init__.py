@@ -1,6 +1,6 @@
 """SQLAlchemy models, one module per area (DESIGN.md §2)."""
 
-from app.models.accounts import ApiToken, Role, User
+from app.models.accounts import ApiToken, LoginThrottle, Role, User
 from app.models.audit import AuditEvent
 from app.models.catalogue import Album, Artist, Label, Playlist, Season
 from app.models.charts import (
@@ -30,6 +30,7 @@ __all__ = [
     "Evidence",
     "Label",
     "LabelChartEntry",
+    "LoginThrottle",
     "MunicipalCategory",
     "MunicipalIndicator",
     "PendingChange",

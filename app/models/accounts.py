@@ -4,7 +4,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from flask_login import UserMixin
-from sqlalchemy import CheckConstraint, ForeignKey, String
+from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -60,6 +60,12 @@ class User(UserMixin, db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Every session carries this number; sign-out, a password change and a deactivation
+    # increase it, which ends every session of the user on the server (issue 19).
+    session_version: Mapped[int] = mapped_column(default=0, server_default="0")
+    # Set when an admin gives the user a (temporary) password; the user must choose their
+    # own before doing anything else (app/auth/routes.py, issue 21).
+    must_change_password: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     label: Mapped["Label | None"] = relationship()  # noqa: F821
     artists: Mapped[list["Artist"]] = relationship(  # noqa: F821
@@ -96,5 +102,26 @@ class ApiToken(db.Model):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     revoked: Mapped[bool] = mapped_column(default=False)
+
+    user: Mapped[User] = relationship()
+
+
+class LoginThrottle(db.Model):
+    """Failed sign-ins of one account from one source (an address or a known device).
+
+    After ``LOGIN_MAX_FAILURES`` failures that source, and only that source, waits a delay
+    that doubles with every further failure (issue 19): an attacker cannot keep the account's
+    owner out by failing from elsewhere.
+    """
+
+    __tablename__ = "login_throttles"
+    __table_args__ = (UniqueConstraint("user_id", "source"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    source: Mapped[str] = mapped_column(String(120))
+    failures: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_failure_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     user: Mapped[User] = relationship()

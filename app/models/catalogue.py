@@ -1,11 +1,16 @@
 """Labels, albums, artists, seasons and playlists (DESIGN.md §2, §4)."""
 
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import CheckConstraint, Column, ForeignKey, String, Table, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
+from app.models.base import UTCDateTime
+
+# A season's life (DESIGN.md §5): planning → open → closing → closed.
+SEASON_STATES = ("planning", "open", "closing", "closed")
+_SEASON_STATE_SQL = ",".join(f"'{s}'" for s in SEASON_STATES)
 
 artist_members = Table(
     "artist_members",
@@ -79,12 +84,27 @@ class Season(db.Model):
         CheckConstraint("late_floor_days > 0", name="late_floor_positive"),
         CheckConstraint("approval_threshold >= 0 AND approval_threshold <= 1", name="approval_range"),
         CheckConstraint("equity_cap >= 1", name="equity_cap_min"),
+        CheckConstraint(f"state IN ({_SEASON_STATE_SQL})", name="state_valid"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     year: Mapped[int] = mapped_column(unique=True)
     starts_on: Mapped[date]
     ends_on: Mapped[date]
+
+    # Life of the season (app.domain.seasons): stored, advanced by the daily job.
+    state: Mapped[str] = mapped_column(String(10), default="open")
+    closing_date: Mapped[date | None]  # end of "closing" (default: last business day of January)
+    target_date: Mapped[date | None]  # targets frozen from this day (default: 31 January)
+    drafts_from_year: Mapped[int | None]  # weights and targets copied from this season, not yet confirmed
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    confirmed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    corrected_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # last audited admin correction
+
+    @property
+    def has_drafts(self) -> bool:
+        return self.drafts_from_year is not None and self.confirmed_at is None
 
     # Timeliness: T = max(0, 1 - late / late_floor_days)
     late_floor_days: Mapped[int] = mapped_column(default=20)

@@ -10,11 +10,15 @@ from app.models.base import UTCDateTime, utcnow
 
 
 class ChartSnapshot(db.Model):
-    """One complete recompute of a season. Readers use the latest ``complete`` one."""
+    """One complete recompute of a season. Readers use the latest ``complete`` one.
+
+    ``live``: the periodic recompute; ``closing``: the daily closing snapshot (history);
+    ``final``: the frozen standings of a closed season (cut-off 31 December).
+    """
 
     __tablename__ = "chart_snapshots"
     __table_args__ = (
-        CheckConstraint("kind IN ('live','closing')", name="kind_valid"),
+        CheckConstraint("kind IN ('live','closing','final')", name="kind_valid"),
         Index("ix_chart_snapshots_season_kind_at", "season_id", "kind", "computed_at"),
     )
 

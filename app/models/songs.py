@@ -96,6 +96,8 @@ class Song(db.Model):
     # stored at write time for the integrity alerts (set-based, DESIGN.md §9)
     cancelled_on: Mapped[date | None]  # the day the song was cancelled
     declared_lag_days: Mapped[int | None]  # business days from the declared delivery date to its recording
+    # carried over to the next season at the end of its own (DESIGN.md §5): counts late here
+    carried_over_to_id: Mapped[int | None] = mapped_column(ForeignKey("songs.id", ondelete="SET NULL"))
     # survey link: a fresh nonce invalidates earlier links
     survey_nonce: Mapped[str | None] = mapped_column(String(32))
     survey_issued_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -13,8 +13,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.routing import BuildError
 
+from app import numbers
+from app.api.songs import PREVIEW_TYPES
 from app.auth.decorators import permission_required
-from app.domain import four_eyes, integrity, lifecycle, permissions, review_queue
+from app.charts import svg
+from app.domain import four_eyes, integrity, lifecycle, permissions, review_queue, survey_stats
 from app.domain import reviews as review_domain
 from app.domain.errors import Conflict, DomainError, NotFound, ValidationFailed
 from app.domain.parsing import ascii_int
@@ -22,6 +25,8 @@ from app.extensions import db, htmx
 from app.models import Label, Season, Song, SongState
 from app.reviews import bp
 from app.reviews.forms import RUBRIC, ReturnForm, ReviewForm
+from app.surveys.forms import ITEMS as SURVEY_ITEMS
+from app.surveys.forms import SCALE as SURVEY_SCALE
 
 
 def song_page_url(song: Song) -> str:
@@ -50,7 +55,7 @@ def _int_arg(name: str) -> int | None:
 
 
 def _filters() -> dict[str, int]:
-    filters = {k: v for k in ("label", "album", "department") if (v := _int_arg(k))}
+    filters = {k: v for k in ("season", "label", "album", "department") if (v := _int_arg(k))}
     filters.update({k: 1 for k in ("mine", "overdue") if request.args.get(k) in ("1", "on", "true")})
     return filters
 
@@ -68,6 +73,7 @@ def queue():
     context["filters"] = filters
     coordinators = review_queue.active_coordinators()
     context["reassign_choices"] = lambda song: review_queue.eligible_reviewers(song, coordinators)
+    context["seasons"] = db.session.scalars(select(Season).order_by(Season.year.desc())).all()
     if htmx and not htmx.boosted:
         return render_template("reviews/_queue_results.html", **context)
     return render_template("reviews/queue.html", **context)
@@ -107,6 +113,7 @@ def _page(song: Song, form: ReviewForm, return_form: ReturnForm, status: int = 2
             return_form=return_form,
             rubric=RUBRIC,
             evidence=evidence,
+            preview_types=PREVIEW_TYPES,
             age=review_domain.business_age(song),
             song_url=song_page_url(song),
             state_name=review_domain.state_name,
@@ -184,8 +191,8 @@ def review(song_id: int):
                     "Canción revisada: %(m)s · %(a)s. R = %(r)s, Q = %(q)s, %(p)s puntos.",
                     m=song.municipality.name,
                     a=song.album.name,
-                    r=f"{song.review_score:.2f}",
-                    q=f"{song.quality:.2f}",
+                    r=numbers.score(song.review_score),
+                    q=numbers.score(song.quality),
                     p=points,
                 ),
                 "success",
@@ -194,8 +201,8 @@ def review(song_id: int):
         flash(
             _(
                 "Revisión corregida. R = %(r)s, Q = %(q)s, %(p)s puntos.",
-                r=f"{song.review_score:.2f}",
-                q=f"{song.quality:.2f}",
+                r=numbers.score(song.review_score),
+                q=numbers.score(song.quality),
                 p=points,
             ),
             "success",
@@ -316,9 +323,15 @@ def survey_results():
     context = review_queue.survey_results(
         label_id, _int_arg("page") or 1, current_app.config.get("PAGE_SIZE", 25)
     )
+    questions = survey_stats.answers_by_question(label_id)
     return render_template(
         "reviews/surveys.html",
         label_id=label_id,
+        mean_s=context.pop("mean_s"),
+        questions=questions,
+        question_texts=SURVEY_ITEMS,
+        scale_names=dict(SURVEY_SCALE),
+        chart=svg.stacked_bars([(f"P{i}", list(q.counts.items())) for i, q in enumerate(questions, start=1)]),
         show_personal=permissions.can_see_respondent_data(current_user),
         **context,
     )

@@ -13,7 +13,6 @@ matches come back as radio buttons to choose from.
 from __future__ import annotations
 
 import unicodedata
-from datetime import date
 from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
@@ -23,13 +22,13 @@ from sqlalchemy import select
 from wtforms import SelectChoice
 
 from app.api.songs import send_evidence
+from app.domain import audit_trail, due_dates, lifecycle, permissions, song_queries
 from app.domain import evidence as evidence_domain
-from app.domain import lifecycle, permissions, song_queries
 from app.domain.calendar import business_days_left
 from app.domain.errors import Conflict, ValidationFailed
 from app.domain.parsing import ascii_int
 from app.extensions import db, htmx
-from app.models import Album, Artist, Department, DueDateChange, Label, Municipality, Season, Song
+from app.models import Album, Artist, Department, Label, Municipality, Season, Song
 from app.models.songs import OPEN_STATES, SONG_STATES
 from app.songs import bp
 from app.songs.forms import (
@@ -199,121 +198,6 @@ def list_songs():
 # --------------------------------------------------------------------------- detail
 
 
-def _name_resolver(events: list[Any]) -> dict[str, dict[Any, str]]:
-    """Readable names for the ids found in audit changes (artist, album, municipality…)."""
-    models = {
-        "artist_id": (Artist, "name"),
-        "album_id": (Album, "name"),
-        "municipality_id": (Municipality, "name"),
-        "department_id": (Department, "name"),
-        "label_id": (Label, "name"),
-        "season_id": (Season, "year"),
-    }
-    wanted: dict[str, set[int]] = {k: set() for k in models}
-    for event in events:
-        for key, pair in (event.changes or {}).items():
-            if key in models and isinstance(pair, list):
-                wanted[key].update(v for v in pair if isinstance(v, int))
-    names: dict[str, dict[Any, str]] = {}
-    for key, ids in wanted.items():
-        model, attr = models[key]
-        names[key] = (
-            {row.id: str(getattr(row, attr)) for row in db.session.scalars(select(model).where(model.id.in_(ids)))}
-            if ids
-            else {}
-        )
-    return names
-
-
-# Technical keys, and never personal data of survey respondents (Ley 1581 de 2012).
-HIDDEN_CHANGES = {
-    "version",
-    "evidence_id",
-    "sha256",
-    "size_bytes",
-    "due_date_change",
-    "respondent_name",
-    "respondent_position",
-    "channel",
-}
-
-
-def _action_title(action: str) -> str:
-    titles = {
-        "song_created": _("Canción planeada"),
-        "song_updated": _("Datos modificados"),
-        "song_transition": _("Cambio de estado"),
-        "evidence_added": _("Evidencia adjuntada"),
-        "evidence_removed": _("Evidencia eliminada"),
-        "due_date_change_requested": _("Solicitud de cambio de fecha"),
-        "due_date_change_approved": _("Cambio de fecha aprobado"),
-        "due_date_change_rejected": _("Cambio de fecha rechazado"),
-        "song_returned": _("Devuelta por la coordinación"),
-        "song_reviewed": _("Revisada por la coordinación"),
-        "review_corrected": _("Revisión corregida"),
-        "survey_answered": _("Encuesta respondida a través del enlace"),
-        "survey_validated": _("Encuesta retenida validada por la coordinación"),
-        "survey_discarded": _("Encuesta retenida descartada: el enlace vuelve a quedar abierto"),
-        "survey_link_issued": _("Enlace de encuesta generado"),
-        "survey_link_regenerated": _("Enlace de encuesta renovado"),
-    }
-    return titles.get(action, action.replace("_", " "))
-
-
-def _field_label(key: str) -> str:
-    extra = {
-        "late_business_days": _("días hábiles de retraso"),
-        "timeliness": "T",
-        "equity": "E",
-        "points": _("puntos"),
-        "review_score": "R",
-        "satisfaction": "S",
-        "quality": "Q",
-        "evidence": _("evidencia"),
-        "proposed_due": _("fecha de compromiso propuesta"),
-        "reason": _("justificación"),
-        "comment": _("comentario"),
-        "held": _("retenida hasta validar"),
-        "hold_reasons": _("motivo de retención"),
-    }
-    return extra.get(key) or lifecycle.FIELD_NAMES.get(key, key)
-
-
-def _show(key: str, value: Any, names: dict[str, dict[Any, str]]) -> str:
-    from app.web import fmt_date
-
-    if value is None or value == "":
-        return "—"
-    if key in names and value in names[key]:
-        return names[key][value]
-    if key == "state":
-        return lifecycle.STATE_NAMES.get(value, str(value))
-    if isinstance(value, str) and len(value) == 10 and value[4] == "-" and value[7] == "-":
-        try:
-            return fmt_date(date.fromisoformat(value))
-        except ValueError:
-            return value
-    if isinstance(value, bool):
-        return _("sí") if value else _("no")
-    text = str(value)
-    return text if len(text) <= 300 else text[:300] + "…"
-
-
-def _timeline(events: list[Any]) -> list[tuple[Any, str, list[tuple[str, str, str]]]]:
-    """Audit events as (event, [(field, before, after)]) rows, most recent first."""
-    names = _name_resolver(events)
-    out = []
-    for event in events:
-        rows = []
-        for key, pair in (event.changes or {}).items():
-            if key in HIDDEN_CHANGES:
-                continue
-            before, after = (pair if isinstance(pair, list) and len(pair) == 2 else (None, pair))
-            rows.append((_field_label(key), _show(key, before, names), _show(key, after, names)))
-        out.append((event, _action_title(event.action), rows))
-    return out
-
-
 def _detail_context(song: Song, **forms: Any) -> dict[str, Any]:
     events = lifecycle.song_timeline(song)
     deliver_form = forms.get("deliver_form") or DeliverForm(formdata=None)
@@ -325,7 +209,7 @@ def _detail_context(song: Song, **forms: Any) -> dict[str, Any]:
     return {
         "song": song,
         "events": events,
-        "timeline": _timeline(events),
+        "timeline": audit_trail.describe(events, viewer_is_admin=permissions.can_administer(current_user)),
         "today_iso": lifecycle.today().isoformat(),
         "days_left": days_left(song),
         "allowed": [s for s in lifecycle.allowed_transitions(song) if s not in ("reviewed", "returned")],
@@ -646,6 +530,15 @@ def download_evidence(song_id: int, evidence_id: int):
     return send_evidence(evidence)
 
 
+@bp.get("/<int:song_id>/evidence/<int:evidence_id>/preview")
+@login_required
+def preview_evidence(song_id: int, evidence_id: int):
+    """An image or PDF shown inline (the review page frames it); the same permission as the download."""
+    actor = _actor()
+    evidence = evidence_domain.get_evidence(actor, lifecycle.get_song(actor, song_id), evidence_id)
+    return send_evidence(evidence, inline=True)
+
+
 # --------------------------------------------------------------------------- due-date changes
 
 
@@ -675,11 +568,14 @@ def request_due_date_change(song_id: int):
 @bp.get("/due-date-requests")
 @login_required
 def due_date_requests():
-    permissions.require(permissions.can_decide_due_date(current_user), _("Solo la coordinación decide estos cambios."))
-    changes = db.session.scalars(
-        select(DueDateChange).where(DueDateChange.status == "pending").order_by(DueDateChange.created_at).limit(500)
-    ).all()
-    return render_template("songs/due_date_requests.html", changes=changes, form=DecisionForm(formdata=None))
+    """The coordination decides the pending requests; a territorial team follows its own."""
+    if permissions.can_decide_due_date(current_user):
+        changes, deciding = due_dates.pending_queue(), True
+    else:
+        changes, deciding = due_dates.label_requests(current_user), False
+    return render_template(
+        "songs/due_date_requests.html", changes=changes, deciding=deciding, form=DecisionForm(formdata=None)
+    )
 
 
 @bp.post("/due-date-requests/<int:change_id>")

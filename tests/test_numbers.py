@@ -1,0 +1,75 @@
+"""One es-CO number formatter for every page (issue 21): app/numbers.py and its filters."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from flask_babel import force_locale
+
+from app import numbers
+
+
+@pytest.fixture
+def es(app):
+    with app.test_request_context(), force_locale("es"):
+        yield
+
+
+def test_numbers_in_colombian_style(es):
+    assert numbers.number(1234.5, 1) == "1.234,5"
+    assert numbers.number(None) == "—"
+    assert numbers.decimal(0.35) == "0,35"
+    assert numbers.decimal(0.6) == "0,6"
+    assert numbers.decimal(100.0) == "100"
+    assert numbers.decimal(1234.5) == "1.234,5"
+    assert numbers.input_decimal(0.6) == "0,6"
+    assert numbers.input_decimal(1234.5) == "1234,5", "no thousands separator in a text box"
+    assert numbers.input_decimal("0.7") == "0.7", "what the user typed is shown back as typed"
+    assert numbers.input_decimal(None) == ""
+    assert numbers.score(0.8125) == "0,81"
+    assert numbers.score(None) == "sin datos"
+
+
+def test_percent_never_reads_all_or_nothing_when_it_is_not(es):
+    assert numbers.percent(0.375) == "38 %"
+    assert numbers.percent(1.0) == "100 %"
+    assert numbers.percent(0.0) == "0 %"
+    assert numbers.percent(0.997) == "99,7 %", "just under the target is not 100 %"
+    assert numbers.percent(0.9999) == "99,99 %"
+    assert numbers.percent(0.003) == "0,3 %", "a little is not nothing"
+    assert numbers.percent(1.25) == "125 %"
+    assert numbers.percent(None) == "sin datos"
+
+
+def test_a_change_that_rounds_to_zero_has_no_sign(es):
+    assert numbers.signed(-0.001, 2) == "0,00" and numbers.direction(-0.001, 2) == 0
+    assert numbers.signed(-0.4, 2) == "−0,40" and numbers.direction(-0.4, 2) == -1
+    assert numbers.signed(1.25, 2) == "+1,25" and numbers.direction(1.25, 2) == 1
+    assert numbers.signed(3) == "+3"
+    assert numbers.signed(None) == "—"
+
+
+def test_english_keeps_its_own_style(app):
+    with app.test_request_context(), force_locale("en"):
+        assert numbers.number(1234.5, 1) == "1,234.5"
+        assert numbers.decimal(0.35) == "0.35"
+
+
+def test_season_weights_and_album_weights_show_decimal_commas(client, auth, world):
+    auth.login(world.admin)
+    page = client.get(f"/admin/seasons/{world.season.id}").get_data(as_text=True)
+    values = re.findall(r'inputmode="decimal" required value="([^"]*)"', page)
+    assert values and not [v for v in values if "." in v], values
+    assert "0,4" in values and "0,35" in values, values
+    album = client.get(f"/admin/albums/{world.album_inn.id}").get_data(as_text=True)
+    assert re.search(r'id="weight"[^>]*value="\d+(,\d+)?"', album), "album weight without a dot"
+    # Saving the form as shown keeps the weights (the parser reads the decimal comma).
+    form = dict(re.findall(r'name="(\w+)" inputmode="(?:decimal|numeric)" required value="([^"]*)"', page))
+    form["csrf_token"] = ""
+    response = client.post(f"/admin/seasons/{world.season.id}", data=form)
+    assert response.status_code in (302, 303), response.get_data(as_text=True)[:400]
+    from app.extensions import db
+
+    db.session.refresh(world.season)
+    assert world.season.index_quality_weight == pytest.approx(0.4)
