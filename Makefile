@@ -18,10 +18,15 @@ $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
 	touch $@
 
 # The browser tests' JavaScript tools (axe-core), installed before a test session starts,
-# never in the middle of one; npm ci runs again only when the lock file changes.
-E2E_NODE := tests/e2e/node_modules/.package-lock.json
+# never in the middle of one. npm ci runs only when the installed copy is missing or was
+# installed from another lock file (checked by content, under a lock: worktrees may share
+# one node_modules, and npm ci empties it before it installs).
+E2E_NODE := tests/e2e/node_modules/axe-core/axe.min.js
 $(E2E_NODE): tests/e2e/package-lock.json
-	cd tests/e2e && npm ci --no-audit --no-fund --silent
+	cd tests/e2e && flock /tmp/sinfonia-e2e-npm.lock sh -c '\
+		if [ -f node_modules/axe-core/axe.min.js ] && \
+		   [ "$$(cat node_modules/.installed-from 2>/dev/null)" = "$$(sha1sum < package-lock.json)" ]; then exit 0; fi; \
+		npm ci --no-audit --no-fund --silent && sha1sum < package-lock.json > node_modules/.installed-from'
 	touch $@
 
 install: $(VENV)/.runtime

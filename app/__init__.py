@@ -148,8 +148,9 @@ def create_app(config: Any = None) -> Flask:
     limiter.init_app(app)
     mail.init_app(app)
 
-    from app import i18n, security, web
+    from app import i18n, security, transaction, web
 
+    transaction.init_app(app)  # one commit per request (see app/transaction.py)
     i18n.init_app(app)
     web.init_app(app)
     security.init_app(app)

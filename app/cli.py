@@ -11,12 +11,24 @@ from flask.cli import AppGroup, with_appcontext
 
 from app.extensions import db
 from app.models import Role
+from app.transaction import committing, keep_writes
 
-seed_cli = AppGroup("seed", help="Cargar datos de referencia y de demostración.")
-import_cli = AppGroup("import", help="Importar canciones, categorías e indicadores.")
-charts_cli = AppGroup("charts", help="Listas (ranking): recomputar instantáneas.")
-users_cli = AppGroup("users", help="Gestión de usuarios.")
-seasons_cli = AppGroup("seasons", help="Temporadas: abrir la siguiente, avanzar estados, cerrar.")
+
+class CommittingGroup(AppGroup):
+    """A ``flask`` command group whose every command is one transaction: it commits when
+    the command returns and rolls back when it fails (app/transaction.py). Commands call
+    the domain and never commit themselves; add new groups with this class."""
+
+    def command(self, *args, **kwargs):
+        register = super().command(*args, **kwargs)
+        return lambda fn: register(committing(fn))
+
+
+seed_cli = CommittingGroup("seed", help="Cargar datos de referencia y de demostración.")
+import_cli = CommittingGroup("import", help="Importar canciones, categorías e indicadores.")
+charts_cli = CommittingGroup("charts", help="Listas (ranking): recomputar instantáneas.")
+users_cli = CommittingGroup("users", help="Gestión de usuarios.")
+seasons_cli = CommittingGroup("seasons", help="Temporadas: abrir la siguiente, avanzar estados, cerrar.")
 
 
 @seed_cli.command("reference")
@@ -59,7 +71,7 @@ def import_songs_command(path: str, as_email: str | None) -> None:
     report = imports.import_songs_path(path, actor_email=as_email)
     if report.errors:
         imports.record_failure(report, path, None)
-        db.session.commit()
+        keep_writes()  # the failed import is recorded although the command exits with 1
         for error in report.errors:
             click.echo(f"línea {error.line}: {error.message}", err=True)
         click.echo(f"{len(report.errors)} fila(s) con errores: no se importó nada.", err=True)
@@ -80,12 +92,10 @@ def import_categories_command(path: str, year: int | None) -> None:
 
     report = reference_import.import_categories_path(path, year=year)
     if report.errors:
-        db.session.rollback()
         for error in report.errors:
             click.echo(f"línea {error.line}: {error.message}", err=True)
         click.echo(f"{len(report.errors)} fila(s) con errores: no se importó nada.", err=True)
         sys.exit(1)
-    db.session.commit()
     years = ", ".join(str(y) for y in report.years)
     click.echo(
         f"Categorías importadas: {report.created} filas de {years} ({report.changed} cambios, "
@@ -183,7 +193,6 @@ def users_create(email: str, name: str, role: str, label_code: str | None, home_
         user = create_user(email, name, password, role, label_id, home_label_ids=_label_ids(home_labels))
     except DomainError as exc:
         raise click.ClickException(exc.message) from exc
-    db.session.commit()
     home = ", ".join(label.code for label in user.home_labels)
     click.echo(f"Usuario creado: {user.email} ({user.role}{'; origen ' + home if home else ''}).")
 
@@ -220,11 +229,10 @@ def users_edit(email: str, name, role, label_code, home_labels, national: bool) 
         )
     except DomainError as exc:
         raise click.ClickException(exc.message) from exc
-    db.session.commit()
     click.echo(f"Usuario actualizado: {user.email} ({', '.join(sorted(changes)) or 'sin cambios'}).")
 
 
-privacy_cli = AppGroup("privacy", help="Datos personales (Ley 1581 de 2012): retención y anonimización.")
+privacy_cli = CommittingGroup("privacy", help="Datos personales (Ley 1581 de 2012): retención y anonimización.")
 
 
 @privacy_cli.command("anonymise")
@@ -237,7 +245,7 @@ def privacy_anonymise(days: int | None) -> None:
     click.echo(f"Encuestas anonimizadas: {count}.")
 
 
-notifications_cli = AppGroup("notifications", help="Avisos en la aplicación y por correo (issue 18).")
+notifications_cli = CommittingGroup("notifications", help="Avisos en la aplicación y por correo (issue 18).")
 
 
 @notifications_cli.command("send")

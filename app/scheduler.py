@@ -48,10 +48,12 @@ def _is_serving_process(app: Flask) -> bool:
 
 def _run_job(app: Flask, kind: str, min_age_seconds: int = 0) -> None:
     from app.domain import charts
+    from app.transaction import unit_of_work
 
     with app.app_context():
         try:
-            snapshots = charts.recompute_all(kind=kind, min_age_seconds=min_age_seconds)
+            with unit_of_work():  # the job's one commit: the whole snapshot or nothing
+                snapshots = charts.recompute_all(kind=kind, min_age_seconds=min_age_seconds)
             if snapshots:
                 log.info("charts %s recompute: %d season(s)", kind, len(snapshots))
             else:

@@ -309,19 +309,26 @@ def cmd_naive(args) -> dict:
             }
             acc: dict[int, dict] = {}
             for song in db.session.scalars(select(Song).where(Song.season_id == season.id)):
-                a = acc.setdefault(song.label_id, {"q": [], "t": 0.0, "delivered": 0, "overdue": 0})
-                if song.state in ("delivered", "reviewed"):
-                    a["delivered"] += 1
+                a = acc.setdefault(song.label_id, {"q": [], "t": 0.0, "credited": 0, "not_approved": 0, "late": 0})
+                if song.standing == "credited":
+                    a["credited"] += 1
                     a["t"] += song.timeliness or 0.0
-                elif song.state != "cancelled" and song.due_date < BENCH_TODAY:
-                    a["overdue"] += 1
+                elif song.standing == "not_approved":
+                    a["not_approved"] += 1
+                elif song.standing in ("late_cancelled", "carried_over") or (
+                    song.standing == "open" and song.due_date < BENCH_TODAY
+                ):
+                    a["late"] += 1
                 if song.state == "reviewed" and song.quality is not None:
                     a["q"].append(song.quality)
             for label_id, a in acc.items():
                 q_mean = sum(a["q"]) / len(a["q"]) if a["q"] else 0.0
-                on_time = scoring.on_time_ratio(a["t"], a["delivered"], a["overdue"])
-                prog = scoring.progress(a["delivered"], targets.get(label_id))
-                results[(season.id, label_id)] = scoring.label_index(q_mean, on_time, prog, season)
+                on_time = scoring.on_time_ratio(a["t"], a["credited"], a["not_approved"], a["late"])
+                target = targets.get(label_id)
+                prog = scoring.progress(a["credited"], target)
+                results[(season.id, label_id)] = scoring.label_index(
+                    q_mean, on_time, prog, season, has_target=bool(target)
+                )
             db.session.expunge_all()
         elapsed = time.perf_counter() - started
         elapsed_cpu = _cpu_seconds() - cpu

@@ -77,10 +77,6 @@ PRODUCTS = (
 )
 
 
-def demo_users_exist() -> bool:
-    return db.session.scalar(select(func.count(User.id)).where(User.email.like(f"%@{DEMO_DOMAIN}"))) > 0
-
-
 def _ensure_user(email: str, name: str, role: str, password_hash: str, label_id: int | None = None) -> User:
     user = db.session.scalar(select(User).filter_by(email=email))
     if user is None:
@@ -124,6 +120,8 @@ SONG_COLUMNS = (
     "equity",
     "points",
     "on_time",
+    "standing",
+    "committed_due",
 )
 REVIEW_COLUMNS = (
     "id",
@@ -438,6 +436,7 @@ def seed_demo(songs: int = 5000, seed: int = 42, today: date | None = None, hist
                 t.equity,
                 t.points,
                 t.on_time,
+                t.standing,
             )
         created_day = min(planned_start - timedelta(days=randint(1, 20)), today)
         scope = choice(SCOPES)
@@ -471,6 +470,7 @@ def seed_demo(songs: int = 5000, seed: int = 42, today: date | None = None, hist
                 updated,
                 1,
                 *terms,
+                as_date(due) if state != "planned" else None,
             )
         )
         if review:

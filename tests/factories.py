@@ -24,6 +24,7 @@ from app.models import (
 )
 
 PASSWORD = "clave-segura-2024"
+OPEN_WINDOW = 100_000  # business days: ~400 years
 
 
 @dataclass
@@ -71,7 +72,11 @@ def build_world() -> World:
     mun_b = Municipality(code="08078", name="Baranoa", department_id=dep_b.id, category="6")
     album_inn = Album(code="INN", name="Innovación pública", weight=1.0)
     album_paz = Album(code="PAZ", name="Consolidación de la paz total", weight=1.2)
-    season = Season(year=2024, starts_on=date(2024, 1, 1), ends_on=date(2024, 12, 31))
+    # The tests run years after 2024: this season accepts any past declared delivery date
+    # (the declaration window has its own tests, in tests/test_song_rules.py and test_strategy.py).
+    season = Season(
+        year=2024, starts_on=date(2024, 1, 1), ends_on=date(2024, 12, 31), declaration_window_days=OPEN_WINDOW
+    )
     db.session.add_all([mun_pdet, mun_cat5, mun_plain, mun_b, album_inn, album_paz, season])
     db.session.flush()
     artist_a = Artist(label_id=label_a.id, name="Equipo Andino")

@@ -101,7 +101,7 @@ def test_create_returns_201_with_warnings(client, auth, world):
     assert first.status_code == 201
     body = first.get_json()
     assert body["warnings"] == [] and body["song"]["state"] == "planned" and body["song"]["E"] == pytest.approx(1.4)
-    second = client.post("/api/v1/songs", json=_new(world, planned_start="2024-03-20", due_date="2024-04-20"))
+    second = client.post("/api/v1/songs", json=_new(world, planned_start="2024-03-20", due_date="2024-04-22"))
     assert second.status_code == 201
     warnings = second.get_json()["warnings"]
     assert [w["song_id"] for w in warnings] == [body["song"]["id"]]
@@ -234,7 +234,7 @@ def test_due_date_change_over_api(client, auth, world):
     bad = client.post(f"/api/v1/songs/{song.id}/due-date-changes", json={"proposed_due": "mañana"})
     assert bad.status_code == 422
     created = client.post(f"/api/v1/songs/{song.id}/due-date-changes",
-                          json={"proposed_due": "2024-04-20", "reason": "Paro armado"})
+                          json={"proposed_due": "2024-04-22", "reason": "Paro armado"})
     assert created.status_code == 201
     change_id = created.get_json()["id"]
     assert client.post(f"/api/v1/due-date-changes/{change_id}", json={"approve": True}).status_code == 403

@@ -12,19 +12,19 @@ Label A (artist_a), playlist target 8:
   s4 delivered INN: due 02/05, delivered 02/05 -> T 1; survey 4,4,4,4,4 S 0.75
   s5 in_progress, due 15/05 < as_of -> overdue;  s7 returned, due 20/05 -> overdue
   s6 planned, due 01/07 > as_of -> not overdue;  s8 cancelled -> ignored
-  delivered 4, reviewed 3, overdue 2
+  delivered 4, reviewed 3 (credited s1, s2; not approved s3), waiting s4, late (overdue) s5, s7
   Q̄ = (0.85 + 0.5 + 0.375) / 3 = 1.725 / 3 = 0.575
-  OnTime = (1 + 0.9 + 0.95 + 1) / (4 + 2) = 3.85 / 6 = 0.641666…
-  Progress = 4 / 8 = 0.5
-  Index = 100·(0.4·0.575 + 0.35·0.641666… + 0.25·0.5) = 23 + 22.458333… + 12.5 = 57.958333…
+  OnTime = ΣT credited / (credited + not approved + late) = (1 + 0.9) / (2 + 1 + 2) = 1.9 / 5 = 0.38
+  Progress = credited / target = 2 / 8 = 0.25
+  Index = 100·(0.4·0.575 + 0.35·0.38 + 0.25·0.25) = 23 + 13.3 + 6.25 = 42.55
   points 91 + 111 + 0 = 202; surveys 2 of 4 delivered, S̄ = (1 + 0.75) / 2 = 0.875
 
 Label B (artist_b), Baranoa cat 6 (E 1.15), no playlist:
   t1 reviewed INN due 01/04 delivered 01/04, rubric 5s R 1, survey 5s S 1 -> Q 1, T 1; points = round(115) = 115
   t2 reviewed PAZ due 01/04 delivered 02/05 -> 22 business days late -> T 0; rubric 4s R 0.75, Q 0.75;
      points = round(100·(0.45 + 0)·1.15·1.2) = round(62.1) = 62
-  Q̄ = (1 + 0.75)/2 = 0.875; OnTime = (1 + 0)/2 = 0.5; Progress 0 (no target)
-  Index = 100·(0.35 + 0.175 + 0) = 52.5; points 177
+  Q̄ = (1 + 0.75)/2 = 0.875; OnTime = (1 + 0)/2 = 0.5; no target -> no Progress term:
+  Index = 100·(0.4·0.875 + 0.35·0.5) / 0.75 = 52.5 / 0.75 = 70.0; points 177
 
 Albums: INN = s1, s3, s4, t1 delivered (4); Q̄ = (0.85 + 0.375 + 1)/3 = 0.741666…;
   S̄ = (1 + 0.75 + 1)/3 = 0.916666…; on time: s1, s4, t1 -> 3/4 = 0.75
@@ -38,8 +38,9 @@ from sqlalchemy import func, select
 
 from app.domain import badges as badge_rules
 from app.domain import charts
+from app.domain.terms import refresh_song_terms
 from app.extensions import db
-from app.models import AlbumChartEntry, Artist, BadgeAward, ChartSnapshot, LabelChartEntry, Song
+from app.models import AlbumChartEntry, Artist, BadgeAward, ChartSnapshot, LabelChartEntry, Playlist, Song
 from tests.factories import add_playlist, make_song
 
 AS_OF = date(2024, 6, 1)
@@ -83,10 +84,11 @@ def test_label_board_matches_hand_computation(season_world):
 
     assert (a.delivered_songs, a.reviewed_songs, a.overdue_songs, a.playlist_target) == (4, 3, 2, 8)
     assert a.quality_mean == pytest.approx(0.575, abs=1e-12)
-    assert a.timeliness_sum == pytest.approx(3.85, abs=1e-12)
-    assert a.on_time == pytest.approx(3.85 / 6, abs=1e-12)
-    assert a.progress == 0.5
-    assert a.index_value == pytest.approx(57.958333333333, abs=1e-9)
+    assert (a.credited_songs, a.not_approved_songs, a.waiting_songs, a.late_songs) == (2, 1, 1, 2)
+    assert a.timeliness_sum == pytest.approx(1.9, abs=1e-12)
+    assert a.on_time == pytest.approx(0.38, abs=1e-12)
+    assert a.progress == 0.25
+    assert a.index_value == pytest.approx(42.55, abs=1e-9)
     assert a.points == 202
     assert a.survey_count == 2
     assert a.satisfaction_mean == pytest.approx(0.875)
@@ -96,10 +98,10 @@ def test_label_board_matches_hand_computation(season_world):
     assert b.quality_mean == pytest.approx(0.875)
     assert b.on_time == pytest.approx(0.5)
     assert b.progress == 0.0
-    assert b.index_value == pytest.approx(52.5, abs=1e-9)
+    assert b.index_value == pytest.approx(70.0, abs=1e-9)  # renormalised: no target
     assert b.points == 177
 
-    assert (a.rank, b.rank) == (1, 2)
+    assert (a.rank, b.rank) == (2, 1)
     assert a.previous_rank is None and b.previous_rank is None  # no closing snapshot yet -> "nuevo"
 
 
@@ -137,10 +139,16 @@ def test_empty_season_gives_zeros_not_errors(world):
 
 def test_movement_since_the_last_closing_snapshot(season_world):
     w = season_world
+    # A's target 2 -> Progress 1 -> 23 + 13.3 + 25 = 61.3; B's target 1000 -> 35 + 17.5 + 0.05 = 52.55.
+    playlist_a = db.session.scalar(select(Playlist).filter_by(label_id=w.label_a.id))
+    playlist_a.target = 2
+    playlist_b = add_playlist(w, w.label_b, 1000)
     closing = charts.recompute_charts(w.season, as_of=AS_OF, kind="closing")
     assert closing.kind == "closing" and closing.closing_date == AS_OF
-    # B gets a target of 2 -> Progress 1 -> index 52.5 + 25 = 77.5 > 57.96: B overtakes A.
-    add_playlist(w, w.label_b, 2)
+    assert [e.label_id for e in sorted(_labels(closing).values(), key=lambda e: e.rank)] == [w.label_a.id, w.label_b.id]
+    # B's target becomes 2 -> Progress 1 -> index 35 + 17.5 + 25 = 77.5 > 61.3: B overtakes A.
+    playlist_b.target = 2
+    db.session.commit()
     live = charts.recompute_charts(w.season, as_of=AS_OF)
     e = _labels(live)
     assert e[w.label_b.id].index_value == pytest.approx(77.5)
@@ -163,7 +171,7 @@ def test_one_closing_snapshot_per_day_and_rank_history(season_world):
     assert [h["date"] for h in history] == [date(2024, 5, 31), AS_OF]
     # The second closing compares with the closing of the day before.
     latest_closing = charts.latest_snapshot(w.season.id, kind="closing")
-    assert _labels(latest_closing)[w.label_a.id].previous_rank == 1
+    assert _labels(latest_closing)[w.label_a.id].previous_rank == 2
 
 
 def test_ties_higher_quality_then_earlier_last_delivery():
@@ -204,11 +212,35 @@ def test_badges_awarded_once_with_date(season_world):
     assert again.awarded_at == first.awarded_at  # date first earned
 
 
+def test_badges_are_withdrawn_when_their_songs_are_returned_or_cancelled(season_world):
+    w = season_world
+    w.season.badge_gold_songs = 1
+    db.session.commit()
+    charts.recompute_charts(w.season, as_of=AS_OF)
+    assert {a.badge for a in db.session.scalars(select(BadgeAward).filter_by(label_id=w.label_b.id))} == {
+        "gold", "hit", "full_tour"
+    }
+    # B's two songs: t1 (the hit, gold) cancelled by an admin correction, t2 sent back as not reviewed.
+    t1, t2 = db.session.scalars(select(Song).filter_by(label_id=w.label_b.id).order_by(Song.id)).all()
+    t1.state = "cancelled"
+    t2.state = "returned"
+    for song in (t1, t2):
+        refresh_song_terms(song)
+    db.session.commit()
+    charts.recompute_charts(w.season, as_of=AS_OF)
+    assert set(db.session.scalars(select(BadgeAward.badge).filter_by(label_id=w.label_b.id))) == set()
+    # A's badges, whose songs did not change, stay with their first date.
+    assert {a.badge for a in db.session.scalars(select(BadgeAward).filter_by(label_id=w.label_a.id))} == {
+        "gold", "hit", "full_tour"
+    }
+
+
 def test_punctuality_streak_ordered_by_delivery_date(world):
     w = world
     b = w.artist_b
-    # Deliveries of label B by date: 01/04 on time, 02/04 on time, 03/04 late (due 01/04),
+    # Credited deliveries of label B by date: 01/04 on time, 02/04 on time, 03/04 late (due 01/04),
     # 04/04, 05/04, 08/04 on time -> runs of 2 and 3 -> longest 3. Inserted out of order on purpose.
+    # A song waiting for review (03/04, on time) does not count yet (it would make the last run 4).
     for due, delivered in [
         (date(2024, 4, 8), date(2024, 4, 8)),
         (date(2024, 4, 1), date(2024, 4, 3)),
@@ -217,7 +249,8 @@ def test_punctuality_streak_ordered_by_delivery_date(world):
         (date(2024, 4, 2), date(2024, 4, 2)),
         (date(2024, 4, 5), date(2024, 4, 5)),
     ]:
-        make_song(w, artist=b, state="delivered", due=due, delivered_on=delivered)
+        make_song(w, artist=b, state="reviewed", due=due, delivered_on=delivered, review=(4, 4, 4, 4))
+    make_song(w, artist=b, state="delivered", due=date(2024, 4, 3), delivered_on=date(2024, 4, 3))
     assert badge_rules.punctuality_streaks(w.season.id) == {w.label_b.id: 3}
     w.season.badge_punctuality_streak = 3
     db.session.commit()

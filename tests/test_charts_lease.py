@@ -9,6 +9,7 @@ from app.domain import charts, lease
 from app.extensions import db
 from app.models import ChartSnapshot, Season
 from app.models.base import utcnow
+from app.transaction import committing, unit_of_work
 from tests.conftest import make_app
 
 
@@ -20,13 +21,13 @@ def test_second_instance_cannot_recompute_while_the_first_holds_the_lease(world,
     other = make_app(_schema, tmp_path)
     assert lease.acquire(lease.RECOMPUTE_LEASE, "worker-1", 60)
     with other.app_context():
-        lines = charts.recompute_from_cli(2024)
+        lines = committing(charts.recompute_from_cli)(2024)
         assert "Otro proceso está recalculando" in lines[0]
         assert _snapshots() == 0
         db.session.remove()
     lease.release(lease.RECOMPUTE_LEASE, "worker-1")
     with other.app_context():
-        lines = charts.recompute_from_cli(2024)
+        lines = committing(charts.recompute_from_cli)(2024)
         assert lines[0].startswith("Temporada 2024: 2 disqueras")
         db.session.remove()
         db.engine.dispose()
@@ -52,7 +53,8 @@ def test_two_instances_racing_only_one_recomputes(world, _schema, tmp_path, monk
     def run_a():
         try:
             with app_a.app_context():
-                charts.run_recompute([db.session.scalar(select(Season).filter_by(year=2024))])
+                with unit_of_work():  # as the CLI and the scheduler run it
+                    charts.run_recompute([db.session.scalar(select(Season).filter_by(year=2024))])
                 db.session.remove()
         except BaseException as exc:  # surfaced below
             errors.append(exc)
@@ -148,5 +150,5 @@ def test_held_renews_the_lease_from_a_heartbeat_thread(app, world):
         row = db.session.get(lease.ChartLease, "t")
         db.session.refresh(row)
         assert row.expires_at > row.acquired_at + timedelta(seconds=29)
-    db.session.expire_all()
+    db.session.rollback()  # the unit of work ends: only now is the lease given back
     assert db.session.get(lease.ChartLease, "t").holder is None  # released, heartbeat stopped

@@ -5,7 +5,7 @@ from datetime import date
 from sqlalchemy import func, select
 
 from app import scheduler
-from app.domain import charts
+from app.domain import calendar, charts
 from app.extensions import db
 from app.models import ChartSnapshot
 from tests.conftest import make_app
@@ -24,7 +24,7 @@ def test_jobs_recompute_every_season_with_songs(app, world):
     kinds = sorted(db.session.scalars(select(ChartSnapshot.kind).where(ChartSnapshot.complete.is_(True))))
     assert kinds == ["closing", "live"]
     closing = charts.latest_snapshot(world.season.id, kind="closing")
-    assert closing.closing_date == charts.today_bogota()
+    assert closing.closing_date == calendar.today()
 
 
 def test_a_failing_job_is_logged_not_raised(app, world, monkeypatch, caplog):

@@ -105,9 +105,10 @@ def test_boards_need_login(client, songs):
 def test_breakdown_lists_are_capped_but_totals_use_every_song(client, auth, songs, monkeypatch):
     from app.charts import routes
 
-    extra = make_song(songs, state="delivered", due=date(2024, 5, 2), delivered_on=date(2024, 5, 2))
+    extra = make_song(songs, state="reviewed", due=date(2024, 5, 2), delivered_on=date(2024, 5, 2),
+                      review=(4, 4, 4, 4))
     oldest = min(s.id for s in charts.label_breakdown(songs.season, charts.recompute_charts(
-        songs.season, as_of=date(2024, 6, 1)), songs.label_a.id)["delivered"])
+        songs.season, as_of=date(2024, 6, 1)), songs.label_a.id)["credited"])
     charts.recompute_charts(songs.season, as_of=date(2024, 6, 1))
     monkeypatch.setattr(routes, "BREAKDOWN_ROWS", 1)
     auth.login(songs.coordinator)
@@ -116,8 +117,8 @@ def test_breakdown_lists_are_capped_but_totals_use_every_song(client, auth, song
     assert "primeras 1 de 2" in page and "all=1" in page
     ontime = page[page.index('id="ontime"'):page.index('id="progress"')]
     assert f"#{extra.id}<" in ontime and f"#{oldest}<" not in ontime  # newest first
-    # ΣT = 1 + 1 over 2 delivered songs: shown in full even though one row is listed
-    assert "/ (2 + 0)" in page
+    # ΣT = 1 + 1 over 2 credited songs: shown in full even though one row is listed
+    assert "/ (2 + 0 + 0)" in page
     page_all = client.get(url + "&all=1").get_data(as_text=True)
     ontime_all = page_all[page_all.index('id="ontime"'):page_all.index('id="progress"')]
     assert f"#{oldest}<" in ontime_all and "primeras" not in page_all

@@ -89,7 +89,10 @@ def test_scope_with_commas_does_not_confuse_the_delimiter(world):
     assert report.errors == [] and report.created == 1
 
 
-def test_delivered_rows_store_timeliness_equity_and_survey_nonce(world):
+def test_delivered_rows_store_timeliness_equity_and_survey_nonce(world, monkeypatch):
+    from app.domain import calendar
+
+    monkeypatch.setattr(calendar, "today", lambda: date(2024, 3, 26))  # Bogotá date of the import
     raw = csv_bytes(
         [
             row(
@@ -115,6 +118,11 @@ def test_delivered_rows_store_timeliness_equity_and_survey_nonce(world):
     assert song.review_score is None and song.points is None
     assert song.beneficiaries == 12 and song.product == "Plan de acción"
     assert len(song.survey_nonce) == 32 and song.survey_issued_at is not None
+    # It counts only once its evidence is attached (DESIGN.md §3); its own history entry says so.
+    assert (song.awaiting_evidence, song.standing, song.committed_due) == (True, "evidence_pending", date(2024, 3, 15))
+    event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "song_imported")).one()
+    assert event.entity_id == song.id and event.changes["standing"] == [None, "evidence_pending"]
+    assert event.actor_id == world.territorial_a.id
 
 
 def test_one_bad_row_in_a_thousand_writes_nothing_and_names_the_line(world):
@@ -148,7 +156,7 @@ def test_one_bad_row_in_a_thousand_writes_nothing_and_names_the_line(world):
          "beneficiaries"),
         ({"beneficiaries": "2.5"}, "beneficiaries"),
         ({"scope": ""}, "scope"),
-        ({"scope": "x" * 2001}, "scope"),
+        ({"scope": "x" * 5001}, "scope"),
         ({"delivered_on": "2024-03-10"}, "delivered_on"),  # planned song with a delivery date
     ],
 )

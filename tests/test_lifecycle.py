@@ -109,18 +109,16 @@ def test_create_validates_every_field(world):
     assert "due_date" in exc.value.details
 
 
-def test_duplicate_warning_same_municipality_album_within_30_days(world):
-    first = lifecycle.create_song(world.territorial_a, _data(world))
+def test_duplicate_warning_same_municipality_any_album_within_90_days_cancelled_included(world):
+    first = lifecycle.create_song(world.territorial_a, _data(world))  # starts 01/03/2024
     db.session.commit()
-    assert lifecycle.duplicate_warning(world.mun_pdet.id, world.album_inn.id, date(2024, 3, 31)) == [first]
-    assert lifecycle.duplicate_warning(world.mun_pdet.id, world.album_inn.id, date(2024, 4, 1)) == []
-    assert lifecycle.duplicate_warning(world.mun_pdet.id, world.album_paz.id, date(2024, 3, 5)) == []
+    assert lifecycle.duplicate_warning(world.mun_pdet.id, world.album_inn.id, date(2024, 5, 30)) == [first]  # 90 days
+    assert lifecycle.duplicate_warning(world.mun_pdet.id, world.album_inn.id, date(2024, 5, 31)) == []  # 91 days
+    assert lifecycle.duplicate_warning(world.mun_pdet.id, world.album_paz.id, date(2024, 3, 5)) == [first]  # any album
+    assert lifecycle.duplicate_warning(world.mun_plain.id, world.album_inn.id, date(2024, 3, 5)) == []
     assert lifecycle.duplicate_warning(world.mun_pdet.id, world.album_inn.id, date(2024, 3, 5), exclude_id=first.id) == []
     lifecycle.transition_song(world.territorial_a, first, "cancelled", reason="Se canceló por orden público")
-    assert lifecycle.duplicate_warning(world.mun_pdet.id, world.album_inn.id, date(2024, 3, 5)) == []
-
-
-# ---------------------------------------------------------------- transitions
+    assert lifecycle.duplicate_warning(world.mun_pdet.id, world.album_inn.id, date(2024, 3, 5)) == [first]
 
 
 def test_planned_to_in_progress_needs_diagnosis(world):
@@ -134,15 +132,22 @@ def test_planned_to_in_progress_needs_diagnosis(world):
 
 @pytest.mark.parametrize(
     "start,to",
-    [("planned", "delivered"), ("planned", "returned"), ("in_progress", "planned"), ("cancelled", "in_progress")],
+    [("planned", "delivered"), ("in_progress", "planned"), ("cancelled", "in_progress")],
 )
 def test_invalid_transitions_name_current_and_allowed_states(world, start, to):
+    """(Returning is the reviews module's rule, with its own status: tests/test_reviews.py.)"""
     song = make_song(world, state=start)
     with pytest.raises(ValidationFailed) as exc:
         lifecycle.transition_song(world.territorial_a, song, to, reason="x", diagnosis="x")
-    if to != "returned":
-        assert song.state in exc.value.details["to"][0]
+    assert song.state in exc.value.details["to"][0]
     assert song.state == start
+
+
+def test_a_territorial_user_cannot_return_a_song(world):
+    song = make_song(world, state="delivered", delivered_on=date(2024, 3, 28))
+    with pytest.raises(PermissionDenied):
+        lifecycle.transition_song(world.territorial_a, song, "returned", comment="x")
+    assert song.state == "delivered"
 
 
 def test_reviewed_is_not_reachable_through_transition(world):
@@ -167,17 +172,23 @@ def test_delivery_requires_product_beneficiaries_and_evidence(world):
     assert song.state == "in_progress"
 
 
-def test_delivery_date_not_in_future_nor_before_start(world):
+def test_delivery_date_not_in_future_and_before_start_moves_the_start(world):
     song = _in_progress(world)
     evidence_domain.add_evidence(world.territorial_a, song, _pdf())
     future = lifecycle.today() + timedelta(days=1)
-    for bad in (future, date(2024, 2, 29), "2024-02-30", "ayer"):
+    for bad in (future, "2024-02-30", "ayer"):
         with pytest.raises(ValidationFailed) as exc:
             lifecycle.transition_song(
                 world.territorial_a, song, "delivered", delivered_on=bad, product="Plan", beneficiaries=3
             )
         assert "delivered_on" in exc.value.details
     assert song.state == "in_progress"
+    # Issue 21: the work was delivered before its planned start (01/03): the start moves back to it.
+    lifecycle.transition_song(
+        world.territorial_a, song, "delivered", delivered_on=date(2024, 2, 29), product="Plan", beneficiaries=3
+    )
+    assert (song.state, song.planned_start, song.late_business_days) == ("delivered", date(2024, 2, 29), 0)
+    assert _events(song, "song_transition")[-1].changes["planned_start"] == ["2024-03-01", "2024-02-29"]
 
 
 def test_delivery_issues_survey_nonce_once_and_stores_terms(world):
@@ -283,7 +294,7 @@ def test_due_date_edit_after_planned_needs_request(world):
 def test_planned_due_date_edit_moves_season(world):
     db.session.add(Season(year=2025, starts_on=date(2025, 1, 1), ends_on=date(2025, 12, 31)))
     song = lifecycle.create_song(world.territorial_a, _data(world))
-    lifecycle.update_song(world.territorial_a, song, {"due_date": "2025-01-15"})
+    lifecycle.update_song(world.territorial_a, song, {"planned_start": "2024-12-02", "due_date": "2025-01-15"})
     db.session.commit()
     assert song.season.year == 2025
 
@@ -323,8 +334,7 @@ def test_manager_and_other_label_cannot_update(world):
 
 def test_due_date_change_approved_updates_song_terms_and_audit(world):
     song = _in_progress(world)
-    _deliver(world, song, date(2024, 4, 1))
-    assert song.late_business_days == 3
+    assert song.committed_due == date(2024, 3, 22)  # fixed when the song left planned
     change = lifecycle.request_due_date_change(world.territorial_a, song, "2024-04-01", "El alcalde pidió aplazar")
     db.session.commit()
     with pytest.raises(Conflict):
@@ -335,14 +345,27 @@ def test_due_date_change_approved_updates_song_terms_and_audit(world):
     lifecycle.decide_due_date_change(world.coordinator, change, True, "De acuerdo")
     db.session.commit()
     assert change.status == "approved" and change.decided_by_id == world.coordinator.id
-    assert song.due_date == date(2024, 4, 1)
-    assert song.late_business_days == 0 and song.timeliness == 1.0
+    assert (song.due_date, song.committed_due) == (date(2024, 4, 1), date(2024, 4, 1))
     approved = _events(song, "due_date_change_approved")[0]
     assert approved.changes["due_date"] == ["2024-03-22", "2024-04-01"]
-    assert approved.changes["timeliness"] == [0.85, 1.0]
     assert _events(song, "due_date_change_requested")[0].actor_id == world.territorial_a.id
     with pytest.raises(Conflict):
         lifecycle.decide_due_date_change(world.coordinator, change, False, "tarde")
+    _deliver(world, song, date(2024, 4, 1))
+    assert song.late_business_days == 0 and song.timeliness == 1.0  # measured against the approved change
+
+
+def test_due_date_changes_are_refused_once_delivered(world):
+    song = _in_progress(world)
+    pending = lifecycle.request_due_date_change(world.territorial_a, song, "2024-04-01", "Lluvias")
+    _deliver(world, song, date(2024, 4, 1))
+    assert song.late_business_days == 3
+    with pytest.raises(ValidationFailed):
+        lifecycle.request_due_date_change(world.territorial_a, song, "2024-04-02", "Otra")
+    with pytest.raises(ValidationFailed):  # a request made before the delivery can no longer be approved
+        lifecycle.decide_due_date_change(world.coordinator, pending, True, "De acuerdo")
+    db.session.rollback()
+    assert db.session.get(Song, song.id).due_date == date(2024, 3, 22)
 
 
 def test_due_date_change_rejected_keeps_due_date(world):

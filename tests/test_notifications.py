@@ -139,6 +139,7 @@ def test_due_date_decision_and_survey_answer_reach_the_team(world, inbox):
     surveys.issue_survey_nonce(delivered)
     db.session.commit()
     surveys.submit_survey(surveys.survey_token(delivered), dict(q1=5, q2=5, q3=5, q4=5, q5=5))
+    db.session.commit()  # as the request would (app/transaction.py)
 
     run()
     subjects = [subject(m) for m in inbox.to("ta@test.co")]
@@ -211,6 +212,7 @@ def test_monday_digest_per_label_once_a_week(world, inbox):
     from app.domain import charts
 
     charts.recompute_charts(world.season, as_of=MONDAY.date())
+    db.session.commit()  # as the CLI or the job would (app/transaction.py)
     run(MONDAY)
     weekly = [m for m in inbox.messages if "Resumen semanal de" in subject(m)]
     assert sorted(m["X-Envelope-To"] for m in weekly) == ["ta@test.co", "tb@test.co"]

@@ -330,3 +330,25 @@ def test_too_long_comment_is_refused(world):
         reviews.review_song(world.coordinator, song, GOOD, "x" * 5001)
     with pytest.raises(ValidationFailed):
         reviews.return_song(world.coordinator, song, "x" * 5001)
+
+
+# --------------------------------------------------------------------------- one rule, one status
+
+
+@pytest.mark.parametrize("state", ["planned", "in_progress", "returned", "cancelled"])
+def test_returning_a_song_that_is_not_delivered_is_409_on_every_path(client, auth, world, state):
+    """The same rule answers the same: the API's transition, the review page and the domain."""
+    song = make_song(world, artist=world.artist_b, state=state)
+    auth.login(world.coordinator)
+    api = client.post(f"/api/v1/songs/{song.id}/transitions", json={"to": "returned", "comment": "Falta el acta"})
+    assert api.status_code == 409, api.get_json()
+    page = client.post(f"/reviews/{song.id}/return", data={"return_comment": "Falta el acta"})
+    assert page.status_code == 409
+    from app.domain import lifecycle
+
+    with pytest.raises(Conflict):
+        lifecycle.transition_song(world.coordinator, song, "returned", comment="Falta el acta")
+    with pytest.raises(Conflict):
+        reviews.return_song(world.coordinator, song, "Falta el acta")
+    db.session.expire_all()
+    assert db.session.get(Song, song.id).state == state

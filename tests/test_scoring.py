@@ -150,21 +150,57 @@ def test_a_delivered_song_not_reviewed_has_no_points_yet():
 
 
 def test_label_without_songs_or_target_scores_zero():
-    assert scoring.on_time_ratio(0.0, 0, 0) == 0.0
+    assert scoring.on_time_ratio(0.0, 0, 0, 0) == 0.0
     assert scoring.progress(0, None) == 0.0
     assert scoring.progress(7, None) == 0.0  # no playlist target
     assert scoring.progress(7, 0) == 0.0  # a zero target is "no target"
     assert scoring.label_index(0.0, 0.0, 0.0) == 0.0
+    assert scoring.label_index(0.0, 0.0, 0.0, has_target=False) == 0.0
 
 
 def test_label_index_components():
-    # OnTime = ΣT / (delivered + overdue) = 3.0 / (4 + 2) = 0.5
-    assert scoring.on_time_ratio(3.0, 4, 2) == approx(0.5)
+    # OnTime = ΣT credited / (credited + not approved + late) = 3.0 / (4 + 1 + 1) = 0.5
+    assert scoring.on_time_ratio(3.0, 4, 1, 1) == approx(0.5)
     # Progress = min(1, 12/10) = 1; 5/10 = 0.5
     assert scoring.progress(12, 10) == 1.0
     assert scoring.progress(5, 10) == 0.5
     # 100 · (0.40·0.8 + 0.35·0.5 + 0.25·1) = 100 · (0.32 + 0.175 + 0.25) = 74.5
     assert scoring.label_index(0.8, 0.5, 1.0) == pytest.approx(74.5, abs=1e-9)
+
+
+def test_no_target_renormalises_quality_and_timeliness():
+    # 100 · (0.40·0.8 + 0.35·0.5) / 0.75 = 100 · 0.495 / 0.75 = 66.0 (Progress left out, whatever is passed)
+    assert scoring.label_index(0.8, 0.5, 0.0, has_target=False) == pytest.approx(66.0, abs=1e-9)
+    assert scoring.label_index(0.8, 0.5, 1.0, has_target=False) == pytest.approx(66.0, abs=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("facts", "expected"),
+    [
+        ({"state": "reviewed", "review_score": 0.5}, "credited"),  # R = 0.5 (rubric mean 3) approves
+        ({"state": "reviewed", "review_score": 0.4375}, "not_approved"),
+        ({"state": "delivered", "review_score": None}, "waiting"),
+        ({"state": "delivered", "review_score": None, "awaiting_evidence": True}, "evidence_pending"),
+        ({"state": "returned", "review_score": None}, "open"),
+        ({"state": "cancelled", "review_score": None}, "cancelled"),
+        ({"state": "cancelled", "review_score": None, "cancelled_late": True}, "late_cancelled"),
+        ({"state": "cancelled", "review_score": None, "cancelled_late": True, "late_cancel_reason": "public_order"},
+         "cancelled"),
+        ({"state": "in_progress", "review_score": None, "carried_over": True}, "carried_over"),
+    ],
+)
+def test_standing_of_a_song(facts, expected):
+    assert scoring.standing(**facts) == expected
+
+
+def test_timeliness_is_measured_from_the_committed_due_date():
+    # committed Mon 01/04/2024, due date later moved (say by an edit) to Fri 05/04: delivered Fri 05/04
+    # -> 4 business days late from the committed date (02, 03, 04, 05), T = 0.8
+    t = scoring.song_terms(
+        state="delivered", due_date=date(2024, 4, 5), committed_due=date(2024, 4, 1), delivered_on=date(2024, 4, 5),
+        pdet=False, category="1", album_weight=1.0, review=None, survey=None,
+    )
+    assert (t.late_business_days, t.timeliness, t.standing) == (4, approx(0.8), "waiting")
 
 
 def test_weights_come_from_the_season():

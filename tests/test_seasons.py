@@ -403,5 +403,6 @@ def test_the_scheduler_runs_the_season_job_under_its_lease(world, app, monkeypat
         assert got
         scheduler._run_seasons(app)
         assert seasons.by_year(2025) is None
+    db.session.rollback()  # the unit of work ends: now the lease is given back
     scheduler._run_seasons(app)
     assert seasons.by_year(2025).state == "planning"

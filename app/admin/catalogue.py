@@ -28,7 +28,6 @@ def _actor():
 
 
 def _failed(exc: DomainError) -> dict:
-    db.session.rollback()
     flash(exc.message, "error")
     return exc.details if isinstance(exc.details, dict) else {}
 

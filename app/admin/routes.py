@@ -156,11 +156,9 @@ def new_user():
                 ip=request.remote_addr,
             )
         except DomainError as exc:
-            db.session.rollback()
             _attach_errors(form, exc)
             status = exc.status
         else:
-            db.session.commit()
             flash(_("Usuario creado: %(email)s.", email=user.email), "success")
             return redirect(url_for("admin.user_detail", user_id=user.id))
     elif request.method == "POST":
@@ -248,10 +246,8 @@ def _user_action(user_id: int, action, message: str):
     try:
         action(user)
     except DomainError as exc:
-        db.session.rollback()
         flash(exc.message, "error")
         return redirect(url_for("admin.user_detail", user_id=user.id))
-    db.session.commit()
     flash(message, "success")
     return redirect(url_for("admin.user_detail", user_id=user.id))
 
@@ -302,10 +298,8 @@ def reset_password(user_id: int):
         try:
             accounts.reset_password(user, form.password.data, actor=current_user, ip=request.remote_addr)
         except DomainError as exc:
-            db.session.rollback()
             form.password.errors = [exc.message]
         else:
-            db.session.commit()
             flash(_("Contraseña temporal asignada. Comuníquela por un canal seguro."), "success")
             return redirect(url_for("admin.user_detail", user_id=user.id))
     events = db.session.scalars(

@@ -19,6 +19,7 @@ from app.api import bp
 from app.domain import accounts, audit
 from app.domain.errors import DomainError, ValidationFailed
 from app.extensions import csrf, db, limiter
+from app.transaction import keep_writes
 
 csrf.exempt(bp)
 
@@ -58,7 +59,6 @@ def _api_error(exc: ApiError):
 
 @bp.errorhandler(DomainError)
 def _domain_error(exc: DomainError):
-    db.session.rollback()
     return error(exc.status, exc.message, exc.details)
 
 
@@ -142,9 +142,8 @@ def create_token():
     user = accounts.authenticate(email[:254], password[:200], address=request.remote_addr, device=device)
     if user is None:
         audit.record("api_login_failed", "user", None, actor_id=None, changes={"email": accounts.normalise_email(email[:254])}, ip=request.remote_addr)
-        db.session.commit()
+        keep_writes()  # the failed attempt is audited (and counted) although the answer is 401
         return error(401, "Correo o contraseña incorrectos.")
     token, row = accounts.issue_token(user)
     audit.record("api_token_issued", "user", user.id, actor_id=user.id, ip=request.remote_addr)
-    db.session.commit()
     return jsonify({"token": token, "token_type": "Bearer", "expires_at": row.expires_at.isoformat()}), 201

@@ -44,9 +44,7 @@ def review_song(song_id: int):
         review, created = reviews.review_or_correct(
             current_user, song, scores, data.get("comment"), ip=request.remote_addr
         )
-        db.session.commit()
     except (StaleDataError, IntegrityError):
-        db.session.rollback()
         raise ApiError(
             409, "Otra persona cambió esta canción al mismo tiempo; consulte su estado e intente de nuevo."
         ) from None

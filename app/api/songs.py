@@ -23,7 +23,6 @@ from app.api.core import ApiError, json_body, page_args, page_body, paginate
 from app.domain import due_dates, lifecycle, permissions, song_queries
 from app.domain import evidence as evidence_domain
 from app.domain.errors import NotFound, ValidationFailed
-from app.extensions import db
 from app.models import DueDateChange, Evidence, Song
 
 
@@ -77,6 +76,7 @@ def serialize_song(song: Song, *, detail: bool = False) -> dict[str, Any]:
         "Q": song.quality,
         "E": song.equity,
         "points": song.points,
+        "standing": song.standing,
         "survey_url": survey_url(song) if song.is_delivered else None,
         "created_at": _iso(song.created_at),
         "updated_at": _iso(song.updated_at),
@@ -88,6 +88,11 @@ def serialize_song(song: Song, *, detail: bool = False) -> dict[str, Any]:
                 "action_plan": song.action_plan,
                 "return_comment": song.return_comment,
                 "cancel_reason": song.cancel_reason,
+                "cancelled_late": song.cancelled_late,
+                "late_cancel_reason": song.late_cancel_reason,
+                "replaces_id": song.replaces_id,
+                "committed_due": _iso(song.committed_due),
+                "awaiting_evidence": song.awaiting_evidence,
                 "evidence": [serialize_evidence(e) for e in song.evidence],
                 "allowed_transitions": [s for s in lifecycle.allowed_transitions(song) if s != "reviewed"],
                 "pending_due_date_change": _serialize_change(lifecycle.pending_due_date_change(song)),
@@ -119,7 +124,8 @@ def _serialize_change(change: DueDateChange | None) -> dict[str, Any] | None:
 def _warning(song: Song) -> dict[str, Any]:
     return {
         "type": "duplicate",
-        "message": "Ya hay una canción en el mismo municipio y álbum con inicio a menos de 30 días.",
+        "message": "Ya hay una canción en el mismo municipio (de cualquier álbum, también canceladas) con inicio "
+        "a menos de 90 días.",
         "song_id": song.id,
         "state": song.state,
         "planned_start": _iso(song.planned_start),
@@ -152,7 +158,6 @@ def create_song():
     data = json_body()
     song = lifecycle.create_song(current_user, data, ip=_ip())
     warnings = lifecycle.duplicate_warning(song.municipality_id, song.album_id, song.planned_start, exclude_id=song.id)
-    db.session.commit()
     return jsonify({"song": serialize_song(song, detail=True), "warnings": [_warning(s) for s in warnings]}), 201
 
 
@@ -174,7 +179,6 @@ def update_song(song_id: int):
         warnings = lifecycle.duplicate_warning(
             song.municipality_id, song.album_id, song.planned_start, exclude_id=song.id
         )
-    db.session.commit()
     return jsonify({"song": serialize_song(song, detail=True), "warnings": [_warning(s) for s in warnings]})
 
 
@@ -193,7 +197,6 @@ def transition_song(song_id: int):
             {k: ["Campo desconocido."] for k in unknown[:10]},
         )
     lifecycle.transition_song(current_user, song, to, ip=_ip(), expected_version=version, **data)
-    db.session.commit()
     return jsonify(serialize_song(song, detail=True))
 
 
@@ -204,7 +207,6 @@ def add_evidence(song_id: int):
     if file is None:
         raise ApiError(400, "Envíe el archivo en el campo multipart 'file'.", {"file": ["Obligatorio."]})
     evidence = evidence_domain.add_evidence(current_user, song, file, ip=_ip())
-    db.session.commit()
     return jsonify(serialize_evidence(evidence)), 201
 
 
@@ -218,7 +220,6 @@ def download_evidence(song_id: int, evidence_id: int):
 def remove_evidence(song_id: int, evidence_id: int):
     evidence = evidence_domain.get_evidence(current_user, _song(song_id), evidence_id)
     evidence_domain.remove_evidence(current_user, evidence, ip=_ip())
-    db.session.commit()
     return "", 204
 
 
@@ -261,7 +262,6 @@ def request_due_date_change(song_id: int):
     change = lifecycle.request_due_date_change(
         current_user, song, data.get("proposed_due"), data.get("reason"), ip=_ip()
     )
-    db.session.commit()
     return jsonify(_serialize_change(change)), 201
 
 
@@ -280,5 +280,4 @@ def decide_due_date_change(change_id: int):
     permissions.require(permissions.can_decide_due_date(current_user), "Solo la coordinación.")
     change = lifecycle.get_due_date_change(change_id)
     lifecycle.decide_due_date_change(current_user, change, approve, data.get("comment"), ip=_ip())
-    db.session.commit()
     return jsonify(_serialize_change(change))

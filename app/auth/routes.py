@@ -24,6 +24,7 @@ from app.domain.parsing import ascii_int
 from app.extensions import db, limiter, login_manager
 from app.models import User
 from app.models.base import utcnow
+from app.transaction import keep_writes
 from app.web import safe_next
 
 login_manager.login_view = "auth.login"
@@ -120,13 +121,12 @@ def login():
                 changes={"email": accounts.normalise_email(form.email.data)},
                 ip=request.remote_addr,
             )
-            db.session.commit()
+            keep_writes()  # the failed attempt is audited and counted although the page says 401
             flash(_("Correo o contraseña incorrectos, o la cuenta está bloqueada temporalmente."), "error")
             return render_template("auth/login.html", form=form), 401
         start_session(user)
         user.last_login_at = utcnow()
         audit.record("login", "user", user.id, actor_id=user.id, ip=request.remote_addr)
-        db.session.commit()
         if user.must_change_password:  # a temporary password set by an admin (issue 21)
             flash(_("Su contraseña es temporal: elija una propia para continuar."), "warning")
             target = url_for("auth.change_password")
@@ -150,7 +150,6 @@ def login():
 def logout():
     accounts.end_sessions(current_user)
     audit.record("logout", "user", current_user.id, actor_id=current_user.id, ip=request.remote_addr)
-    db.session.commit()
     logout_user()
     session.clear()
     flash(_("Sesión cerrada."), "info")
@@ -168,7 +167,6 @@ def change_password():
         try:
             accounts.change_password(user, form.current.data, form.new.data, ip=request.remote_addr)
         except ValidationFailed as exc:
-            db.session.rollback()
             for name, messages in (exc.details or {}).items():
                 target = {"password": form.new}.get(name) or getattr(form, name, form.new)
                 target.errors = list(target.errors) + list(messages)
@@ -176,7 +174,6 @@ def change_password():
                 form.new.errors = list(form.new.errors) + [exc.message]
             status = 422
         else:
-            db.session.commit()
             start_session(user)  # other sessions end; this one continues, rotated
             flash(_("Contraseña actualizada."), "success")
             return redirect(url_for("main.index"))

@@ -16,9 +16,9 @@ from flask_login import current_user
 from app.auth.decorators import permission_required
 from app.coverage import bp, tables
 from app.coverage.forms import CategoryUploadForm, IndicatorUploadForm, NeedWeightsForm
-from app.domain import coverage, exports, geo, impact, need, permissions, seasons
+from app.domain import calendar, coverage, exports, geo, impact, need, permissions, seasons
 from app.domain.parsing import ascii_int
-from app.extensions import db, htmx
+from app.extensions import htmx
 from app.models import Label
 from app.web import fmt_number, fmt_percent
 
@@ -200,7 +200,7 @@ def targets():
     season = _season()
     if season is None:
         return _no_season()
-    as_of = _as_of() or date.today()
+    as_of = _as_of() or calendar.today()
     return render_template(
         "coverage/targets.html",
         season=season,
@@ -390,9 +390,7 @@ def import_categories():
         form.file.data.read(), form.file.data.filename or "categorias.csv", year=form.year.data, actor_id=current_user.id
     )
     if report.errors:
-        db.session.rollback()
         return render_template("coverage/reference.html", **_reference_context(upload=form, report=report)), 422
-    db.session.commit()
     flash(
         _(
             "Categorías importadas: %(n)s filas de %(years)s (%(c)s cambios); canciones recalculadas: %(s)s.",
@@ -419,7 +417,6 @@ def need_weights():
             for name, messages in (exc.details or {}).items():
                 form[name].errors = list(messages)
         else:
-            db.session.commit()
             flash(_("Pesos del puntaje de necesidad guardados."), "success")
             return redirect(url_for("coverage.reference", _anchor="need"))
     return render_template("coverage/reference.html", **_reference_context(weights_form=form)), 422

@@ -1,10 +1,10 @@
 """Achievements (badges) of DESIGN.md §4, computed set-based for a whole season.
 
 - Disco de oro / platino: reviewed songs with Q ≥ threshold (10 / 25 by default).
-- Gira completa: a delivered song in every department the label covers.
+- Gira completa: a credited song in every department the label covers.
 - Éxito: a song with S = 1 and R ≥ 0.75.
-- Puntualidad: 10 consecutive on-time deliveries, ordered by delivery date.
-- Playlist completa: Progress = 1.
+- Puntualidad: 10 consecutive on-time deliveries of credited songs, ordered by delivery date.
+- Playlist completa: Progress = 1 (credited songs).
 
 Every count is a GROUP BY over the stored per-song terms. The punctuality streak
 uses window functions ("gaps and islands": the difference of two ROW_NUMBER()s
@@ -12,9 +12,10 @@ is constant along a run of equal ``on_time`` values), so it is one SQL statement
 for all labels — no Python pass over the songs — on SQLite (≥ 3.25) and
 PostgreSQL alike.
 
-Awards are kept once earned (an achievement is not taken back when a later
-review changes a figure); ``awarded_at`` is the time of the first recompute that
-found it.
+Badges follow the songs behind them (DESIGN.md §4): every snapshot re-derives
+them, so a badge whose songs were returned or cancelled is withdrawn; one still
+earned keeps its ``awarded_at`` (the first recompute that found it). A closed
+season is not recomputed any more, so its final snapshot's badges stay for good.
 """
 
 from __future__ import annotations
@@ -22,12 +23,12 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, insert, select
+from sqlalchemy import delete, func, insert, select
 
 from app import numbers
 from app.extensions import db
 from app.models import BadgeAward, Department, Season, Song
-from app.models.songs import DELIVERED_STATES
+from app.models.songs import Standing
 
 EPS = 1e-9
 
@@ -64,7 +65,7 @@ def badge_description(badge: str, season: Season) -> str:
             n=season.badge_platinum_songs,
             q=numbers.decimal(season.badge_quality_threshold),
         ),
-        "full_tour": _l("Una canción entregada en cada departamento que cubre la disquera"),
+        "full_tour": _l("Una canción acreditada en cada departamento que cubre la disquera"),
         "hit": _l(
             "Una canción con satisfacción 1 y revisión ≥ %(r)s", r=numbers.decimal(season.badge_hit_review_threshold)
         ),
@@ -75,7 +76,7 @@ def badge_description(badge: str, season: Season) -> str:
 
 
 def punctuality_streaks(season_id: int, exclude: set[int] | frozenset[int] = frozenset()) -> dict[int, int]:
-    """Longest run of consecutive on-time deliveries per label (ordered by delivered_on, id).
+    """Longest run of consecutive on-time deliveries of credited songs per label (by delivered_on, id).
 
     Labels in ``exclude`` (those already holding the badge) are skipped: the
     window query then only sorts the deliveries of labels still chasing it.
@@ -93,7 +94,7 @@ def punctuality_streaks(season_id: int, exclude: set[int] | frozenset[int] = fro
         )
         .where(
             s.c.season_id == season_id,
-            s.c.state.in_(DELIVERED_STATES),
+            s.c.standing == Standing.CREDITED.value,
             s.c.delivered_on.is_not(None),
             s.c.label_id.not_in(list(exclude)),
         )
@@ -110,7 +111,7 @@ def punctuality_streaks(season_id: int, exclude: set[int] | frozenset[int] = fro
 
 
 def tour_coverage(groups: list[dict]) -> tuple[dict[int, int], dict[int, int]]:
-    """(departments each label covers, of those, departments with a delivered song of the label).
+    """(departments each label covers, of those, departments with a credited song of the label).
 
     ``groups`` are the recompute's per (label, artist, album, department) aggregates,
     so this needs no extra pass over the songs.
@@ -123,7 +124,7 @@ def tour_coverage(groups: list[dict]) -> tuple[dict[int, int], dict[int, int]]:
             covered[label_id] = covered.get(label_id, 0) + 1
     reached_sets: dict[int, set[int]] = {}
     for g in groups:
-        if g["delivered_songs"] and owner.get(g["department_id"]) == g["label_id"]:
+        if g["credited_songs"] and owner.get(g["department_id"]) == g["label_id"]:
             reached_sets.setdefault(g["label_id"], set()).add(g["department_id"])
     return covered, {label_id: len(deps) for label_id, deps in reached_sets.items()}
 
@@ -153,15 +154,21 @@ def holders(season_id: int, badge: str) -> set[int]:
 
 
 def award(season: Season, earned: dict[int, set[str]], snapshot_id: int, now: datetime) -> int:
-    """Insert the badges not held yet (unique per season + label + badge). Returns how many are new."""
+    """Re-derive the season's badges: insert the newly earned ones, withdraw those no longer
+    earned (their songs were returned, cancelled or re-reviewed). Returns how many are new."""
     held = set(
         db.session.execute(select(BadgeAward.label_id, BadgeAward.badge).where(BadgeAward.season_id == season.id)).all()
     )
+    now_earned = {(label_id, badge) for label_id, badges in earned.items() for badge in badges}
+    for label_id, badge in sorted(held - now_earned):
+        db.session.execute(
+            delete(BadgeAward).where(
+                BadgeAward.season_id == season.id, BadgeAward.label_id == label_id, BadgeAward.badge == badge
+            )
+        )
     rows = [
         {"season_id": season.id, "label_id": label_id, "badge": badge, "awarded_at": now, "snapshot_id": snapshot_id}
-        for label_id, badges in earned.items()
-        for badge in sorted(badges)
-        if (label_id, badge) not in held
+        for label_id, badge in sorted(now_earned - held)
     ]
     if rows:
         db.session.execute(insert(BadgeAward), rows)

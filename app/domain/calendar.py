@@ -121,4 +121,5 @@ __all__ = [
     "late_business_days",
     "today",
     "subtract_business_days",
+    "today",
 ]

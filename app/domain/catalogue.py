@@ -16,7 +16,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import bindparam, func, select, update
 
 from app.domain import audit
-from app.domain.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
+from app.domain.errors import Conflict, DomainError, PermissionDenied, ValidationFailed
 from app.domain.parsing import ascii_int
 from app.domain.permissions import can_manage_catalogue, can_set_playlists
 from app.domain.scoring import DefaultWeights, song_terms
@@ -237,7 +237,7 @@ def create_season(year: Any, actor: Any, ip: str | None = None) -> Season:
         changes={"year": [None, year], **{n: [None, getattr(season, n)] for n in SEASON_WEIGHT_FIELDS}},
         ip=ip,
     )
-    db.session.commit()
+    db.session.flush()
     return season
 
 
@@ -270,7 +270,7 @@ def update_season_weights(season: Season, values: dict[str, Any], actor: Any, ip
             changes={"songs": [None, recomputed]},
             ip=ip,
         )
-    db.session.commit()
+    db.session.flush()
     return changes
 
 
@@ -319,7 +319,7 @@ def create_album(code: Any, name: Any, weight: Any, actor: Any, ip: str | None =
         changes={"code": [None, code], "name": [None, name], "weight": [None, weight]},
         ip=ip,
     )
-    db.session.commit()
+    db.session.flush()
     return album
 
 
@@ -345,7 +345,7 @@ def update_album(album: Album, name: Any, weight: Any, active: bool, actor: Any,
             audit.record(
                 "song_terms_recomputed", "album", album.id, actor_id=_actor_id(actor), changes={"songs": [None, count]}, ip=ip
             )
-    db.session.commit()
+    db.session.flush()
     return changes
 
 
@@ -371,7 +371,7 @@ def create_artist(label_id: Any, name: Any, actor: Any, ip: str | None = None) -
         changes={"label": [None, label.code], "name": [None, name]},
         ip=ip,
     )
-    db.session.commit()
+    db.session.flush()
     return artist
 
 
@@ -418,7 +418,7 @@ def update_artist(
         return {}
     db.session.flush()
     audit.record("artist_updated", "artist", artist.id, actor_id=_actor_id(actor), changes=changes, ip=ip)
-    db.session.commit()
+    db.session.flush()
     return changes
 
 
@@ -531,12 +531,5 @@ def set_playlists(
             ip=ip,
         )
         changed += 1
-    db.session.commit()
+    db.session.flush()
     return changed
-
-
-def get_or_404(model: type, ident: Any) -> Any:
-    obj = db.session.get(model, ident) if isinstance(ident, int) else None
-    if obj is None:
-        raise NotFound("No encontrado.")
-    return obj

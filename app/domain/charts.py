@@ -20,13 +20,12 @@ import time
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, delete, exists, func, insert, or_, select, update
 
 from app.domain import badges as badge_rules
-from app.domain import lease, scoring
-from app.domain.calendar import today as today_bogota
+from app.domain import calendar, lease, scoring
 from app.domain.errors import Conflict, DomainError
 from app.extensions import db
 from app.models import (
@@ -44,9 +43,8 @@ from app.models import (
     Song,
 )
 from app.models.base import utcnow
-from app.models.songs import DELIVERED_STATES, OPEN_STATES
+from app.models.songs import ALWAYS_LATE, COUNTED_DELIVERED, DELIVERED_STATES, OPEN_STATES, REVIEWED_STANDINGS, Standing
 
-BOGOTA = ZoneInfo("America/Bogota")
 KEEP_LIVE_SNAPSHOTS = 20
 EPS = badge_rules.EPS
 KINDS = ("live", "closing", "final")
@@ -58,6 +56,7 @@ KINDS = ("live", "closing", "final")
 _SUMS = (
     "delivered_songs", "reviewed_songs", "quality_n", "quality_sum", "timeliness_sum", "overdue_songs",
     "points", "survey_count", "satisfaction_sum", "high_quality", "hits", "on_time_songs",
+    "credited_songs", "not_approved_songs", "waiting_songs", "late_songs",
 )
 
 
@@ -96,10 +95,17 @@ def song_groups(season: Season, as_of: date, cutoff: date | None = None) -> list
     ``cutoff`` (the final snapshot of a closed season): deliveries after it do not count.
     """
     s = Song.__table__
-    delivered = delivered_condition(s, cutoff)
-    reviewed = s.c.state == "reviewed"
+    # Everything reads the stored ``standing`` (DESIGN.md §4): songs imported as delivered
+    # without evidence are not delivered yet; only credited songs give T and Progress.
+    delivered = s.c.standing.in_(COUNTED_DELIVERED)
+    reviewed = s.c.standing.in_(REVIEWED_STANDINGS)
+    credited = s.c.standing == Standing.CREDITED.value
+    if cutoff is not None:  # a closed season's final snapshot: deliveries after the cut-off do not count
+        by_cutoff = s.c.delivered_on <= cutoff
+        delivered, reviewed, credited = and_(delivered, by_cutoff), and_(reviewed, by_cutoff), and_(credited, by_cutoff)
     reviewed_q = and_(reviewed, s.c.quality.is_not(None))
     surveyed = and_(delivered, s.c.satisfaction.is_not(None))
+    overdue = late_condition(s, as_of, cutoff)
     stmt = (
         select(
             s.c.label_id,
@@ -108,10 +114,14 @@ def song_groups(season: Season, as_of: date, cutoff: date | None = None) -> list
             s.c.department_id,
             _count(delivered).label("delivered_songs"),
             _count(reviewed).label("reviewed_songs"),
+            _count(credited).label("credited_songs"),
+            _count(s.c.standing == Standing.NOT_APPROVED.value).label("not_approved_songs"),
+            _count(s.c.standing == Standing.WAITING.value).label("waiting_songs"),
+            _count(overdue).label("overdue_songs"),
+            _count(or_(overdue, s.c.standing.in_(ALWAYS_LATE))).label("late_songs"),
             _count(reviewed_q).label("quality_n"),
             _sum(reviewed_q, s.c.quality).label("quality_sum"),
-            _sum(delivered, s.c.timeliness).label("timeliness_sum"),
-            _count(late_condition(s, as_of, cutoff)).label("overdue_songs"),
+            _sum(credited, s.c.timeliness).label("timeliness_sum"),
             func.coalesce(func.sum(s.c.points).filter(reviewed), 0).label("points"),
             _count(surveyed).label("survey_count"),
             _sum(surveyed, s.c.satisfaction).label("satisfaction_sum"),
@@ -150,11 +160,6 @@ def roll_up(groups: list[dict[str, Any]], key: str) -> dict[int, dict[str, Any]]
     return result
 
 
-def label_aggregates(season: Season, as_of: date) -> dict[int, dict[str, Any]]:
-    """Per label: every count and sum the label board needs."""
-    return roll_up(song_groups(season, as_of), "label_id")
-
-
 def label_targets(season_id: int) -> dict[int, int]:
     """The label's yearly target: its playlist with no album for the season."""
     stmt = select(Playlist.label_id, Playlist.target).where(
@@ -183,17 +188,23 @@ class LabelFigures:
 def label_figures(season: Season, label_id: int, row: dict[str, Any] | None, target: int | None) -> LabelFigures:
     """Q̄, OnTime, Progress and the index of DESIGN.md §4 from one label's aggregate row."""
     row = dict(row or {})
-    for key in ("delivered_songs", "reviewed_songs", "quality_n", "overdue_songs", "points", "survey_count", "high_quality", "hits"):
+    for key in (
+        "delivered_songs", "reviewed_songs", "quality_n", "overdue_songs", "points", "survey_count", "high_quality",
+        "hits", "credited_songs", "not_approved_songs", "waiting_songs", "late_songs",
+    ):
         row[key] = int(row.get(key) or 0)
     for key in ("quality_sum", "timeliness_sum", "satisfaction_sum"):
         row[key] = float(row.get(key) or 0.0)
     row.setdefault("last_delivery", None)
     q_mean = _mean(row["quality_sum"], row["quality_n"]) or 0.0
-    on_time = scoring.on_time_ratio(row["timeliness_sum"], row["delivered_songs"], row["overdue_songs"])
-    prog = scoring.progress(row["delivered_songs"], target)
+    on_time = scoring.on_time_ratio(
+        row["timeliness_sum"], row["credited_songs"], row["not_approved_songs"], row["late_songs"]
+    )
+    prog = scoring.progress(row["credited_songs"], target)
     row["playlist_target"] = target
     row["progress"] = prog
-    return LabelFigures(label_id, q_mean, on_time, prog, scoring.label_index(q_mean, on_time, prog, season), row)
+    index_value = scoring.label_index(q_mean, on_time, prog, season, has_target=bool(target))
+    return LabelFigures(label_id, q_mean, on_time, prog, index_value, row)
 
 
 def rank_labels(figures: list[LabelFigures], codes: dict[int, str]) -> list[LabelFigures]:
@@ -229,7 +240,7 @@ def recompute_charts(
 ) -> ChartSnapshot:
     """Write a new complete snapshot of the season's charts in one transaction (DESIGN.md §5).
 
-    ``as_of`` is "today" for overdue songs (default: today in America/Bogota).
+    ``as_of`` is "today" for overdue songs (default: calendar.today(), in Bogotá).
     ``kind="closing"`` writes the daily closing snapshot (one per day: it replaces
     an earlier closing snapshot of the same date). ``kind="final"`` (app.domain.seasons
     only: closing a season or correcting a closed one) writes its final standings with
@@ -243,7 +254,7 @@ def recompute_charts(
     if season.state == "closed" and kind != "final":
         raise Conflict(f"La temporada {season.year} está cerrada: sus listas finales no cambian.")
     cutoff = season.ends_on if kind == "final" else cutoff
-    as_of = cutoff or as_of or today_bogota()
+    as_of = cutoff or as_of or calendar.today()
     started = time.perf_counter()
     now = utcnow()
     try:
@@ -284,6 +295,10 @@ def recompute_charts(
                     "delivered_songs": r["delivered_songs"],
                     "reviewed_songs": r["reviewed_songs"],
                     "overdue_songs": r["overdue_songs"],
+                    "credited_songs": r["credited_songs"],
+                    "not_approved_songs": r["not_approved_songs"],
+                    "waiting_songs": r["waiting_songs"],
+                    "late_songs": r["late_songs"],
                     "playlist_target": r["playlist_target"],
                     "points": r["points"],
                     "survey_count": r["survey_count"],
@@ -298,7 +313,8 @@ def recompute_charts(
         _write_albums(snapshot, previous, roll_up(groups, "album_id"))
 
         covered, reached = badge_rules.tour_coverage(groups)
-        streaks = badge_rules.punctuality_streaks(season.id, badge_rules.holders(season.id, "punctuality"))
+        # Re-derived every snapshot (a holder whose streak broke loses the badge): no exclusions.
+        streaks = badge_rules.punctuality_streaks(season.id)
         earned = {
             f.label_id: badge_rules.earned_badges(
                 season, f.row, covered.get(f.label_id, 0), reached.get(f.label_id, 0), streaks.get(f.label_id, 0)
@@ -349,7 +365,7 @@ def recompute_charts(
         else:
             db.session.flush()
     except Exception:
-        db.session.rollback()
+        db.session.rollback()  # the previous snapshot stays the one readers see
         raise
     return snapshot
 
@@ -574,10 +590,10 @@ def album_entry(snapshot: ChartSnapshot, album_id: int) -> AlbumChartEntry | Non
 
 
 def playlist_progress(season_id: int, label_id: int | None = None) -> dict[int, list[dict[str, Any]]]:
-    """Per label, its album playlists (targets per thematic line) and delivered songs: one GROUP BY."""
+    """Per label, its album playlists (targets per thematic line) and credited songs: one GROUP BY."""
     s = Song.__table__
     counts = select(s.c.label_id, s.c.album_id, func.count()).where(
-        s.c.season_id == season_id, s.c.state.in_(DELIVERED_STATES)
+        s.c.season_id == season_id, s.c.standing == Standing.CREDITED.value
     )
     playlists = (
         select(Playlist, Album)
@@ -658,6 +674,9 @@ def _song_rows(*conditions) -> list[Any]:
             Song.equity,
             Song.points,
             Song.on_time,
+            Song.standing,
+            Song.committed_due,
+            Song.carried_over_to_id,
             Song.label_id,
             Municipality.name.label("municipality_name"),
             Album.code.label("album_code"),
@@ -673,34 +692,80 @@ def _song_rows(*conditions) -> list[Any]:
     return list(db.session.execute(stmt))
 
 
+STATUS_NAMES = {
+    "credited": _l("acreditada"),
+    "not_approved": _l("revisada sin aprobar"),
+    "waiting": _l("espera revisión"),
+    "evidence_pending": _l("espera evidencia"),
+    "late": _l("tardía"),
+    "carried_over": _l("trasladada a la temporada siguiente"),
+}
+
+
+def song_status(standing: str, due_date: date, as_of: date) -> str | None:
+    """What a breakdown row says about a song (DESIGN.md §9): credited, waiting (for review),
+    evidence_pending, not_approved, late, carried_over; None when it counts nowhere."""
+    if standing == Standing.OPEN.value:
+        return "late" if due_date < as_of else None
+    if standing == Standing.LATE_CANCELLED.value:
+        return "late"
+    if standing == Standing.CANCELLED.value:
+        return None
+    return standing
+
+
 def label_breakdown(season: Season, snapshot: ChartSnapshot, label_id: int) -> dict[str, Any]:
     """The songs and terms behind a label's figures, recomputed from the listed terms.
 
-    ``matches`` is True when the listed terms give exactly the snapshot's figures
-    (False only when songs changed after the snapshot was computed).
+    Every listed song carries its ``status`` (credited, waiting for review, waiting for
+    evidence, not approved, late, carried over). ``matches`` is True when the listed
+    terms give exactly the snapshot's figures (False only when songs changed after the
+    snapshot was computed).
     """
     import math
 
     as_of = snapshot.as_of
     cutoff = season.ends_on if snapshot.kind == "final" else None
     s = Song.__table__
-    mine = (Song.season_id == season.id, Song.label_id == label_id)
-    reviewed = _song_rows(*mine, Song.state == "reviewed", Song.quality.is_not(None))
-    delivered = _song_rows(*mine, delivered_condition(s, cutoff))
-    overdue = _song_rows(*mine, late_condition(s, as_of, cutoff))
+    counted = (*COUNTED_DELIVERED, Standing.EVIDENCE_PENDING.value, *ALWAYS_LATE)
+    rows = _song_rows(
+        Song.season_id == season.id,
+        Song.label_id == label_id,
+        or_(Song.standing.in_(counted), late_condition(s, as_of, cutoff)),
+    )
+    late_ids = {r.id for r in _song_rows(Song.season_id == season.id, Song.label_id == label_id,
+                                         late_condition(s, as_of, cutoff))}
+    if cutoff is not None:  # delivered after the cut-off: late, not delivered
+        rows = [r for r in rows if r.id in late_ids or r.standing in ALWAYS_LATE or
+                (r.delivered_on is not None and r.delivered_on <= cutoff)]
+
+    def status(row) -> str | None:
+        if row.carried_over_to_id is not None:
+            return "carried_over"
+        if row.id in late_ids or row.standing == Standing.LATE_CANCELLED.value:
+            return "late"
+        return song_status(row.standing, row.due_date, as_of)
+
+    listed = [(row, status(row)) for row in rows]
+    by_status: dict[str, list[Any]] = {}
+    for row, status in listed:
+        by_status.setdefault(status, []).append(row)
+    credited = by_status.get("credited", [])
+    not_approved = by_status.get("not_approved", [])
+    late = by_status.get("late", []) + by_status.get("carried_over", [])
+    reviewed = [r for r in credited + not_approved if r.quality is not None]
+    reviewed.sort(key=lambda r: -r.id)
+    delivered = [r for r, status in listed if r.standing in COUNTED_DELIVERED]
+    overdue = [r for r in late if r.id in late_ids]
     target = label_targets(season.id).get(label_id)
-    q_values = [s.quality for s in reviewed]
-    t_values = [s.timeliness or 0.0 for s in delivered]
-    q_mean = _fsum_mean(q_values)
-    t_sum = math.fsum(t_values)
-    on_time = scoring.on_time_ratio(t_sum, len(delivered), len(overdue))
-    prog = scoring.progress(len(delivered), target)
-    index_value = scoring.label_index(q_mean, on_time, prog, season)
+    q_mean = _fsum_mean([s.quality for s in reviewed])
+    t_sum = math.fsum(s.timeliness or 0.0 for s in credited)
+    on_time = scoring.on_time_ratio(t_sum, len(credited), len(not_approved), len(late))
+    prog = scoring.progress(len(credited), target)
+    index_value = scoring.label_index(q_mean, on_time, prog, season, has_target=bool(target))
     surveyed = [s for s in delivered if s.satisfaction is not None]
     s_mean = _fsum_mean([s.satisfaction for s in surveyed]) if surveyed else None
-    points = sum(s.points or 0 for s in reviewed) + sum(
-        s.points or 0 for s in _song_rows(*mine, Song.state == "reviewed", Song.quality.is_(None))
-    )
+    points = sum(s.points or 0 for s in credited + not_approved)
     entry = label_entry(snapshot, label_id)
     figures = {
         "quality_mean": q_mean,
@@ -710,7 +775,11 @@ def label_breakdown(season: Season, snapshot: ChartSnapshot, label_id: int) -> d
         "index_value": index_value,
         "delivered_songs": len(delivered),
         "overdue_songs": len(overdue),
-        "reviewed_songs": len(reviewed),
+        "reviewed_songs": len(credited) + len(not_approved),
+        "credited_songs": len(credited),
+        "not_approved_songs": len(not_approved),
+        "waiting_songs": len(by_status.get("waiting", [])),
+        "late_songs": len(late),
         "playlist_target": target,
         "survey_count": len(surveyed),
         "satisfaction_mean": s_mean,
@@ -723,11 +792,19 @@ def label_breakdown(season: Season, snapshot: ChartSnapshot, label_id: int) -> d
     )
     return {
         "entry": entry,
+        "songs": listed,
         "reviewed": reviewed,
+        "credited": credited,
+        "not_approved": not_approved,
+        "waiting": by_status.get("waiting", []),
+        "evidence_pending": by_status.get("evidence_pending", []),
+        "late": late,
         "delivered": delivered,
         "overdue": overdue,
         "surveyed": surveyed,
         "figures": figures,
+        "has_target": bool(target),
+        "status_names": STATUS_NAMES,
         "weights": (season.index_quality_weight, season.index_ontime_weight, season.index_progress_weight),
         "matches": matches,
     }
@@ -750,7 +827,7 @@ def artist_breakdown(season: Season, snapshot: ChartSnapshot, artist_id: int) ->
 
 def album_breakdown(season: Season, snapshot: ChartSnapshot, album_id: int) -> dict[str, Any]:
     """The delivered songs of a thematic line with Q, S and on-time flags."""
-    songs = _song_rows(Song.season_id == season.id, Song.album_id == album_id, Song.state.in_(DELIVERED_STATES))
+    songs = _song_rows(Song.season_id == season.id, Song.album_id == album_id, Song.standing.in_(COUNTED_DELIVERED))
     q_values = [s.quality for s in songs if s.state == "reviewed" and s.quality is not None]
     s_values = [s.satisfaction for s in songs if s.satisfaction is not None]
     on_time = sum(1 for s in songs if s.on_time)

@@ -30,6 +30,7 @@ from flask import current_app, has_request_context
 from flask_babel import gettext, lazy_gettext
 from sqlalchemy import case, func, select
 
+from app.domain import calendar
 from app.domain import seasons as season_life
 from app.domain.errors import NotFound
 from app.extensions import db
@@ -751,7 +752,7 @@ def projection(delivered: int, season: Season, as_of: date) -> float | None:
 
 def targets(season: Season, as_of: date | None = None) -> list[TargetRow]:
     """Playlist progress per label (album NULL) and per album playlist, with projection (DESIGN.md §6)."""
-    as_of = as_of or date.today()
+    as_of = as_of or calendar.today()
     cells = season_cells(season.id)
     per_label = {k: _songs(v) for k, v in _by(cells, lambda c: c.label_id).items()}
     per_label_album = {k: _songs(v) for k, v in _by(cells, lambda c: (c.label_id, c.album_id)).items()}

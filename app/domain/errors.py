@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
+
+_refusal_listeners: list[Callable[[DomainError], None]] = []
+
+
+def on_refusal(listener: Callable[[DomainError], None]) -> None:
+    """Call ``listener(error)`` whenever a rule refuses something (app.transaction uses it
+    to roll the request back, even when a view catches the error to show a message)."""
+    if listener not in _refusal_listeners:
+        _refusal_listeners.append(listener)
 
 
 class DomainError(Exception):
@@ -14,6 +24,8 @@ class DomainError(Exception):
         super().__init__(message)
         self.message = message
         self.details = details
+        for listener in _refusal_listeners:
+            listener(self)
 
 
 class ValidationFailed(DomainError):

@@ -199,6 +199,21 @@ def add_evidence(actor: Any, song: Song, file_storage: Any, *, ip: str | None = 
         },
         ip=ip,
     )
+    if song.awaiting_evidence:
+        # Imported as delivered without evidence: it counts from now on (DESIGN.md §3).
+        from app.domain.terms import refresh_song_terms
+
+        song.awaiting_evidence = False
+        refresh_song_terms(song)
+        db.session.flush()
+        audit.record(
+            "song_evidence_completed",
+            "song",
+            song.id,
+            actor_id=getattr(actor, "id", None),
+            changes={"awaiting_evidence": [True, False], "standing": ["evidence_pending", song.standing]},
+            ip=ip,
+        )
     return evidence
 
 

@@ -31,6 +31,8 @@ from typing import Any, NamedTuple
 
 from flask import Response
 
+from app.domain import calendar
+
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 CSV_MIME = "text/csv; charset=utf-8"
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -54,7 +56,7 @@ def neutralise(value: Any) -> Any:
 
 def export_filename(stem: str, season_year: int | None, extension: str, today: date | None = None) -> str:
     """``<stem>-<season>-<YYYY-MM-DD>.<ext>`` with a safe ASCII stem."""
-    today = today or date.today()
+    today = today or calendar.today()
     safe = re.sub(r"[^a-z0-9-]+", "-", stem.lower()).strip("-") or "export"
     parts = [safe] + ([str(season_year)] if season_year else []) + [today.isoformat()]
     return "-".join(parts) + "." + extension

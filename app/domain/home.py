@@ -102,10 +102,6 @@ class TerritorialHome:
 # --------------------------------------------------------------------------- shared pieces
 
 
-def today() -> date:
-    return charts.today_bogota()
-
-
 def current_season(on: date) -> Season | None:
     """The season every page defaults to (app.domain.seasons.resolve)."""
     return seasons.resolve(None, on=on)
@@ -157,7 +153,7 @@ def targets_at_risk(season: Season, on: date) -> list[coverage.TargetRow]:
 
 def territorial_home(user: User, on: date | None = None) -> TerritorialHome:
     """What a territorial team must act on, and where its label stands (issue 18, DESIGN.md §4, §5)."""
-    on = on or today()
+    on = on or calendar.today()
     season = current_season(on)
     home = TerritorialHome(season=season, label=user.label)
     if season is None or user.label_id is None:
@@ -338,7 +334,7 @@ def pending_due_date_requests() -> dict[str, Any]:
 
 def coordinator_home(user: User, on: date | None = None) -> dict[str, Any]:
     """A coordinator's desk: review queue by age, decisions waiting, labels at risk (issue 18)."""
-    on = on or today()
+    on = on or calendar.today()
     season = current_season(on)
     return {
         "season": season,
@@ -367,7 +363,7 @@ def recent_deliveries(limit: int = LIST_LIMIT) -> list[SongLine]:
 
 def manager_home(user: User, on: date | None = None) -> dict[str, Any]:
     """Coverage and its trend, targets at risk, gaps, recent deliveries (issue 18, DESIGN.md §6)."""
-    on = on or today()
+    on = on or calendar.today()
     season = current_season(on)
     if season is None:
         return {"season": None}
@@ -438,7 +434,7 @@ def admin_home(user: User, on: date | None = None) -> dict[str, Any]:
     """What keeps the platform ready: seasons, users, imports, mail (issue 18)."""
     from app.domain import notifications
 
-    on = on or today()
+    on = on or calendar.today()
     return {
         "readiness": season_readiness(on),
         "without_team": users_without_team(),

@@ -135,11 +135,11 @@ def import_indicators(raw: bytes, actor_id: int | None = None) -> ImportReport:
             actor_id=actor_id,
             changes={"rows": len(parsed), "inserted": len(new_rows), "indicators": sorted(indicators)[:20]},
         )
-        db.session.commit()
+        db.session.flush()
     except Exception:
         db.session.rollback()
         raise
-    coverage.clear_cache()
+    coverage.clear_cache()  # process-local, with a short TTL; the caller's commit follows at once
     report.created = len(parsed)
     return report
 

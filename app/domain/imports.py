@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
-from app.domain import audit, exports, permissions
+from app.domain import audit, calendar, exports, permissions, song_rules
 from app.domain.categories import InForce
 from app.domain.parsing import ascii_int, plausible_date
 from app.domain.reference_import import ImportReport, RowError
@@ -43,6 +43,8 @@ REQUIRED_COLUMNS = (
 )
 OPTIONAL_COLUMNS = ("state", "delivered_on", "product", "beneficiaries")
 COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
+# song_rules names fields as the API does; the file's column for each.
+COLUMN_OF = {"artist_id": "artist", "album_id": "album_code", "municipality_id": "municipality_code"}
 
 # States a file may set: a review, a return comment or a cancel reason need their
 # own screens, so files carry only the first three states of DESIGN.md §3.
@@ -59,9 +61,10 @@ IMPORTABLE_STATES = {
 
 MAX_ROWS = 50_000
 MAX_XLSX_UNCOMPRESSED = 50 * 1024 * 1024
-MAX_SCOPE = 2000
-MAX_PRODUCT = 1000
-MAX_BENEFICIARIES = 1_000_000
+# One definition of every limit: app.domain.song_rules (the API uses the same).
+MAX_SCOPE = song_rules.MAX_TEXT
+MAX_PRODUCT = song_rules.MAX_TEXT
+MAX_BENEFICIARIES = song_rules.MAX_BENEFICIARIES
 CHUNK = 1000
 PREVIEW_ROWS = 10
 
@@ -82,6 +85,7 @@ class SongImportReport(ImportReport):
     preview: list[dict[str, Any]] = field(default_factory=list)
     dry_run: bool = False
     warnings: list[RowError] = field(default_factory=list)
+    delivered_rows: int = 0  # imported as delivered: they count once their evidence is attached
 
     @property
     def ok(self) -> bool:
@@ -214,10 +218,10 @@ class _Lookups:
     labels: dict[str, int]
     label_codes: dict[int, str]
     artists: dict[tuple[int, str], tuple[int, bool]]
-    albums: dict[str, tuple[int, float, bool]]
+    albums: dict[str, tuple[int, float, bool, int]]
     municipalities: dict[str, tuple[int, int, bool, str | None]]
     department_label: dict[int, int | None]
-    seasons: list[tuple[date, date, int, DefaultWeights]]
+    seasons: list[tuple[date, date, int, DefaultWeights, int]]
     categories: Any = None  # app.domain.categories.InForce: the category in force by year
 
 
@@ -238,8 +242,10 @@ def _load_lookups() -> _Lookups:
             )
         },
         albums={
-            code.upper(): (id_, float(weight), bool(active))
-            for id_, code, weight, active in session.execute(select(Album.id, Album.code, Album.weight, Album.active))
+            code.upper(): (id_, float(weight), bool(active), max_days)
+            for id_, code, weight, active, max_days in session.execute(
+                select(Album.id, Album.code, Album.weight, Album.active, Album.max_duration_days)
+            )
         },
         municipalities={
             code: (id_, dep, bool(pdet), category)
@@ -254,7 +260,9 @@ def _load_lookups() -> _Lookups:
             )
         },
         department_label=dict(session.execute(select(Department.id, Department.label_id)).all()),
-        seasons=[(s.starts_on, s.ends_on, s.id, _weights(s)) for s in session.scalars(select(Season))],
+        seasons=[
+            (s.starts_on, s.ends_on, s.id, _weights(s), s.declaration_window_days) for s in session.scalars(select(Season))
+        ],
         categories=InForce(),
     )
 
@@ -290,6 +298,10 @@ def _check_row(
 
     def bad(column: str, message: str) -> None:
         errors.append(RowError(line, f"{column}: {message}"))
+
+    def rules(problems: list[song_rules.Problem]) -> None:
+        for problem in problems:
+            bad(COLUMN_OF.get(problem.field, problem.field), problem.message)
 
     text = {c: _cell_text(row.get(c)) for c in COLUMNS}
     for column in REQUIRED_COLUMNS:
@@ -335,12 +347,22 @@ def _check_row(
         municipality = lk.municipalities.get(code)
         if municipality is None:
             bad("municipality_code", f"el código DANE «{code[:10]}» no corresponde a ningún municipio.")
-        elif label_id is not None and lk.department_label.get(municipality[1]) != label_id:
-            bad("municipality_code", f"el municipio {code} no está en un departamento de la disquera {text['label_code']}.")
-            municipality = None
+        elif label_id is not None:
+            territory = song_rules.check_territory(
+                actor_role=getattr(actor, "role", None),
+                actor_label_id=getattr(actor, "label_id", None),
+                artist_label_id=label_id,
+                municipality_label_id=lk.department_label.get(municipality[1]),
+            )
+            # (the label itself is checked above, on label_code)
+            territory = [p for p in territory if p.field == "municipality_id"]
+            if territory:
+                rules(territory)
+                municipality = None
 
-    if len(text["scope"]) > MAX_SCOPE:
-        bad("scope", f"el texto tiene {len(text['scope'])} caracteres; el máximo es {MAX_SCOPE}.")
+    if text["scope"]:
+        rules(song_rules.check_text("scope", text["scope"], required=True))
+    coordinator = actor is None or permissions.is_coordinator(actor)
 
     planned_start = due = None
     for column in ("planned_start", "due_date"):
@@ -354,8 +376,8 @@ def _check_row(
                 planned_start = value
             else:
                 due = value
-    if planned_start and due and due < planned_start:
-        bad("due_date", "la fecha de compromiso es anterior al inicio planeado.")
+    if album is not None:
+        rules(song_rules.check_due_date(planned_start, due, max_duration_days=album[3], coordinator=coordinator))
 
     season = None
     if due is not None:
@@ -376,18 +398,19 @@ def _check_row(
             bad("delivered_on", f"la fecha «{text['delivered_on'][:20]}» no es válida (use AAAA-MM-DD o DD/MM/AAAA).")
         elif not plausible_date(delivered_on):
             bad("delivered_on", f"la fecha «{text['delivered_on'][:20]}» está fuera del rango admitido (2000 a 2099).")
-        elif delivered_on > today:
-            bad("delivered_on", "la fecha de entrega está en el futuro.")
-        elif planned_start and delivered_on < planned_start:
-            bad("delivered_on", "la fecha de entrega es anterior al inicio planeado.")
+        else:
+            window = season[4] if season is not None else song_rules.DEFAULT_DECLARATION_WINDOW
+            rules(song_rules.check_delivery_date(delivered_on, today=today, window_days=window, coordinator=coordinator))
     beneficiaries = None
     if text["beneficiaries"]:
         raw = text["beneficiaries"]
-        beneficiaries = ascii_int(raw, minimum=0, maximum=MAX_BENEFICIARIES) if raw[:1] != "-" else None
+        beneficiaries = ascii_int(raw, maximum=10**12) if raw[:1] != "-" else -1
         if beneficiaries is None:
-            bad("beneficiaries", f"«{raw[:20]}» no es un número entero no negativo (máximo {MAX_BENEFICIARIES:,}).")
-    if len(text["product"]) > MAX_PRODUCT:
-        bad("product", f"el texto tiene {len(text['product'])} caracteres; el máximo es {MAX_PRODUCT}.")
+            bad("beneficiaries", f"«{raw[:20]}» no es un número entero.")
+        else:
+            rules(song_rules.check_beneficiaries(beneficiaries, required=False))
+    if text["product"]:
+        rules(song_rules.check_text("product", text["product"], required=True))
     if state == SongState.DELIVERED.value:
         if not text["delivered_on"]:
             bad("delivered_on", "una canción entregada necesita la fecha de entrega.")
@@ -400,6 +423,9 @@ def _check_row(
 
     if len(errors) > before:
         return None
+    awaiting_evidence = state == SongState.DELIVERED.value  # counts once its evidence is attached
+    if delivered_on is not None and delivered_on < planned_start:
+        planned_start = delivered_on  # as through the API: the work started earlier than planned
     terms = song_terms(
         state=state,
         due_date=due,
@@ -410,6 +436,7 @@ def _check_row(
         review=None,
         survey=None,
         w=season[3],
+        awaiting_evidence=awaiting_evidence,
     )
     return {
         "season_id": season[2],
@@ -433,6 +460,9 @@ def _check_row(
         "equity": terms.equity,
         "points": None,
         "on_time": terms.on_time,
+        "standing": terms.standing,
+        "committed_due": due if state != SongState.PLANNED.value else None,
+        "awaiting_evidence": awaiting_evidence,
     }
 
 
@@ -464,7 +494,7 @@ def import_songs(raw: bytes, filename: str, actor: User | None, *, dry_run: bool
         return report
 
     lookups = _load_lookups()
-    today = date.today()
+    today = calendar.today()  # the Bogotá date, never the server's
     values: list[dict[str, Any]] = []
     lines: list[int] = []
     for line, cells in rows[1:]:
@@ -474,6 +504,7 @@ def import_songs(raw: bytes, filename: str, actor: User | None, *, dry_run: bool
         report.rows_read += 1
         song = _check_row(line, row, lookups, actor, today, report.errors)
         if song is not None:
+            report.delivered_rows += song["awaiting_evidence"]
             values.append(song)
             lines.append(line)
             if len(report.preview) < PREVIEW_ROWS:
@@ -504,6 +535,7 @@ def import_songs(raw: bytes, filename: str, actor: User | None, *, dry_run: bool
             song.update(survey_nonce=None, survey_issued_at=None)
     try:
         _bulk_insert_songs(values)
+        _history(values, actor_id, now, filename)
         audit.record(
             "songs_imported",
             "song",
@@ -515,7 +547,7 @@ def import_songs(raw: bytes, filename: str, actor: User | None, *, dry_run: bool
                 "actor": [None, actor.email if actor is not None else "sistema"],
             },
         )
-        db.session.commit()
+        db.session.flush()
     except IntegrityError:
         # A catalogue row changed between validation and insert (e.g. a concurrent edit):
         # nothing was written; say so instead of failing with a server error.
@@ -580,6 +612,43 @@ def duplicate_warnings(lines: list[int], values: list[dict[str, Any]]) -> list[R
     return warnings
 
 
+HISTORY_FIELDS = ("state", "planned_start", "due_date", "delivered_on", "awaiting_evidence", "standing")
+
+
+def _history(values: list[dict[str, Any]], actor_id: int | None, now: datetime, filename: str) -> None:
+    """One ``song_imported`` event per song (its own history entry), inserted in bulk.
+
+    The songs were just inserted with ``created_at = now`` by this actor in this
+    transaction: their ids are read back in insertion order (ids only grow).
+    """
+    from app.models import AuditEvent
+
+    ids = list(
+        db.session.scalars(
+            select(Song.id)
+            .where(Song.created_at == now, Song.created_by_id.is_(None) if actor_id is None else Song.created_by_id == actor_id)
+            .order_by(Song.id.desc())
+            .limit(len(values))
+        )
+    )[::-1]
+    name = (filename or "").replace("\\", "/").rsplit("/", 1)[-1][:120]
+    rows = [
+        {
+            "at": now,
+            "actor_id": actor_id,
+            "action": "song_imported",
+            "entity_type": "song",
+            "entity_id": song_id,
+            "changes": {"file": [None, name]}
+            | {f: [None, audit._plain(v[f])] for f in HISTORY_FIELDS if v.get(f) is not None},
+            "ip": None,
+        }
+        for song_id, v in zip(ids, values, strict=True)
+    ]
+    for start in range(0, len(rows), CHUNK):
+        db.session.execute(insert(AuditEvent.__table__), rows[start : start + CHUNK])
+
+
 def _bulk_insert_songs(values: list[dict[str, Any]]) -> None:
     """Insert the rows in the session's transaction: COPY on PostgreSQL (one stream,
     rather than psycopg's one statement per row), Core executemany in chunks elsewhere."""
@@ -637,7 +706,7 @@ def template_rows(actor: User | None) -> list[list[str]]:
             .limit(1)
         ).first()
     album = session.scalars(select(Album).where(Album.active.is_(True)).order_by(Album.code).limit(1)).first()
-    year = date.today().year
+    year = calendar.today().year
     example = [
         label.code if label else "DT01",
         artist.name if artist else "Equipo Andino",
@@ -688,9 +757,10 @@ COLUMN_HELP = (
     ("municipality_code", "sí", "Código DANE DIVIPOLA de 5 dígitos, en un departamento de la disquera"),
     ("scope", "sí", f"Alcance concertado (máximo {MAX_SCOPE} caracteres)"),
     ("planned_start", "sí", "Inicio planeado: AAAA-MM-DD o DD/MM/AAAA"),
-    ("due_date", "sí", "Fecha de compromiso: AAAA-MM-DD o DD/MM/AAAA, no anterior al inicio"),
+    ("due_date", "sí", "Fecha de compromiso: AAAA-MM-DD o DD/MM/AAAA, día hábil, no anterior al inicio"),
     ("state", "no", "planned (por defecto), in_progress o delivered"),
-    ("delivered_on", "si entregada", "Fecha de entrega (no futura)"),
+    ("delivered_on", "si entregada", "Fecha de entrega (no futura, dentro de la ventana de declaración); "
+     "la canción cuenta cuando se adjunte su evidencia"),
     ("product", "si entregada", f"Producto entregado (máximo {MAX_PRODUCT} caracteres)"),
     ("beneficiaries", "no", "Servidores públicos alcanzados (entero ≥ 0)"),
 )

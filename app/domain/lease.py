@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import and_, insert, or_, update
+from sqlalchemy import and_, event, insert, or_, update
 from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
@@ -121,12 +121,32 @@ def release(name: str, holder: str) -> None:
         )
 
 
+def release_when_transaction_ends(name: str, holder: str) -> None:
+    """Give the lease back once the session's transaction ends, so the lease covers the
+    recompute's commit (made by the caller, app/transaction.py). On SQLite this is also what
+    lets the release write at all: the open transaction holds the database's write lock."""
+    session = db.session()
+    if not session.in_transaction():
+        release(name, holder)
+        return
+    done = []
+
+    def _release(*_args) -> None:
+        if not done:
+            done.append(True)
+            release(name, holder)
+
+    event.listen(session, "after_commit", _release, once=True)
+    event.listen(session, "after_rollback", _release, once=True)
+
+
 @contextmanager
 def held(
     name: str = RECOMPUTE_LEASE, seconds: int | None = None, heartbeat: float | None = None, on_renew=None
 ) -> Iterator[bool]:
     """``with held() as got:`` — ``got`` is False when someone else holds the lease. While the
-    block runs, a heartbeat thread renews the lease (``on_renew(ok)`` is called after each beat)."""
+    block runs, a heartbeat thread renews the lease (``on_renew(ok)`` is called after each beat);
+    it is given back when the transaction of the work done under it ends."""
     config = current_app.config
     seconds = seconds if seconds is not None else int(config.get("CHARTS_LEASE_SECONDS", 30))
     interval = heartbeat if heartbeat is not None else float(config.get("CHARTS_LEASE_HEARTBEAT_SECONDS", 10))
@@ -143,4 +163,4 @@ def held(
             beat.stopped.set()
             beat.join(timeout=interval + 30)
         if got:
-            release(name, holder)
+            release_when_transaction_ends(name, holder)

@@ -14,14 +14,13 @@ raises ValidationFailed with ``details = {field: [message, ...]}``.
 from __future__ import annotations
 
 from contextlib import contextmanager
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
-from app.domain import audit, due_dates, permissions, terms
+from app.domain import audit, calendar, due_dates, permissions, song_rules, terms
 from app.domain.calendar import business_days_between
 from app.domain.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from app.domain.parsing import DATE_MAX, DATE_MIN, ascii_int, plausible_date
@@ -29,9 +28,9 @@ from app.extensions import db
 from app.models import Album, Artist, AuditEvent, Department, DueDateChange, Municipality, Song, SongState
 from app.models.base import utcnow
 
-BOGOTA = ZoneInfo("America/Bogota")
-DUPLICATE_WINDOW_DAYS = 30
-MAX_TEXT = 5000
+BOGOTA = calendar.BOGOTA
+DUPLICATE_WINDOW_DAYS = song_rules.DUPLICATE_WINDOW_DAYS
+MAX_TEXT = song_rules.MAX_TEXT
 MAX_ID = 2_147_483_647  # PostgreSQL integer
 
 PLANNED = SongState.PLANNED.value
@@ -119,7 +118,7 @@ FIELD_NAMES = {
 
 def today() -> date:
     """Today's date in Colombia (times are stored in UTC, days are Bogotá days)."""
-    return datetime.now(BOGOTA).date()
+    return calendar.today()
 
 
 # --------------------------------------------------------------------------- parsing
@@ -193,10 +192,28 @@ def parse_text(value: Any, field: str, errors: dict[str, list[str]], *, required
         if required:
             errors.setdefault(field, []).append("Este campo es obligatorio.")
         return None
-    if len(text) > MAX_TEXT:
-        errors.setdefault(field, []).append(f"Máximo {MAX_TEXT} caracteres.")
+    problems = song_rules.check_text(field, text, required=required)
+    if problems:
+        _add(errors, problems)
         return None
     return text
+
+
+def _beneficiaries(value: Any, errors: dict[str, list[str]]) -> int | None:
+    number = parse_int(value, "beneficiaries", errors)
+    problems = song_rules.check_beneficiaries(number, required=False) if number is not None else []
+    _add(errors, problems)
+    return None if problems else number
+
+
+def _add(errors: dict[str, list[str]], problems: list[song_rules.Problem]) -> None:
+    """Merge song_rules problems into a ``{field: [message, ...]}`` dict."""
+    for problem in problems:
+        errors.setdefault(problem.field, []).append(problem.message)
+
+
+def _is_coordinator(actor: Any) -> bool:
+    return permissions.is_coordinator(actor)
 
 
 def _raise_if(errors: dict[str, list[str]], message: str = "Revise los datos marcados.") -> None:
@@ -273,48 +290,44 @@ def _municipality(municipality_id: int | None, errors: dict[str, list[str]]) -> 
 
 
 def _check_territory(actor: Any, artist: Artist, municipality: Municipality, errors: dict[str, list[str]]) -> None:
-    """Territorial users: the artist is of their label and the municipality in one of its departments."""
+    """Territorial users plan for their own label's artists (403 otherwise); for everyone the
+    municipality lies in a department of the artist's label (song_rules.check_territory)."""
     permissions.require(
         permissions.can_create_song_for_label(actor, artist.label_id),
         "Solo puede registrar canciones de los artistas (equipos) de su propia disquera.",
     )
-    if permissions.is_territorial(actor):
-        department = db.session.get(Department, municipality.department_id)
-        if department is None or department.label_id != artist.label_id:
-            errors.setdefault("municipality_id", []).append(
-                "El municipio no está en un departamento que atienda su disquera."
-            )
-
-
-def allowed_municipalities_stmt(actor: Any):
-    """Municipalities an actor may pick for a new song (territorial: their label's departments)."""
-    stmt = select(Municipality).join(Department, Municipality.department_id == Department.id)
-    if permissions.is_territorial(actor):
-        stmt = stmt.where(Department.label_id == actor.label_id)
-    return stmt
+    department = db.session.get(Department, municipality.department_id)
+    _add(
+        errors,
+        song_rules.check_territory(
+            actor_role=getattr(actor, "role", None),
+            actor_label_id=getattr(actor, "label_id", None),
+            artist_label_id=artist.label_id,
+            municipality_label_id=department.label_id if department else None,
+        ),
+    )
 
 
 # --------------------------------------------------------------------------- create / duplicates
 
 
 def duplicate_warning(
-    municipality_id: int, album_id: int, planned_start: date, exclude_id: int | None = None
+    municipality_id: int, album_id: int | None, planned_start: date, exclude_id: int | None = None
 ) -> list[Song]:
-    """Songs on the same municipality + album starting within 30 days (not cancelled). DESIGN.md §3.
+    """Songs on the same municipality starting within 90 days, any album, cancelled ones included
+    (DESIGN.md §3). ``album_id`` is kept for the callers; it no longer narrows the warning.
 
-    A warning only: the UI asks to confirm, the API returns it in ``warnings``.
+    A warning only: the UI asks to confirm, the API returns it in ``warnings``, the reviewer sees it.
     """
     if not plausible_date(planned_start):
         return []  # the date itself is refused by the validation (parse_date)
-    window = timedelta(days=DUPLICATE_WINDOW_DAYS)
+    first, last = song_rules.duplicate_window(planned_start)
     stmt = (
         select(Song)
         .where(
             Song.municipality_id == municipality_id,
-            Song.album_id == album_id,
-            Song.planned_start >= planned_start - window,
-            Song.planned_start <= planned_start + window,
-            Song.state != CANCELLED,
+            Song.planned_start >= first,
+            Song.planned_start <= last,
         )
         .order_by(Song.planned_start, Song.id)
         .limit(20)
@@ -322,6 +335,22 @@ def duplicate_warning(
     if exclude_id is not None:
         stmt = stmt.where(Song.id != exclude_id)
     return list(db.session.scalars(stmt))
+
+
+def _replaced_song(value: Any, label_id: int, errors: dict[str, list[str]]) -> Song | None:
+    """The cancelled song of the same label that a re-planned song replaces (optional)."""
+    if value in (None, ""):
+        return None
+    song_id = parse_int(value, "replaces_id", errors)
+    if song_id is None:
+        return None
+    replaced = db.session.get(Song, song_id) if 0 < song_id <= MAX_ID else None
+    if replaced is None or replaced.label_id != label_id or replaced.state != CANCELLED:
+        errors.setdefault("replaces_id", []).append(
+            "Solo se reemplaza una canción cancelada de la misma disquera."
+        )
+        return None
+    return replaced
 
 
 def create_song(actor: Any, data: dict[str, Any], *, ip: str | None = None) -> Song:
@@ -344,10 +373,15 @@ def create_song(actor: Any, data: dict[str, Any], *, ip: str | None = None) -> S
     artist = _artist(artist_id, errors)
     album = _album(album_id, errors)
     municipality = _municipality(municipality_id, errors)
-    if planned_start and due_date and due_date < planned_start:
-        errors.setdefault("due_date", []).append("La fecha de compromiso no puede ser anterior al inicio planeado.")
     _raise_if(errors)
+    _add(
+        errors,
+        song_rules.check_due_date(
+            planned_start, due_date, max_duration_days=album.max_duration_days, coordinator=_is_coordinator(actor)
+        ),
+    )
     _check_territory(actor, artist, municipality, errors)
+    replaces = _replaced_song(data.get("replaces_id"), artist.label_id, errors)
     _raise_if(errors)
     season = terms.season_for(due_date)
 
@@ -363,6 +397,7 @@ def create_song(actor: Any, data: dict[str, Any], *, ip: str | None = None) -> S
         planned_start=planned_start,
         due_date=due_date,
         created_by_id=_actor_id(actor),
+        replaces_id=replaces.id if replaces is not None else None,
     )
     db.session.add(song)
     terms.refresh_song_terms(song)
@@ -463,7 +498,7 @@ def update_song(
     if "product" in data:
         values["product"] = parse_text(data["product"], "product", errors)
     if "beneficiaries" in data:
-        values["beneficiaries"] = parse_int(data["beneficiaries"], "beneficiaries", errors, minimum=0)
+        values["beneficiaries"] = _beneficiaries(data["beneficiaries"], errors)
     _raise_if(errors)
 
     if "due_date" in values and values["due_date"] != song.due_date and song.state != PLANNED:
@@ -483,8 +518,14 @@ def update_song(
     )
     planned_start = values.get("planned_start", song.planned_start)
     due_date = values.get("due_date", song.due_date)
-    if due_date < planned_start:
-        errors.setdefault("due_date", []).append("La fecha de compromiso no puede ser anterior al inicio planeado.")
+    _raise_if(errors)
+    if {"planned_start", "due_date", "album_id"} & set(values):
+        _add(
+            errors,
+            song_rules.check_due_date(
+                planned_start, due_date, max_duration_days=album.max_duration_days, coordinator=_is_coordinator(actor)
+            ),
+        )
     _raise_if(errors)
     if "artist_id" in values or "municipality_id" in values:
         _check_territory(actor, artist, municipality, errors)
@@ -572,13 +613,10 @@ def transition_song(
             {"to": ["Use la revisión de la coordinación (POST /api/v1/songs/ID/review)."]},
         )
     if to == RETURNED:
+        # One rule, one place: reviews.return_song decides (who may return, from which state,
+        # and the 409 for a song that is not delivered), whichever path the request took.
         permissions.require(permissions.can_view_song(actor, song), "No puede ver esta canción.")
-        if song.state != DELIVERED:
-            raise ValidationFailed(
-                f"Solo una canción entregada puede devolverse; esta está «{STATE_NAMES.get(song.state)}».",
-                {"to": [f"Desde «{song.state}» se permite: {_state_list(allowed_transitions(song))}."]},
-            )
-        from app.domain import reviews  # written by the reviews helper; imported lazily
+        from app.domain import reviews  # reviews imports lifecycle: imported here
 
         comment = fields.get("comment") or fields.get("return_comment")
         return reviews.return_song(actor, song, comment, ip=ip)
@@ -610,6 +648,7 @@ def transition_song(
             song.diagnosis = diagnosis
             if action_plan is not None:
                 song.action_plan = action_plan
+            song.committed_due = song.due_date  # timeliness is measured against it from now on
         elif to == DELIVERED:
             delivered_on = parse_date(fields.get("delivered_on"), "delivered_on", errors)
             product_raw = fields.get("product")
@@ -619,14 +658,17 @@ def transition_song(
             beneficiaries_raw = fields.get("beneficiaries")
             if beneficiaries_raw in (None, "") and song.state == RETURNED:
                 beneficiaries_raw = song.beneficiaries
-            beneficiaries = parse_int(beneficiaries_raw, "beneficiaries", errors, minimum=0)
-            if delivered_on is not None:
-                if delivered_on > today():
-                    errors.setdefault("delivered_on", []).append("La fecha de entrega no puede estar en el futuro.")
-                elif delivered_on < song.planned_start:
-                    errors.setdefault("delivered_on", []).append(
-                        f"La fecha de entrega no puede ser anterior al inicio planeado ({song.planned_start:%d/%m/%Y})."
-                    )
+            beneficiaries = _beneficiaries(beneficiaries_raw, errors)
+            _add(
+                errors,
+                song_rules.check_delivery_date(
+                    delivered_on,
+                    today=today(),
+                    window_days=song.season.declaration_window_days,
+                    coordinator=_is_coordinator(actor),
+                    returned_on=song.returned_on if song.state == RETURNED else None,
+                ),
+            )
             if not song.evidence:
                 errors.setdefault("evidence", []).append(
                     "Adjunte al menos una evidencia (acta, fotos o PDF) antes de entregar."
@@ -643,6 +685,10 @@ def transition_song(
             song.declared_lag_days = max(0, business_days_between(delivered_on, today()))
             song.product = product
             song.beneficiaries = beneficiaries
+            if delivered_on < song.planned_start:
+                song.planned_start = delivered_on  # the work started earlier than planned (audited)
+            if song.committed_due is None:
+                song.committed_due = song.due_date
             if song.survey_nonce is None:
                 from app.domain.surveys import issue_survey_nonce
 
@@ -652,6 +698,9 @@ def transition_song(
             _raise_if(errors, "Indique el motivo de la cancelación.")
             song.cancel_reason = reason
             song.cancelled_on = today()
+            # After the committed due date a cancellation counts as late (T = 0) unless a
+            # coordinator approves it (approve_late_cancellation).
+            song.cancelled_late = song_rules.cancelled_late(song.committed_due or song.due_date, today())
 
         song.state = to
         terms.refresh_song_terms(song)
@@ -669,7 +718,8 @@ def transition_song(
 
 # --------------------------------------------------------------------------- due-date changes
 
-DUE_CHANGE_STATES = (IN_PROGRESS, DELIVERED, RETURNED)
+# Refused once the song is delivered (DESIGN.md §3): a returned song was delivered too.
+DUE_CHANGE_STATES = (IN_PROGRESS,)
 
 
 def pending_due_date_change(song: Song) -> DueDateChange | None:
@@ -701,8 +751,10 @@ def request_due_date_change(
     if proposed is not None:
         if proposed == song.due_date:
             errors.setdefault("proposed_due", []).append("Es la misma fecha de compromiso actual.")
-        elif proposed < song.planned_start:
-            errors.setdefault("proposed_due", []).append("No puede ser anterior al inicio planeado.")
+        else:
+            # The coordinator's approval covers a date past the album's maximum duration.
+            for problem in song_rules.check_due_date(song.planned_start, proposed, coordinator=True):
+                errors.setdefault("proposed_due", []).append(problem.message)
     _raise_if(errors)
     terms.season_for(proposed)  # a season must exist for the new date
     if pending_due_date_change(song) is not None:
@@ -765,7 +817,7 @@ def decide_due_date_change(
         ip=ip,
     )
     if approve:
-        if song.state in (REVIEWED, CANCELLED):
+        if song.state not in DUE_CHANGE_STATES:
             raise ValidationFailed(
                 f"La canción ya está {STATE_NAMES.get(song.state)}; no se puede cambiar su fecha.",
                 {"status": [song.state]},
@@ -773,6 +825,7 @@ def decide_due_date_change(
         before = _snapshot(song)
         before_version = song.version
         song.due_date = change.proposed_due
+        song.committed_due = change.proposed_due  # an approved change moves the commitment
         song.season = terms.season_for(change.proposed_due)
         terms.refresh_song_terms(song)
         db.session.flush()
@@ -790,6 +843,44 @@ def decide_due_date_change(
             ip,
         )
     return change
+
+
+# --------------------------------------------------------------------------- late cancellations
+
+
+def approve_late_cancellation(
+    actor: Any, song: Song, reason: Any, comment: Any = None, *, ip: str | None = None
+) -> Song:
+    """A coordinator approves a late cancellation as not the team's doing (DESIGN.md §3):
+    ``reason`` from song_rules.LATE_CANCEL_REASONS; the song then counts nowhere instead of
+    late. The four-eyes confirmation (a second coordinator) wraps this function (issue 15).
+    """
+    permissions.require(
+        permissions.can_review_song(actor, song),
+        "Solo la coordinación (de otra dirección territorial) aprueba cancelaciones tardías.",
+    )
+    if song.state != CANCELLED or not song.cancelled_late:
+        raise Conflict(
+            "Solo se aprueba una canción cancelada después de su fecha de compromiso.",
+            {"state": [song.state]},
+        )
+    if song.late_cancel_reason is not None:
+        raise Conflict("Esta cancelación tardía ya fue aprobada.", {"reason": [song.late_cancel_reason]})
+    errors: dict[str, list[str]] = {}
+    _add(errors, song_rules.check_late_cancel_reason(reason))
+    note = parse_text(comment, "comment", errors, required=False)
+    _raise_if(errors)
+    before = _snapshot(song) | {"late_cancel_reason": None}
+    before_version = song.version
+    song.late_cancel_reason = reason
+    song.late_cancel_approved_by_id = _actor_id(actor)
+    terms.refresh_song_terms(song)
+    db.session.flush()
+    changes = audit.changes_between(before, _snapshot(song) | {"late_cancel_reason": reason})
+    changes["version"] = [before_version, song.version]
+    changes["comment"] = [None, note]
+    _record("late_cancellation_approved", song, actor, changes, ip)
+    return song
 
 
 # --------------------------------------------------------------------------- reading

@@ -25,7 +25,6 @@ import smtplib
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import current_app, render_template, url_for
 from flask_babel import force_locale
@@ -54,7 +53,7 @@ from app.models.base import utcnow
 from app.models.catalogue import artist_members
 
 log = logging.getLogger(__name__)
-BOGOTA = ZoneInfo("America/Bogota")
+BOGOTA = calendar.BOGOTA
 
 LEASE = "notifications-send"
 TEAM = "team"

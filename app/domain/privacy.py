@@ -67,5 +67,5 @@ def anonymise_surveys(days: int | None = None, *, now: datetime | None = None, a
             "cutoff": [None, cutoff],
         },
     )
-    db.session.commit()
+    db.session.flush()
     return count

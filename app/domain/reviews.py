@@ -15,14 +15,14 @@ owns the transaction.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask_babel import gettext
 
-from app.domain import audit, due_dates
+from app.domain import audit, calendar, due_dates
 from app.domain.calendar import business_days_between
+from app.domain.calendar import today as calendar_today
 from app.domain.errors import Conflict, ValidationFailed
 from app.domain.parsing import ascii_int
 from app.domain.permissions import refuse_if, review_refusal
@@ -39,7 +39,6 @@ CRITERIA: dict[str, str] = {
 }
 TERM_FIELDS = ["state", "late_business_days", "timeliness", "review_score", "satisfaction", "quality", "points"]
 COMMENT_MAX = 5000
-BOGOTA = ZoneInfo("America/Bogota")
 
 
 def _(message: str, **values) -> str:
@@ -52,14 +51,14 @@ def _(message: str, **values) -> str:
 
 
 def today_bogota() -> date:
-    return datetime.now(BOGOTA).date()
+    return calendar.today()
 
 
 def business_age(song: Song, today: date | None = None) -> int | None:
     """Business days since delivery (how long a song has waited for review)."""
     if song.delivered_on is None:
         return None
-    return max(0, business_days_between(song.delivered_on, today or today_bogota()))
+    return max(0, business_days_between(song.delivered_on, today or calendar_today()))
 
 
 def require_reviewer(actor: Any, song: Song) -> None:
@@ -139,6 +138,11 @@ def review_song(actor: Any, song: Song, scores: dict, comment: str | None, *, ip
                 state=state_name(song.state),
             ),
             {"state": song.state},
+        )
+    if song.awaiting_evidence:  # imported as delivered without evidence (API deliveries need one)
+        raise Conflict(
+            _("La canción no tiene evidencias adjuntas: el equipo debe adjuntarlas antes de la revisión."),
+            {"evidence": song.id},
         )
     values = validate_scores(scores)
     text = _clean_comment(comment, required=False)
@@ -244,6 +248,7 @@ def return_song(actor: Any, song: Song, comment: str, *, ip: str | None = None) 
     before = _terms(song) | {"return_comment": song.return_comment}
     song.state = SongState.RETURNED.value
     song.return_comment = text
+    song.returned_on = calendar.today()  # the re-delivery is dated on or after it (DESIGN.md §3)
     refresh_song_terms(song)
     after = _terms(song) | {"return_comment": song.return_comment}
     audit.record(

@@ -108,22 +108,57 @@ def round_half_up(x: float) -> float:
     return math.floor(x + 0.5 + 1e-9) if x >= 0 else -math.floor(-x + 0.5 + 1e-9)
 
 
-def on_time_ratio(timeliness_sum: float, delivered: int, overdue: int) -> float:
-    """OnTime = ΣT / (delivered songs + overdue undelivered songs); 0 with nothing to average."""
-    denominator = delivered + overdue
+def on_time_ratio(timeliness_sum: float, credited: int, not_approved: int, late: int) -> float:
+    """OnTime = ΣT over credited songs / (credited + reviewed not approved + late songs); 0 with nothing to average.
+
+    Songs waiting for review are in neither part (DESIGN.md §4).
+    """
+    denominator = credited + not_approved + late
     return timeliness_sum / denominator if denominator else 0.0
 
 
-def progress(delivered: int, target: int | None) -> float:
-    """Progress = min(1, delivered / target); 0 without a target."""
+def progress(credited: int, target: int | None) -> float:
+    """Progress = min(1, credited songs / target); 0 without a target (then the index leaves it out)."""
     if not target:
         return 0.0
-    return min(1.0, delivered / target)
+    return min(1.0, credited / target)
 
 
-def label_index(q_mean: float, on_time: float, prog: float, w: Weights = DEFAULT_WEIGHTS) -> float:
-    """Label index (0–100) = 100 · (0.40·Q̄ + 0.35·OnTime + 0.25·Progress)."""
-    return 100.0 * (w.index_quality_weight * q_mean + w.index_ontime_weight * on_time + w.index_progress_weight * prog)
+def label_index(
+    q_mean: float, on_time: float, prog: float, w: Weights = DEFAULT_WEIGHTS, *, has_target: bool = True
+) -> float:
+    """Label index (0–100) = 100 · (0.40·Q̄ + 0.35·OnTime + 0.25·Progress).
+
+    Without a target for the season there is no Progress term: the other two are
+    renormalised, 100 · (0.40·Q̄ + 0.35·OnTime) / 0.75.
+    """
+    qo = w.index_quality_weight * q_mean + w.index_ontime_weight * on_time
+    if not has_target:
+        weight = w.index_quality_weight + w.index_ontime_weight
+        return 100.0 * qo / weight if weight else 0.0
+    return 100.0 * (qo + w.index_progress_weight * prog)
+
+
+def standing(
+    *,
+    state: str,
+    review_score: float | None,
+    cancelled_late: bool = False,
+    late_cancel_reason: str | None = None,
+    carried_over: bool = False,
+    awaiting_evidence: bool = False,
+    w: Weights = DEFAULT_WEIGHTS,
+) -> str:
+    """Where a song stands on the board (``Standing`` in app.models.songs; DESIGN.md §4)."""
+    if carried_over:
+        return "carried_over"
+    if state == "reviewed":
+        return "credited" if review_score is not None and review_score >= w.approval_threshold - 1e-12 else "not_approved"
+    if state == "delivered":
+        return "evidence_pending" if awaiting_evidence else "waiting"
+    if state == "cancelled":
+        return "late_cancelled" if cancelled_late and not late_cancel_reason else "cancelled"
+    return "open"
 
 
 @dataclass(frozen=True)
@@ -136,6 +171,7 @@ class SongTerms:
     equity: float
     points: int | None
     on_time: bool | None
+    standing: str
 
 
 def song_terms(
@@ -149,12 +185,19 @@ def song_terms(
     review: tuple[int, int, int, int] | None,
     survey: tuple[int, int, int, int, int] | None,
     w: Weights = DEFAULT_WEIGHTS,
+    committed_due: date | None = None,
+    cancelled_late: bool = False,
+    late_cancel_reason: str | None = None,
+    carried_over: bool = False,
+    awaiting_evidence: bool = False,
 ) -> SongTerms:
     """Every stored per-song term of DESIGN.md §4 from the song's facts.
 
-    Timeliness exists for delivered songs (``delivered`` or ``reviewed``); R, Q
-    and points only for reviewed ones; S whenever a survey was answered.
+    Timeliness exists for delivered songs (``delivered`` or ``reviewed``), measured
+    from the committed due date (``due_date`` while the song never left planned);
+    R, Q and points only for reviewed ones; S whenever a survey was answered.
     """
+    due_date = committed_due or due_date
     delivered = state in ("delivered", "reviewed") and delivered_on is not None
     late = late_business_days(due_date, delivered_on) if delivered else None
     t = timeliness(late, w) if late is not None else None
@@ -174,4 +217,13 @@ def song_terms(
         equity=e,
         points=pts,
         on_time=(late == 0) if late is not None else None,
+        standing=standing(
+            state=state,
+            review_score=r,
+            cancelled_late=cancelled_late,
+            late_cancel_reason=late_cancel_reason,
+            carried_over=carried_over,
+            awaiting_evidence=awaiting_evidence,
+            w=w,
+        ),
     )

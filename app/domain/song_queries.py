@@ -21,8 +21,8 @@ from sqlalchemy import Select, case, func, or_, select, union_all
 from sqlalchemy.orm import contains_eager, joinedload
 
 from app.domain import permissions, seasons
+from app.domain.calendar import today
 from app.domain.errors import DomainError, ValidationFailed
-from app.domain.lifecycle import today
 from app.domain.parsing import ascii_int
 from app.extensions import db
 from app.models import Department, Municipality, Season, Song

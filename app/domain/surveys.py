@@ -237,7 +237,7 @@ def hold_reason_names(survey) -> list[str]:
 
 
 def submit_survey(token: str, answers: dict, context: AnswerContext | None = None):
-    """Store the municipality's one survey for a song, re-store S/Q/points, audit; commits.
+    """Store the municipality's one survey for a song, re-store S/Q/points, audit (the caller commits).
 
     ``answers``: q1..q5 (int 1–5), comment, respondent_name, respondent_position,
     consent. Name and position are personal data (Ley 1581 de 2012): they are kept
@@ -304,8 +304,11 @@ def submit_survey(token: str, answers: dict, context: AnswerContext | None = Non
         changes.update(audit.changes_between(before, after))
         # No address in the trail either (only its keyed hash, on the survey row).
         audit.record("survey_answered", "song", song_id, actor_id=survey.answered_by_id, changes=changes)
-        db.session.commit()
+        db.session.flush()
     except (IntegrityError, StaleDataError):
+        # The other answer won the race. The INSERT is this request's first write, so
+        # rolling the transaction back undoes exactly this attempt (a SAVEPOINT would do
+        # the same on PostgreSQL, but pysqlite's RELEASE of an outermost one commits).
         db.session.rollback()
         raise SurveyUnavailable("answered") from None
     return survey

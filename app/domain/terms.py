@@ -34,7 +34,7 @@ def season_for(due_date: date) -> Season:
 
 
 def refresh_song_terms(song: Song) -> Song:
-    """Recompute and store late_business_days, T, R, S, Q, E, points and on_time.
+    """Recompute and store late_business_days, T, R, S, Q, E, points, on_time and standing.
 
     E uses the municipality's category in force in the season's year (DESIGN.md §6)."""
     review = song.review
@@ -49,6 +49,11 @@ def refresh_song_terms(song: Song) -> Song:
         review=(review.pertinence, review.rigour, review.usefulness, review.evidence_quality) if review else None,
         survey=(survey.q1, survey.q2, survey.q3, survey.q4, survey.q5) if survey else None,
         w=song.season,
+        committed_due=song.committed_due,
+        cancelled_late=bool(song.cancelled_late),
+        late_cancel_reason=song.late_cancel_reason,
+        carried_over=bool(song.carried_over),
+        awaiting_evidence=bool(song.awaiting_evidence),
     )
     song.late_business_days = terms.late_business_days
     song.timeliness = terms.timeliness
@@ -58,4 +63,5 @@ def refresh_song_terms(song: Song) -> Song:
     song.equity = terms.equity
     song.points = terms.points
     song.on_time = terms.on_time
+    song.standing = terms.standing
     return song

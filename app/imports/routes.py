@@ -20,9 +20,9 @@ from flask_login import current_user
 
 from app.auth.decorators import permission_required
 from app.domain import imports, permissions, storage
-from app.extensions import db
 from app.imports import bp
 from app.imports.forms import ConfirmForm, UploadForm
+from app.transaction import keep_writes
 
 SESSION_KEY = "song_import"
 PENDING_SECONDS = 30 * 60
@@ -139,7 +139,7 @@ def confirm():
     session.pop(SESSION_KEY, None)
     if not report.ok:
         imports.record_failure(report, filename, current_user._get_current_object())
-        db.session.commit()
+        keep_writes()  # the failed import is recorded although the page answers with an error
         return _preview(report, filename)
     session["song_import_done"] = {"count": report.created, "name": filename}
     return redirect(url_for("imports.done"))

@@ -5,7 +5,7 @@ from flask_login import current_user
 from sqlalchemy import text
 
 from app.domain import badges as badge_rules
-from app.domain import home
+from app.domain import calendar, home
 from app.extensions import db
 from app.main import bp
 from app.web import safe_next
@@ -22,7 +22,7 @@ def index():
     return render_template(
         template,
         home=build(current_user._get_current_object()),
-        today=home.today(),
+        today=calendar.today(),
         badge_description=badge_rules.badge_description,
     )
 
@@ -46,5 +46,4 @@ def set_language(code: str):
         session["lang"] = code
         if current_user.is_authenticated:
             current_user.locale = code
-            db.session.commit()
     return redirect(safe_next(request.form.get("next")))

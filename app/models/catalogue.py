@@ -43,12 +43,18 @@ class Album(db.Model):
     """Álbum · Línea temática, with a complexity weight used in song points."""
 
     __tablename__ = "albums"
-    __table_args__ = (CheckConstraint("weight > 0 AND weight <= 5", name="weight_range"),)
+    __table_args__ = (
+        CheckConstraint("weight > 0 AND weight <= 5", name="weight_range"),
+        CheckConstraint("max_duration_days > 0", name="max_duration_positive"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(10), unique=True)
     name: Mapped[str] = mapped_column(String(160), unique=True)
     weight: Mapped[float] = mapped_column(default=1.0)
+    # A due date lies at most this many calendar days after the planned start, unless a
+    # coordinator sets it (DESIGN.md §3).
+    max_duration_days: Mapped[int] = mapped_column(default=180, server_default="180")
     active: Mapped[bool] = mapped_column(default=True)
 
     def __repr__(self) -> str:
@@ -84,6 +90,7 @@ class Season(db.Model):
         CheckConstraint("late_floor_days > 0", name="late_floor_positive"),
         CheckConstraint("approval_threshold >= 0 AND approval_threshold <= 1", name="approval_range"),
         CheckConstraint("equity_cap >= 1", name="equity_cap_min"),
+        CheckConstraint("declaration_window_days >= 0", name="declaration_window_nonnegative"),
         CheckConstraint(f"state IN ({_SEASON_STATE_SQL})", name="state_valid"),
     )
 
@@ -133,6 +140,9 @@ class Season(db.Model):
     badge_hit_review_threshold: Mapped[float] = mapped_column(default=0.75)
     # Review service level: a delivered song is reviewed within this many business days (§9)
     review_sla_days: Mapped[int] = mapped_column(default=10, server_default="10")
+    # A declared delivery date lies at most this many business days before it is recorded;
+    # an earlier one needs a coordinator (DESIGN.md §3).
+    declaration_window_days: Mapped[int] = mapped_column(default=10, server_default="10")
 
     playlists: Mapped[list["Playlist"]] = relationship(back_populates="season")
 

@@ -51,6 +51,12 @@ class LabelChartEntry(db.Model):
     delivered_songs: Mapped[int]
     reviewed_songs: Mapped[int]
     overdue_songs: Mapped[int]
+    # DESIGN.md §4: credited (reviewed, R ≥ threshold), reviewed but not approved, waiting
+    # for review (count nowhere), late (overdue + cancelled late + carried over; T = 0).
+    credited_songs: Mapped[int] = mapped_column(default=0, server_default="0")
+    not_approved_songs: Mapped[int] = mapped_column(default=0, server_default="0")
+    waiting_songs: Mapped[int] = mapped_column(default=0, server_default="0")
+    late_songs: Mapped[int] = mapped_column(default=0, server_default="0")
     playlist_target: Mapped[int | None]
     points: Mapped[int] = mapped_column(default=0)
     survey_count: Mapped[int] = mapped_column(default=0)

@@ -26,6 +26,35 @@ OPEN_STATES = (SongState.PLANNED.value, SongState.IN_PROGRESS.value, SongState.R
 _STATE_SQL = ",".join(f"'{s}'" for s in SONG_STATES)
 
 
+class Standing(StrEnum):
+    """Where a song stands on the board (DESIGN.md §4), stored at write time with the terms.
+
+    Only ``credited`` songs move a label forward; ``not_approved`` ones lower Q̄ and OnTime;
+    ``waiting`` (delivered, not reviewed yet) and ``evidence_pending`` (imported as
+    delivered, no evidence attached yet) count nowhere; ``late_cancelled`` and
+    ``carried_over`` always count as late (T = 0); an ``open`` song counts as late once
+    its committed due date is past the cut-off; ``cancelled`` (in time, or late with an
+    approved reason) counts nowhere.
+    """
+
+    CREDITED = "credited"
+    NOT_APPROVED = "not_approved"
+    WAITING = "waiting"
+    EVIDENCE_PENDING = "evidence_pending"
+    OPEN = "open"
+    LATE_CANCELLED = "late_cancelled"
+    CARRIED_OVER = "carried_over"
+    CANCELLED = "cancelled"
+
+
+STANDINGS = tuple(s.value for s in Standing)
+# Late whatever the cut-off (an open song is late only once its due date is past).
+ALWAYS_LATE = (Standing.LATE_CANCELLED.value, Standing.CARRIED_OVER.value)
+REVIEWED_STANDINGS = (Standing.CREDITED.value, Standing.NOT_APPROVED.value)
+COUNTED_DELIVERED = (Standing.CREDITED.value, Standing.NOT_APPROVED.value, Standing.WAITING.value)
+_STANDING_SQL = ",".join(f"'{s}'" for s in STANDINGS)
+
+
 class Song(db.Model):
     """Canción · Asistencia técnica territorial: one delivery to one municipality on one album.
 
@@ -46,6 +75,7 @@ class Song(db.Model):
         CheckConstraint("equity >= 1 AND equity <= 3", name="e_range"),
         CheckConstraint("points IS NULL OR points >= 0", name="points_nonnegative"),
         CheckConstraint("version >= 1", name="version_positive"),
+        CheckConstraint(f"standing IN ({_STANDING_SQL})", name="standing_valid"),
         # Boards and lists: per season and label / artist / album / department.
         # Do not append due_date to these: SQLite 3.40 (Debian 12) then answers
         # "season = ? AND label = ? AND state IN (…) AND due_date < ?" with wrong rows
@@ -65,9 +95,9 @@ class Song(db.Model):
         Index(
             "ix_songs_season_charts",
             "season_id", "label_id", "artist_id", "album_id", "department_id", "municipality_id", "state", "due_date",
-            "delivered_on", "timeliness", "quality", "review_score", "satisfaction", "points", "on_time",
+            "delivered_on", "timeliness", "quality", "review_score", "satisfaction", "points", "on_time", "standing",
         ),
-        # Duplicate warning: same municipality + album within 30 days.
+        # Duplicate warning: same municipality (any album) within 90 days.
         Index("ix_songs_municipality_album_start", "municipality_id", "album_id", "planned_start"),
     )
 
@@ -83,6 +113,9 @@ class Song(db.Model):
     scope: Mapped[str] = mapped_column(Text)  # alcance concertado
     planned_start: Mapped[date]
     due_date: Mapped[date]  # fecha de compromiso
+    # The due date in force when the song left `planned` (then only approved changes move it);
+    # timeliness is measured against it (DESIGN.md §3).
+    committed_due: Mapped[date | None]
     # in_progress
     diagnosis: Mapped[str | None] = mapped_column(Text)
     action_plan: Mapped[str | None] = mapped_column(Text)
@@ -96,6 +129,19 @@ class Song(db.Model):
     # stored at write time for the integrity alerts (set-based, DESIGN.md §9)
     cancelled_on: Mapped[date | None]  # the day the song was cancelled
     declared_lag_days: Mapped[int | None]  # business days from the declared delivery date to its recording
+    returned_on: Mapped[date | None]  # a re-delivery is measured from a date on or after it
+    # Cancelled after the committed due date: late (T = 0) unless a coordinator approved it
+    # with a reason from song_rules.LATE_CANCEL_REASONS (DESIGN.md §3).
+    cancelled_late: Mapped[bool] = mapped_column(default=False, server_default=false())
+    late_cancel_reason: Mapped[str | None] = mapped_column(String(30))
+    late_cancel_approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # Hook for the season close (issue 16): a song carried over to the next season counts as
+    # late in its own one. Set it and call terms.refresh_song_terms (which stores `standing`).
+    carried_over: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # Imported as delivered without evidence: counts only once evidence is attached.
+    awaiting_evidence: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # A re-planned song links to the one it replaces.
+    replaces_id: Mapped[int | None] = mapped_column(ForeignKey("songs.id", ondelete="SET NULL"))
     # carried over to the next season at the end of its own (DESIGN.md §5): counts late here
     carried_over_to_id: Mapped[int | None] = mapped_column(ForeignKey("songs.id", ondelete="SET NULL"))
     # survey link: a fresh nonce invalidates earlier links
@@ -129,6 +175,7 @@ class Song(db.Model):
     equity: Mapped[float] = mapped_column(default=1.0)  # E
     points: Mapped[int | None]
     on_time: Mapped[bool | None]
+    standing: Mapped[str] = mapped_column(String(20), default=Standing.OPEN.value, server_default=Standing.OPEN.value)
 
     season: Mapped["Season"] = relationship()  # noqa: F821
     label: Mapped["Label"] = relationship()  # noqa: F821
@@ -139,6 +186,7 @@ class Song(db.Model):
     created_by: Mapped["User | None"] = relationship(foreign_keys=[created_by_id])  # noqa: F821
     delivered_by: Mapped["User | None"] = relationship(foreign_keys=[delivered_by_id])  # noqa: F821
     assigned_reviewer: Mapped["User | None"] = relationship(foreign_keys=[assigned_reviewer_id])  # noqa: F821
+    replaces: Mapped["Song | None"] = relationship(remote_side=[id], foreign_keys=[replaces_id])
     evidence: Mapped[list["Evidence"]] = relationship(
         back_populates="song", order_by="Evidence.uploaded_at", cascade="all, delete-orphan"
     )

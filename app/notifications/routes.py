@@ -51,7 +51,6 @@ def open_one(notification_id: int):
     """Mark it read and go where it points."""
     n = notifications.get_own(current_user, notification_id)
     notifications.mark_read(current_user, n.id)
-    db.session.commit()
     return redirect(notifications.link(n))
 
 
@@ -59,7 +58,6 @@ def open_one(notification_id: int):
 @login_required
 def mark_all_read():
     changed = notifications.mark_read(current_user)
-    db.session.commit()
     flash(_("%(n)s notificaciones marcadas como leídas.", n=changed), "success")
     return redirect(url_for("notifications.index"))
 
@@ -77,7 +75,6 @@ def preferences():
             for key in current
         }
         notifications.save_preferences(current_user, choices)
-        db.session.commit()
         flash(_("Preferencias guardadas."), "success")
         return redirect(url_for("notifications.preferences"))
     return render_template("notifications/preferences.html", prefs=current, mail_on=notifications.mail_configured())

@@ -17,7 +17,7 @@ from app import numbers
 from app.api.songs import PREVIEW_TYPES
 from app.auth.decorators import permission_required
 from app.charts import svg
-from app.domain import four_eyes, integrity, lifecycle, permissions, review_queue, survey_stats
+from app.domain import calendar, four_eyes, integrity, lifecycle, permissions, review_queue, survey_stats
 from app.domain import reviews as review_domain
 from app.domain.errors import Conflict, DomainError, NotFound, ValidationFailed
 from app.domain.parsing import ascii_int
@@ -65,7 +65,7 @@ def _filters() -> dict[str, int]:
 def queue():
     """Delivered songs awaiting review, oldest delivery first (filters in the URL; HTMX partial refresh)."""
     filters = _filters()
-    today = review_domain.today_bogota()
+    today = calendar.today()
     context = review_queue.queue(
         current_user, filters, _int_arg("page") or 1, current_app.config.get("PAGE_SIZE", 25), today
     )
@@ -117,6 +117,8 @@ def _page(song: Song, form: ReviewForm, return_form: ReturnForm, status: int = 2
             age=review_domain.business_age(song),
             song_url=song_page_url(song),
             state_name=review_domain.state_name,
+            # DESIGN.md §3: the reviewer sees the duplicate warning too.
+            duplicates=lifecycle.duplicate_warning(song.municipality_id, None, song.planned_start, exclude_id=song.id),
         ),
         status,
     )
@@ -136,7 +138,6 @@ def _reviewable(song: Song) -> None:
 
 
 def _concurrent_change() -> None:
-    db.session.rollback()
     flash(_("Otra persona cambió esta canción al mismo tiempo. Revise su estado e intente de nuevo."), "error")
 
 
@@ -167,9 +168,7 @@ def review(song_id: int):
             _review, created = review_domain.review_or_correct(
                 current_user, song, form.scores(), form.comment.data, ip=request.remote_addr
             )
-            db.session.commit()
         except DomainError as exc:
-            db.session.rollback()
             flash(exc.message, "error")
             return _page(song, form, return_form, exc.status)
         except (StaleDataError, IntegrityError):
@@ -224,9 +223,7 @@ def return_for_changes(song_id: int):
         return _page(song, form, return_form, 422)
     try:
         review_domain.return_song(current_user, song, return_form.return_comment.data, ip=request.remote_addr)
-        db.session.commit()
     except DomainError as exc:
-        db.session.rollback()
         if exc.status == 403:
             raise
         flash(exc.message, "error")

@@ -22,7 +22,7 @@ from sqlalchemy import select
 from wtforms import SelectChoice
 
 from app.api.songs import send_evidence
-from app.domain import audit_trail, due_dates, lifecycle, permissions, song_queries
+from app.domain import audit_trail, calendar, due_dates, lifecycle, permissions, song_queries
 from app.domain import evidence as evidence_domain
 from app.domain.calendar import business_days_left
 from app.domain.errors import Conflict, ValidationFailed
@@ -79,7 +79,7 @@ def days_left(song: Song) -> int | None:
     """Business days left (positive) or late (negative) for an open song; None otherwise."""
     if song.state not in OPEN_STATES:
         return None
-    return business_days_left(song.due_date, lifecycle.today())
+    return business_days_left(song.due_date, calendar.today())
 
 
 # --------------------------------------------------------------------------- municipalities
@@ -202,7 +202,7 @@ def _detail_context(song: Song, **forms: Any) -> dict[str, Any]:
     events = lifecycle.song_timeline(song)
     deliver_form = forms.get("deliver_form") or DeliverForm(formdata=None)
     if deliver_form.delivered_on.data is None and not deliver_form.errors:
-        deliver_form.delivered_on.data = lifecycle.today()
+        deliver_form.delivered_on.data = calendar.today()
     if song.state == lifecycle.RETURNED and not forms.get("deliver_form"):
         deliver_form.product.data = song.product
         deliver_form.beneficiaries.data = song.beneficiaries
@@ -210,7 +210,7 @@ def _detail_context(song: Song, **forms: Any) -> dict[str, Any]:
         "song": song,
         "events": events,
         "timeline": audit_trail.describe(events, viewer_is_admin=permissions.can_administer(current_user)),
-        "today_iso": lifecycle.today().isoformat(),
+        "today_iso": calendar.today().isoformat(),
         "days_left": days_left(song),
         "allowed": [s for s in lifecycle.allowed_transitions(song) if s not in ("reviewed", "returned")],
         "can_edit": permissions.can_edit_song(current_user, song),
@@ -253,9 +253,7 @@ def transition(song_id: int, to: str):
         fields = {name: field.data for name, field in form._fields.items() if name != "csrf_token"}
         try:
             lifecycle.transition_song(actor, song, to, ip=_ip(), **fields)
-            db.session.commit()
         except ValidationFailed as exc:
-            db.session.rollback()
             other = _apply_errors(form, exc)
             flash(exc.message, "error")
         else:
@@ -358,9 +356,7 @@ def create():
                 }
                 try:
                     song = lifecycle.create_song(actor, data, ip=_ip())
-                    db.session.commit()
                 except ValidationFailed as exc:
-                    db.session.rollback()
                     for message in _apply_errors(form, exc):
                         flash(message, "error")
                 else:
@@ -432,16 +428,13 @@ def edit(song_id: int):
             else:
                 try:
                     lifecycle.update_song(actor, song, data, expected_version=expected, ip=_ip())
-                    db.session.commit()
                 except Conflict as exc:
-                    db.session.rollback()
                     conflict = exc.details or {}
                     song = lifecycle.get_song(actor, song_id)
                     form.version.data = str(song.version)
                     flash(exc.message, "error")
                     status = 409
                 except ValidationFailed as exc:
-                    db.session.rollback()
                     song = lifecycle.get_song(actor, song_id)
                     for message in _apply_errors(form, exc):
                         flash(message, "error")
@@ -493,9 +486,7 @@ def upload_evidence(song_id: int):
         return redirect(url_for("songs.detail", song_id=song.id, _anchor="evidencias"), code=303)
     try:
         evidence = evidence_domain.add_evidence(actor, song, request.files.get("file"), ip=_ip())
-        db.session.commit()
     except ValidationFailed as exc:
-        db.session.rollback()
         flash(exc.message, "error")
     else:
         flash(_("Evidencia «%(name)s» adjuntada.", name=evidence.original_name), "success")
@@ -513,9 +504,7 @@ def remove_evidence(song_id: int, evidence_id: int):
         try:
             name = evidence.original_name
             evidence_domain.remove_evidence(actor, evidence, ip=_ip())
-            db.session.commit()
         except ValidationFailed as exc:
-            db.session.rollback()
             flash(exc.message, "error")
         else:
             flash(_("Evidencia «%(name)s» eliminada.", name=name), "success")
@@ -552,9 +541,7 @@ def request_due_date_change(song_id: int):
     if form.validate_on_submit():
         try:
             lifecycle.request_due_date_change(actor, song, form.proposed_due.data, form.reason.data, ip=_ip())
-            db.session.commit()
         except (ValidationFailed, Conflict) as exc:
-            db.session.rollback()
             other = _apply_errors(form, exc) if isinstance(exc, ValidationFailed) else [exc.message]
             flash(exc.message, "error")
         else:
@@ -589,9 +576,7 @@ def decide_due_date(change_id: int):
         approve = form.decision.data == "approve"
         try:
             lifecycle.decide_due_date_change(actor, change, approve, form.comment.data, ip=_ip())
-            db.session.commit()
         except (ValidationFailed, Conflict) as exc:
-            db.session.rollback()
             flash(exc.message, "error")
         else:
             flash(_("Solicitud aprobada: la fecha de compromiso cambió.") if approve else _("Solicitud rechazada."),

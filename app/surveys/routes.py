@@ -31,7 +31,7 @@ from app.domain.surveys import (
     survey_url,
     validate_survey,
 )
-from app.extensions import db, limiter
+from app.extensions import limiter
 from app.models import Song
 from app.models.base import utcnow
 from app.surveys import bp
@@ -112,7 +112,7 @@ def answer(token: str):
             except SurveyUnavailable as exc:
                 return _unavailable(exc.reason)
             except ValidationFailed:  # the form already checked the same rules; never a 500
-                db.session.rollback()
+                pass  # nothing is kept: app/transaction.py rolls the request back
             else:
                 return _private(make_response(render_template("surveys/thanks.html", song=song)))
         status = 422
@@ -192,9 +192,7 @@ def _song_action(song: Song, action, message):
     a 403 is a 403 page with the reason."""
     try:
         result = action(current_user, song, ip=request.remote_addr)
-        db.session.commit()
     except DomainError as exc:
-        db.session.rollback()
         if exc.status == 403:
             raise
         flash(exc.message, "error")

@@ -33,8 +33,16 @@ PDF = (
 
 def _dates() -> tuple[date, date]:
     """Planned start and due date in the current season, due no earlier than today (on time)."""
+    from app.domain.calendar import is_business_day
+
     today = date.today()
-    due = min(today + timedelta(days=7), date(today.year, 12, 31))
+    due = today + timedelta(days=7)
+    while not is_business_day(due):  # a due date is a business day (DESIGN.md §3)
+        due += timedelta(days=1)
+    if due.year != today.year:  # stay in the current season: its last business day
+        due = date(today.year, 12, 31)
+        while not is_business_day(due):
+            due -= timedelta(days=1)
     return today - timedelta(days=3), due
 
 

@@ -2,8 +2,8 @@
 song was cancelled, how many business days a declared delivery date lies before its recording,
 how often a review was corrected — and an index to find evidence files reused across songs
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-12-01
 """
 from alembic import op
@@ -13,8 +13,8 @@ import app.models.base  # noqa: F401  (UTCDateTime)
 
 
 # revision identifiers, used by Alembic.
-revision = '0009'
-down_revision = '0008'
+revision = '0010'
+down_revision = '0009'
 branch_labels = None
 depends_on = None
 

@@ -1,8 +1,8 @@
 """Segregation of duties (issue 15): coordinators' home directorates, who delivered a song,
 review assignment and service level, municipal contact, held surveys, four-eyes pending changes
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-12-01
 """
 from alembic import op
@@ -12,8 +12,8 @@ import app.models.base  # noqa: F401  (UTCDateTime)
 
 
 # revision identifiers, used by Alembic.
-revision = '0008'
-down_revision = '0007'
+revision = '0009'
+down_revision = '0008'
 branch_labels = None
 depends_on = None
 
