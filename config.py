@@ -64,6 +64,10 @@ class Config:
 
     # Surveys (DESIGN.md §1, issue 6).
     SURVEY_LINK_DAYS = _int("SURVEY_LINK_DAYS", 30)
+    # Held answers (DESIGN.md §9): faster than a person reads five questions, or from an address
+    # the label's users used within these days, an answer is stored but held until validated.
+    SURVEY_MIN_SECONDS = _int("SURVEY_MIN_SECONDS", 20)
+    SURVEY_ADDRESS_DAYS = _int("SURVEY_ADDRESS_DAYS", 14)
     PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "")
 
     # Charts (DESIGN.md §5).
@@ -149,6 +153,7 @@ class TestingConfig(Config):
     SCHEDULER_ENABLED = False
     RATELIMIT_ENABLED = False
     PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"  # fast hashing in tests only
+    SURVEY_MIN_SECONDS = 0  # test clients answer at once; the speed-hold tests set it
 
 
 class ProductionConfig(Config):

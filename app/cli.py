@@ -10,6 +10,7 @@ from flask import Flask
 from flask.cli import AppGroup, with_appcontext
 
 from app.extensions import db
+from app.models import Role
 from app.transaction import committing, keep_writes
 
 
@@ -156,30 +157,79 @@ def seasons_advance() -> None:
         click.echo(line)
 
 
+def _label_ids(codes) -> list[int]:
+    from sqlalchemy import select
+
+    from app.models import Label
+
+    ids = []
+    for code in codes or ():
+        label_id = db.session.scalar(select(Label.id).filter_by(code=code.strip().upper()))
+        if label_id is None:
+            raise click.ClickException(f"No existe la disquera {code}.")
+        ids.append(label_id)
+    return ids
+
+
+ROLE_CHOICES = click.Choice([r.value for r in Role])
+
+
 @users_cli.command("create")
 @click.option("--email", required=True)
 @click.option("--name", required=True)
-@click.option("--role", required=True, type=click.Choice(["territorial", "coordinator", "manager", "admin"]))
+@click.option("--role", required=True, type=ROLE_CHOICES)
 @click.option("--label", "label_code", default=None, help="Label code for territorial users (e.g. DT01).")
+@click.option(
+    "--home-label", "home_labels", multiple=True, help="A coordinator's home directorate (repeat for several labels)."
+)
 @click.password_option()
-def users_create(email: str, name: str, role: str, label_code: str | None, password: str) -> None:
+def users_create(email: str, name: str, role: str, label_code: str | None, home_labels, password: str) -> None:
     """Create a user."""
-    from sqlalchemy import select
-
     from app.domain.accounts import create_user
     from app.domain.errors import DomainError
-    from app.models import Label
 
-    label_id = None
-    if label_code:
-        label_id = db.session.scalar(select(Label.id).filter_by(code=label_code))
-        if label_id is None:
-            raise click.ClickException(f"No existe la disquera {label_code}.")
+    label_id = _label_ids([label_code])[0] if label_code else None
     try:
-        user = create_user(email, name, password, role, label_id)
+        user = create_user(email, name, password, role, label_id, home_label_ids=_label_ids(home_labels))
     except DomainError as exc:
         raise click.ClickException(exc.message) from exc
-    click.echo(f"Usuario creado: {user.email} ({user.role}).")
+    home = ", ".join(label.code for label in user.home_labels)
+    click.echo(f"Usuario creado: {user.email} ({user.role}{'; origen ' + home if home else ''}).")
+
+
+@users_cli.command("edit")
+@click.argument("email")
+@click.option("--name", default=None)
+@click.option("--role", default=None, type=ROLE_CHOICES)
+@click.option("--label", "label_code", default=None, help="Label code for territorial users.")
+@click.option("--home-label", "home_labels", multiple=True, help="Replace the home directorate (repeat for several).")
+@click.option("--national", is_flag=True, help="Clear the home directorate (the national office).")
+def users_edit(email: str, name, role, label_code, home_labels, national: bool) -> None:
+    """Change a user's name, role, label or home directorate (audited)."""
+    from sqlalchemy import select
+
+    from app.domain.accounts import normalise_email, update_user
+    from app.domain.errors import DomainError
+    from app.models import User
+
+    user = db.session.scalar(select(User).filter_by(email=normalise_email(email)))
+    if user is None:
+        raise click.ClickException(f"No existe el usuario {email}.")
+    if national and home_labels:
+        raise click.ClickException("Use --home-label o --national, no ambos.")
+    home = [] if national else (_label_ids(home_labels) if home_labels else None)
+    try:
+        changes = update_user(
+            user,
+            name=name,
+            role=role,
+            label_id=_label_ids([label_code])[0] if label_code else None,
+            home_label_ids=home,
+            actor=None,
+        )
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from exc
+    click.echo(f"Usuario actualizado: {user.email} ({', '.join(sorted(changes)) or 'sin cambios'}).")
 
 
 privacy_cli = CommittingGroup("privacy", help="Datos personales (Ley 1581 de 2012): retención y anonimización.")

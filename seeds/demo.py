@@ -258,7 +258,11 @@ def seed_demo(songs: int = 5000, seed: int = 42, today: date | None = None, hist
     # Users of DESIGN.md §8 and a few more territorial users.
     _ensure_user(f"admin@{DEMO_DOMAIN}", "Administración Sinfonía", Role.ADMIN, password_hash)
     coordinator = _ensure_user(f"coordinador@{DEMO_DOMAIN}", "Coordinación Nacional", Role.COORDINATOR, password_hash)
-    _ensure_user(f"coordinador2@{DEMO_DOMAIN}", "Coordinación de Calidad", Role.COORDINATOR, password_hash)
+    quality = _ensure_user(f"coordinador2@{DEMO_DOMAIN}", "Coordinación de Calidad", Role.COORDINATOR, password_hash)
+    # Every coordinator but the national office has a home directorate (DESIGN.md §1): the
+    # segregation-of-duties refusals show in the demo.
+    if not quality.home_labels:
+        quality.home_labels = labels[:2]
     _ensure_user(f"gestor@{DEMO_DOMAIN}", "Gestión y Planeación", Role.MANAGER, password_hash)
     artists_by_label: dict[int, list[Artist]] = {}
     for i, label in enumerate(labels, start=1):

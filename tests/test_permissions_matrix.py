@@ -40,7 +40,7 @@ import pytest
 from app import create_app
 from app.domain import surveys
 from app.extensions import db
-from app.models import DueDateChange, Evidence, Notification, Playlist
+from app.models import DueDateChange, Evidence, Notification, PendingChange, Playlist
 from config import TestingConfig
 from tests import factories
 from tests.conftest import _empty_tables
@@ -83,6 +83,8 @@ EXPECTED: dict[str, str] = {
     "GET admin.new_user": ADMIN_ONLY,
     "POST admin.new_user": ADMIN_ONLY,
     "GET admin.user_detail": ADMIN_ONLY,
+    "GET admin.edit_user": ADMIN_ONLY,
+    "POST admin.edit_user": ADMIN_ONLY,
     "GET admin.confirm_deactivate": ADMIN_ONLY,
     "POST admin.deactivate_user": ADMIN_ONLY,
     "POST admin.reactivate_user": ADMIN_ONLY,
@@ -132,6 +134,11 @@ EXPECTED: dict[str, str] = {
     "GET imports.template": TEAM_AND_COORD,
     # --- reviews (coordinators; never their own label) and survey results
     "GET reviews.queue": COORD_ONLY,
+    "GET reviews.pending_changes": COORD_ONLY,
+    "POST reviews.decide_pending": COORD_ONLY,
+    "GET reviews.alerts": ADMIN_COORD,
+    "GET reviews.alert_songs": ADMIN_COORD,  # ?label missing → 422 after the check
+    "POST reviews.reassign": COORD_ONLY,
     "GET reviews.review": COORD_ONLY,
     "POST reviews.review": COORD_ONLY,
     "POST reviews.return_for_changes": COORD_ONLY,
@@ -142,6 +149,8 @@ EXPECTED: dict[str, str] = {
     "GET surveys.qr": SONG_READ,
     "GET surveys.print_sheet": SONG_READ,
     "POST surveys.regenerate": COORD_ONLY,  # the team only for the first link; the fixture already has one
+    "POST surveys.validate_held": COORD_ONLY,  # held answers: coordinators outside the home directorate
+    "POST surveys.discard_held": COORD_ONLY,
     # --- charts: every signed-in role watches the boards
     "GET charts.board": SIGNED_IN,
     "GET charts.tv": SIGNED_IN,
@@ -199,10 +208,15 @@ EXPECTED: dict[str, str] = {
     "GET api.list_due_date_changes": COORD_ONLY,
     "POST api.decide_due_date_change": COORD_ONLY,
     "POST api.review_song": COORD_ONLY,
+    "POST api.decide_held_survey": COORD_ONLY,
     "GET api.chart_labels": SIGNED_IN,
     "GET api.chart_artists": SIGNED_IN,
     "GET api.chart_albums": SIGNED_IN,
     "GET api.coverage_departments": READERS,
+    "GET api.list_alerts": ADMIN_COORD,
+    "GET api.list_pending_changes": COORD_ONLY,
+    "POST api.decide_pending_change": COORD_ONLY,
+    "GET api.alert_songs": ADMIN_COORD,
 }
 
 
@@ -217,6 +231,7 @@ class Scene:
     change: dict
     token: dict
     playlist: dict
+    pending: dict
     notification: dict | None = None  # "A"/"B" → a notification of that label's territorial user
 
 
@@ -241,7 +256,7 @@ def _evidence(app, song, user) -> Evidence:
 
 def build_scene(app, *, charts: bool = False) -> Scene:
     world = factories.build_world()
-    song, evidence, change, token, playlist, notification = {}, {}, {}, {}, {}, {}
+    song, evidence, change, token, playlist, pending, notification = {}, {}, {}, {}, {}, {}, {}
     for key, artist, user in (("A", world.artist_a, world.territorial_a), ("B", world.artist_b, world.territorial_b)):
         s = factories.make_song(world, artist=artist, state="delivered", delivered_on=date(2024, 3, 28))
         surveys.issue_survey_nonce(s)
@@ -256,6 +271,8 @@ def build_scene(app, *, charts: bool = False) -> Scene:
         db.session.add(change[key])
         playlist[key] = Playlist(season_id=world.season.id, label_id=artist.label_id, target=10)
         db.session.add(playlist[key])
+        pending[key] = PendingChange(kind="survey_regenerate", song_id=s.id, label_id=s.label_id, requested_by_id=user.id)
+        db.session.add(pending[key])
         notification[key] = Notification(
             kind="returned", event_key=f"matrix-{key}", recipient_key=f"user:{user.id}", user_id=user.id, song_id=s.id
         )
@@ -269,7 +286,7 @@ def build_scene(app, *, charts: bool = False) -> Scene:
 
         recompute_charts(world.season, as_of=date(2024, 6, 1))
         db.session.commit()
-    return Scene(world, song, evidence, change, token, playlist, notification)
+    return Scene(world, song, evidence, change, token, playlist, pending, notification)
 
 
 def _value(name: str, endpoint: str, scene: Scene, side: str):
@@ -283,6 +300,8 @@ def _value(name: str, endpoint: str, scene: Scene, side: str):
         ("coverage.export", "table"): "summary",
         ("coverage.open_data_export", "table"): "departments",
         ("songs.transition", "to"): "cancelled",
+        ("reviews.decide_pending", "change_id"): scene.pending[side].id,
+        ("api.decide_pending_change", "change_id"): scene.pending[side].id,
     }
     if (endpoint, name) in specific:
         return specific[(endpoint, name)]
@@ -303,6 +322,8 @@ def _value(name: str, endpoint: str, scene: Scene, side: str):
         "municipality_id": (w.mun_plain if side == "A" else w.mun_b).id,
         "fmt": "csv",
         "to": "reviewed",
+        "action": "validate",
+        "kind": "held_survey",
         "code": label.code,
     }
     if name not in generic:
@@ -450,3 +471,54 @@ def test_permission_matrix(app, client, auth, case):
         f"{case} {re.sub(r'<[^>]+>', '…', rule.rule)}: expected → observed {mismatches}\n"
         f"observed row: {row!r}"
     )
+
+
+# --------------------------------------------------------------------------- segregation of duties
+
+# Every route that reviews, corrects, returns, approves or regenerates something for a song: a
+# coordinator whose home directorate is the song's label is refused with 403 and the reason
+# (issue 15, DESIGN.md §9). The same request from a coordinator of the national office passes.
+HOME_REFUSED = {
+    "GET reviews.review": None,
+    "POST reviews.review": None,
+    "POST reviews.return_for_changes": None,
+    "POST api.review_song": None,
+    "POST api.transition_song": lambda sc, side: {"to": "returned", "comment": "Ajustar"},
+    "POST songs.decide_due_date": None,
+    "POST api.decide_due_date_change": lambda sc, side: {"approve": True},
+    "POST surveys.regenerate": None,
+    "POST reviews.reassign": None,
+    "POST surveys.validate_held": None,
+    "POST surveys.discard_held": None,
+    "POST api.decide_held_survey": None,
+}
+
+
+@pytest.mark.parametrize("case", sorted(HOME_REFUSED))
+def test_home_directorate_is_refused_on_every_duty_route(app, client, auth, case):
+    method, endpoint = case.split(" ", 1)
+    rule = next(r for r in app.url_map.iter_rules() if r.endpoint == endpoint and method in r.methods)
+    scene = build_scene(app)
+    coordinator = scene.world.coordinator
+    coordinator.home_labels = [scene.world.label_a]
+    db.session.commit()
+    auth.login(coordinator)
+    with app.test_request_context():
+        url = _build_url(rule, scene, "A")
+    body = HOME_REFUSED[case]
+    if body is not None:
+        response = client.open(url, method=method, json=body(scene, "A"))
+    else:
+        response = _request(client, case, url, rule.rule.startswith("/api/"), scene, "A")
+    assert response.status_code == 403, (case, response.status_code)
+    text = response.get_json()["error"] if response.is_json else response.get_data(as_text=True)
+    assert "dirección de origen" in text
+    # the national office (no home directorate) passes the same check
+    coordinator.home_labels = []
+    db.session.commit()
+    db.session.expire_all()
+    if body is not None:
+        response = client.open(url, method=method, json=body(scene, "A"))
+    else:
+        response = _request(client, case, url, rule.rule.startswith("/api/"), scene, "A")
+    assert classify(response, endpoint, True) == "ok", (case, response.status_code)

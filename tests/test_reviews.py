@@ -70,11 +70,11 @@ def test_weak_review_earns_no_points(world):
 
 
 def test_segregation_of_duties_own_label_refused(world):
-    world.coordinator.label_id = world.label_a.id
+    world.coordinator.home_labels = [world.label_a]
     db.session.commit()
     own = delivered(world)
     other = delivered(world, artist=world.artist_b)
-    with pytest.raises(PermissionDenied, match="propia disquera"):
+    with pytest.raises(PermissionDenied, match="dirección de origen"):
         reviews.review_song(world.coordinator, own, GOOD, None)
     db.session.rollback()
     with pytest.raises(PermissionDenied):
@@ -217,12 +217,12 @@ def test_return_form_requires_comment(client, auth, world):
 
 
 def test_review_page_refuses_own_label(client, auth, world):
-    world.coordinator.label_id = world.label_a.id
+    world.coordinator.home_labels = [world.label_a]
     db.session.commit()
     song = delivered(world)
     auth.login(world.coordinator)
     res = client.post(f"/reviews/{song.id}", data={k: str(v) for k, v in GOOD.items()})
-    assert res.status_code == 403 and "propia disquera" in res.get_data(as_text=True)
+    assert res.status_code == 403 and "dirección de origen" in res.get_data(as_text=True)
     db.session.expire_all()
     assert db.session.get(Song, song.id).state == "delivered"
 
@@ -299,10 +299,10 @@ def test_api_review_errors(client, auth, world):
     res = client.post(f"/api/v1/songs/{song.id}/review", json={**GOOD, "rigour": 7})
     assert res.status_code == 422 and "rigour" in res.get_json()["details"]
     assert client.post("/api/v1/songs/999999/review", json=GOOD).status_code == 404
-    world.coordinator.label_id = world.label_a.id
+    world.coordinator.home_labels = [world.label_a]
     db.session.commit()
     res = client.post(f"/api/v1/songs/{song.id}/review", json=GOOD)
-    assert res.status_code == 403 and "propia disquera" in res.get_json()["error"]
+    assert res.status_code == 403 and "dirección de origen" in res.get_json()["error"]
     db.session.expire_all()
     assert db.session.get(Song, song.id).state == "delivered"
 

@@ -260,8 +260,8 @@ def test_qr_code_svg(client, auth, world):
     res = client.get(f"/encuesta-qr/{song.id}.svg")
     assert res.status_code == 200 and res.mimetype == "image/svg+xml"
     assert b"<svg" in res.data and b"<path" in res.data
-    auth.login(world.territorial_b)  # another label cannot see the song
-    assert client.get(f"/encuesta-qr/{song.id}.svg").status_code == 404
+    auth.login(world.territorial_b)  # another label's song: 403 (one status per refusal, permissions.py)
+    assert client.get(f"/encuesta-qr/{song.id}.svg").status_code == 403
     auth.logout()
     assert client.get(f"/encuesta-qr/{song.id}.svg").status_code in (302, 401)
     auth.login(world.coordinator)

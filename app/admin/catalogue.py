@@ -14,8 +14,8 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from app.admin import bp
-from app.auth.decorators import roles_required
-from app.domain import catalogue
+from app.auth.decorators import permission_required
+from app.domain import catalogue, permissions
 from app.domain import seasons as season_life
 from app.domain.errors import DomainError
 from app.extensions import db
@@ -45,7 +45,7 @@ def _int(value) -> int | None:
 
 
 @bp.route("/albums", methods=["GET", "POST"])
-@roles_required("admin")
+@permission_required(permissions.can_manage_catalogue)
 def albums():
     errors, values = {}, {}
     if request.method == "POST":
@@ -66,7 +66,7 @@ def albums():
 
 
 @bp.route("/albums/<int:album_id>", methods=["GET", "POST"])
-@roles_required("admin")
+@permission_required(permissions.can_manage_catalogue)
 def edit_album(album_id: int):
     album = db.session.get(Album, album_id) or abort(404)
     errors, values = {}, {"name": album.name, "weight": album.weight}
@@ -87,7 +87,7 @@ def edit_album(album_id: int):
 
 
 @bp.post("/albums/<int:album_id>/active")
-@roles_required("admin")
+@permission_required(permissions.can_manage_catalogue)
 def toggle_album(album_id: int):
     album = db.session.get(Album, album_id) or abort(404)
     try:
@@ -103,7 +103,7 @@ def toggle_album(album_id: int):
 
 
 @bp.route("/artists", methods=["GET", "POST"])
-@roles_required("admin")
+@permission_required(permissions.can_manage_catalogue)
 def artists():
     errors, values = {}, {}
     if request.method == "POST":
@@ -137,7 +137,7 @@ def artists():
 
 
 @bp.route("/artists/<int:artist_id>", methods=["GET", "POST"])
-@roles_required("admin")
+@permission_required(permissions.can_manage_catalogue)
 def edit_artist(artist_id: int):
     artist = db.session.get(Artist, artist_id) or abort(404)
     errors = {}
@@ -164,7 +164,7 @@ def edit_artist(artist_id: int):
 
 
 @bp.post("/artists/<int:artist_id>/active")
-@roles_required("admin")
+@permission_required(permissions.can_manage_catalogue)
 def toggle_artist(artist_id: int):
     artist = db.session.get(Artist, artist_id) or abort(404)
     try:
@@ -182,7 +182,7 @@ def toggle_artist(artist_id: int):
 
 
 @bp.route("/seasons", methods=["GET", "POST"])
-@roles_required("admin")
+@permission_required(permissions.can_manage_catalogue)
 def seasons():
     errors, values = {}, {}
     if request.method == "POST":
@@ -201,7 +201,7 @@ def seasons():
 
 
 @bp.route("/seasons/<int:season_id>", methods=["GET", "POST"])
-@roles_required("admin")
+@permission_required(permissions.can_manage_catalogue)
 def edit_season(season_id: int):
     season = db.session.get(Season, season_id) or abort(404)
     errors = {}
@@ -232,7 +232,7 @@ def edit_season(season_id: int):
 
 
 @bp.route("/playlists", methods=["GET", "POST"])
-@roles_required("coordinator", "admin")
+@permission_required(permissions.can_set_playlists)
 def playlists():
     seasons_ = season_life.all_seasons()
     season = season_life.resolve(request.values.get("season"))

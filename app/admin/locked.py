@@ -10,13 +10,13 @@ from flask import render_template
 
 from app.admin import bp
 from app.admin.routes import ActionForm
-from app.auth.decorators import roles_required
-from app.domain import accounts
+from app.auth.decorators import permission_required
+from app.domain import accounts, permissions
 from app.models.base import utcnow
 
 
 @bp.get("/locked")
-@roles_required("admin")
+@permission_required(permissions.can_administer)
 def locked_accounts():
     now = utcnow()
     return render_template(

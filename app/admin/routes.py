@@ -17,16 +17,16 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
-from wtforms import EmailField, PasswordField, SelectChoice, SelectField, StringField
+from wtforms import EmailField, PasswordField, SelectChoice, SelectField, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, Email, Length, Optional
 
 from app.admin import bp
-from app.auth.decorators import roles_required
+from app.auth.decorators import permission_required
 from app.domain import accounts, audit_trail, exports, permissions
 from app.domain.errors import DomainError
 from app.domain.parsing import ascii_int
 from app.extensions import db
-from app.models import AuditEvent, Label, Role, User
+from app.models import Artist, AuditEvent, Label, Role, User
 from app.models.accounts import ROLE_LABELS
 
 AUDIT_EXPORT_MAX_ROWS = 100_000
@@ -41,11 +41,45 @@ def _label_choices():
     return [("", _("— ninguna —"))] + [(str(label.id), f"{label.code} · {label.name}") for label in labels]
 
 
-class UserForm(FlaskForm):
-    email = EmailField(_l("Correo electrónico"), validators=[DataRequired(), Email(), Length(max=254)])
+def _team_choices():
+    teams = db.session.execute(
+        select(Artist.id, Artist.name, Label.code).join(Label, Artist.label_id == Label.id).order_by(Label.code, Artist.name)
+    ).all()
+    return [(str(team_id), f"{code} · {name}") for team_id, name, code in teams]
+
+
+def _ids(values) -> list[int]:
+    return [int(v) for v in values or [] if str(v).isdigit()]
+
+
+class UserEditForm(FlaskForm):
+    """Role, label, teams, name and home directorate (issue 15, issue 21)."""
+
     name = StringField(_l("Nombre"), validators=[DataRequired(), Length(max=160)])
     role = SelectField(_l("Rol"), validators=[DataRequired()])
     label = SelectField(_l("Disquera · Dirección Territorial (solo territorial)"), validators=[Optional()])
+    teams = SelectMultipleField(_l("Equipos · Artistas (solo territorial, de su disquera)"), validators=[Optional()])
+    home_labels = SelectMultipleField(
+        _l("Dirección de origen (solo coordinación; ninguna = oficina nacional)"), validators=[Optional()]
+    )
+
+    def fill_choices(self) -> None:
+        self.role.choices = [SelectChoice(*choice) for choice in _role_choices()]
+        self.label.choices = [SelectChoice(*choice) for choice in _label_choices()]
+        self.teams.choices = [SelectChoice(*choice) for choice in _team_choices()]
+        self.home_labels.choices = [SelectChoice(*choice) for choice in _label_choices()[1:]]
+
+    def scope(self) -> dict:
+        """Label, home directorate and teams as ``accounts.create_user``/``update_user`` take them."""
+        return {
+            "label_id": int(self.label.data) if self.label.data else None,
+            "home_label_ids": _ids(self.home_labels.data),
+            "team_ids": _ids(self.teams.data),
+        }
+
+
+class UserForm(UserEditForm):
+    email = EmailField(_l("Correo electrónico"), validators=[DataRequired(), Email(), Length(max=254)])
     password = PasswordField(_l("Contraseña temporal"), validators=[DataRequired(), Length(max=200)])
 
 
@@ -70,17 +104,17 @@ def _page_arg() -> int:
 
 
 @bp.get("")
-@roles_required("admin")
+@permission_required(permissions.can_administer)
 def index():
     counts = dict(db.session.execute(select(User.role, func.count()).group_by(User.role)).all())
-    return render_template("admin/index.html", counts=counts)
+    return render_template("admin/index.html", counts=counts, roles=_role_choices())
 
 
 # --- Users -----------------------------------------------------------------------------------
 
 
 @bp.get("/users")
-@roles_required("admin")
+@permission_required(permissions.can_administer)
 def users():
     q = (request.args.get("q") or "").strip()[:100]
     role = request.args.get("role") or ""
@@ -105,11 +139,10 @@ def users():
 
 
 @bp.route("/users/new", methods=["GET", "POST"])
-@roles_required("admin")
+@permission_required(permissions.can_administer)
 def new_user():
     form = UserForm()
-    form.role.choices = [SelectChoice(*choice) for choice in _role_choices()]
-    form.label.choices = [SelectChoice(*choice) for choice in _label_choices()]
+    form.fill_choices()
     status = 200
     if form.validate_on_submit():
         try:
@@ -118,7 +151,7 @@ def new_user():
                 form.name.data,
                 form.password.data,
                 form.role.data,
-                int(form.label.data) if form.label.data else None,
+                **form.scope(),
                 actor=current_user,
                 ip=request.remote_addr,
             )
@@ -144,7 +177,7 @@ def _attach_errors(form: FlaskForm, exc: DomainError) -> None:
 
 
 @bp.get("/users/<int:user_id>")
-@roles_required("admin")
+@permission_required(permissions.can_administer)
 def user_detail(user_id: int):
     user = _get_user(user_id)
     events = db.session.scalars(
@@ -164,6 +197,47 @@ def user_detail(user_id: int):
     )
 
 
+@bp.route("/users/<int:user_id>/edit", methods=["GET", "POST"])
+@permission_required(permissions.can_administer)
+def edit_user(user_id: int):
+    """Name, role, label, teams and home directorate of an existing user (audited before/after)."""
+    user = _get_user(user_id)
+    form = UserEditForm(
+        formdata=request.form if request.method == "POST" else None,
+        data={
+            "name": user.name,
+            "role": user.role,
+            "label": str(user.label_id) if user.label_id else "",
+            "teams": [str(team.id) for team in user.artists],
+            "home_labels": [str(label.id) for label in user.home_labels],
+        },
+    )
+    form.fill_choices()
+    status = 200
+    if request.method == "POST":
+        if form.validate():
+            try:
+                changes = accounts.update_user(
+                    user,
+                    name=form.name.data,
+                    role=form.role.data,
+                    **form.scope(),
+                    actor=current_user,
+                    ip=request.remote_addr,
+                )
+            except DomainError as exc:
+                db.session.rollback()
+                _attach_errors(form, exc)
+                status = exc.status
+            else:
+                db.session.commit()
+                flash(_("Usuario actualizado.") if changes else _("No hubo cambios."), "success")
+                return redirect(url_for("admin.user_detail", user_id=user.id))
+        else:
+            status = 422
+    return render_template("admin/user_edit.html", form=form, user=user), status
+
+
 def _user_action(user_id: int, action, message: str):
     form = ActionForm()
     if not form.validate_on_submit():
@@ -179,14 +253,14 @@ def _user_action(user_id: int, action, message: str):
 
 
 @bp.get("/users/<int:user_id>/deactivate")
-@roles_required("admin")
+@permission_required(permissions.can_administer)
 def confirm_deactivate(user_id: int):
     """A confirmation page (works without JavaScript) before a destructive action."""
     return render_template("admin/user_deactivate.html", user=_get_user(user_id), action_form=ActionForm())
 
 
 @bp.post("/users/<int:user_id>/deactivate")
-@roles_required("admin")
+@permission_required(permissions.can_administer)
 def deactivate_user(user_id: int):
     return _user_action(
         user_id,
@@ -196,7 +270,7 @@ def deactivate_user(user_id: int):
 
 
 @bp.post("/users/<int:user_id>/reactivate")
-@roles_required("admin")
+@permission_required(permissions.can_administer)
 def reactivate_user(user_id: int):
     return _user_action(
         user_id,
@@ -206,7 +280,7 @@ def reactivate_user(user_id: int):
 
 
 @bp.post("/users/<int:user_id>/unlock")
-@roles_required("admin")
+@permission_required(permissions.can_administer)
 def unlock_user(user_id: int):
     return _user_action(
         user_id,
@@ -216,7 +290,7 @@ def unlock_user(user_id: int):
 
 
 @bp.post("/users/<int:user_id>/password")
-@roles_required("admin")
+@permission_required(permissions.can_administer)
 def reset_password(user_id: int):
     user = _get_user(user_id)
     form = PasswordResetForm()
@@ -320,7 +394,7 @@ def _audit_select(conditions: list):
 
 
 @bp.get("/audit")
-@roles_required("admin", "coordinator")
+@permission_required(permissions.can_read_audit)
 def audit():
     values, errors, conditions = _audit_filters()
     stmt = _audit_select(conditions)
@@ -343,7 +417,7 @@ def audit():
             entity_types=audit_trail.entity_type_choices(entity_types),
             actions=audit_trail.action_choices(actions),
             args={k: v for k, v in values.items() if v},
-            show_ip=current_user.role == Role.ADMIN,
+            show_ip=permissions.can_see_audit_addresses(current_user),
         ),
         400 if errors else 200,
     )
@@ -365,13 +439,13 @@ def format_changes(changes: dict | None) -> str:
 
 
 @bp.get("/audit.csv")
-@roles_required("admin", "coordinator")
+@permission_required(permissions.can_read_audit)
 def audit_export():
     values, errors, conditions = _audit_filters()
     if errors:
         return render_template("error.html", status=400, title=_("Filtros no válidos"), message=" ".join(errors.values())), 400
     tz = ZoneInfo(current_app.config.get("DISPLAY_TIMEZONE", "America/Bogota"))
-    show_ip = current_user.role == Role.ADMIN
+    show_ip = permissions.can_see_audit_addresses(current_user)
     rows = db.session.execute(_audit_select(conditions).limit(AUDIT_EXPORT_MAX_ROWS)).all()
     header = ["id", "fecha_hora_bogota", "actor", "accion", "tipo_entidad", "id_entidad", "cambios"]
     data = (

@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
-from app.api import catalogue, charts, core, coverage, reviews, songs  # noqa: E402,F401
+from app.api import alerts, catalogue, charts, core, coverage, reviews, songs  # noqa: E402,F401

@@ -6,7 +6,8 @@
 - on a ``delivered`` song: creates the review, the song becomes ``reviewed`` → **201**;
 - on a ``reviewed`` song: corrects its review (audited with before/after) → **200**;
 - body ``{"review": {...}, "song": {"state", "R", "Q", "S", "T", "points", ...}, "created": bool}``;
-- not a coordinator, or a song of the coordinator's own label → 403; any other state → 409;
+- not a coordinator, another label's song for a team, or a segregation-of-duties refusal (home
+  directorate, planned/delivered/surveyed it, decided its due date) → 403 with the reason; any other state → 409;
   a score missing or out of 1–5 → 422 with per-field details; a body that is not JSON → 400.
 """
 
@@ -17,18 +18,27 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from app.api import bp
 from app.api.core import ApiError, json_body
-from app.domain import reviews
-from app.domain.permissions import can_view_song
+from app.domain import four_eyes, lifecycle, permissions, reviews, surveys
 from app.extensions import db
-from app.models import Song
+
+
+@bp.post("/songs/<int:song_id>/survey/<any(validate, discard):action>")
+def decide_held_survey(song_id: int, action: str):
+    """A held survey answer: ``validate`` (it counts from now) or ``discard`` (the link reopens) → 200.
+
+    Coordinators, never for their home directorate or a song they planned or delivered (403)."""
+    song = lifecycle.get_song(current_user, song_id)
+    (surveys.validate_survey if action == "validate" else surveys.discard_survey)(
+        current_user, song, ip=request.remote_addr
+    )
+    db.session.commit()
+    return jsonify({"song": reviews.serialize_terms(song), "survey_status": surveys.survey_status(song)})
 
 
 @bp.post("/songs/<int:song_id>/review")
 def review_song(song_id: int):
     data = json_body()
-    song = db.session.get(Song, song_id)
-    if song is None or not can_view_song(current_user, song):
-        raise ApiError(404, "Canción no encontrada.")
+    song = lifecycle.get_song(current_user, song_id)
     scores = {key: data.get(key) for key in reviews.CRITERIA}
     try:
         review, created = reviews.review_or_correct(
@@ -39,4 +49,30 @@ def review_song(song_id: int):
             409, "Otra persona cambió esta canción al mismo tiempo; consulte su estado e intente de nuevo."
         ) from None
     body = {"created": created, "review": reviews.serialize_review(review), "song": reviews.serialize_terms(song)}
+    pending = getattr(review, "pending_change", None)
+    if pending is not None:  # a correction that raises R waits for a second coordinator (four eyes)
+        body["pending_change"] = four_eyes.serialize(pending)
+        return jsonify(body), 202
     return jsonify(body), 201 if created else 200
+
+
+@bp.get("/pending-changes")
+def list_pending_changes():
+    """Changes waiting for a second coordinator (four eyes)."""
+    permissions.require(permissions.can_confirm_changes(current_user))
+    return jsonify({"items": [four_eyes.serialize(c) for c in four_eyes.pending()]})
+
+
+@bp.post("/pending-changes/<int:change_id>")
+def decide_pending_change(change_id: int):
+    """``{"confirm": true|false, "comment"}``: a second coordinator confirms (applied now) or rejects."""
+    permissions.require(permissions.can_confirm_changes(current_user))
+    data = json_body()
+    confirm = data.get("confirm")
+    if not isinstance(confirm, bool):
+        raise ApiError(422, "'confirm' debe ser true o false.", {"confirm": ["Booleano obligatorio."]})
+    change = four_eyes.get(change_id)
+    four_eyes.decide(current_user, change, confirm, data.get("comment") if isinstance(data.get("comment"), str) else None,
+                     ip=request.remote_addr)
+    db.session.commit()
+    return jsonify(four_eyes.serialize(change))

@@ -44,7 +44,7 @@ def serialize_evidence(evidence: Evidence) -> dict[str, Any]:
 
 def serialize_song(song: Song, *, detail: bool = False) -> dict[str, Any]:
     """A song as JSON: state, dates (ISO), ids and codes, every scoring term, version, survey_url."""
-    from app.domain.surveys import survey_url
+    from app.domain.surveys import CONTACT_FIELDS, survey_status, survey_url
 
     data: dict[str, Any] = {
         "id": song.id,
@@ -96,8 +96,11 @@ def serialize_song(song: Song, *, detail: bool = False) -> dict[str, Any]:
                 "evidence": [serialize_evidence(e) for e in song.evidence],
                 "allowed_transitions": [s for s in lifecycle.allowed_transitions(song) if s != "reviewed"],
                 "pending_due_date_change": _serialize_change(lifecycle.pending_due_date_change(song)),
+                "survey_status": survey_status(song),
             }
         )
+        if permissions.can_see_respondent_data(current_user) or permissions.can_edit_song(current_user, song):
+            data["municipal_contact"] = {key[len("contact_"):]: getattr(song, key) for key in CONTACT_FIELDS}
     return data
 
 

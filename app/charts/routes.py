@@ -105,7 +105,11 @@ def board():
     html = board_html(season, seasons)
     if htmx and not htmx.boosted:
         return html
-    return render_template("charts/board.html", season=season, seasons=seasons, board_html=html)
+    from app.domain import review_queue
+    from app.domain.reviews import today_bogota
+
+    overdue = review_queue.overdue_count(season, today_bogota())
+    return render_template("charts/board.html", season=season, seasons=seasons, board_html=html, overdue=overdue)
 
 
 @bp.post("/recompute")

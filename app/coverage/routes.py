@@ -13,16 +13,15 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from app.auth.decorators import roles_required
+from app.auth.decorators import permission_required
 from app.coverage import bp, tables
 from app.coverage.forms import CategoryUploadForm, IndicatorUploadForm, NeedWeightsForm
-from app.domain import calendar, coverage, exports, geo, impact, need, seasons
+from app.domain import calendar, coverage, exports, geo, impact, need, permissions, seasons
 from app.domain.parsing import ascii_int
 from app.extensions import htmx
 from app.models import Label
 from app.web import fmt_number, fmt_percent
 
-READERS = ("manager", "coordinator", "admin")
 FORMATS = ("csv", "xlsx")
 
 
@@ -82,7 +81,7 @@ def _no_season():
 
 
 @bp.get("/coverage")
-@roles_required(*READERS)
+@permission_required(permissions.can_read_coverage)
 def summary():
     _reader()
     season = _season()
@@ -132,7 +131,7 @@ def summary():
 
 
 @bp.get("/coverage/departments/<code>")
-@roles_required(*READERS)
+@permission_required(permissions.can_read_coverage)
 def department(code: str):
     _reader()
     season = _season()
@@ -164,7 +163,7 @@ def _gap_filters() -> dict:
 
 
 @bp.get("/coverage/gaps")
-@roles_required(*READERS)
+@permission_required(permissions.can_read_coverage)
 def gaps():
     _reader()
     season = _season()
@@ -195,7 +194,7 @@ def _as_of() -> date | None:
 
 
 @bp.get("/coverage/targets")
-@roles_required(*READERS)
+@permission_required(permissions.can_read_coverage)
 def targets():
     _reader()
     season = _season()
@@ -227,7 +226,7 @@ def _impact_query(available: dict[str, list[int]]):
 
 
 @bp.get("/coverage/impact")
-@roles_required(*READERS)
+@permission_required(permissions.can_read_coverage)
 def impact_page():
     _reader()
     available = impact.indicator_years()
@@ -246,13 +245,13 @@ def impact_page():
         year_to=year_to,
         groups=groups,
         problem=problem,
-        upload=IndicatorUploadForm() if impact.can_import_indicators(current_user) else None,
+        upload=IndicatorUploadForm() if permissions.can_import_indicators(current_user) else None,
         all_years=sorted({y for ys in available.values() for y in ys}),
     )
 
 
 @bp.post("/coverage/impact/import")
-@roles_required("coordinator", "admin")
+@permission_required(permissions.can_import_indicators)
 def import_indicators():
     form = IndicatorUploadForm()
     if not form.validate_on_submit():
@@ -284,7 +283,7 @@ def import_indicators():
 
 
 @bp.get("/coverage/export/<table>.<fmt>")
-@roles_required(*READERS)
+@permission_required(permissions.can_read_coverage)
 def export(table: str, fmt: str):
     """Every table of the coverage pages as CSV or XLSX."""
     _reader()
@@ -371,14 +370,14 @@ def _reference_context(**extra):
 
 
 @bp.get("/coverage/reference")
-@roles_required(*READERS)
+@permission_required(permissions.can_read_coverage)
 def reference():
     _reader()
     return render_template("coverage/reference.html", **_reference_context())
 
 
 @bp.post("/coverage/reference/categories")
-@roles_required("coordinator", "admin")
+@permission_required(permissions.can_import_reference)
 def import_categories():
     from app.domain import reference_import
     from app.domain.permissions import can_import_reference, require
@@ -406,7 +405,7 @@ def import_categories():
 
 
 @bp.post("/coverage/reference/need-weights")
-@roles_required("admin")
+@permission_required(permissions.can_set_need_weights)
 def need_weights():
     from app.domain.errors import ValidationFailed
 
@@ -424,7 +423,7 @@ def need_weights():
 
 
 @bp.get("/coverage/municipalities/<code>")
-@roles_required(*READERS)
+@permission_required(permissions.can_read_coverage)
 def municipality(code: str):
     _reader()
     season = _season()
@@ -439,7 +438,7 @@ def municipality(code: str):
 
 
 @bp.get("/coverage/map")
-@roles_required(*READERS)
+@permission_required(permissions.can_read_coverage)
 def municipal_map():
     _reader()
     season = _season()

@@ -19,17 +19,28 @@ import secrets
 from datetime import datetime, timedelta
 
 from flask import current_app
-from flask_babel import gettext as _
+from flask_babel import gettext
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import selectinload
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from app.domain import audit
+from app.domain import audit, permissions
 from app.domain.errors import PermissionDenied, ValidationFailed
+from app.domain.parsing import ascii_int
 from app.extensions import db
-from app.models import ApiToken, Label, LoginThrottle, Role, User
+from app.models import ApiToken, Artist, Label, LoginThrottle, Role, User
 from app.models.base import utcnow
+
+
+def _(message: str, **values) -> str:
+    """gettext inside a request; the Spanish source text otherwise (CLI, jobs, tests)."""
+    from flask import has_request_context
+
+    if has_request_context():
+        return gettext(message, **values)
+    return message % values if values else message
+
 
 MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 200
@@ -188,6 +199,58 @@ def _label_id(label_id: int | None) -> int | None:
     return int(label_id)
 
 
+def _labels(label_ids, field: str = "home_labels") -> list[Label]:
+    """The labels with these ids (a ValidationFailed naming the field if one does not exist)."""
+    ids = []
+    for raw in label_ids or []:
+        value = ascii_int(str(raw), minimum=1) if not isinstance(raw, int) else raw
+        if value is None:
+            raise ValidationFailed(_("La disquera no existe."), {field: [_("La disquera no existe.")]})
+        ids.append(value)
+    labels = db.session.scalars(select(Label).where(Label.id.in_(ids)).order_by(Label.code)).all() if ids else []
+    if len(labels) != len(set(ids)):
+        raise ValidationFailed(_("La disquera no existe."), {field: [_("La disquera no existe.")]})
+    return list(labels)
+
+
+def _teams(team_ids, label_id: int | None) -> list[Artist]:
+    """Territorial users' teams (artists), all of their own label."""
+    ids = [v for v in (ascii_int(str(r), minimum=1) if not isinstance(r, int) else r for r in team_ids or [])]
+    if not ids:
+        return []
+    if None in ids:
+        raise ValidationFailed(_("El equipo no existe."), {"teams": [_("El equipo no existe.")]})
+    teams = db.session.scalars(select(Artist).where(Artist.id.in_(ids)).order_by(Artist.name)).all()
+    if len(teams) != len(set(ids)):
+        raise ValidationFailed(_("El equipo no existe."), {"teams": [_("El equipo no existe.")]})
+    if any(team.label_id != label_id for team in teams):
+        message = _("Los equipos de una persona territorial son de su propia disquera.")
+        raise ValidationFailed(message, {"teams": [message]})
+    return list(teams)
+
+
+def _clean_user_fields(role: str, label_id, home_label_ids, team_ids) -> tuple[int | None, list[Label], list[Artist]]:
+    """The label, home directorate and teams that fit the role (DESIGN.md §1).
+
+    Territorial: one label (required) and teams of that label; coordinator: a home directorate of
+    zero or more labels (none = the national office); the other roles: neither."""
+    if role not in {r.value for r in Role}:
+        raise ValidationFailed(_("Rol desconocido: %(role)s.", role=role), {"role": [_("Rol desconocido.")]})
+    label_id = _label_id(label_id)
+    if permissions.needs_label(role) and label_id is None:
+        raise ValidationFailed(_("Un usuario territorial necesita su disquera."), {"label": [_("Requerido.")]})
+    home = _labels(home_label_ids)
+    if home and not permissions.has_home_directorate(role):
+        message = _("Solo la coordinación tiene dirección de origen.")
+        raise ValidationFailed(message, {"home_labels": [message]})
+    label_id = label_id if permissions.needs_label(role) else None
+    teams = _teams(team_ids, label_id) if permissions.needs_label(role) else []
+    if team_ids and not permissions.needs_label(role):
+        message = _("Solo las personas territoriales pertenecen a equipos.")
+        raise ValidationFailed(message, {"teams": [message]})
+    return label_id, home, teams
+
+
 def create_user(
     email: str,
     name: str,
@@ -195,18 +258,16 @@ def create_user(
     role: str,
     label_id: int | None = None,
     *,
+    home_label_ids=None,
+    team_ids=None,
     enforce_policy: bool = True,
     actor: User | None = None,
     ip: str | None = None,
 ) -> User:
-    """A new user. Territorial users need their label; the other roles have none (DESIGN.md §1)."""
+    """A new user. Territorial users need their label; coordinators may have a home directorate."""
     email = normalise_email(email)
     name = (name or "").strip()
-    if role not in {r.value for r in Role}:
-        raise ValidationFailed(_("Rol desconocido: %(role)s.", role=role), {"role": [_("Rol desconocido.")]})
-    label_id = _label_id(label_id)
-    if role == Role.TERRITORIAL and label_id is None:
-        raise ValidationFailed(_("Un usuario territorial necesita su disquera."), {"label": [_("Requerido.")]})
+    label_id, home, teams = _clean_user_fields(role, label_id, home_label_ids, team_ids)
     if "@" not in email or len(email) > 254 or any(c.isspace() for c in email):
         raise ValidationFailed(_("Correo no válido."), {"email": [_("Correo no válido.")]})
     if not name or len(name) > 160:
@@ -220,26 +281,80 @@ def create_user(
         name=name,
         password_hash=hash_password(password),
         role=role,
-        label_id=label_id if role == Role.TERRITORIAL else None,
+        label_id=label_id,
         password_changed_at=utcnow(),
         # Created by an admin with a temporary password: the user chooses their own first.
         must_change_password=actor is not None,
     )
+    user.home_labels = home
+    user.artists = teams
     db.session.add(user)
     db.session.flush()
-    audit.record(
-        "user_created",
-        "user",
-        user.id,
-        actor_id=actor.id if actor else None,
-        changes={"email": [None, user.email], "role": [None, user.role], "label_id": [None, user.label_id]},
-        ip=ip,
-    )
+    changes = {"email": [None, user.email], "role": [None, user.role], "label_id": [None, user.label_id]}
+    if home:
+        changes["home_labels"] = [None, [label.code for label in home]]
+    if teams:
+        changes["teams"] = [None, [team.id for team in teams]]
+    audit.record("user_created", "user", user.id, actor_id=actor.id if actor else None, changes=changes, ip=ip)
     return user
 
 
+def _user_facts(user: User) -> dict:
+    return {
+        "name": user.name,
+        "role": user.role,
+        "label_id": user.label_id,
+        "home_labels": [label.code for label in user.home_labels],
+        "teams": sorted(team.id for team in user.artists),
+    }
+
+
+def update_user(
+    user: User,
+    *,
+    name: str | None = None,
+    role: str | None = None,
+    label_id: int | None = None,
+    home_label_ids=None,
+    team_ids=None,
+    actor: User | None,
+    ip: str | None = None,
+) -> dict:
+    """An admin edits a user's name, role, label, teams and home directorate (audited, before/after).
+
+    ``None`` keeps a value (``home_label_ids``/``team_ids``: pass ``[]`` to clear). The actor is the
+    admin, or None for the CLI. An admin cannot take away their own administration role.
+    Returns the audited changes ({} when nothing changed). Flushes; the caller commits."""
+    if actor is not None:
+        _require_admin(actor)
+    role = role if role is not None else user.role
+    if actor is not None and user.id == actor.id and role != user.role:
+        raise ValidationFailed(_("No puede cambiar su propio rol."), {"role": [_("No puede cambiar su propio rol.")]})
+    name = user.name if name is None else (name or "").strip()
+    if not name or len(name) > 160:
+        raise ValidationFailed(_("Escriba el nombre (máximo 160 caracteres)."), {"name": [_("Requerido.")]})
+    if label_id is None and permissions.needs_label(role):
+        label_id = user.label_id
+    if home_label_ids is None:
+        home_label_ids = [label.id for label in user.home_labels] if permissions.has_home_directorate(role) else []
+    if team_ids is None:
+        keep = permissions.needs_label(role) and label_id == user.label_id
+        team_ids = [team.id for team in user.artists] if keep else []
+    label_id, home, teams = _clean_user_fields(role, label_id, home_label_ids, team_ids)
+    before = _user_facts(user)
+    user.name, user.role, user.label_id = name, role, label_id
+    user.home_labels = home
+    user.artists = teams
+    db.session.flush()
+    after = _user_facts(user)
+    changes = audit.changes_between(before, after)
+    if changes:
+        audit.record("user_updated", "user", user.id, actor_id=actor.id if actor else None, changes=changes, ip=ip)
+    return changes
+
+
 def _require_admin(actor: User | None) -> None:
-    if actor is None or getattr(actor, "role", None) != Role.ADMIN:
+    if not permissions.can_administer(actor):
         raise PermissionDenied(_("Solo la administración puede gestionar usuarios."))
 
 

@@ -18,6 +18,7 @@ from sqlalchemy import bindparam, func, select, update
 from app.domain import audit
 from app.domain.errors import Conflict, DomainError, PermissionDenied, ValidationFailed
 from app.domain.parsing import ascii_int
+from app.domain.permissions import can_manage_catalogue, can_set_playlists
 from app.domain.scoring import DefaultWeights, song_terms
 from app.extensions import db
 from app.models import Album, Artist, Label, Municipality, Playlist, Review, Role, Season, Song, Survey, User
@@ -70,19 +71,6 @@ MAX_TARGET = 100_000
 
 
 # --------------------------------------------------------------------------- permissions
-
-
-def can_manage_catalogue(user: Any) -> bool:
-    """Albums, artists, seasons and weights: the platform administrator (DESIGN.md §1)."""
-    return bool(getattr(user, "is_authenticated", False)) and getattr(user, "role", None) == Role.ADMIN
-
-
-def can_set_playlists(user: Any) -> bool:
-    """Annual targets: coordinators and administrators (DESIGN.md §1)."""
-    return bool(getattr(user, "is_authenticated", False)) and getattr(user, "role", None) in (
-        Role.COORDINATOR.value,
-        Role.ADMIN.value,
-    )
 
 
 def _require_admin(actor: Any) -> None:

@@ -240,13 +240,8 @@ def compare(indicator: str, year_from: int, year_to: int) -> list[ImpactGroup]:
     return out
 
 
-def can_import_indicators(user) -> bool:
-    """Coordinators and admins load indicator files (DESIGN.md §1)."""
-    return getattr(user, "role", None) in ("coordinator", "admin")
-
-
 def import_indicators_as(user, raw: bytes) -> ImportReport:
-    from app.domain.permissions import require
+    from app.domain.permissions import can_import_indicators, require
 
     require(can_import_indicators(user), _("Solo coordinación y administración pueden importar indicadores."))
     return import_indicators(raw, actor_id=user.id)

@@ -23,13 +23,13 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
-from app.domain import audit, calendar, exports, song_rules
+from app.domain import audit, calendar, exports, permissions, song_rules
 from app.domain.categories import InForce
 from app.domain.parsing import ascii_int, plausible_date
 from app.domain.reference_import import ImportReport, RowError
 from app.domain.scoring import DefaultWeights, song_terms
 from app.extensions import db
-from app.models import Album, Artist, Department, Label, Municipality, Role, Season, Song, SongState, User
+from app.models import Album, Artist, Department, Label, Municipality, Season, Song, SongState, User
 from app.models.base import utcnow
 
 REQUIRED_COLUMNS = (
@@ -317,7 +317,7 @@ def _check_row(
         label_id = lk.labels.get(text["label_code"].upper())
         if label_id is None:
             bad("label_code", f"la disquera «{text['label_code'][:20]}» no existe.")
-        elif actor is not None and actor.role == Role.TERRITORIAL and actor.label_id != label_id:
+        elif actor is not None and permissions.is_territorial(actor) and actor.label_id != label_id:
             bad("label_code", f"solo puede importar canciones de su propia disquera, no de «{text['label_code']}».")
 
     artist_id = None
@@ -362,7 +362,7 @@ def _check_row(
 
     if text["scope"]:
         rules(song_rules.check_text("scope", text["scope"], required=True))
-    coordinator = actor is None or actor.role == Role.COORDINATOR
+    coordinator = actor is None or permissions.is_coordinator(actor)
 
     planned_start = due = None
     for column in ("planned_start", "due_date"):
@@ -477,7 +477,7 @@ def import_songs(raw: bytes, filename: str, actor: User | None, *, dry_run: bool
     A territorial actor may import only for their own label (DESIGN.md §1).
     """
     report = SongImportReport(dry_run=dry_run)
-    if actor is not None and actor.role not in (Role.TERRITORIAL, Role.COORDINATOR):
+    if actor is not None and not permissions.can_import_songs(actor):
         report.errors.append(RowError(1, "Su rol no permite registrar canciones (solo territorial y coordinación)."))
         return report
     try:

@@ -21,10 +21,11 @@ from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.domain import audit, calendar, due_dates, permissions, song_rules, terms
+from app.domain.calendar import business_days_between
 from app.domain.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from app.domain.parsing import DATE_MAX, DATE_MIN, ascii_int, plausible_date
 from app.extensions import db
-from app.models import Album, Artist, AuditEvent, Department, DueDateChange, Municipality, Role, Song, SongState
+from app.models import Album, Artist, AuditEvent, Department, DueDateChange, Municipality, Song, SongState
 from app.models.base import utcnow
 
 BOGOTA = calendar.BOGOTA
@@ -212,7 +213,7 @@ def _add(errors: dict[str, list[str]], problems: list[song_rules.Problem]) -> No
 
 
 def _is_coordinator(actor: Any) -> bool:
-    return getattr(actor, "role", None) == Role.COORDINATOR.value
+    return permissions.is_coordinator(actor)
 
 
 def _raise_if(errors: dict[str, list[str]], message: str = "Revise los datos marcados.") -> None:
@@ -359,7 +360,7 @@ def create_song(actor: Any, data: dict[str, Any], *, ip: str | None = None) -> S
     Flushes (the song gets its id); the caller commits.
     """
     permissions.require(
-        getattr(actor, "role", None) in permissions.SONG_EDITOR_ROLES,
+        permissions.can_plan_songs(actor),
         "Su rol no permite registrar canciones (solo lectura).",
     )
     errors: dict[str, list[str]] = {}
@@ -530,7 +531,7 @@ def update_song(
         _check_territory(actor, artist, municipality, errors)
         if artist.label_id != song.label_id:
             permissions.require(
-                getattr(actor, "role", None) == Role.COORDINATOR.value,
+                permissions.is_coordinator(actor),
                 "Solo la coordinación puede pasar una canción a otra disquera.",
             )
         _raise_if(errors)
@@ -567,6 +568,11 @@ TRANSITION_FIELDS = (
     "cancel_reason",
     "comment",
     "return_comment",
+    # the municipal contact, at delivery (app.domain.surveys.clean_contact)
+    "contact_name",
+    "contact_position",
+    "contact_email",
+    "contact_phone",
 )
 
 
@@ -667,8 +673,16 @@ def transition_song(
                 errors.setdefault("evidence", []).append(
                     "Adjunte al menos una evidencia (acta, fotos o PDF) antes de entregar."
                 )
+            from app.domain.surveys import clean_contact
+
+            contact = clean_contact(fields, errors)
             _raise_if(errors, "No se puede registrar la entrega: revise los datos marcados.")
+            for key, value in contact.items():
+                if value is not None:  # a re-delivery keeps the contact on record unless a new one is given
+                    setattr(song, key, value)
             song.delivered_on = delivered_on
+            song.delivered_by_id = _actor_id(actor)
+            song.declared_lag_days = max(0, business_days_between(delivered_on, today()))
             song.product = product
             song.beneficiaries = beneficiaries
             if delivered_on < song.planned_start:
@@ -683,6 +697,7 @@ def transition_song(
             reason = parse_text(fields.get("reason") or fields.get("cancel_reason"), "reason", errors)
             _raise_if(errors, "Indique el motivo de la cancelación.")
             song.cancel_reason = reason
+            song.cancelled_on = today()
             # After the committed due date a cancellation counts as late (T = 0) unless a
             # coordinator approves it (approve_late_cancellation).
             song.cancelled_late = song_rules.cancelled_late(song.committed_due or song.due_date, today())
@@ -693,6 +708,11 @@ def transition_song(
     changes["version"] = [before_version, song.version]
     _record("song_transition", song, actor, changes, ip)
     due_dates.close_pending_of_final_song(song, actor, ip)  # cancelled: nothing left to decide
+    if to == DELIVERED:  # in turn to an eligible coordinator (DESIGN.md §9)
+        from app.domain.review_queue import assign_reviewer
+
+        assign_reviewer(song, actor=actor, ip=ip)
+        db.session.flush()
     return song
 
 
@@ -777,9 +797,7 @@ def decide_due_date_change(
     On approval the song's due date (and season, if the year changes) is updated
     and its scoring terms re-stored. Both the decision and the song change are audited.
     """
-    permissions.require(
-        permissions.can_decide_due_date(actor), "Solo la coordinación decide cambios de fecha de compromiso."
-    )
+    permissions.refuse_if(permissions.due_date_decision_refusal(actor, change))
     if change.status != "pending":
         raise Conflict("Esta solicitud ya fue decidida.", {"status": [change.status]})
     errors: dict[str, list[str]] = {}

@@ -14,7 +14,7 @@ from sqlalchemy import or_, update
 
 from app.domain import audit
 from app.extensions import db
-from app.models import Survey
+from app.models import Song, Survey
 from app.models.base import utcnow
 
 
@@ -40,12 +40,32 @@ def anonymise_surveys(days: int | None = None, *, now: datetime | None = None, a
         .execution_options(synchronize_session=False)
     )
     count = result.rowcount or 0
+    # How the answer came in (keyed address hash, browser, account): same retention.
+    db.session.execute(
+        update(Survey)
+        .where(Survey.submitted_at < cutoff, or_(Survey.ip_hash.is_not(None), Survey.answered_by_id.is_not(None)))
+        .values(ip_hash=None, browser_family=None, answered_by_id=None)
+        .execution_options(synchronize_session=False)
+    )
+    # The municipal contact of a delivered song (DESIGN.md §1): kept for the survey and its validation.
+    contacts = db.session.execute(
+        update(Song)
+        .where(Song.delivered_on < cutoff.date(), Song.contact_name.is_not(None))
+        .values(contact_name=None, contact_position=None, contact_email=None, contact_phone=None)
+        .execution_options(synchronize_session=False)
+    )
+    contacts_blanked = contacts.rowcount or 0
     audit.record(
         "surveys_anonymised",
         "survey",
         None,
         actor_id=actor_id,
-        changes={"count": [None, count], "retention_days": [None, days], "cutoff": [None, cutoff]},
+        changes={
+            "count": [None, count],
+            "contacts": [None, contacts_blanked],
+            "retention_days": [None, days],
+            "cutoff": [None, cutoff],
+        },
     )
     db.session.flush()
     return count

@@ -2,7 +2,8 @@
 
 Rules enforced here (shared by the HTML views and the JSON API):
 
-- only coordinators review, and never a song of their own label (segregation of duties);
+- only coordinators review, never for their home directorate, never a song they planned,
+  delivered, surveyed or whose due date they decided (segregation of duties, permissions.py);
 - only a ``delivered`` song can be reviewed or returned; a ``reviewed`` one can be corrected;
 - the rubric has four criteria scored 1–5 (pertinence, rigour, usefulness, evidence);
 - returning a song for changes needs a comment; a returned song counts as not delivered;
@@ -22,12 +23,12 @@ from flask_babel import gettext
 from app.domain import audit, calendar, due_dates
 from app.domain.calendar import business_days_between
 from app.domain.calendar import today as calendar_today
-from app.domain.errors import Conflict, PermissionDenied, ValidationFailed
+from app.domain.errors import Conflict, ValidationFailed
 from app.domain.parsing import ascii_int
-from app.domain.permissions import can_review_song
+from app.domain.permissions import refuse_if, review_refusal
 from app.domain.terms import refresh_song_terms
 from app.extensions import db
-from app.models import Review, Role, Song, SongState
+from app.models import Review, Song, SongState
 
 # API/form name → Review column.
 CRITERIA: dict[str, str] = {
@@ -61,16 +62,8 @@ def business_age(song: Song, today: date | None = None) -> int | None:
 
 
 def require_reviewer(actor: Any, song: Song) -> None:
-    if can_review_song(actor, song):
-        return
-    if getattr(actor, "role", None) == Role.COORDINATOR:
-        raise PermissionDenied(
-            _(
-                "No puede revisar una canción de su propia disquera (separación de funciones): otra persona de la "
-                "coordinación debe hacerlo."
-            )
-        )
-    raise PermissionDenied(_("Solo la coordinación central puede revisar o devolver canciones."))
+    """403 with the reason unless ``actor`` may review this song (segregation of duties, §9)."""
+    refuse_if(review_refusal(actor, song))
 
 
 def state_name(state: str) -> str:
@@ -177,7 +170,11 @@ def review_song(actor: Any, song: Song, scores: dict, comment: str | None, *, ip
 
 
 def correct_review(actor: Any, song: Song, scores: dict, comment: str | None, *, ip: str | None = None) -> Review:
-    """A coordinator corrects an existing review; the audit keeps each score before and after."""
+    """A coordinator corrects an existing review; the audit keeps each score before and after.
+
+    A correction that raises R moves the board after the fact: it waits, pending and visible, until a
+    second coordinator confirms it (four eyes, app.domain.four_eyes); ``review.pending_change`` is
+    then set and nothing changes yet. A correction that keeps or lowers R applies at once."""
     require_reviewer(actor, song)
     review = song.review
     if song.state != SongState.REVIEWED or review is None:
@@ -190,11 +187,26 @@ def correct_review(actor: Any, song: Song, scores: dict, comment: str | None, *,
         )
     values = validate_scores(scores)
     text = _clean_comment(comment, required=False)
+    if sum(values.values()) > sum(getattr(review, column) for column in CRITERIA.values()):
+        from app.domain import four_eyes
+
+        review.pending_change = four_eyes.request(
+            "review_raise", actor, song=song, payload={"scores": values, "comment": text}, ip=ip
+        )
+        return review
+    review.pending_change = None
+    return _apply_correction(actor, song, values, text, reviewer_id=actor.id, ip=ip)
+
+
+def _apply_correction(actor: Any, song: Song, values: dict[str, int], text: str | None, *, reviewer_id: int,
+                      ip: str | None, confirmed_by: int | None = None) -> Review:
+    review = song.review
     before = audit.snapshot(review, [*CRITERIA.values(), "comment", "reviewer_id"]) | _terms(song)
     for column, value in values.items():
         setattr(review, column, value)
     review.comment = text
-    review.reviewer_id = actor.id
+    review.reviewer_id = reviewer_id
+    review.corrections = (review.corrections or 0) + 1
     db.session.flush()
     refresh_song_terms(song)
     after = audit.snapshot(review, [*CRITERIA.values(), "comment", "reviewer_id"]) | _terms(song)
@@ -202,9 +214,23 @@ def correct_review(actor: Any, song: Song, scores: dict, comment: str | None, *,
     # Every score is recorded with its before/after, changed or not, so the trail reads on its own.
     for column in CRITERIA.values():
         changes[column] = [before[column], after[column]]
+    if confirmed_by is not None:
+        changes["confirmed_by"] = [None, confirmed_by]
     audit.record("review_corrected", "song", song.id, actor_id=actor.id, changes=changes, ip=ip)
     db.session.flush()
     return review
+
+
+def _apply_pending_raise(confirmer: Any, change) -> None:
+    """Four eyes confirmed: the raising correction asked by ``change.requested_by`` applies now."""
+    song = change.song
+    if song.state != SongState.REVIEWED or song.review is None:
+        raise Conflict(_("La canción ya no está revisada: la corrección pendiente no se puede aplicar."))
+    values = {column: int(v) for column, v in (change.payload.get("scores") or {}).items()}
+    _apply_correction(
+        confirmer, song, values, change.payload.get("comment"), reviewer_id=change.requested_by_id, ip=None,
+        confirmed_by=confirmer.id,
+    )
 
 
 def return_song(actor: Any, song: Song, comment: str, *, ip: str | None = None) -> Song:
@@ -269,3 +295,12 @@ def serialize_terms(song: Song) -> dict[str, Any]:
         "on_time": song.on_time,
         "return_comment": song.return_comment,
     }
+
+
+def _register_four_eyes() -> None:
+    from app.domain import four_eyes
+
+    four_eyes.APPLY["review_raise"] = _apply_pending_raise
+
+
+_register_four_eyes()

@@ -20,12 +20,12 @@ from typing import Any
 from sqlalchemy import Select, case, func, or_, select, union_all
 from sqlalchemy.orm import contains_eager, joinedload
 
-from app.domain import seasons
+from app.domain import permissions, seasons
 from app.domain.calendar import today
 from app.domain.errors import DomainError, ValidationFailed
 from app.domain.parsing import ascii_int
 from app.extensions import db
-from app.models import Department, Municipality, Role, Season, Song
+from app.models import Department, Municipality, Season, Song
 from app.models.songs import OPEN_STATES, SONG_STATES
 
 SORTS = ("urgency", "due_date", "created", "municipality", "state", "points")
@@ -140,7 +140,7 @@ def _conditions(user: Any, p: dict[str, Any]) -> list[Any]:
     """WHERE clauses on ``songs`` alone (codes and names through subqueries, no joins),
     so the pagination count reads one table and its indexes."""
     conditions: list[Any] = []
-    if getattr(user, "role", None) == Role.TERRITORIAL.value:
+    if permissions.is_territorial(user):
         conditions.append(Song.label_id == user.label_id)
     if "season" in p:
         conditions.append(Song.season_id == select(Season.id).where(Season.year == p["season"]).scalar_subquery())

@@ -38,7 +38,7 @@ def refresh_song_terms(song: Song) -> Song:
 
     E uses the municipality's category in force in the season's year (DESIGN.md §6)."""
     review = song.review
-    survey = song.survey
+    survey = song.survey if song.survey is not None and song.survey.counts else None  # held: not yet
     terms = song_terms(
         state=song.state,
         due_date=song.due_date,

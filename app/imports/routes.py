@@ -18,8 +18,8 @@ from flask import Response, abort, current_app, flash, redirect, render_template
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from app.auth.decorators import roles_required
-from app.domain import imports, storage
+from app.auth.decorators import permission_required
+from app.domain import imports, permissions, storage
 from app.imports import bp
 from app.imports.forms import ConfirmForm, UploadForm
 from app.transaction import keep_writes
@@ -72,13 +72,13 @@ def _load_pending() -> tuple[str, bytes, str] | None:
 
 
 @bp.get("")
-@roles_required("territorial", "coordinator")
+@permission_required(permissions.can_import_songs)
 def upload():
     return render_template("imports/upload.html", form=UploadForm(), columns=imports.COLUMN_HELP[1:])
 
 
 @bp.post("/preview")
-@roles_required("territorial", "coordinator")
+@permission_required(permissions.can_import_songs)
 def preview():
     form = UploadForm()
     if not form.validate_on_submit():
@@ -123,7 +123,7 @@ def _preview(report, filename: str):
 
 
 @bp.post("/confirm")
-@roles_required("territorial", "coordinator")
+@permission_required(permissions.can_import_songs)
 def confirm():
     form = ConfirmForm()
     if not form.validate_on_submit():
@@ -146,7 +146,7 @@ def confirm():
 
 
 @bp.get("/done")
-@roles_required("territorial", "coordinator")
+@permission_required(permissions.can_import_songs)
 def done():
     result = session.pop("song_import_done", None)
     if not isinstance(result, dict):
@@ -155,7 +155,7 @@ def done():
 
 
 @bp.get("/template")
-@roles_required("territorial", "coordinator")
+@permission_required(permissions.can_import_songs)
 def template():
     kind = request.args.get("format", "csv")
     actor = current_user._get_current_object()

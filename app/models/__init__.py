@@ -12,7 +12,7 @@ from app.models.charts import (
     LabelChartEntry,
 )
 from app.models.notifications import Notification, NotificationPreference
-from app.models.songs import DueDateChange, Evidence, Review, Song, SongState, Standing, Survey
+from app.models.songs import DueDateChange, Evidence, PendingChange, Review, Song, SongState, Standing, Survey
 from app.models.territory import Department, MunicipalCategory, MunicipalIndicator, Municipality, NeedWeights
 
 __all__ = [
@@ -33,6 +33,7 @@ __all__ = [
     "LoginThrottle",
     "MunicipalCategory",
     "MunicipalIndicator",
+    "PendingChange",
     "Municipality",
     "NeedWeights",
     "Notification",

@@ -11,6 +11,14 @@ from app.extensions import db
 from app.models.base import UTCDateTime, utcnow
 from app.models.catalogue import artist_members
 
+# A coordinator's home directorate (DESIGN.md §1, §9): the labels they never review, correct,
+# approve, regenerate or validate anything for. The national office has none.
+coordinator_home_labels = db.Table(
+    "coordinator_home_labels",
+    db.Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    db.Column("label_id", ForeignKey("labels.id", ondelete="CASCADE"), primary_key=True, index=True),
+)
+
 
 class Role(StrEnum):
     TERRITORIAL = "territorial"
@@ -19,11 +27,16 @@ class Role(StrEnum):
     ADMIN = "admin"
 
 
+def _l(message: str) -> str:
+    """Marks a string for extraction; translated where it is shown (permissions.role_name)."""
+    return message
+
+
 ROLE_LABELS = {
-    Role.TERRITORIAL: "Territorial",
-    Role.COORDINATOR: "Coordinación",
-    Role.MANAGER: "Gestión",
-    Role.ADMIN: "Administración",
+    Role.TERRITORIAL: _l("Territorial"),
+    Role.COORDINATOR: _l("Coordinación"),
+    Role.MANAGER: _l("Gestión"),
+    Role.ADMIN: _l("Administración"),
 }
 
 
@@ -58,6 +71,13 @@ class User(UserMixin, db.Model):
     artists: Mapped[list["Artist"]] = relationship(  # noqa: F821
         secondary=artist_members, back_populates="members"
     )
+    home_labels: Mapped[list["Label"]] = relationship(  # noqa: F821
+        secondary=coordinator_home_labels, order_by="Label.code"
+    )
+
+    @property
+    def home_label_ids(self) -> set[int]:
+        return {label.id for label in self.home_labels}
 
     @property
     def is_active(self) -> bool:  # Flask-Login: inactive users cannot sign in

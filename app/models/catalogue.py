@@ -138,6 +138,8 @@ class Season(db.Model):
     badge_platinum_songs: Mapped[int] = mapped_column(default=25)
     badge_punctuality_streak: Mapped[int] = mapped_column(default=10)
     badge_hit_review_threshold: Mapped[float] = mapped_column(default=0.75)
+    # Review service level: a delivered song is reviewed within this many business days (§9)
+    review_sla_days: Mapped[int] = mapped_column(default=10, server_default="10")
     # A declared delivery date lies at most this many business days before it is recorded;
     # an earlier one needs a coordinator (DESIGN.md §3).
     declaration_window_days: Mapped[int] = mapped_column(default=10, server_default="10")

@@ -3,7 +3,7 @@
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import DDL, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, event, false
+from sqlalchemy import DDL, JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, event, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -126,6 +126,9 @@ class Song(db.Model):
     # returned / cancelled
     return_comment: Mapped[str | None] = mapped_column(Text)
     cancel_reason: Mapped[str | None] = mapped_column(Text)
+    # stored at write time for the integrity alerts (set-based, DESIGN.md §9)
+    cancelled_on: Mapped[date | None]  # the day the song was cancelled
+    declared_lag_days: Mapped[int | None]  # business days from the declared delivery date to its recording
     returned_on: Mapped[date | None]  # a re-delivery is measured from a date on or after it
     # Cancelled after the committed due date: late (T = 0) unless a coordinator approved it
     # with a reason from song_rules.LATE_CANCEL_REASONS (DESIGN.md §3).
@@ -145,7 +148,20 @@ class Song(db.Model):
     survey_nonce: Mapped[str | None] = mapped_column(String(32))
     survey_issued_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
+    # municipal contact: the mayor's-office official who received the assistance; the survey
+    # goes to them (DESIGN.md §1, §9). Personal data (Ley 1581): docs/PRIVACY.md, retention.
+    contact_name: Mapped[str | None] = mapped_column(String(160))
+    contact_position: Mapped[str | None] = mapped_column(String(160))
+    contact_email: Mapped[str | None] = mapped_column(String(254))
+    contact_phone: Mapped[str | None] = mapped_column(String(40))
+    # an answer discarded by a coordinator reopens the link (survey_status "discarded")
+    survey_discarded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    delivered_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # review assignment in turn (DESIGN.md §9); reassignment is audited
+    assigned_reviewer_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    review_assigned_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
     version: Mapped[int] = mapped_column(default=1)  # optimistic locking (issue 9)
@@ -168,6 +184,8 @@ class Song(db.Model):
     municipality: Mapped["Municipality"] = relationship()  # noqa: F821
     department: Mapped["Department"] = relationship()  # noqa: F821
     created_by: Mapped["User | None"] = relationship(foreign_keys=[created_by_id])  # noqa: F821
+    delivered_by: Mapped["User | None"] = relationship(foreign_keys=[delivered_by_id])  # noqa: F821
+    assigned_reviewer: Mapped["User | None"] = relationship(foreign_keys=[assigned_reviewer_id])  # noqa: F821
     replaces: Mapped["Song | None"] = relationship(remote_side=[id], foreign_keys=[replaces_id])
     evidence: Mapped[list["Evidence"]] = relationship(
         back_populates="song", order_by="Evidence.uploaded_at", cascade="all, delete-orphan"
@@ -192,7 +210,10 @@ class Evidence(db.Model):
     """An evidence file; stored outside the web root under a generated name."""
 
     __tablename__ = "evidence"
-    __table_args__ = (CheckConstraint("size_bytes > 0", name="size_positive"),)
+    __table_args__ = (
+        CheckConstraint("size_bytes > 0", name="size_positive"),
+        Index("ix_evidence_sha256", "sha256", "song_id"),  # reused files (integrity alerts)
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     song_id: Mapped[int] = mapped_column(ForeignKey("songs.id", ondelete="CASCADE"), index=True)
@@ -234,6 +255,7 @@ class Review(db.Model):
     usefulness: Mapped[int]
     evidence_quality: Mapped[int]
     comment: Mapped[str | None] = mapped_column(Text)
+    corrections: Mapped[int] = mapped_column(default=0, server_default="0")  # integrity alerts
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
@@ -275,12 +297,27 @@ class Survey(db.Model):
     consent: Mapped[bool] = mapped_column(default=False)
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     anonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Held answers (DESIGN.md §9): stored, but they count only once a coordinator validates them.
+    # Only what is needed is kept: a keyed hash of the address, the browser family, the time taken.
+    held: Mapped[bool] = mapped_column(default=False, server_default=false())
+    hold_reasons: Mapped[str | None] = mapped_column(String(80))  # "session,address,speed"
+    validated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    validated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    ip_hash: Mapped[str | None] = mapped_column(String(64))
+    browser_family: Mapped[str | None] = mapped_column(String(40))
+    answer_seconds: Mapped[int | None]
+    answered_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))  # a signed-in session
 
     song: Mapped[Song] = relationship(back_populates="survey")
 
     @property
     def mean(self) -> float:
         return (self.q1 + self.q2 + self.q3 + self.q4 + self.q5) / 5
+
+    @property
+    def counts(self) -> bool:
+        """A held answer counts only once a coordinator validated it (DESIGN.md §9)."""
+        return not self.held or self.validated_at is not None
 
 
 class DueDateChange(db.Model):
@@ -319,3 +356,31 @@ SONG_GROUP_STATISTICS_SQL = (
     "ON label_id, artist_id, album_id, department_id FROM songs"
 )
 event.listen(Song.__table__, "after_create", DDL(SONG_GROUP_STATISTICS_SQL).execute_if(dialect="postgresql"))
+
+
+class PendingChange(db.Model):
+    """Four eyes (DESIGN.md §9): a change that moves the board after the fact waits here until a
+    second coordinator confirms it. ``kind``: review_raise, late_cancellation, target_change,
+    survey_regenerate. ``payload`` holds what to apply on confirmation."""
+
+    __tablename__ = "pending_changes"
+    __table_args__ = (
+        CheckConstraint("status IN ('pending','confirmed','rejected')", name="status_valid"),
+        Index("ix_pending_changes_status", "status", "requested_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    song_id: Mapped[int | None] = mapped_column(ForeignKey("songs.id", ondelete="CASCADE"), index=True)
+    label_id: Mapped[int | None] = mapped_column(ForeignKey("labels.id"))
+    payload: Mapped[dict | None] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(10), default="pending")
+    requested_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    comment: Mapped[str | None] = mapped_column(Text)
+
+    song: Mapped[Song | None] = relationship()
+    requested_by: Mapped["User"] = relationship(foreign_keys=[requested_by_id])  # noqa: F821
+    decided_by: Mapped["User | None"] = relationship(foreign_keys=[decided_by_id])  # noqa: F821

@@ -5,25 +5,24 @@ Views stay thin: parse with a form → app.domain.reviews (rules, writes, audit)
 
 from __future__ import annotations
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import func, select, true
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.routing import BuildError
 
 from app import numbers
 from app.api.songs import PREVIEW_TYPES
-from app.auth.decorators import roles_required
+from app.auth.decorators import permission_required
 from app.charts import svg
-from app.domain import calendar, lifecycle, permissions, survey_stats
+from app.domain import calendar, four_eyes, integrity, lifecycle, permissions, review_queue, survey_stats
 from app.domain import reviews as review_domain
-from app.domain.errors import Conflict, DomainError
+from app.domain.errors import Conflict, DomainError, NotFound, ValidationFailed
 from app.domain.parsing import ascii_int
 from app.extensions import db, htmx
-from app.models import Album, Department, Label, Municipality, Season, Song, SongState, Survey
+from app.models import Label, Season, Song, SongState
 from app.reviews import bp
 from app.reviews.forms import RUBRIC, ReturnForm, ReviewForm
 from app.surveys.forms import ITEMS as SURVEY_ITEMS
@@ -56,69 +55,52 @@ def _int_arg(name: str) -> int | None:
 
 
 def _filters() -> dict[str, int]:
-    return {k: v for k in ("season", "label", "album", "department") if (v := _int_arg(k))}
+    filters = {k: v for k in ("season", "label", "album", "department") if (v := _int_arg(k))}
+    filters.update({k: 1 for k in ("mine", "overdue") if request.args.get(k) in ("1", "on", "true")})
+    return filters
 
 
 @bp.get("")
-@roles_required("coordinator")
+@permission_required(permissions.can_review)
 def queue():
     """Delivered songs awaiting review, oldest delivery first (filters in the URL; HTMX partial refresh)."""
     filters = _filters()
-    page_number = _int_arg("page") or 1
-    conditions = [Song.state == SongState.DELIVERED.value]
-    if "album" in filters:
-        conditions.append(Song.album_id == filters["album"])
-    if "department" in filters:
-        conditions.append(Song.department_id == filters["department"])
-    if "season" in filters:  # by year, as everywhere in the URL
-        conditions.append(Song.season_id.in_(select(Season.id).where(Season.year == filters["season"])))
-    # Counts per label follow the album/department filters, not the label one (so the others stay visible).
-    count_stmt = (
-        select(Label.id, Label.name, func.count())
-        .join(Song, Song.label_id == Label.id)
-        .where(*conditions)
-        .group_by(Label.id, Label.name)
-        .order_by(Label.name)
-    )
-    counts = db.session.execute(count_stmt).all()
-    stmt = select(Song).where(*conditions)
-    if "label" in filters:
-        stmt = stmt.where(Song.label_id == filters["label"])
-    stmt = stmt.options(
-        selectinload(Song.municipality),
-        selectinload(Song.album),
-        selectinload(Song.label),
-        selectinload(Song.artist),
-        selectinload(Song.department),
-    ).order_by(Song.delivered_on.asc(), Song.id.asc())
-    page = db.paginate(
-        stmt, page=page_number, per_page=current_app.config.get("PAGE_SIZE", 25), error_out=False, count=False
-    )
-    # The per-label counts already hold the total: no second count over the queue.
-    page.total = sum(c for label_id, _n, c in counts if filters.get("label") in (None, label_id))
     today = calendar.today()
-    rows = [(song, review_domain.business_age(song, today)) for song in page.items]
-    context = {
-        "page": page,
-        "rows": rows,
-        "counts": counts,
-        "total": sum(c for _i, _n, c in counts),
-        "filters": filters,
-        "seasons": db.session.scalars(select(Season).order_by(Season.year.desc())).all(),
-        "labels": db.session.scalars(select(Label).order_by(Label.name)).all(),
-        "albums": db.session.scalars(select(Album).order_by(Album.name)).all(),
-        "departments": db.session.scalars(select(Department).order_by(Department.name)).all(),
-    }
+    context = review_queue.queue(
+        current_user, filters, _int_arg("page") or 1, current_app.config.get("PAGE_SIZE", 25), today
+    )
+    context["rows"] = [(song, review_domain.business_age(song, today)) for song in context["page"].items]
+    context["filters"] = filters
+    coordinators = review_queue.active_coordinators()
+    context["reassign_choices"] = lambda song: review_queue.eligible_reviewers(song, coordinators)
+    context["seasons"] = db.session.scalars(select(Season).order_by(Season.year.desc())).all()
     if htmx and not htmx.boosted:
         return render_template("reviews/_queue_results.html", **context)
     return render_template("reviews/queue.html", **context)
 
 
+@bp.post("/<int:song_id>/reassign")
+@permission_required(permissions.can_review)
+def reassign(song_id: int):
+    """Hand a waiting review to another eligible coordinator (audited)."""
+    song = _load_song(song_id)
+    try:
+        reviewer = review_queue.reassign_reviewer(
+            current_user, song, ascii_int(request.form.get("reviewer", ""), minimum=1), ip=request.remote_addr
+        )
+        db.session.commit()
+    except DomainError as exc:
+        db.session.rollback()
+        if exc.status == 403:
+            raise
+        flash(exc.message, "error")
+    else:
+        flash(_("Revisión reasignada a %(name)s.", name=reviewer.name), "success")
+    return redirect(url_for("reviews.queue"))
+
+
 def _load_song(song_id: int) -> Song:
-    song = db.session.get(Song, song_id)
-    if song is None:
-        abort(404)
-    return song
+    return lifecycle.get_song(current_user, song_id)
 
 
 def _page(song: Song, form: ReviewForm, return_form: ReturnForm, status: int = 200):
@@ -160,7 +142,7 @@ def _concurrent_change() -> None:
 
 
 @bp.route("/<int:song_id>", methods=["GET", "POST"])
-@roles_required("coordinator")
+@permission_required(permissions.can_review)
 def review(song_id: int):
     """The rubric for a delivered song (or the correction of a reviewed one's rubric)."""
     song = _load_song(song_id)
@@ -193,6 +175,15 @@ def review(song_id: int):
             _concurrent_change()
             return redirect(url_for("reviews.review", song_id=song_id))
         points = song.points if song.points is not None else 0
+        if getattr(_review, "pending_change", None) is not None:
+            flash(
+                _(
+                    "La corrección sube la revisión: queda pendiente hasta que otra persona de la coordinación la "
+                    "confirme (cuatro ojos)."
+                ),
+                "success",
+            )
+            return redirect(song_page_url(song))
         if created:
             flash(
                 _(
@@ -220,7 +211,7 @@ def review(song_id: int):
 
 
 @bp.post("/<int:song_id>/return")
-@roles_required("coordinator")
+@permission_required(permissions.can_review)
 def return_for_changes(song_id: int):
     """Send a delivered song back to its team with a required comment."""
     song = _load_song(song_id)
@@ -247,42 +238,97 @@ def return_for_changes(song_id: int):
     return redirect(url_for("reviews.queue"))
 
 
+@bp.get("/alerts")
+@permission_required(permissions.can_read_integrity_alerts)
+def alerts():
+    """Integrity alerts per label for a season, each linked to the songs behind it (DESIGN.md §9)."""
+    today = review_domain.today_bogota()
+    season = integrity.resolve_season(_int_arg("season"), today)
+    data = integrity.summary(season, today)
+    kinds = integrity.kinds()
+    return render_template(
+        "reviews/alerts.html",
+        season=season,
+        seasons=db.session.scalars(select(Season).order_by(Season.year.desc())).all(),
+        labels=data["labels"],
+        kinds=kinds,
+    )
+
+
+@bp.get("/alerts/<any({kinds}):kind>".format(kinds=", ".join(integrity.KIND_CODES)))
+@permission_required(permissions.can_read_integrity_alerts)
+def alert_songs(kind: str):
+    """The songs behind one alert for one label."""
+    today = review_domain.today_bogota()
+    season = integrity.resolve_season(_int_arg("season"), today)
+    label_id = _int_arg("label")
+    if label_id is None:
+        raise ValidationFailed(_("Elija una disquera."), {"label": [_("Requerido.")]})
+    label = db.session.get(Label, label_id)
+    if label is None:
+        raise NotFound(_("La disquera no existe."))
+    page = integrity.songs(kind, season, today, label.id, _int_arg("page") or 1, current_app.config.get("PAGE_SIZE", 25))
+    return render_template(
+        "reviews/alert_songs.html",
+        kind=next(k for k in integrity.kinds() if k.code == kind),
+        season=season,
+        label=label,
+        page=page,
+        song_url=song_page_url,
+        state_name=review_domain.state_name,
+    )
+
+
+@bp.get("/pending")
+@permission_required(permissions.can_confirm_changes)
+def pending_changes():
+    """Changes waiting for a second coordinator (four eyes), oldest first."""
+    return render_template(
+        "reviews/pending.html",
+        changes=four_eyes.pending(),
+        kind_name=four_eyes.kind_name,
+        refusal=four_eyes.confirm_refusal,
+        song_url=song_page_url,
+    )
+
+
+@bp.post("/pending/<int:change_id>")
+@permission_required(permissions.can_confirm_changes)
+def decide_pending(change_id: int):
+    change = four_eyes.get(change_id)
+    decision = request.form.get("decision")
+    if decision not in ("confirm", "reject"):
+        raise ValidationFailed(_("Elija confirmar o rechazar."), {"decision": [_("Requerido.")]})
+    try:
+        four_eyes.decide(current_user, change, decision == "confirm", request.form.get("comment"), ip=request.remote_addr)
+        db.session.commit()
+    except DomainError as exc:
+        db.session.rollback()
+        if exc.status == 403:
+            raise
+        flash(exc.message, "error")
+    else:
+        flash(_("Cambio confirmado y aplicado.") if decision == "confirm" else _("Cambio rechazado."), "success")
+    return redirect(url_for("reviews.pending_changes"))
+
+
 @bp.get("/surveys")
-@roles_required("coordinator", "manager")
+@permission_required(permissions.can_read_survey_results)
 def survey_results():
     """Answered surveys, newest first. Respondent name/position only for coordinators (Ley 1581 de 2012)."""
     label_id = _int_arg("label")
-    stmt = (
-        select(Survey)
-        .join(Song, Survey.song_id == Song.id)
-        .options(
-            selectinload(Survey.song).selectinload(Song.municipality).selectinload(Municipality.department),
-            selectinload(Survey.song).selectinload(Song.album),
-            selectinload(Survey.song).selectinload(Song.label),
-            selectinload(Survey.song).selectinload(Song.artist),
-        )
-        .order_by(Survey.submitted_at.desc(), Survey.id.desc())
-    )
-    if label_id:
-        stmt = stmt.where(Song.label_id == label_id)
-    page = db.paginate(
-        stmt, page=_int_arg("page") or 1, per_page=current_app.config.get("PAGE_SIZE", 25), error_out=False
-    )
-    mean_s = db.session.scalar(
-        select(func.avg(Song.satisfaction))
-        .join(Survey, Survey.song_id == Song.id)
-        .where(Song.label_id == label_id if label_id else true())
+    context = review_queue.survey_results(
+        label_id, _int_arg("page") or 1, current_app.config.get("PAGE_SIZE", 25)
     )
     questions = survey_stats.answers_by_question(label_id)
     return render_template(
         "reviews/surveys.html",
-        page=page,
         label_id=label_id,
-        mean_s=mean_s,
+        mean_s=context.pop("mean_s"),
         questions=questions,
         question_texts=SURVEY_ITEMS,
         scale_names=dict(SURVEY_SCALE),
         chart=svg.stacked_bars([(f"P{i}", list(q.counts.items())) for i, q in enumerate(questions, start=1)]),
-        labels=db.session.scalars(select(Label).order_by(Label.name)).all(),
         show_personal=permissions.can_see_respondent_data(current_user),
+        **context,
     )

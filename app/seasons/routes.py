@@ -10,8 +10,8 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from app.auth.decorators import roles_required
-from app.domain import lifecycle, seasons
+from app.auth.decorators import permission_required
+from app.domain import lifecycle, permissions, seasons
 from app.domain.calendar import today
 from app.domain.errors import DomainError, ValidationFailed
 from app.domain.lifecycle import parse_date
@@ -20,7 +20,6 @@ from app.extensions import db
 from app.models import Label, Season, Song
 from app.seasons import bp
 
-STAFF = ("coordinator", "admin")
 PER_PAGE = 50
 
 
@@ -42,7 +41,7 @@ def index():
 
 
 @bp.post("/<int:year>/confirm")
-@roles_required(*STAFF)
+@permission_required(permissions.can_manage_seasons)
 def confirm(year: int):
     season = _season(year)
     seasons.confirm_drafts(season, current_user, request.remote_addr)
@@ -52,7 +51,7 @@ def confirm(year: int):
 
 
 @bp.route("/<int:year>/close", methods=["GET", "POST"])
-@roles_required(*STAFF)
+@permission_required(permissions.can_manage_seasons)
 def close(year: int):
     season = _season(year)
     error = None
@@ -75,7 +74,7 @@ def close(year: int):
 
 
 @bp.route("/<int:year>/end", methods=["GET", "POST"])
-@roles_required(*STAFF)
+@permission_required(permissions.can_manage_seasons)
 def end(year: int):
     """Undelivered songs of a season ending: cancel them or carry them over to the next season."""
     season = _season(year)
@@ -122,7 +121,7 @@ def end(year: int):
 
 
 @bp.route("/<int:year>/correct", methods=["GET", "POST"])
-@roles_required("admin")
+@permission_required(permissions.can_administer)
 def correct(year: int):
     """The audited admin correction of a closed season's song (recomputes its final standings)."""
     season = _season(year)

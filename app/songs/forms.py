@@ -64,6 +64,11 @@ class DeliverForm(FlaskForm):
         _l("Beneficiarios (servidores públicos alcanzados)"),
         validators=[Optional(), NumberRange(min=0, message=_l("Debe ser 0 o más."))],
     )
+    # The municipal contact who receives the survey (DESIGN.md §1; personal data, docs/PRIVACY.md)
+    contact_name = StringField(_l("Contacto de la alcaldía: nombre"), validators=[Optional(), Length(max=160)])
+    contact_position = StringField(_l("Cargo del contacto"), validators=[Optional(), Length(max=160)])
+    contact_email = StringField(_l("Correo institucional del contacto"), validators=[Optional(), Length(max=254)])
+    contact_phone = StringField(_l("Teléfono del contacto"), validators=[Optional(), Length(max=40)])
 
 
 class CancelForm(FlaskForm):

@@ -28,7 +28,7 @@ from app.domain.calendar import business_days_left
 from app.domain.errors import Conflict, ValidationFailed
 from app.domain.parsing import ascii_int
 from app.extensions import db, htmx
-from app.models import Album, Artist, Department, Label, Municipality, Role, Season, Song
+from app.models import Album, Artist, Department, Label, Municipality, Season, Song
 from app.models.songs import OPEN_STATES, SONG_STATES
 from app.songs import bp
 from app.songs.forms import (
@@ -91,7 +91,7 @@ def _municipality_rows(actor: Any) -> list[tuple[int, str, str, str]]:
         .join(Department, Municipality.department_id == Department.id)
         .order_by(Municipality.name)
     )
-    if getattr(actor, "role", None) == Role.TERRITORIAL.value:
+    if permissions.is_territorial(actor):
         stmt = stmt.where(Department.label_id == actor.label_id)
     return [tuple(row) for row in db.session.execute(stmt)]
 
@@ -150,7 +150,7 @@ def municipalities():
 
 
 def _filter_options(actor: Any) -> dict[str, Any]:
-    territorial = getattr(actor, "role", None) == Role.TERRITORIAL.value
+    territorial = permissions.is_territorial(actor)
     artists = select(Artist).order_by(Artist.name)
     departments = select(Department).order_by(Department.name)
     if territorial:
@@ -185,7 +185,7 @@ def list_songs():
         "filter_error": filter_error,
         "days_left": days_left,
         "options": _filter_options(actor),
-        "can_create": getattr(actor, "role", None) in permissions.SONG_EDITOR_ROLES,
+        "can_create": permissions.can_plan_songs(actor),
     }
     headers = {"Vary": "HX-Request, HX-Target"}
     if htmx and htmx.target == "songs-results" and not htmx.history_restore_request:
@@ -277,7 +277,7 @@ def transition(song_id: int, to: str):
 def _song_form_choices(form: SongForm, actor: Any) -> None:
     placeholder = [SelectChoice("", _("— Elija —"))]
     if "artist_id" in form._fields:
-        if getattr(actor, "role", None) == Role.TERRITORIAL.value:
+        if permissions.is_territorial(actor):
             artists = db.session.scalars(
                 select(Artist).where(Artist.label_id == actor.label_id, Artist.active.is_(True)).order_by(Artist.name)
             ).all()
@@ -325,7 +325,7 @@ def _municipality_option(municipality: Municipality | None) -> list[dict[str, An
 def create():
     actor = _actor()
     permissions.require(
-        getattr(actor, "role", None) in permissions.SONG_EDITOR_ROLES,
+        permissions.can_plan_songs(actor),
         _("Su rol no permite registrar canciones (solo lectura)."),
     )
     form = SongForm()

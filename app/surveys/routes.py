@@ -12,19 +12,26 @@ from flask import Response, abort, flash, make_response, redirect, render_templa
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from app.domain import permissions
+from app.auth.decorators import permission_required
+from app.domain import lifecycle, permissions
 from app.domain.errors import DomainError, ValidationFailed
 from app.domain.surveys import (
     SURVEY_STATES,
+    AnswerContext,
     SurveyUnavailable,
+    discard_survey,
+    hold_reason_names,
     link_expires_at,
     qr_svg,
     regenerate_survey_link,
+    seconds_since,
     song_for_token,
+    started_stamp,
     submit_survey,
     survey_url,
+    validate_survey,
 )
-from app.extensions import db, limiter
+from app.extensions import limiter
 from app.models import Song
 from app.models.base import utcnow
 from app.surveys import bp
@@ -89,10 +96,19 @@ def answer(token: str):
         return _unavailable(exc.reason)
     form = SurveyForm()
     status = 200
+    started = request.form.get("started") if request.method == "POST" else None
+    if started is None or seconds_since(started) is None:
+        started = started_stamp()
     if request.method == "POST":
         if form.validate():
+            context = AnswerContext(
+                user=current_user if current_user.is_authenticated else None,
+                ip=request.remote_addr,
+                user_agent=request.headers.get("User-Agent", "")[:500],
+                seconds=seconds_since(request.form.get("started")),
+            )
             try:
-                submit_survey(token, form.answers())
+                submit_survey(token, form.answers(), context)
             except SurveyUnavailable as exc:
                 return _unavailable(exc.reason)
             except ValidationFailed:  # the form already checked the same rules; never a 500
@@ -101,16 +117,20 @@ def answer(token: str):
                 return _private(make_response(render_template("surveys/thanks.html", song=song)))
         status = 422
     html = render_template(
-        "surveys/answer.html", song=song, form=form, items=ITEMS, scale=SCALE, expires=link_expires_at(song)
+        "surveys/answer.html",
+        song=song,
+        form=form,
+        items=ITEMS,
+        scale=SCALE,
+        expires=link_expires_at(song),
+        started=started,
     )
     return _private(make_response(html, status))
 
 
 def _viewable_song(song_id: int) -> Song:
-    song = db.session.get(Song, song_id)
-    if song is None or not permissions.can_view_song(current_user, song):
-        abort(404)
-    return song
+    """The one song loader (404 if it does not exist, 403 if it is another label's)."""
+    return lifecycle.get_song(current_user, song_id)
 
 
 @bp.get("/encuesta-qr/<int:song_id>.svg")
@@ -153,20 +173,48 @@ def regenerate(song_id: int):
     """Issue a new link (new nonce): earlier links stop working. Coordinators; the team only for the first one."""
     song = _viewable_song(song_id)
     first = not song.survey_nonce
+
+    def message(pending) -> str:
+        if pending is not None:
+            return _(
+                "El enlace anterior venció: el enlace nuevo queda pendiente hasta que otra persona de la "
+                "coordinación lo confirme (cuatro ojos)."
+            )
+        if first:
+            return _("Enlace de encuesta creado.")
+        return _("Se generó un enlace nuevo: los enlaces anteriores de esta canción ya no funcionan.")
+
+    return _song_action(song, regenerate_survey_link, message)
+
+
+def _song_action(song: Song, action, message):
+    """Run ``action(current_user, song, ip=…)``, commit, flash ``message`` (or ``message(result)``);
+    a 403 is a 403 page with the reason."""
     try:
-        regenerate_survey_link(current_user, song, ip=request.remote_addr)
+        result = action(current_user, song, ip=request.remote_addr)
     except DomainError as exc:
         if exc.status == 403:
             raise
         flash(exc.message, "error")
     else:
-        flash(
-            _("Enlace de encuesta creado.")
-            if first
-            else _("Se generó un enlace nuevo: los enlaces anteriores de esta canción ya no funcionan."),
-            "success",
-        )
+        flash(message(result) if callable(message) else message, "success")
     return redirect(_safe_next(f"/songs/{song.id}"))
+
+
+@bp.post("/encuesta-retenida/<int:song_id>/validar")
+@permission_required(permissions.can_confirm_changes)
+def validate_held(song_id: int):
+    """A coordinator confirms a held answer (e.g. after calling the municipal contact)."""
+    message = _("Encuesta validada: ya cuenta en la satisfacción (S).")
+    return _song_action(_viewable_song(song_id), validate_survey, message)
+
+
+@bp.post("/encuesta-retenida/<int:song_id>/descartar")
+@permission_required(permissions.can_confirm_changes)
+def discard_held(song_id: int):
+    """A coordinator discards a held answer: the link can be answered again."""
+    message = _("Respuesta descartada: el enlace de la encuesta vuelve a quedar abierto.")
+    return _song_action(_viewable_song(song_id), discard_survey, message)
 
 
 @bp.app_context_processor
@@ -181,4 +229,4 @@ def _survey_helpers():
             "expired": bool(expires and utcnow() > expires),
         }
 
-    return {"survey_link_state": link_state, "survey_states": SURVEY_STATES}
+    return {"survey_link_state": link_state, "survey_states": SURVEY_STATES, "survey_hold_reasons": hold_reason_names}

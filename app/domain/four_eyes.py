@@ -1,0 +1,160 @@
+"""Four eyes (DESIGN.md §9; issue 15): what moves the board after the fact waits, pending and
+visible, until a second coordinator confirms it.
+
+Kinds wired here: ``review_raise`` (a review correction that raises R) and ``survey_regenerate``
+(a new survey link after the old one expired). ``late_cancellation`` and ``target_change`` use the
+same ``request``/``confirm`` once their domain functions exist (scoring and seasons issues): a
+kind registers the function that applies its payload in ``APPLY``.
+
+The confirmer is a coordinator other than the requester, outside the label's home directorate,
+and for a review also someone allowed to review the song (never its planner or deliverer).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from app.domain import audit, permissions
+from app.domain.errors import Conflict, NotFound, PermissionDenied
+from app.extensions import db
+from app.models import PendingChange, Song
+from app.models.base import utcnow
+
+KINDS = ("review_raise", "late_cancellation", "target_change", "survey_regenerate")
+APPLY: dict[str, Callable[[Any, PendingChange], None]] = {}
+
+
+def _(message: str, **values) -> str:
+    return permissions._(message, **values)
+
+
+def kind_name(kind: str) -> str:
+    names = {
+        "review_raise": _("Corrección que sube la revisión (R)"),
+        "late_cancellation": _("Aprobación de una cancelación tardía"),
+        "target_change": _("Cambio de meta después de la fecha de metas"),
+        "survey_regenerate": _("Enlace de encuesta nuevo tras vencer el anterior"),
+    }
+    return names.get(kind, kind)
+
+
+def applies(kind: str):
+    """Register the function that applies a confirmed change of ``kind``: ``fn(confirmer, change)``."""
+
+    def decorator(fn):
+        APPLY[kind] = fn
+        return fn
+
+    return decorator
+
+
+def pending_for(song: Song, kind: str | None = None) -> PendingChange | None:
+    stmt = select(PendingChange).where(PendingChange.song_id == song.id, PendingChange.status == "pending")
+    if kind:
+        stmt = stmt.where(PendingChange.kind == kind)
+    return db.session.scalar(stmt.order_by(PendingChange.id.desc()).limit(1))
+
+
+def request(
+    kind: str, actor: Any, *, song: Song | None = None, label_id: int | None = None, payload: dict | None = None,
+    ip: str | None = None,
+) -> PendingChange:
+    """Record a change that waits for a second coordinator (one pending change per song and kind)."""
+    if song is not None and pending_for(song, kind) is not None:
+        raise Conflict(_("Ya hay un cambio de este tipo pendiente de confirmación para esta canción."))
+    change = PendingChange(
+        kind=kind,
+        song_id=song.id if song is not None else None,
+        label_id=song.label_id if song is not None else label_id,
+        payload=payload or {},
+        requested_by_id=actor.id,
+    )
+    db.session.add(change)
+    db.session.flush()
+    audit.record(
+        "change_pending",
+        "song" if song is not None else "pending_change",
+        song.id if song is not None else change.id,
+        actor_id=actor.id,
+        changes={"pending_change": [None, change.id], "kind": [None, kind]},
+        ip=ip,
+    )
+    return change
+
+
+def confirm_refusal(user: Any, change: PendingChange) -> str | None:
+    """Why ``user`` may not confirm or reject ``change`` (None if they may)."""
+    if (reason := permissions.label_action_refusal(user, change.label_id)) is not None:
+        return reason
+    if change.requested_by_id == user.id:
+        return _("Usted pidió este cambio: lo confirma una segunda persona de la coordinación (cuatro ojos).")
+    if change.kind == "review_raise" and change.song is not None:
+        return permissions.review_refusal(user, change.song, ignore_assignment=True)
+    return None
+
+
+def get(change_id: int) -> PendingChange:
+    change = db.session.get(PendingChange, change_id) if 0 < change_id < 2**31 else None
+    if change is None:
+        raise NotFound(_("El cambio pendiente no existe."))
+    return change
+
+
+def decide(actor: Any, change: PendingChange, confirm: bool, comment: str | None = None, *, ip: str | None = None):
+    """The second coordinator confirms (the change is applied now) or rejects it."""
+    reason = confirm_refusal(actor, change)
+    if reason is not None:
+        raise PermissionDenied(reason)
+    if change.status != "pending":
+        raise Conflict(_("Este cambio ya fue decidido."))
+    change.status = "confirmed" if confirm else "rejected"
+    change.decided_by_id, change.decided_at = actor.id, utcnow()
+    change.comment = (comment or "").strip()[:2000] or None
+    if confirm:
+        import app.domain.reviews  # noqa: F401  (each module registers how its kind applies)
+        import app.domain.surveys  # noqa: F401
+
+        if change.kind not in APPLY:
+            raise Conflict(_("Este tipo de cambio todavía no se puede aplicar."))
+        APPLY[change.kind](actor, change)
+    audit.record(
+        "change_confirmed" if confirm else "change_rejected",
+        "song" if change.song_id else "pending_change",
+        change.song_id or change.id,
+        actor_id=actor.id,
+        changes={"pending_change": [change.id, change.status], "kind": [change.kind, change.kind]},
+        ip=ip,
+    )
+    db.session.flush()
+    return change
+
+
+def pending(limit: int = 200) -> list[PendingChange]:
+    return list(
+        db.session.scalars(
+            select(PendingChange)
+            .where(PendingChange.status == "pending")
+            .options(selectinload(PendingChange.song), selectinload(PendingChange.requested_by))
+            .order_by(PendingChange.requested_at, PendingChange.id)
+            .limit(limit)
+        )
+    )
+
+
+def serialize(change: PendingChange) -> dict[str, Any]:
+    return {
+        "id": change.id,
+        "kind": change.kind,
+        "song_id": change.song_id,
+        "label_id": change.label_id,
+        "payload": change.payload,
+        "status": change.status,
+        "requested_by": change.requested_by_id,
+        "requested_at": change.requested_at.isoformat() if change.requested_at else None,
+        "decided_by": change.decided_by_id,
+        "decided_at": change.decided_at.isoformat() if change.decided_at else None,
+    }
