@@ -265,7 +265,7 @@ def test_no_js_municipality_choice_when_ambiguous(client, auth, world):
     assert db.session.scalars(select(Song)).one().municipality_id == world.mun_cat5.id
     # a radio for another label's municipality is ignored, and the typed code is used instead
     client.post("/songs/new", data=dict(form, municipality_id=str(world.mun_b.id), municipality="05001",
-                                        planned_start="2024-06-01", due_date="2024-06-30"))
+                                        planned_start="2024-06-04", due_date="2024-06-28"))
     ids = sorted(s.municipality_id for s in db.session.scalars(select(Song)))
     assert ids == sorted([world.mun_cat5.id, world.mun_plain.id])
 

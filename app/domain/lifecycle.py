@@ -289,6 +289,17 @@ def _municipality(municipality_id: int | None, errors: dict[str, list[str]]) -> 
     return municipality
 
 
+def require_can_plan_for_artist(actor: Any, artist_id: Any) -> None:
+    """403 unless ``actor`` may plan songs for this artist's label: asked before the duplicate
+    warning, so a refusal is never shown as a warning about someone else's songs."""
+    artist = db.session.get(Artist, artist_id) if isinstance(artist_id, int) else None
+    if artist is not None:
+        permissions.require(
+            permissions.can_create_song_for_label(actor, artist.label_id),
+            "Solo puede registrar canciones de los artistas (equipos) de su propia disquera.",
+        )
+
+
 def _check_territory(actor: Any, artist: Artist, municipality: Municipality, errors: dict[str, list[str]]) -> None:
     """Territorial users plan for their own label's artists (403 otherwise); for everyone the
     municipality lies in a department of the artist's label (song_rules.check_territory)."""
@@ -374,13 +385,14 @@ def create_song(actor: Any, data: dict[str, Any], *, ip: str | None = None) -> S
     album = _album(album_id, errors)
     municipality = _municipality(municipality_id, errors)
     _raise_if(errors)
+    # Who may plan for this label is asked before any date rule: a refusal stays a 403.
+    _check_territory(actor, artist, municipality, errors)
     _add(
         errors,
         song_rules.check_due_date(
             planned_start, due_date, max_duration_days=album.max_duration_days, coordinator=_is_coordinator(actor)
         ),
     )
-    _check_territory(actor, artist, municipality, errors)
     replaces = _replaced_song(data.get("replaces_id"), artist.label_id, errors)
     _raise_if(errors)
     season = terms.season_for(due_date)

@@ -340,6 +340,7 @@ def create():
         valid = form.validate_on_submit()
         municipality, candidates = _resolve_municipality(form)
         if valid and municipality is not None:
+            lifecycle.require_can_plan_for_artist(actor, form.artist_id.data)
             duplicates = lifecycle.duplicate_warning(municipality.id, form.album_id.data, form.planned_start.data)
             if duplicates and not form.confirm_duplicate.data:
                 flash(_("Ya hay una canción parecida (mismo municipio y álbum, a menos de 30 días). "
