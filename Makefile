@@ -66,6 +66,7 @@ test: install-dev translations lint
 
 lint: install-dev
 	$(BIN)/ruff check app seeds tests config.py wsgi.py
+	$(BIN)/ruff format --check app seeds tests config.py wsgi.py
 
 ## make bench: benchmarks (see README, BENCHMARKS.md)
 bench: install-dev

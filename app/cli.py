@@ -44,8 +44,13 @@ def seed_reference() -> None:
 @click.option("--songs", default=5000, show_default=True, type=click.IntRange(0, 5_000_000))
 @click.option("--seed", "seed_value", default=42, show_default=True, type=int)
 @click.option("--if-empty", is_flag=True, help="Only when the database has no songs yet.")
-@click.option("--history-days", default=14, show_default=True, type=click.IntRange(0, 366),
-              help="Daily closing snapshots replayed for the last days (0: none).")
+@click.option(
+    "--history-days",
+    default=14,
+    show_default=True,
+    type=click.IntRange(0, 366),
+    help="Daily closing snapshots replayed for the last days (0: none).",
+)
 def seed_demo_command(songs: int, seed_value: int, if_empty: bool, history_days: int) -> None:
     """Deterministic demo data for the given seed."""
     from sqlalchemy import func, select
@@ -236,7 +241,9 @@ privacy_cli = CommittingGroup("privacy", help="Datos personales (Ley 1581 de 201
 
 
 @privacy_cli.command("anonymise")
-@click.option("--days", type=click.IntRange(0, 36500), default=None, help="Retention in days (default SURVEY_RETENTION_DAYS).")
+@click.option(
+    "--days", type=click.IntRange(0, 36500), default=None, help="Retention in days (default SURVEY_RETENTION_DAYS)."
+)
 def privacy_anonymise(days: int | None) -> None:
     """Blank survey respondents' name and position older than the retention period (issue 9)."""
     from app.domain.privacy import anonymise_surveys

@@ -58,7 +58,7 @@ _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 def _unstorable(value, depth: int = 0) -> str | None:
-    """"nul" or "surrogate" for the first string in a JSON value no database can store, else None.
+    """ "nul" or "surrogate" for the first string in a JSON value no database can store, else None.
 
     JSON may escape a lone UTF-16 surrogate (``"\\ud800"``): Python decodes it into a string
     that cannot be encoded as UTF-8, which SQLite and PostgreSQL then refuse (issue 19).

@@ -34,13 +34,7 @@ def safe_next(target: str | None) -> str:
     if any(ord(c) < 0x21 or ord(c) == 0x7F for c in target):
         raise DomainError(_("La dirección de regreso (next) no es válida."), {"next": [_("No válida.")]})
     parts = urlsplit(target)
-    if (
-        not target.startswith("/")
-        or target.startswith(("//", "/\\"))
-        or "\\" in target
-        or parts.scheme
-        or parts.netloc
-    ):
+    if not target.startswith("/") or target.startswith(("//", "/\\")) or "\\" in target or parts.scheme or parts.netloc:
         return home
     return target
 

@@ -378,8 +378,22 @@ def seed_demo(songs: int = 5000, seed: int = 42, today: date | None = None, hist
     choice, randint, randrange, rand, gauss = rng.choice, rng.randint, rng.randrange, rng.random, rng.gauss
     stamp, as_date = writer.stamp, writer.date
     delivered_states = ("delivered", "reviewed")
-    def emit(label_id, artist_id, album_id, mid, dep_id, pdet, category,
-             due, planned_start, state, delivered_on, carried_to, unsurveyed=False) -> int:
+
+    def emit(
+        label_id,
+        artist_id,
+        album_id,
+        mid,
+        dep_id,
+        pdet,
+        category,
+        due,
+        planned_start,
+        state,
+        delivered_on,
+        carried_to,
+        unsurveyed=False,
+    ) -> int:
         """Write one song (with its review, survey and evidence); returns the next free id."""
         nonlocal review_id, survey_id, evidence_id, first_file
         season_id = season_ids[due.year]
@@ -593,12 +607,27 @@ def seed_demo(songs: int = 5000, seed: int = 42, today: date | None = None, hist
                     rng, new_due, new_start, today, punctuality[label_id], year + 1 < this_year, carry=False
                 )
                 # the new song first: the carried-over one refers to it (foreign key checked per row)
-                plans = [(new_due, new_start, state2, delivered2, None, False),
-                         (due, planned_start, "cancelled", None, next_id, False)]
+                plans = [
+                    (new_due, new_start, state2, delivered2, None, False),
+                    (due, planned_start, "cancelled", None, next_id, False),
+                ]
         for due, planned_start, state, delivered_on, carried_to, unsurveyed in plans:
             made += 1
-            next_id = emit(label_id, artist_id, album_id, mid, dep_id, pdet, category,
-                           due, planned_start, state, delivered_on, carried_to, unsurveyed)
+            next_id = emit(
+                label_id,
+                artist_id,
+                album_id,
+                mid,
+                dep_id,
+                pdet,
+                category,
+                due,
+                planned_start,
+                state,
+                delivered_on,
+                carried_to,
+                unsurveyed,
+            )
     flush()
     if rebuild:
         for index in song_indexes:
@@ -615,10 +644,14 @@ def seed_demo(songs: int = 5000, seed: int = 42, today: date | None = None, hist
         nxt, current = season_by_year[next_year], season_by_year[this_year]
         nxt.drafts_from_year = this_year
         for playlist in list(db.session.scalars(select(Playlist).filter_by(season_id=current.id))):
-            if not db.session.scalar(select(Playlist.id).filter_by(season_id=nxt.id, label_id=playlist.label_id,
-                                                                   album_id=playlist.album_id)):
-                db.session.add(Playlist(season_id=nxt.id, label_id=playlist.label_id, album_id=playlist.album_id,
-                                        target=playlist.target))
+            if not db.session.scalar(
+                select(Playlist.id).filter_by(season_id=nxt.id, label_id=playlist.label_id, album_id=playlist.album_id)
+            ):
+                db.session.add(
+                    Playlist(
+                        season_id=nxt.id, label_id=playlist.label_id, album_id=playlist.album_id, target=playlist.target
+                    )
+                )
     _reset_sequences()
     db.session.commit()
     if songs > REBUILD_INDEXES_ABOVE:
@@ -644,8 +677,11 @@ def _history_and_closing(seasons: list, today: date, history_days: int) -> None:
             recent = history_days if season.ends_on >= today else 0
             month_ends = [date(season.year, m + 1, 1) - timedelta(days=1) for m in range(1, 12)]
             days = [d for d in month_ends if d <= last - timedelta(days=recent)]
-            days += [last - timedelta(days=n) for n in range(recent - 1, -1, -1)
-                     if last - timedelta(days=n) >= season.starts_on]
+            days += [
+                last - timedelta(days=n)
+                for n in range(recent - 1, -1, -1)
+                if last - timedelta(days=n) >= season.starts_on
+            ]
         for day in days:
             snapshot = charts.recompute_charts(season, as_of=day, kind="closing", cutoff=day, commit=False)
             _dated(snapshot.id, _bogota(day, 23, 55))
@@ -665,7 +701,6 @@ def _dated(snapshot_id: int, moment: datetime) -> None:
     """A replayed snapshot carries the time the scheduler would have written it (never the future)."""
     db.session.execute(update(ChartSnapshot).where(ChartSnapshot.id == snapshot_id).values(computed_at=moment))
     db.session.execute(update(BadgeAward).where(BadgeAward.snapshot_id == snapshot_id).values(awarded_at=moment))
-
 
 
 def _analyze() -> None:

@@ -83,8 +83,13 @@ class Sim:
             db.session.flush()
             mun = Municipality(code=f"{n:02d}001", name=f"Municipio {key}", department_id=dep.id, category="1")
             artist = Artist(label_id=label.id, name=f"Equipo {key}")
-            user = User(email=f"{key}@test.co", name=f"Territorial {key}", role="territorial", label_id=label.id,
-                        password_hash=pw)
+            user = User(
+                email=f"{key}@test.co",
+                name=f"Territorial {key}",
+                role="territorial",
+                label_id=label.id,
+                password_hash=pw,
+            )
             db.session.add_all([mun, artist, user])
             db.session.flush()
             artist.members.append(user)
@@ -136,7 +141,9 @@ class Sim:
     def start(self, song: dict) -> dict:
         client = self._team_client(song)
         return self._ok(
-            client.post(f"/api/v1/songs/{song['id']}/transitions", json={"to": "in_progress", "diagnosis": "Diagnóstico"}),
+            client.post(
+                f"/api/v1/songs/{song['id']}/transitions", json={"to": "in_progress", "diagnosis": "Diagnóstico"}
+            ),
             "start",
         )
 
@@ -155,8 +162,12 @@ class Sim:
         client = self._team_client(song)
         return client.post(
             f"/api/v1/songs/{song['id']}/transitions",
-            json={"to": "delivered", "delivered_on": declared.isoformat(), "product": product,
-                  "beneficiaries": beneficiaries},
+            json={
+                "to": "delivered",
+                "delivered_on": declared.isoformat(),
+                "product": product,
+                "beneficiaries": beneficiaries,
+            },
         )
 
     def deliver(self, song: dict, day: date, *, declared: date | None = None, evidence: bool = True, **kw) -> dict:
@@ -270,7 +281,9 @@ class Sim:
         return {key: action(key, *args, **kwargs) for key in self.teams}
 
 
-def honest_base(sim: Sim, *, on_time: int = 6, late: int = 2, on_due_eve=None, after_late=None) -> dict[str, list[dict]]:
+def honest_base(
+    sim: Sim, *, on_time: int = 6, late: int = 2, on_due_eve=None, after_late=None
+) -> dict[str, list[dict]]:
     """The same real work for both teams: ``on_time + late`` songs planned 01/02 and due Wed 15/05;
     ``on_time`` delivered Tue 14/05, ``late`` delivered Wed 22/05 (5 business days late, T = 0.75);
     all reviewed 4-4-4-4 (R = 0.75) on Fri 24/05.

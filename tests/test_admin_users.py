@@ -17,7 +17,14 @@ def _actions() -> list[str]:
 def test_admin_index_links(client, world, auth):
     auth.login(world.admin)
     body = client.get("/admin").get_data(as_text=True)
-    for href in ("/admin/users", "/admin/audit", "/admin/albums", "/admin/artists", "/admin/seasons", "/admin/playlists"):
+    for href in (
+        "/admin/users",
+        "/admin/audit",
+        "/admin/albums",
+        "/admin/artists",
+        "/admin/seasons",
+        "/admin/playlists",
+    ):
         assert f'href="{href}"' in body
 
 
@@ -73,7 +80,8 @@ def test_create_user_validation(client, world, auth):
     assert no_label.status_code == 422
     assert "necesita su disquera" in no_label.get_data(as_text=True)
     weak = client.post(
-        "/admin/users/new", data={"email": "x@test.co", "name": "X", "role": "manager", "label": "", "password": "corta"}
+        "/admin/users/new",
+        data={"email": "x@test.co", "name": "X", "role": "manager", "label": "", "password": "corta"},
     )
     assert weak.status_code == 422 and "al menos 10" in weak.get_data(as_text=True)
     dup = client.post(
@@ -82,7 +90,8 @@ def test_create_user_validation(client, world, auth):
     )
     assert dup.status_code == 422 and "Ya existe" in dup.get_data(as_text=True)
     bad_role = client.post(
-        "/admin/users/new", data={"email": "y@test.co", "name": "Y", "role": "root", "label": "", "password": "temporal-2025x"}
+        "/admin/users/new",
+        data={"email": "y@test.co", "name": "Y", "role": "root", "label": "", "password": "temporal-2025x"},
     )
     assert bad_role.status_code == 422
     assert db.session.scalar(select(User).filter(User.email.in_(["x@test.co", "y@test.co"]))) is None

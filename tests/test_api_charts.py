@@ -13,8 +13,14 @@ def computed(world):
     w = world
     # A: one reviewed song on time, rubric 4s (R 0.75), survey 5s (S 1): Q 0.85, T 1, points 91;
     #    target 2 -> Progress 0.5; OnTime 1; index = 100·(0.4·0.85 + 0.35·1 + 0.25·0.5) = 34 + 35 + 12.5 = 81.5
-    make_song(w, state="reviewed", due=date(2024, 4, 1), delivered_on=date(2024, 4, 1),
-              review=(4, 4, 4, 4), survey=(5, 5, 5, 5, 5))
+    make_song(
+        w,
+        state="reviewed",
+        due=date(2024, 4, 1),
+        delivered_on=date(2024, 4, 1),
+        review=(4, 4, 4, 4),
+        survey=(5, 5, 5, 5, 5),
+    )
     add_playlist(w, w.label_a, 2)
     charts.recompute_charts(w.season, as_of=date(2024, 6, 1))
     return w

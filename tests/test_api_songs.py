@@ -33,15 +33,36 @@ def test_requires_auth(client, world):
 
 
 def test_list_items_carry_every_term_and_filters(client, auth, world):
-    make_song(world, state="reviewed", delivered_on=date(2024, 3, 28), review=(4, 4, 4, 4), survey=(5, 5, 5, 5, 5),
-              municipality=world.mun_pdet)
+    make_song(
+        world,
+        state="reviewed",
+        delivered_on=date(2024, 3, 28),
+        review=(4, 4, 4, 4),
+        survey=(5, 5, 5, 5, 5),
+        municipality=world.mun_pdet,
+    )
     make_song(world, artist=world.artist_b)
     auth.login(world.coordinator)
     data = client.get(f"/api/v1/songs?label={world.label_a.id}&per_page=10").get_json()
     assert data["total"] == 1 and data["page"] == 1
     item = data["items"][0]
-    for key in ("late_business_days", "T", "R", "S", "Q", "E", "points", "state", "due_date", "version",
-                "municipality_code", "department_code", "label_code", "album_code", "survey_url"):
+    for key in (
+        "late_business_days",
+        "T",
+        "R",
+        "S",
+        "Q",
+        "E",
+        "points",
+        "state",
+        "due_date",
+        "version",
+        "municipality_code",
+        "department_code",
+        "label_code",
+        "album_code",
+        "survey_url",
+    ):
         assert key in item, key
     # due 01/04/2024, delivered Thu 28/03 (Jueves Santo) → on time
     assert item["late_business_days"] == 0 and item["T"] == 1.0
@@ -56,8 +77,20 @@ def test_list_items_carry_every_term_and_filters(client, auth, world):
 
 @pytest.mark.parametrize(
     "query",
-    ["", "q=medell", "q=abejorral", "q=producto", "department=05", "department=08", "municipality=05002",
-     "state=planned&sort=municipality", "overdue=1", "season=2024&q=asistencia", "q=100%25", "season=2031"],
+    [
+        "",
+        "q=medell",
+        "q=abejorral",
+        "q=producto",
+        "department=05",
+        "department=08",
+        "municipality=05002",
+        "state=planned&sort=municipality",
+        "overdue=1",
+        "season=2024&q=asistencia",
+        "q=100%25",
+        "season=2031",
+    ],
 )
 def test_total_counts_exactly_the_listed_songs(client, auth, world, query):
     """The total is counted on songs alone (issue 4 follow-up); it must still match the items."""
@@ -76,8 +109,19 @@ def test_total_counts_exactly_the_listed_songs(client, auth, world, query):
     assert mine["total"] == len(mine["items"]) and all(i["label_code"] == world.label_a.code for i in mine["items"])
 
 
-@pytest.mark.parametrize("query", ["season=20x4", "state=done", "label=-1", "sort=evil", "overdue=maybe",
-                                   "municipality=123", "page=abc", "per_page=100000"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "season=20x4",
+        "state=done",
+        "label=-1",
+        "sort=evil",
+        "overdue=maybe",
+        "municipality=123",
+        "page=abc",
+        "per_page=100000",
+    ],
+)
 def test_bad_filters_are_400_or_422_not_500(client, auth, world, query):
     auth.login(world.coordinator)
     response = client.get("/api/v1/songs?" + query)
@@ -136,12 +180,16 @@ def test_permissions_on_writes(client, auth, world):
     auth.login(world.territorial_b)
     assert client.post("/api/v1/songs", json=_new(world)).status_code == 403
     assert client.patch(f"/api/v1/songs/{song.id}", json={"scope": "x"}).status_code == 403
-    assert client.post(f"/api/v1/songs/{song.id}/transitions", json={"to": "cancelled", "reason": "x"}).status_code == 403
+    assert (
+        client.post(f"/api/v1/songs/{song.id}/transitions", json={"to": "cancelled", "reason": "x"}).status_code == 403
+    )
     auth.login(world.manager)
     assert client.get(f"/api/v1/songs/{song.id}").status_code == 200
     assert client.post("/api/v1/songs", json=_new(world)).status_code == 403
     assert client.patch(f"/api/v1/songs/{song.id}", json={"scope": "x"}).status_code == 403
-    assert client.post(f"/api/v1/songs/{song.id}/transitions", json={"to": "cancelled", "reason": "x"}).status_code == 403
+    assert (
+        client.post(f"/api/v1/songs/{song.id}/transitions", json={"to": "cancelled", "reason": "x"}).status_code == 403
+    )
     db.session.expire_all()
     assert db.session.get(Song, song.id).state == "planned"
 
@@ -179,14 +227,17 @@ def test_full_lifecycle_over_api(client, auth, world):
         url + "/transitions", json={"to": "delivered", "delivered_on": "2024-04-01", "product": "P", "beneficiaries": 4}
     )
     assert no_evidence.status_code == 422 and "evidence" in no_evidence.get_json()["details"]
-    up = client.post(url + "/evidence", data={"file": (io.BytesIO(PDF), "acta.pdf")}, content_type="multipart/form-data")
+    up = client.post(
+        url + "/evidence", data={"file": (io.BytesIO(PDF), "acta.pdf")}, content_type="multipart/form-data"
+    )
     assert up.status_code == 201
     future = client.post(
         url + "/transitions", json={"to": "delivered", "delivered_on": "2999-01-01", "product": "P", "beneficiaries": 4}
     )
     assert future.status_code == 422 and "delivered_on" in future.get_json()["details"]
     negative = client.post(
-        url + "/transitions", json={"to": "delivered", "delivered_on": "2024-04-01", "product": "P", "beneficiaries": -1}
+        url + "/transitions",
+        json={"to": "delivered", "delivered_on": "2024-04-01", "product": "P", "beneficiaries": -1},
     )
     assert negative.status_code == 422
     done = client.post(
@@ -205,12 +256,14 @@ def test_evidence_api_spoof_oversize_download_delete(client, auth, world, app):
     song = make_song(world)
     auth.login(world.territorial_a)
     url = f"/api/v1/songs/{song.id}/evidence"
-    spoof = client.post(url, data={"file": (io.BytesIO(b"MZ\x90\x00" + b"\0" * 64), "photo.jpg")},
-                        content_type="multipart/form-data")
+    spoof = client.post(
+        url, data={"file": (io.BytesIO(b"MZ\x90\x00" + b"\0" * 64), "photo.jpg")}, content_type="multipart/form-data"
+    )
     assert spoof.status_code == 422
     app.config["EVIDENCE_MAX_BYTES"] = 1000
-    big = client.post(url, data={"file": (io.BytesIO(b"%PDF-" + b"0" * 2000), "big.pdf")},
-                      content_type="multipart/form-data")
+    big = client.post(
+        url, data={"file": (io.BytesIO(b"%PDF-" + b"0" * 2000), "big.pdf")}, content_type="multipart/form-data"
+    )
     assert big.status_code == 422
     assert client.post(url, data={}, content_type="multipart/form-data").status_code == 400
     created = client.post(url, data={"file": (io.BytesIO(PDF), "acta.pdf")}, content_type="multipart/form-data")
@@ -233,8 +286,9 @@ def test_due_date_change_over_api(client, auth, world):
     auth.login(world.territorial_a)
     bad = client.post(f"/api/v1/songs/{song.id}/due-date-changes", json={"proposed_due": "mañana"})
     assert bad.status_code == 422
-    created = client.post(f"/api/v1/songs/{song.id}/due-date-changes",
-                          json={"proposed_due": "2024-04-22", "reason": "Paro armado"})
+    created = client.post(
+        f"/api/v1/songs/{song.id}/due-date-changes", json={"proposed_due": "2024-04-22", "reason": "Paro armado"}
+    )
     assert created.status_code == 201
     change_id = created.get_json()["id"]
     assert client.post(f"/api/v1/due-date-changes/{change_id}", json={"approve": True}).status_code == 403
@@ -253,8 +307,13 @@ def test_odd_ids_and_fields_never_500(client, auth, world):
     assert client.get("/api/v1/songs/99999999999999999999").status_code == 404
     assert client.get(f"/api/v1/songs/{song.id}/evidence/99999999999999").status_code == 404
     assert client.post("/api/v1/due-date-changes/99999999999", json={"approve": True}).status_code == 404
-    for body in ({"to": "cancelled", "reason": "x", "song": 1}, {"to": "cancelled", "reason": "x", "actor": 1},
-                 {"to": 5}, {"to": "in_progress", "diagnosis": {"a": 1}}, {"to": "cancelled", "reason": ["x"]}):
+    for body in (
+        {"to": "cancelled", "reason": "x", "song": 1},
+        {"to": "cancelled", "reason": "x", "actor": 1},
+        {"to": 5},
+        {"to": "in_progress", "diagnosis": {"a": 1}},
+        {"to": "cancelled", "reason": ["x"]},
+    ):
         response = client.post(f"/api/v1/songs/{song.id}/transitions", json=body)
         assert response.status_code == 422, body
     assert client.patch(f"/api/v1/songs/{song.id}", json={"state": "reviewed"}).status_code == 422

@@ -55,7 +55,7 @@ def test_events_read_as_words_with_names_instead_of_ids(app, client, auth, world
     assert "estado: planeada → en curso" in text
     assert "0,4 → 0,45" in text, "numbers in es-CO"
     assert "rol: — → Gestión" in text
-    assert "{&#34;" not in html and "{\"label_id" not in html, "no raw JSON"
+    assert "{&#34;" not in html and '{"label_id' not in html, "no raw JSON"
     # Links to the objects: the song page, and (for admins) the user's page.
     assert f'href="/songs/{song.id}"' in html
     assert f'href="/admin/users/{world.manager.id}"' in html

@@ -18,7 +18,9 @@ from app.security import AuditTrailIsAppendOnly
 @pytest.fixture
 def events(world):
     audit.record("song_created", "song", 7, actor_id=world.territorial_a.id, changes={"scope": [None, "=HYPERLINK(1)"]})
-    audit.record("song_updated", "song", 7, actor_id=world.coordinator.id, changes={"state": ["planned", "in_progress"]})
+    audit.record(
+        "song_updated", "song", 7, actor_id=world.coordinator.id, changes={"state": ["planned", "in_progress"]}
+    )
     audit.record("user_created", "user", world.manager.id, actor_id=world.admin.id, ip="10.9.8.7")
     old = audit.record("login", "user", world.admin.id, actor_id=world.admin.id)
     old.at = datetime(2024, 1, 15, 12, 0, tzinfo=UTC)
@@ -26,7 +28,12 @@ def events(world):
 
 
 def test_admin_and_coordinator_only(client, world, auth, events):
-    for user, status in ((world.admin, 200), (world.coordinator, 200), (world.manager, 403), (world.territorial_a, 403)):
+    for user, status in (
+        (world.admin, 200),
+        (world.coordinator, 200),
+        (world.manager, 403),
+        (world.territorial_a, 403),
+    ):
         auth.login(user)
         assert client.get("/admin/audit").status_code == status
         assert client.get("/admin/audit.csv").status_code == status

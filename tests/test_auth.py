@@ -136,7 +136,9 @@ def test_change_own_password_requires_current(client, world, auth):
     )
     assert bad.status_code == 422
     assert "La contraseña actual no es correcta" in bad.get_data(as_text=True)
-    weak = client.post("/account/password", data={"current": PASSWORD, "new": "solo-letras-x", "confirm": "solo-letras-x"})
+    weak = client.post(
+        "/account/password", data={"current": PASSWORD, "new": "solo-letras-x", "confirm": "solo-letras-x"}
+    )
     assert weak.status_code == 422
     ok = client.post(
         "/account/password", data={"current": PASSWORD, "new": "otra-clave-2025", "confirm": "otra-clave-2025"}
@@ -187,14 +189,20 @@ class TestThrottling:
 
     def test_per_address_limit_gives_429(self, client, world):
         for i in range(3):
-            r = client.post("/login", data={"email": f"x{i}@test.co", "password": "x"}, environ_base={"REMOTE_ADDR": "10.0.0.1"})
+            r = client.post(
+                "/login", data={"email": f"x{i}@test.co", "password": "x"}, environ_base={"REMOTE_ADDR": "10.0.0.1"}
+            )
             assert r.status_code == 401
-        blocked = client.post("/login", data={"email": "x9@test.co", "password": "x"}, environ_base={"REMOTE_ADDR": "10.0.0.1"})
+        blocked = client.post(
+            "/login", data={"email": "x9@test.co", "password": "x"}, environ_base={"REMOTE_ADDR": "10.0.0.1"}
+        )
         assert blocked.status_code == 429
         assert "Demasiadas solicitudes" in blocked.get_data(as_text=True)
         # GET of the page is not throttled; another address is not affected.
         assert client.get("/login", environ_base={"REMOTE_ADDR": "10.0.0.1"}).status_code == 200
-        other = client.post("/login", data={"email": "x9@test.co", "password": "x"}, environ_base={"REMOTE_ADDR": "10.0.0.2"})
+        other = client.post(
+            "/login", data={"email": "x9@test.co", "password": "x"}, environ_base={"REMOTE_ADDR": "10.0.0.2"}
+        )
         assert other.status_code == 401
 
     def test_failures_from_other_addresses_do_not_keep_the_owner_out(self, client, world):
@@ -242,10 +250,14 @@ class TestSharedRateLimitStore:
         store = redis.Redis.from_url("redis://127.0.0.1:6379/15")
         try:
             for i in range(3):
-                r = client.post("/login", data={"email": f"r{i}@test.co", "password": "x"}, environ_base={"REMOTE_ADDR": address})
+                r = client.post(
+                    "/login", data={"email": f"r{i}@test.co", "password": "x"}, environ_base={"REMOTE_ADDR": address}
+                )
                 assert r.status_code == 401
             assert list(store.scan_iter(match=f"*{address}*")), "no rate-limit counter in Redis"
-            blocked = client.post("/login", data={"email": "r9@test.co", "password": "x"}, environ_base={"REMOTE_ADDR": address})
+            blocked = client.post(
+                "/login", data={"email": "r9@test.co", "password": "x"}, environ_base={"REMOTE_ADDR": address}
+            )
             assert blocked.status_code == 429
         finally:
             for key in store.scan_iter(match=f"*{address}*"):
@@ -268,7 +280,11 @@ class TestRateLimitStoreDown:
 
     def test_falls_back_to_memory_without_500(self, client, world):
         for i in range(3):
-            r = client.post("/login", data={"email": f"d{i}@test.co", "password": "x"}, environ_base={"REMOTE_ADDR": "10.9.1.1"})
+            r = client.post(
+                "/login", data={"email": f"d{i}@test.co", "password": "x"}, environ_base={"REMOTE_ADDR": "10.9.1.1"}
+            )
             assert r.status_code == 401
-        blocked = client.post("/login", data={"email": "d9@test.co", "password": "x"}, environ_base={"REMOTE_ADDR": "10.9.1.1"})
+        blocked = client.post(
+            "/login", data={"email": "d9@test.co", "password": "x"}, environ_base={"REMOTE_ADDR": "10.9.1.1"}
+        )
         assert blocked.status_code == 429

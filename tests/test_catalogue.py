@@ -101,9 +101,7 @@ def test_season_pages(client, auth, world):
 
 
 def test_album_weight_change_recomputes_points(world):
-    song = make_song(
-        world, state="reviewed", due=date(2024, 4, 1), delivered_on=date(2024, 3, 28), review=(4, 4, 4, 4)
-    )
+    song = make_song(world, state="reviewed", due=date(2024, 4, 1), delivered_on=date(2024, 3, 28), review=(4, 4, 4, 4))
     before = song.points
     changes = catalogue.update_album(world.album_inn, "Innovación pública", "2", True, world.admin)
     assert changes == {"weight": [1.0, 2.0]}
@@ -150,7 +148,10 @@ def test_artist_pages(client, auth, world):
         f"/admin/artists/{artist_id}", data={"name": "Equipo Urabá", "members": [str(world.territorial_a.id)]}
     )
     assert saved.status_code == 302
-    assert client.post("/admin/artists", data={"label_id": str(world.label_a.id), "name": "equipo urabá"}).status_code == 422
+    assert (
+        client.post("/admin/artists", data={"label_id": str(world.label_a.id), "name": "equipo urabá"}).status_code
+        == 422
+    )
     assert client.post(f"/admin/artists/{artist_id}/active").status_code == 302
     assert events("artist_updated")[-1].changes == {"active": [True, False]}
 
@@ -172,10 +173,17 @@ def test_playlists_coordinator_and_admin_edit_others_403(client, auth, world):
     assert page.status_code == 200 and "DT01" in page.get_data(as_text=True)
     saved = client.post(
         "/admin/playlists?season=2024",
-        data={f"t_{world.label_a.id}_0": "12", f"t_{world.label_a.id}_{world.album_paz.id}": "4", f"t_{world.label_b.id}_0": ""},
+        data={
+            f"t_{world.label_a.id}_0": "12",
+            f"t_{world.label_a.id}_{world.album_paz.id}": "4",
+            f"t_{world.label_b.id}_0": "",
+        },
     )
     assert saved.status_code == 302
-    assert catalogue.playlist_grid(world.season) == {(world.label_a.id, None): 12, (world.label_a.id, world.album_paz.id): 4}
+    assert catalogue.playlist_grid(world.season) == {
+        (world.label_a.id, None): 12,
+        (world.label_a.id, world.album_paz.id): 4,
+    }
     assert [e.changes["target"] for e in events("playlist_target_set")] == [[None, 12], [None, 4]]
 
     auth.login(world.admin)
@@ -196,7 +204,11 @@ def test_album_targets_may_not_exceed_the_total(world):
     with pytest.raises(ValidationFailed) as info:
         catalogue.set_playlists(
             world.season,
-            {(world.label_a.id, None): "5", (world.label_a.id, world.album_inn.id): "4", (world.label_a.id, world.album_paz.id): "3"},
+            {
+                (world.label_a.id, None): "5",
+                (world.label_a.id, world.album_inn.id): "4",
+                (world.label_a.id, world.album_paz.id): "3",
+            },
             world.coordinator,
         )
     assert f"t_{world.label_a.id}_0" in info.value.details

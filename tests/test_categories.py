@@ -61,9 +61,7 @@ def test_shipped_categories_match_the_official_file_per_year_and_category(app):
         assert _counts_in_file(SHARED) == OFFICIAL_COUNTS
     assert counts["category_years"] == sum(sum(c.values()) for c in OFFICIAL_COUNTS.values()) == 4407
     # Bello is category 1 (and DNP group G1) in 2023, not the "5" the demo used to invent.
-    bello = db.session.scalar(
-        select(MunicipalCategory).filter_by(municipality_id=_mid("05088"), year=2023)
-    )
+    bello = db.session.scalar(select(MunicipalCategory).filter_by(municipality_id=_mid("05088"), year=2023))
     assert (bello.category, bello.capacity_group) == ("1", "G1")
     assert db.session.scalar(select(Municipality.category).filter_by(code="05088")) == "1"
     # San Andrés and the non-municipalised areas have none: never category 6, never prioritised for it.
@@ -76,9 +74,9 @@ def test_shipped_categories_match_the_official_file_per_year_and_category(app):
     )
     assert counts["indicator_values"] == 4399
     assert counts["prioritised"] == db.session.scalar(
-        select(func.count()).select_from(Municipality).where(
-            (Municipality.pdet.is_(True)) | Municipality.category.in_(("5", "6"))
-        )
+        select(func.count())
+        .select_from(Municipality)
+        .where((Municipality.pdet.is_(True)) | Municipality.category.in_(("5", "6")))
     )
 
 
@@ -91,9 +89,9 @@ def test_seed_is_idempotent_and_never_undoes_an_official_reimport(app):
     assert not report.errors and report.changed == 1
     db.session.commit()
     load_reference()
-    assert db.session.scalar(
-        select(MunicipalCategory.category).filter_by(municipality_id=_mid(AMAGA), year=2023)
-    ) == "4"
+    assert (
+        db.session.scalar(select(MunicipalCategory.category).filter_by(municipality_id=_mid(AMAGA), year=2023)) == "4"
+    )
     assert {y: _year_rows(y) for y in (2020, 2021, 2022)} == {y: before[y] for y in (2020, 2021, 2022)}
     assert db.session.scalar(select(func.count(AuditEvent.id))) == events + 1  # the import, not the seeds
 

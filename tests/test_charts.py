@@ -49,21 +49,55 @@ AS_OF = date(2024, 6, 1)
 @pytest.fixture
 def season_world(world):
     w = world
-    make_song(w, municipality=w.mun_plain, state="reviewed", due=date(2024, 4, 1), delivered_on=date(2024, 4, 1),
-              review=(4, 4, 4, 4), survey=(5, 5, 5, 5, 5))
-    make_song(w, municipality=w.mun_pdet, album=w.album_paz, state="reviewed", due=date(2024, 4, 1),
-              delivered_on=date(2024, 4, 3), review=(3, 3, 3, 3))
-    make_song(w, municipality=w.mun_cat5, state="reviewed", due=date(2024, 4, 1), delivered_on=date(2024, 4, 2),
-              review=(2, 3, 3, 2))
+    make_song(
+        w,
+        municipality=w.mun_plain,
+        state="reviewed",
+        due=date(2024, 4, 1),
+        delivered_on=date(2024, 4, 1),
+        review=(4, 4, 4, 4),
+        survey=(5, 5, 5, 5, 5),
+    )
+    make_song(
+        w,
+        municipality=w.mun_pdet,
+        album=w.album_paz,
+        state="reviewed",
+        due=date(2024, 4, 1),
+        delivered_on=date(2024, 4, 3),
+        review=(3, 3, 3, 3),
+    )
+    make_song(
+        w,
+        municipality=w.mun_cat5,
+        state="reviewed",
+        due=date(2024, 4, 1),
+        delivered_on=date(2024, 4, 2),
+        review=(2, 3, 3, 2),
+    )
     make_song(w, state="delivered", due=date(2024, 5, 2), delivered_on=date(2024, 5, 2), survey=(4, 4, 4, 4, 4))
     make_song(w, state="in_progress", due=date(2024, 5, 15))
     make_song(w, state="planned", due=date(2024, 7, 1))
     make_song(w, state="returned", due=date(2024, 5, 20))
     make_song(w, state="cancelled", due=date(2024, 4, 10))
-    make_song(w, artist=w.artist_b, state="reviewed", due=date(2024, 4, 1), delivered_on=date(2024, 4, 1),
-              review=(5, 5, 5, 5), survey=(5, 5, 5, 5, 5))
-    make_song(w, artist=w.artist_b, album=w.album_paz, state="reviewed", due=date(2024, 4, 1),
-              delivered_on=date(2024, 5, 2), review=(4, 4, 4, 4))
+    make_song(
+        w,
+        artist=w.artist_b,
+        state="reviewed",
+        due=date(2024, 4, 1),
+        delivered_on=date(2024, 4, 1),
+        review=(5, 5, 5, 5),
+        survey=(5, 5, 5, 5, 5),
+    )
+    make_song(
+        w,
+        artist=w.artist_b,
+        album=w.album_paz,
+        state="reviewed",
+        due=date(2024, 4, 1),
+        delivered_on=date(2024, 5, 2),
+        review=(4, 4, 4, 4),
+    )
     add_playlist(w, w.label_a, 8)
     idle = Artist(label_id=w.label_a.id, name="Equipo Sin Canciones")
     db.session.add(idle)
@@ -201,8 +235,13 @@ def test_badges_awarded_once_with_date(season_world):
     # A: Q ≥ 0.75 reviewed songs: s1 (0.85) -> 1 -> gold only. B: t1 (1.0), t2 (0.75) -> 2 -> gold + platinum.
     # Hit (S = 1 and R ≥ 0.75): A s1, B t1. Full tour: each label's only department has a delivered song.
     assert got == {
-        (w.label_a.id, "gold"), (w.label_a.id, "hit"), (w.label_a.id, "full_tour"),
-        (w.label_b.id, "gold"), (w.label_b.id, "platinum"), (w.label_b.id, "hit"), (w.label_b.id, "full_tour"),
+        (w.label_a.id, "gold"),
+        (w.label_a.id, "hit"),
+        (w.label_a.id, "full_tour"),
+        (w.label_b.id, "gold"),
+        (w.label_b.id, "platinum"),
+        (w.label_b.id, "hit"),
+        (w.label_b.id, "full_tour"),
     }
     first = db.session.scalar(select(BadgeAward).filter_by(label_id=w.label_a.id, badge="gold"))
     assert first.awarded_at == snap.computed_at
@@ -218,7 +257,9 @@ def test_badges_are_withdrawn_when_their_songs_are_returned_or_cancelled(season_
     db.session.commit()
     charts.recompute_charts(w.season, as_of=AS_OF)
     assert {a.badge for a in db.session.scalars(select(BadgeAward).filter_by(label_id=w.label_b.id))} == {
-        "gold", "hit", "full_tour"
+        "gold",
+        "hit",
+        "full_tour",
     }
     # B's two songs: t1 (the hit, gold) cancelled by an admin correction, t2 sent back as not reviewed.
     t1, t2 = db.session.scalars(select(Song).filter_by(label_id=w.label_b.id).order_by(Song.id)).all()
@@ -231,7 +272,9 @@ def test_badges_are_withdrawn_when_their_songs_are_returned_or_cancelled(season_
     assert set(db.session.scalars(select(BadgeAward.badge).filter_by(label_id=w.label_b.id))) == set()
     # A's badges, whose songs did not change, stay with their first date.
     assert {a.badge for a in db.session.scalars(select(BadgeAward).filter_by(label_id=w.label_a.id))} == {
-        "gold", "hit", "full_tour"
+        "gold",
+        "hit",
+        "full_tour",
     }
 
 

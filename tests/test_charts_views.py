@@ -15,8 +15,14 @@ from tests.factories import add_playlist, make_song
 @pytest.fixture
 def songs(world):
     w = world
-    make_song(w, state="reviewed", due=date(2024, 4, 1), delivered_on=date(2024, 4, 1),
-              review=(4, 4, 4, 4), survey=(5, 5, 5, 5, 5))
+    make_song(
+        w,
+        state="reviewed",
+        due=date(2024, 4, 1),
+        delivered_on=date(2024, 4, 1),
+        review=(4, 4, 4, 4),
+        survey=(5, 5, 5, 5, 5),
+    )
     make_song(w, artist=w.artist_b, state="in_progress", due=date(2024, 4, 1))
     add_playlist(w, w.label_a, 2)
     return w
@@ -105,20 +111,23 @@ def test_boards_need_login(client, songs):
 def test_breakdown_lists_are_capped_but_totals_use_every_song(client, auth, songs, monkeypatch):
     from app.charts import routes
 
-    extra = make_song(songs, state="reviewed", due=date(2024, 5, 2), delivered_on=date(2024, 5, 2),
-                      review=(4, 4, 4, 4))
-    oldest = min(s.id for s in charts.label_breakdown(songs.season, charts.recompute_charts(
-        songs.season, as_of=date(2024, 6, 1)), songs.label_a.id)["credited"])
+    extra = make_song(songs, state="reviewed", due=date(2024, 5, 2), delivered_on=date(2024, 5, 2), review=(4, 4, 4, 4))
+    oldest = min(
+        s.id
+        for s in charts.label_breakdown(
+            songs.season, charts.recompute_charts(songs.season, as_of=date(2024, 6, 1)), songs.label_a.id
+        )["credited"]
+    )
     charts.recompute_charts(songs.season, as_of=date(2024, 6, 1))
     monkeypatch.setattr(routes, "BREAKDOWN_ROWS", 1)
     auth.login(songs.coordinator)
     url = f"/charts/labels/{songs.label_a.id}/breakdown?season=2024"
     page = client.get(url).get_data(as_text=True)
     assert "primeras 1 de 2" in page and "all=1" in page
-    ontime = page[page.index('id="ontime"'):page.index('id="progress"')]
+    ontime = page[page.index('id="ontime"') : page.index('id="progress"')]
     assert f"#{extra.id}<" in ontime and f"#{oldest}<" not in ontime  # newest first
     # ΣT = 1 + 1 over 2 credited songs: shown in full even though one row is listed
     assert "/ (2 + 0 + 0)" in page
     page_all = client.get(url + "&all=1").get_data(as_text=True)
-    ontime_all = page_all[page_all.index('id="ontime"'):page_all.index('id="progress"')]
+    ontime_all = page_all[page_all.index('id="ontime"') : page_all.index('id="progress"')]
     assert f"#{oldest}<" in ontime_all and "primeras" not in page_all

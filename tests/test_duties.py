@@ -230,12 +230,21 @@ def test_admin_edits_role_label_and_team(client, auth, world):
     auth.login(world.admin)
     res = client.post(
         f"/admin/users/{world.manager.id}/edit",
-        data={"name": "Ex gestor", "role": "territorial", "label": str(world.label_b.id), "teams": [str(world.artist_b.id)]},
+        data={
+            "name": "Ex gestor",
+            "role": "territorial",
+            "label": str(world.label_b.id),
+            "teams": [str(world.artist_b.id)],
+        },
     )
     assert res.status_code == 302
     db.session.expire_all()
     user = db.session.get(User, world.manager.id)
-    assert (user.role, user.label_id, [a.id for a in user.artists]) == ("territorial", world.label_b.id, [world.artist_b.id])
+    assert (user.role, user.label_id, [a.id for a in user.artists]) == (
+        "territorial",
+        world.label_b.id,
+        [world.artist_b.id],
+    )
     # a team of another label, or a home directorate for a territorial user, is a 422 with the field marked
     res = client.post(
         f"/admin/users/{user.id}/edit",
@@ -244,7 +253,12 @@ def test_admin_edits_role_label_and_team(client, auth, world):
     assert res.status_code == 422 and "propia disquera" in res.get_data(as_text=True)
     res = client.post(
         f"/admin/users/{user.id}/edit",
-        data={"name": "X", "role": "territorial", "label": str(world.label_b.id), "home_labels": [str(world.label_a.id)]},
+        data={
+            "name": "X",
+            "role": "territorial",
+            "label": str(world.label_b.id),
+            "home_labels": [str(world.label_a.id)],
+        },
     )
     assert res.status_code == 422 and "Solo la coordinación tiene dirección de origen" in res.get_data(as_text=True)
     db.session.expire_all()
@@ -259,7 +273,10 @@ def test_admin_cannot_change_their_own_role_and_others_cannot_edit(client, auth,
         accounts.update_user(world.manager, name="Y", actor=world.coordinator)
     db.session.rollback()
     auth.login(world.coordinator)
-    assert client.post(f"/admin/users/{world.coordinator.id}/edit", data={"name": "Yo", "role": "admin"}).status_code == 403
+    assert (
+        client.post(f"/admin/users/{world.coordinator.id}/edit", data={"name": "Yo", "role": "admin"}).status_code
+        == 403
+    )
 
 
 def test_admin_creates_a_coordinator_with_a_home_directorate(client, auth, world):
@@ -283,8 +300,20 @@ def test_admin_creates_a_coordinator_with_a_home_directorate(client, auth, world
 def test_cli_create_and_edit_home_directorate(runner, world):
     result = runner.invoke(
         args=[
-            "users", "create", "--email", "c3@test.co", "--name", "C3", "--role", "coordinator",
-            "--home-label", "DT01", "--home-label", "dt02", "--password", PASSWORD,
+            "users",
+            "create",
+            "--email",
+            "c3@test.co",
+            "--name",
+            "C3",
+            "--role",
+            "coordinator",
+            "--home-label",
+            "DT01",
+            "--home-label",
+            "dt02",
+            "--password",
+            PASSWORD,
         ]
     )
     assert result.exit_code == 0, result.output
@@ -301,8 +330,24 @@ def test_cli_create_and_edit_home_directorate(runner, world):
     assert db.session.get(User, user.id).home_labels == []
     bad = runner.invoke(args=["users", "edit", "c3@test.co", "--home-label", "DT99"])
     assert bad.exit_code != 0 and "DT99" in bad.output
-    bad = runner.invoke(args=["users", "create", "--email", "t9@test.co", "--name", "T", "--role", "territorial",
-                              "--label", "DT01", "--home-label", "DT01", "--password", PASSWORD])
+    bad = runner.invoke(
+        args=[
+            "users",
+            "create",
+            "--email",
+            "t9@test.co",
+            "--name",
+            "T",
+            "--role",
+            "territorial",
+            "--label",
+            "DT01",
+            "--home-label",
+            "DT01",
+            "--password",
+            PASSWORD,
+        ]
+    )
     assert bad.exit_code != 0 and "dirección de origen" in bad.output
 
 

@@ -47,10 +47,20 @@ def _files_on_disk(app) -> list[str]:
         (PDF, "acta.pdf", "application/pdf", "pdf", "acta.pdf"),
         (JPEG, "foto 1.JPG", "image/jpeg", "jpg", "foto 1.jpg"),
         (PNG, "mapa.png", "image/png", "png", "mapa.png"),
-        (_ooxml(["[Content_Types].xml", "word/document.xml"]), "informe.docx", evidence_domain.DOCX, "docx",
-         "informe.docx"),
-        (_ooxml(["[Content_Types].xml", "xl/workbook.xml"]), "asistencia.xlsx", evidence_domain.XLSX, "xlsx",
-         "asistencia.xlsx"),
+        (
+            _ooxml(["[Content_Types].xml", "word/document.xml"]),
+            "informe.docx",
+            evidence_domain.DOCX,
+            "docx",
+            "informe.docx",
+        ),
+        (
+            _ooxml(["[Content_Types].xml", "xl/workbook.xml"]),
+            "asistencia.xlsx",
+            evidence_domain.XLSX,
+            "xlsx",
+            "asistencia.xlsx",
+        ),
         (PDF, "acta_reunión.jpg", "application/pdf", "pdf", "acta_reunión.jpg.pdf"),  # the content decides
     ],
 )
@@ -139,8 +149,9 @@ def test_permissions_and_closed_states(app, world):
 def test_delivered_song_keeps_its_last_evidence(app, world):
     song = make_song(world, state="in_progress")
     ev = evidence_domain.add_evidence(world.territorial_a, song, _file(PDF, "a.pdf"))
-    lifecycle.transition_song(world.territorial_a, song, "delivered", delivered_on=date(2024, 3, 28),
-                              product="Plan", beneficiaries=3)
+    lifecycle.transition_song(
+        world.territorial_a, song, "delivered", delivered_on=date(2024, 3, 28), product="Plan", beneficiaries=3
+    )
     db.session.commit()
     with pytest.raises(ValidationFailed):
         evidence_domain.remove_evidence(world.territorial_a, ev)

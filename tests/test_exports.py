@@ -218,7 +218,11 @@ def test_xlsx_has_numeric_cells_with_number_formats_widths_frozen_header_and_fil
 
 
 def test_categories_are_numbers_in_xlsx_and_the_word_especial_stays_text(client, auth, world, data):
-    db.session.add(Municipality(code="05005", name="Ciudad especial", department_id=world.dep_a.id, category="especial", pdet=False))
+    db.session.add(
+        Municipality(
+            code="05005", name="Ciudad especial", department_id=world.dep_a.id, category="especial", pdet=False
+        )
+    )
     db.session.commit()
     auth.login(world.manager)
     sheet = _workbook(client.get("/coverage/export/municipalities.xlsx?season=2024&department=05"))

@@ -138,7 +138,9 @@ def test_app_recovers_when_database_returns(_schema, tmp_path):
             {
                 "CONFIG_CLASS": TestingConfig,
                 "UPLOAD_FOLDER": str(tmp_path),
-                "SQLALCHEMY_DATABASE_URI": url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False),
+                "SQLALCHEMY_DATABASE_URI": url.set(host="127.0.0.1", port=proxy.port).render_as_string(
+                    hide_password=False
+                ),
                 "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "connect_args": {"connect_timeout": 2}},
             }
         )

@@ -27,9 +27,31 @@ TRANSLATIONS = APP_DIR / "translations"
 
 # Text that is the same in every language: the product's name, format names, symbols.
 ALLOWED_WORDS = {
-    "sinfonía", "svg", "csv", "xlsx", "json", "pdf", "api", "dane", "divipola", "pdet", "mdm",
-    "http", "https", "url", "id", "ok", "ip", "kb", "mb", "excel", "tv",
-    "round", "min", "max", "σt",  # formulas of DESIGN.md §4, shown as they are
+    "sinfonía",
+    "svg",
+    "csv",
+    "xlsx",
+    "json",
+    "pdf",
+    "api",
+    "dane",
+    "divipola",
+    "pdet",
+    "mdm",
+    "http",
+    "https",
+    "url",
+    "id",
+    "ok",
+    "ip",
+    "kb",
+    "mb",
+    "excel",
+    "tv",
+    "round",
+    "min",
+    "max",
+    "σt",  # formulas of DESIGN.md §4, shown as they are
 }
 CODE_TAGS = {"code", "kbd", "samp", "pre", "script", "style"}  # code reads the same in every language
 IDENTIFIER = re.compile(r"^[a-z0-9]+([_-][a-z0-9]+)+$")  # a CSS class or a column name in a block
@@ -144,9 +166,20 @@ def _extract(tmp_path: Path) -> Path:
     pot = tmp_path / "messages.pot"
     CommandLineInterface().run(
         [
-            "pybabel", "-q", "extract", "-F", str(ROOT / "babel.cfg"),
-            "-k", "_l", "-k", "lazy_gettext", "-k", "lazy_ngettext:1,2",
-            "-o", str(pot), str(APP_DIR),
+            "pybabel",
+            "-q",
+            "extract",
+            "-F",
+            str(ROOT / "babel.cfg"),
+            "-k",
+            "_l",
+            "-k",
+            "lazy_gettext",
+            "-k",
+            "lazy_ngettext:1,2",
+            "-o",
+            str(pot),
+            str(APP_DIR),
         ]
     )
     return pot

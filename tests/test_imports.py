@@ -150,10 +150,14 @@ def test_one_bad_row_in_a_thousand_writes_nothing_and_names_the_line(world):
         ({"state": "reviewed"}, "state"),
         ({"state": "delivered", "product": "Acta"}, "delivered_on"),
         ({"state": "delivered", "delivered_on": "2024-03-15"}, "product"),
-        ({"state": "delivered", "delivered_on": (date.today() + timedelta(days=3)).isoformat(), "product": "Acta"},
-         "delivered_on"),
-        ({"state": "delivered", "delivered_on": "2024-03-15", "product": "Acta", "beneficiaries": "-3"},
-         "beneficiaries"),
+        (
+            {"state": "delivered", "delivered_on": (date.today() + timedelta(days=3)).isoformat(), "product": "Acta"},
+            "delivered_on",
+        ),
+        (
+            {"state": "delivered", "delivered_on": "2024-03-15", "product": "Acta", "beneficiaries": "-3"},
+            "beneficiaries",
+        ),
         ({"beneficiaries": "2.5"}, "beneficiaries"),
         ({"scope": ""}, "scope"),
         ({"scope": "x" * 5001}, "scope"),
@@ -187,8 +191,19 @@ def test_xlsx_import_with_date_cells_and_numeric_codes(world):
     raw = xlsx_bytes(
         [
             ["DT01", "Equipo Andino", "INN", 5001, "Alcance", date(2024, 2, 1), "15/03/2024", None, None, None, None],
-            ["DT01", "equipo  andino", "paz", "05002", "Alcance 2", "2024-02-01", date(2024, 3, 20),
-             "delivered", date(2024, 3, 20), "Acta", 7],
+            [
+                "DT01",
+                "equipo  andino",
+                "paz",
+                "05002",
+                "Alcance 2",
+                "2024-02-01",
+                date(2024, 3, 20),
+                "delivered",
+                date(2024, 3, 20),
+                "Acta",
+                7,
+            ],
         ]
     )
     report = import_songs(raw, "libro.xlsx", world.coordinator)
@@ -199,8 +214,12 @@ def test_xlsx_import_with_date_cells_and_numeric_codes(world):
 
 
 def test_xlsx_bad_row_reports_spreadsheet_line(world):
-    raw = xlsx_bytes([["DT01", "Equipo Andino", "INN", "05001", "A", "2024-02-01", "2024-03-01"],
-                      ["DT01", "Nadie", "INN", "05001", "A", "2024-02-01", "2024-03-01"]])
+    raw = xlsx_bytes(
+        [
+            ["DT01", "Equipo Andino", "INN", "05001", "A", "2024-02-01", "2024-03-01"],
+            ["DT01", "Nadie", "INN", "05001", "A", "2024-02-01", "2024-03-01"],
+        ]
+    )
     report = import_songs(raw, "libro.xlsx", world.coordinator)
     assert [e.line for e in report.errors] == [3] and "artist" in report.errors[0].message
 

@@ -77,7 +77,7 @@ def test_preview_lists_the_bad_line_of_a_thousand_rows_and_keeps_nothing(client,
     assert page.status_code == 422
     html = page.get_data(as_text=True)
     assert "no se importó nada" in html
-    assert "<td class=\"num\">11</td>" in html and "album_code" in html
+    assert '<td class="num">11</td>' in html and "album_code" in html
     with client.session_transaction() as session:
         assert "song_import" not in session
     assert client.post("/songs/import/confirm").status_code == 302

@@ -24,8 +24,16 @@ def song_ids(world, kind, label=None):
 
 
 def evidence(song, sha):
-    db.session.add(Evidence(song_id=song.id, original_name="a.pdf", stored_name=f"{song.id}-{sha[:8]}.pdf",
-                            content_type="application/pdf", size_bytes=9, sha256=sha))
+    db.session.add(
+        Evidence(
+            song_id=song.id,
+            original_name="a.pdf",
+            stored_name=f"{song.id}-{sha[:8]}.pdf",
+            content_type="application/pdf",
+            size_bytes=9,
+            sha256=sha,
+        )
+    )
 
 
 def test_an_honest_label_has_no_alerts(world):
@@ -41,23 +49,51 @@ def test_each_alert_from_planted_data(world):
     late.cancelled_on = date(2024, 4, 15)
     early = make_song(world, state="cancelled", due=date(2024, 4, 1))
     early.cancelled_on = date(2024, 3, 20)  # cancelled before it was due: no alert
-    backdated = make_song(world, state="delivered", delivered_on=date(2024, 4, 1), municipality=world.mun_pdet,
-                          planned_start=date(2024, 1, 2))
+    backdated = make_song(
+        world,
+        state="delivered",
+        delivered_on=date(2024, 4, 1),
+        municipality=world.mun_pdet,
+        planned_start=date(2024, 1, 2),
+    )
     backdated.declared_lag_days = 25
-    drift = make_song(world, state="in_progress", municipality=world.mun_cat5, planned_start=date(2024, 8, 1),
-                      due=date(2024, 9, 1))
-    db.session.add(DueDateChange(song_id=drift.id, requested_by_id=world.territorial_a.id, previous_due=date(2024, 9, 1),
-                                 proposed_due=date(2024, 11, 1), reason="x", status="approved"))
-    reused_a = make_song(world, state="delivered", delivered_on=date(2024, 5, 30), planned_start=date(2024, 5, 1),
-                         due=date(2024, 6, 1))
+    drift = make_song(
+        world, state="in_progress", municipality=world.mun_cat5, planned_start=date(2024, 8, 1), due=date(2024, 9, 1)
+    )
+    db.session.add(
+        DueDateChange(
+            song_id=drift.id,
+            requested_by_id=world.territorial_a.id,
+            previous_due=date(2024, 9, 1),
+            proposed_due=date(2024, 11, 1),
+            reason="x",
+            status="approved",
+        )
+    )
+    reused_a = make_song(
+        world, state="delivered", delivered_on=date(2024, 5, 30), planned_start=date(2024, 5, 1), due=date(2024, 6, 1)
+    )
     reused_b = make_song(world, state="delivered", delivered_on=date(2024, 5, 30), artist=world.artist_b)
     evidence(reused_a, "b" * 64)
     evidence(reused_b, "b" * 64)
-    held = make_song(world, state="reviewed", delivered_on=date(2024, 4, 1), review=(4, 4, 4, 4),
-                     municipality=world.mun_pdet, planned_start=date(2024, 9, 1), due=date(2024, 10, 1))
+    held = make_song(
+        world,
+        state="reviewed",
+        delivered_on=date(2024, 4, 1),
+        review=(4, 4, 4, 4),
+        municipality=world.mun_pdet,
+        planned_start=date(2024, 9, 1),
+        due=date(2024, 10, 1),
+    )
     db.session.add(Survey(song_id=held.id, q1=5, q2=5, q3=5, q4=5, q5=5, held=True, hold_reasons="session"))
-    db.session.add(PendingChange(kind="target_change", label_id=world.label_a.id, requested_by_id=world.coordinator.id,
-                                 payload={"season_id": world.season.id, "target": 5}))
+    db.session.add(
+        PendingChange(
+            kind="target_change",
+            label_id=world.label_a.id,
+            requested_by_id=world.coordinator.id,
+            payload={"season_id": world.season.id, "target": 5},
+        )
+    )
     db.session.commit()
     a = alerts(world)
     assert a["late_cancellation"] == 1 and song_ids(world, "late_cancellation") == [late.id]
@@ -73,8 +109,9 @@ def test_each_alert_from_planted_data(world):
 
 def test_splitting_reviewer_share_corrections_and_backlog(world):
     first = make_song(world, municipality=world.mun_cat5, planned_start=date(2024, 2, 1), due=date(2024, 3, 1))
-    second = make_song(world, municipality=world.mun_cat5, planned_start=date(2024, 4, 1), due=date(2024, 5, 1),
-                       state="cancelled")
+    second = make_song(
+        world, municipality=world.mun_cat5, planned_start=date(2024, 4, 1), due=date(2024, 5, 1), state="cancelled"
+    )
     far = make_song(world, municipality=world.mun_pdet, planned_start=date(2024, 1, 2), due=date(2024, 2, 1))
     make_song(world, municipality=world.mun_pdet, planned_start=date(2024, 9, 2), due=date(2024, 10, 1))
     assert song_ids(world, "splitting") == sorted([first.id, second.id])
@@ -82,8 +119,17 @@ def test_splitting_reviewer_share_corrections_and_backlog(world):
     other = User(email="o@test.co", name="Otra", role="coordinator", password_hash="x")
     db.session.add(other)
     db.session.commit()
-    reviewed = [make_song(world, artist=world.artist_b, state="reviewed", delivered_on=date(2024, 4, 1),
-                          review=(4, 4, 4, 4), planned_start=date(2024, 1, 2 + i)) for i in range(4)]
+    reviewed = [
+        make_song(
+            world,
+            artist=world.artist_b,
+            state="reviewed",
+            delivered_on=date(2024, 4, 1),
+            review=(4, 4, 4, 4),
+            planned_start=date(2024, 1, 2 + i),
+        )
+        for i in range(4)
+    ]
     # 3 of 4 reviews of label B by the factory's coordinator, 1 by another: share 75 %
     db.session.get(Review, reviewed[0].review.id).reviewer_id = other.id
     db.session.get(Review, reviewed[1].review.id).corrections = 2
@@ -91,10 +137,24 @@ def test_splitting_reviewer_share_corrections_and_backlog(world):
     b = alerts(world, world.label_b)
     assert b["reviewer_share"] == 3 and reviewed[0].id not in song_ids(world, "reviewer_share", world.label_b)
     assert b["review_corrections"] == 1
-    make_song(world, state="delivered", delivered_on=date(2024, 5, 1), artist=world.artist_b,
-              municipality=world.mun_b, planned_start=date(2024, 4, 20), due=date(2024, 6, 1))
-    make_song(world, state="delivered", delivered_on=date(2024, 5, 30), artist=world.artist_b,
-              municipality=world.mun_b, planned_start=date(2024, 5, 20), due=date(2024, 6, 1))
+    make_song(
+        world,
+        state="delivered",
+        delivered_on=date(2024, 5, 1),
+        artist=world.artist_b,
+        municipality=world.mun_b,
+        planned_start=date(2024, 4, 20),
+        due=date(2024, 6, 1),
+    )
+    make_song(
+        world,
+        state="delivered",
+        delivered_on=date(2024, 5, 30),
+        artist=world.artist_b,
+        municipality=world.mun_b,
+        planned_start=date(2024, 5, 20),
+        due=date(2024, 6, 1),
+    )
     assert alerts(world, world.label_b)["review_backlog"] == 1  # delivered 1 May: > 10 business days on 3 June
 
 
@@ -130,8 +190,9 @@ def test_cancelling_and_delivering_store_what_the_alerts_read(app, world):
     song = make_song(world, state="in_progress", due=date(2024, 4, 1))
     _evidence(app, song, world.territorial_a)
     db.session.commit()
-    lifecycle.transition_song(world.territorial_a, song, "delivered", delivered_on="2024-04-01", product="A",
-                              beneficiaries=1)
+    lifecycle.transition_song(
+        world.territorial_a, song, "delivered", delivered_on="2024-04-01", product="A", beneficiaries=1
+    )
     assert song.declared_lag_days > 100  # recorded in 2026 for a 2024 delivery
     other = make_song(world, state="planned", due=date(2024, 4, 1))
     lifecycle.transition_song(world.territorial_a, other, "cancelled", reason="El municipio desistió")

@@ -87,7 +87,9 @@ def test_create_refuses_other_label_artist_and_municipality(world):
 
 
 def test_coordinator_creates_for_any_label_and_manager_cannot(world):
-    song = lifecycle.create_song(world.coordinator, _data(world, artist_id=world.artist_b.id, municipality_id=world.mun_b.id))
+    song = lifecycle.create_song(
+        world.coordinator, _data(world, artist_id=world.artist_b.id, municipality_id=world.mun_b.id)
+    )
     assert song.label_id == world.label_b.id
     with pytest.raises(PermissionDenied):
         lifecycle.create_song(world.manager, _data(world))
@@ -105,7 +107,9 @@ def test_create_validates_every_field(world):
         lifecycle.create_song(world.territorial_a, _data(world, due_date=date(2024, 2, 1)))
     assert "due_date" in exc.value.details
     with pytest.raises(ValidationFailed) as exc:  # no season for 2031
-        lifecycle.create_song(world.territorial_a, _data(world, planned_start=date(2031, 1, 1), due_date=date(2031, 2, 1)))
+        lifecycle.create_song(
+            world.territorial_a, _data(world, planned_start=date(2031, 1, 1), due_date=date(2031, 2, 1))
+        )
     assert "due_date" in exc.value.details
 
 
@@ -116,7 +120,9 @@ def test_duplicate_warning_same_municipality_any_album_within_90_days_cancelled_
     assert lifecycle.duplicate_warning(world.mun_pdet.id, world.album_inn.id, date(2024, 5, 31)) == []  # 91 days
     assert lifecycle.duplicate_warning(world.mun_pdet.id, world.album_paz.id, date(2024, 3, 5)) == [first]  # any album
     assert lifecycle.duplicate_warning(world.mun_plain.id, world.album_inn.id, date(2024, 3, 5)) == []
-    assert lifecycle.duplicate_warning(world.mun_pdet.id, world.album_inn.id, date(2024, 3, 5), exclude_id=first.id) == []
+    assert (
+        lifecycle.duplicate_warning(world.mun_pdet.id, world.album_inn.id, date(2024, 3, 5), exclude_id=first.id) == []
+    )
     lifecycle.transition_song(world.territorial_a, first, "cancelled", reason="Se canceló por orden público")
     assert lifecycle.duplicate_warning(world.mun_pdet.id, world.album_inn.id, date(2024, 3, 5)) == [first]
 

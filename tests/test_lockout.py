@@ -45,7 +45,9 @@ def _form(client, password, address, email="ta@test.co"):
 
 
 def _api(client, password, address, email="ta@test.co"):
-    return client.post("/api/v1/tokens", json={"email": email, "password": password}, environ_base={"REMOTE_ADDR": address})
+    return client.post(
+        "/api/v1/tokens", json={"email": email, "password": password}, environ_base={"REMOTE_ADDR": address}
+    )
 
 
 def test_a_stranger_cannot_lock_the_owner_out(app, client, world, clock):

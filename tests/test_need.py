@@ -126,9 +126,13 @@ def test_admin_sets_the_weights_and_the_ranking_follows(client, auth, world):
     assert db.session.scalar(select(NeedWeights.pdet_weight)) == 1
     after = need.scores(2024)
     assert after[_mun("05031").id].score == 100 != before and after[_mun("05088").id].score == 0
-    bad = client.post("/coverage/reference/need-weights", data={"idf_weight": "0", "capacity_weight": "0", "pdet_weight": "0"})
+    bad = client.post(
+        "/coverage/reference/need-weights", data={"idf_weight": "0", "capacity_weight": "0", "pdet_weight": "0"}
+    )
     assert bad.status_code == 422 and "Al menos un peso" in _text(bad)
-    bad = client.post("/coverage/reference/need-weights", data={"idf_weight": "2", "capacity_weight": "0", "pdet_weight": "1"})
+    bad = client.post(
+        "/coverage/reference/need-weights", data={"idf_weight": "2", "capacity_weight": "0", "pdet_weight": "1"}
+    )
     assert bad.status_code == 422
     assert db.session.scalar(select(NeedWeights.pdet_weight)) == 1
     auth.login(world.manager)

@@ -271,7 +271,9 @@ def build_scene(app, *, charts: bool = False) -> Scene:
         db.session.add(change[key])
         playlist[key] = Playlist(season_id=world.season.id, label_id=artist.label_id, target=10)
         db.session.add(playlist[key])
-        pending[key] = PendingChange(kind="survey_regenerate", song_id=s.id, label_id=s.label_id, requested_by_id=user.id)
+        pending[key] = PendingChange(
+            kind="survey_regenerate", song_id=s.id, label_id=s.label_id, requested_by_id=user.id
+        )
         db.session.add(pending[key])
         notification[key] = Notification(
             kind="returned", event_key=f"matrix-{key}", recipient_key=f"user:{user.id}", user_id=user.id, song_id=s.id
@@ -413,11 +415,23 @@ BODIES = {
     "POST songs.decide_due_date": lambda sc, side: {"decision": "reject", "comment": "No"},
     "POST songs.upload_evidence": lambda sc, side: {"file": (io.BytesIO(PDF), "acta.pdf")},
     "POST reviews.review": lambda sc, side: dict(SCORES),
-    "POST seasons.end": lambda sc, side: {"song_id": sc.song[side].id, "action": "cancel", "reason": "Prueba de cierre"},
-    "POST seasons.correct": lambda sc, side: {"song_id": sc.song[side].id, "what": "cancel", "reason": "Corrección de prueba"},
+    "POST seasons.end": lambda sc, side: {
+        "song_id": sc.song[side].id,
+        "action": "cancel",
+        "reason": "Prueba de cierre",
+    },
+    "POST seasons.correct": lambda sc, side: {
+        "song_id": sc.song[side].id,
+        "what": "cancel",
+        "reason": "Corrección de prueba",
+    },
     "POST reviews.return_for_changes": lambda sc, side: {"return_comment": "Complete la evidencia."},
     "POST admin.reset_password": lambda sc, side: {"password": "temporal-2025x"},
-    "POST auth.change_password": lambda sc, side: {"current": "x", "new": "otra-clave-2025", "confirm": "otra-clave-2025"},
+    "POST auth.change_password": lambda sc, side: {
+        "current": "x",
+        "new": "otra-clave-2025",
+        "confirm": "otra-clave-2025",
+    },
 }
 
 
@@ -468,8 +482,7 @@ def test_permission_matrix(app, client, auth, case):
     expected = dict(zip(ROLES, EXPECTED[case].split(), strict=True))
     mismatches = {r: (expected[r], observed[r]) for r in ROLES if expected[r] != observed[r]}
     assert not mismatches, (
-        f"{case} {re.sub(r'<[^>]+>', '…', rule.rule)}: expected → observed {mismatches}\n"
-        f"observed row: {row!r}"
+        f"{case} {re.sub(r'<[^>]+>', '…', rule.rule)}: expected → observed {mismatches}\nobserved row: {row!r}"
     )
 
 

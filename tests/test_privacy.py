@@ -17,7 +17,11 @@ def _survey(world, days_ago: int, name: str | None = "Ana Pérez") -> Survey:
     song = make_song(world, state="delivered", delivered_on=date(2024, 3, 28))
     survey = Survey(
         song_id=song.id,
-        q1=5, q2=4, q3=4, q4=5, q5=3,
+        q1=5,
+        q2=4,
+        q3=4,
+        q4=5,
+        q5=3,
         comment="Muy útil",
         respondent_name=name,
         respondent_position="Secretaria de Planeación" if name else None,

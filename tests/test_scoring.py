@@ -18,8 +18,16 @@ def approx(x):
 
 def test_weekend_inside_the_delay_is_not_counted():
     # Due Friday 01/03/2024, delivered Monday 04/03/2024: Saturday and Sunday do not count -> 1 day late.
-    t = song_terms(state="delivered", due_date=date(2024, 3, 1), delivered_on=date(2024, 3, 4), pdet=False,
-                   category="1", album_weight=1.0, review=None, survey=None)
+    t = song_terms(
+        state="delivered",
+        due_date=date(2024, 3, 1),
+        delivered_on=date(2024, 3, 4),
+        pdet=False,
+        category="1",
+        album_weight=1.0,
+        review=None,
+        survey=None,
+    )
     assert t.late_business_days == 1
     assert t.timeliness == approx(0.95)  # 1 - 1/20
     assert t.on_time is False
@@ -28,19 +36,43 @@ def test_weekend_inside_the_delay_is_not_counted():
 def test_holidays_inside_the_delay_are_not_counted():
     # Due Wednesday 27/03/2024; Thursday 28 and Friday 29 are Semana Santa holidays, then the weekend,
     # delivered Monday 01/04/2024 -> 1 business day late.
-    t = song_terms(state="delivered", due_date=date(2024, 3, 27), delivered_on=date(2024, 4, 1), pdet=False,
-                   category="1", album_weight=1.0, review=None, survey=None)
+    t = song_terms(
+        state="delivered",
+        due_date=date(2024, 3, 27),
+        delivered_on=date(2024, 4, 1),
+        pdet=False,
+        category="1",
+        album_weight=1.0,
+        review=None,
+        survey=None,
+    )
     assert t.late_business_days == 1
     # Due Friday 22/03/2024; Monday 25/03 is San José (Ley Emiliani), delivered Tuesday 26/03 -> 1 day late.
-    t2 = song_terms(state="delivered", due_date=date(2024, 3, 22), delivered_on=date(2024, 3, 26), pdet=False,
-                    category="1", album_weight=1.0, review=None, survey=None)
+    t2 = song_terms(
+        state="delivered",
+        due_date=date(2024, 3, 22),
+        delivered_on=date(2024, 3, 26),
+        pdet=False,
+        category="1",
+        album_weight=1.0,
+        review=None,
+        survey=None,
+    )
     assert t2.late_business_days == 1
 
 
 def test_delivery_on_the_due_date_and_before_is_on_time():
     for delivered in (date(2024, 4, 1), date(2024, 3, 20)):
-        t = song_terms(state="delivered", due_date=date(2024, 4, 1), delivered_on=delivered, pdet=False,
-                       category="1", album_weight=1.0, review=None, survey=None)
+        t = song_terms(
+            state="delivered",
+            due_date=date(2024, 4, 1),
+            delivered_on=delivered,
+            pdet=False,
+            category="1",
+            album_weight=1.0,
+            review=None,
+            survey=None,
+        )
         assert t.late_business_days == 0
         assert t.timeliness == 1.0
         assert t.on_time is True
@@ -52,16 +84,32 @@ def test_timeliness_floor_at_twenty_business_days():
     assert scoring.timeliness(35) == 0.0  # never negative
     # Due Monday 01/04/2024, delivered Thursday 02/05/2024: 21 weekdays in April after the 1st,
     # 1 May is a holiday, 2 May counts -> 22 days late -> T = 0.
-    t = song_terms(state="delivered", due_date=date(2024, 4, 1), delivered_on=date(2024, 5, 2), pdet=False,
-                   category="1", album_weight=1.0, review=None, survey=None)
+    t = song_terms(
+        state="delivered",
+        due_date=date(2024, 4, 1),
+        delivered_on=date(2024, 5, 2),
+        pdet=False,
+        category="1",
+        album_weight=1.0,
+        review=None,
+        survey=None,
+    )
     assert t.late_business_days == 22
     assert t.timeliness == 0.0
 
 
 def test_undelivered_and_returned_songs_have_no_timeliness():
     for state in ("planned", "in_progress", "returned", "cancelled"):
-        t = song_terms(state=state, due_date=date(2024, 4, 1), delivered_on=None, pdet=False, category="1",
-                       album_weight=1.0, review=None, survey=None)
+        t = song_terms(
+            state=state,
+            due_date=date(2024, 4, 1),
+            delivered_on=None,
+            pdet=False,
+            category="1",
+            album_weight=1.0,
+            review=None,
+            survey=None,
+        )
         assert t.timeliness is None and t.points is None and t.on_time is None
 
 
@@ -104,8 +152,16 @@ def test_album_weight_scales_points():
 
 def test_rubric_below_approval_earns_no_points_but_keeps_quality():
     # Rubric 3,3,3,2: mean 2.75 -> R = 1.75/4 = 0.4375 < 0.5 -> 0 points; Q = R = 0.4375
-    t = song_terms(state="reviewed", due_date=date(2024, 4, 1), delivered_on=date(2024, 4, 1), pdet=False,
-                   category="1", album_weight=1.0, review=(3, 3, 3, 2), survey=None)
+    t = song_terms(
+        state="reviewed",
+        due_date=date(2024, 4, 1),
+        delivered_on=date(2024, 4, 1),
+        pdet=False,
+        category="1",
+        album_weight=1.0,
+        review=(3, 3, 3, 2),
+        survey=None,
+    )
     assert t.review_score == approx(0.4375)
     assert t.quality == approx(0.4375)
     assert t.points == 0
@@ -113,8 +169,16 @@ def test_rubric_below_approval_earns_no_points_but_keeps_quality():
 
 def test_rubric_exactly_at_approval_earns_points():
     # Rubric 3,3,3,3: R = 0.5 (approved). Q = 0.5, T = 1: 100 · (0.30 + 0.40) = 70
-    t = song_terms(state="reviewed", due_date=date(2024, 4, 1), delivered_on=date(2024, 4, 1), pdet=False,
-                   category="1", album_weight=1.0, review=(3, 3, 3, 3), survey=None)
+    t = song_terms(
+        state="reviewed",
+        due_date=date(2024, 4, 1),
+        delivered_on=date(2024, 4, 1),
+        pdet=False,
+        category="1",
+        album_weight=1.0,
+        review=(3, 3, 3, 3),
+        survey=None,
+    )
     assert t.points == 70
 
 
@@ -129,8 +193,16 @@ def test_song_terms_full_example():
     # Rubric 4,4,4,4 -> R = 0.75; survey 5,5,5,5,4 -> mean 4.8 -> S = 0.95.
     # Q = 0.6·0.75 + 0.4·0.95 = 0.45 + 0.38 = 0.83
     # points = round(100 · (0.6·0.83 + 0.4·0.9) · 1.4 · 1.2) = round(100 · 0.858 · 1.68) = round(144.144) = 144
-    t = song_terms(state="reviewed", due_date=date(2024, 4, 1), delivered_on=date(2024, 4, 3), pdet=True,
-                   category="6", album_weight=1.2, review=(4, 4, 4, 4), survey=(5, 5, 5, 5, 4))
+    t = song_terms(
+        state="reviewed",
+        due_date=date(2024, 4, 1),
+        delivered_on=date(2024, 4, 3),
+        pdet=True,
+        category="6",
+        album_weight=1.2,
+        review=(4, 4, 4, 4),
+        survey=(5, 5, 5, 5, 4),
+    )
     assert t.late_business_days == 2
     assert t.timeliness == approx(0.9)
     assert t.satisfaction == approx(0.95)
@@ -140,8 +212,16 @@ def test_song_terms_full_example():
 
 
 def test_a_delivered_song_not_reviewed_has_no_points_yet():
-    t = song_terms(state="delivered", due_date=date(2024, 4, 1), delivered_on=date(2024, 4, 1), pdet=False,
-                   category="1", album_weight=1.0, review=(5, 5, 5, 5), survey=(5, 5, 5, 5, 5))
+    t = song_terms(
+        state="delivered",
+        due_date=date(2024, 4, 1),
+        delivered_on=date(2024, 4, 1),
+        pdet=False,
+        category="1",
+        album_weight=1.0,
+        review=(5, 5, 5, 5),
+        survey=(5, 5, 5, 5, 5),
+    )
     assert t.review_score is None and t.quality is None and t.points is None
     assert t.satisfaction == 1.0
 
@@ -184,8 +264,10 @@ def test_no_target_renormalises_quality_and_timeliness():
         ({"state": "returned", "review_score": None}, "open"),
         ({"state": "cancelled", "review_score": None}, "cancelled"),
         ({"state": "cancelled", "review_score": None, "cancelled_late": True}, "late_cancelled"),
-        ({"state": "cancelled", "review_score": None, "cancelled_late": True, "late_cancel_reason": "public_order"},
-         "cancelled"),
+        (
+            {"state": "cancelled", "review_score": None, "cancelled_late": True, "late_cancel_reason": "public_order"},
+            "cancelled",
+        ),
         ({"state": "in_progress", "review_score": None, "carried_over": True}, "carried_over"),
     ],
 )
@@ -197,16 +279,24 @@ def test_timeliness_is_measured_from_the_committed_due_date():
     # committed Mon 01/04/2024, due date later moved (say by an edit) to Fri 05/04: delivered Fri 05/04
     # -> 4 business days late from the committed date (02, 03, 04, 05), T = 0.8
     t = scoring.song_terms(
-        state="delivered", due_date=date(2024, 4, 5), committed_due=date(2024, 4, 1), delivered_on=date(2024, 4, 5),
-        pdet=False, category="1", album_weight=1.0, review=None, survey=None,
+        state="delivered",
+        due_date=date(2024, 4, 5),
+        committed_due=date(2024, 4, 1),
+        delivered_on=date(2024, 4, 5),
+        pdet=False,
+        category="1",
+        album_weight=1.0,
+        review=None,
+        survey=None,
     )
     assert (t.late_business_days, t.timeliness, t.standing) == (4, approx(0.8), "waiting")
 
 
 def test_weights_come_from_the_season():
     # A season that weighs only quality: index = 100 · Q̄
-    only_quality = replace(DEFAULT_WEIGHTS, index_quality_weight=1.0, index_ontime_weight=0.0,
-                           index_progress_weight=0.0)
+    only_quality = replace(
+        DEFAULT_WEIGHTS, index_quality_weight=1.0, index_ontime_weight=0.0, index_progress_weight=0.0
+    )
     assert scoring.label_index(0.6, 1.0, 1.0, only_quality) == pytest.approx(60.0)
     # A season with a 10-day floor: 5 days late -> T = 0.5
     assert scoring.timeliness(5, replace(DEFAULT_WEIGHTS, late_floor_days=10)) == approx(0.5)

@@ -163,8 +163,9 @@ def closing_world(world):
     w = world
     make_song(w, state="reviewed", due=date(2024, 4, 1), delivered_on=date(2024, 4, 1), review=(4, 4, 4, 4))
     make_song(w, state="in_progress", due=date(2024, 12, 20))  # late at the cut-off
-    make_song(w, artist=w.artist_b, state="reviewed", due=date(2024, 6, 3), delivered_on=date(2024, 6, 3),
-              review=(5, 5, 5, 5))
+    make_song(
+        w, artist=w.artist_b, state="reviewed", due=date(2024, 6, 3), delivered_on=date(2024, 6, 3), review=(5, 5, 5, 5)
+    )
     make_song(w, artist=w.artist_b, state="delivered", due=date(2024, 12, 16), delivered_on=date(2025, 1, 8))
     return w
 
@@ -229,10 +230,14 @@ def test_songs_of_a_closed_season_change_only_through_an_audited_correction(clos
     assert w.season.corrected_at is not None
     assert charts.label_entry(final, w.label_a.id).overdue_songs == 0
     assert db.session.scalar(select(AuditEvent).where(AuditEvent.action == "season_corrected")) is not None
-    assert db.session.scalar(
-        select(ChartSnapshot.id).where(ChartSnapshot.season_id == w.season.id, ChartSnapshot.kind == "final")
-        .where(ChartSnapshot.id != final.id)
-    ) is None
+    assert (
+        db.session.scalar(
+            select(ChartSnapshot.id)
+            .where(ChartSnapshot.season_id == w.season.id, ChartSnapshot.kind == "final")
+            .where(ChartSnapshot.id != final.id)
+        )
+        is None
+    )
 
 
 def test_cli_close(closing_world, runner, monkeypatch):
@@ -377,11 +382,20 @@ def test_admin_correction_from_the_ui(closing_world, client, auth):
     assert client.get("/seasons/2024/correct").status_code == 403
     auth.login(w.admin)
     assert client.get("/seasons/2024/correct").status_code == 200
-    bad = client.post("/seasons/2024/correct", data={"song_id": song.id, "what": "delivered_on", "value": "2024-12-16",
-                                                     "reason": "corto"})
+    bad = client.post(
+        "/seasons/2024/correct",
+        data={"song_id": song.id, "what": "delivered_on", "value": "2024-12-16", "reason": "corto"},
+    )
     assert bad.status_code == 422
-    ok = client.post("/seasons/2024/correct", data={"song_id": song.id, "what": "delivered_on", "value": "2024-12-16",
-                                                    "reason": "El acta firmada llegó el 16 de diciembre"})
+    ok = client.post(
+        "/seasons/2024/correct",
+        data={
+            "song_id": song.id,
+            "what": "delivered_on",
+            "value": "2024-12-16",
+            "reason": "El acta firmada llegó el 16 de diciembre",
+        },
+    )
     assert ok.status_code == 302
     db.session.expire_all()
     season = db.session.get(Season, w.season.id)

@@ -25,7 +25,11 @@ def demo(app):
 
 def test_seasons_are_where_the_calendar_puts_them(demo):
     assert {y: s.state for y, s in demo.items()} == {
-        2023: "closed", 2024: "closed", 2025: "closed", 2026: "open", 2027: "planning",
+        2023: "closed",
+        2024: "closed",
+        2025: "closed",
+        2026: "open",
+        2027: "planning",
     }
     assert demo[2027].has_drafts and demo[2027].drafts_from_year == 2026
     for year in (2023, 2024, 2025):
@@ -37,8 +41,17 @@ def test_seasons_are_where_the_calendar_puts_them(demo):
 
 def test_nothing_is_dated_after_the_day_it_runs(demo):
     assert db.session.scalar(select(func.max(Song.delivered_on))) <= DAY
-    for column in (Song.created_at, Song.survey_issued_at, Review.created_at, Survey.submitted_at,
-                   Evidence.uploaded_at, AuditEvent.at, ChartSnapshot.computed_at, BadgeAward.awarded_at, Season.closed_at):
+    for column in (
+        Song.created_at,
+        Song.survey_issued_at,
+        Review.created_at,
+        Survey.submitted_at,
+        Evidence.uploaded_at,
+        AuditEvent.at,
+        ChartSnapshot.computed_at,
+        BadgeAward.awarded_at,
+        Season.closed_at,
+    ):
         latest = db.session.scalar(select(func.max(column)))
         assert latest is None or latest < END_OF_DAY, column
     closings = db.session.scalar(select(func.max(ChartSnapshot.closing_date)).where(ChartSnapshot.kind == "closing"))
@@ -59,8 +72,9 @@ def test_past_seasons_are_settled_and_this_one_is_plausible(demo):
     assert waiting and max(business_days_between(d, DAY) for d in waiting) <= 12
     # a few late songs in the open season, none months late
     late = db.session.scalars(
-        select(Song.due_date).where(Song.season_id == demo[2026].id, Song.state.in_(("planned", "in_progress", "returned")),
-                                    Song.due_date < DAY)
+        select(Song.due_date).where(
+            Song.season_id == demo[2026].id, Song.state.in_(("planned", "in_progress", "returned")), Song.due_date < DAY
+        )
     ).all()
     assert late and max((DAY - d).days for d in late) <= 45
     # next year's songs are planned, none delivered

@@ -20,7 +20,11 @@ OLD_DEFAULT = "dev-insecure-key-change-me"
 
 
 def _app(database_url, tmp_path, config_class, **overrides):
-    settings = {"CONFIG_CLASS": config_class, "SCHEDULER_ENABLED": False, "SECRET_KEY_FILE": str(tmp_path / "secret_key")}
+    settings = {
+        "CONFIG_CLASS": config_class,
+        "SCHEDULER_ENABLED": False,
+        "SECRET_KEY_FILE": str(tmp_path / "secret_key"),
+    }
     settings.update(overrides)
     return make_app(database_url, tmp_path, **settings)
 
@@ -60,8 +64,10 @@ def test_a_session_forged_with_the_old_key_is_not_admin(_schema, tmp_path, world
         secret_key = OLD_DEFAULT
         config = app.config
 
-    forged = SecureCookieSessionInterface().get_signing_serializer(Forger).dumps(
-        {"_user_id": str(world.admin.id), "_fresh": True, "_auth_at": 1e12, "_sv": 0}
+    forged = (
+        SecureCookieSessionInterface()
+        .get_signing_serializer(Forger)
+        .dumps({"_user_id": str(world.admin.id), "_fresh": True, "_auth_at": 1e12, "_sv": 0})
     )
     client = app.test_client()
     client.set_cookie("session", forged)

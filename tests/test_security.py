@@ -68,7 +68,12 @@ def test_405_and_500_pages_carry_headers(app, client):
 
 
 def test_no_inline_script_or_style_in_pages(client, world, auth):
-    for user, path in ((None, "/login"), (world.admin, "/admin"), (world.admin, "/admin/users"), (world.coordinator, "/admin/audit")):
+    for user, path in (
+        (None, "/login"),
+        (world.admin, "/admin"),
+        (world.admin, "/admin/users"),
+        (world.coordinator, "/admin/audit"),
+    ):
         if user:
             auth.login(user)
         body = client.get(path).get_data(as_text=True)

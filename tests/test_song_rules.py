@@ -77,14 +77,24 @@ def test_late_cancellation_is_after_the_committed_due_date_in_business_days():
 
 def test_territory_rule_is_the_same_for_coordinators():
     # Issue 19 item 15: a label's songs are in its departments, whoever plans them.
-    assert song_rules.check_territory(actor_role="coordinator", actor_label_id=None, artist_label_id=1,
-                                      municipality_label_id=1) == []
-    assert [p.field for p in song_rules.check_territory(
-        actor_role="coordinator", actor_label_id=None, artist_label_id=1, municipality_label_id=2
-    )] == ["municipality_id"]
-    assert {p.field for p in song_rules.check_territory(
-        actor_role="territorial", actor_label_id=2, artist_label_id=1, municipality_label_id=2
-    )} == {"artist_id", "municipality_id"}
+    assert (
+        song_rules.check_territory(
+            actor_role="coordinator", actor_label_id=None, artist_label_id=1, municipality_label_id=1
+        )
+        == []
+    )
+    assert [
+        p.field
+        for p in song_rules.check_territory(
+            actor_role="coordinator", actor_label_id=None, artist_label_id=1, municipality_label_id=2
+        )
+    ] == ["municipality_id"]
+    assert {
+        p.field
+        for p in song_rules.check_territory(
+            actor_role="territorial", actor_label_id=2, artist_label_id=1, municipality_label_id=2
+        )
+    } == {"artist_id", "municipality_id"}
 
 
 def test_limits_are_defined_once():
@@ -113,14 +123,30 @@ CASES = [
     ("coordinator outside the territory", "coordinator", {"municipality_code": "08078"}, False),
     ("delivered today", "territorial_a", DELIVERED, True),
     ("delivered in the future", "territorial_a", {**DELIVERED, "delivered_on": "2024-06-17"}, False),
-    ("delivered 10 business days ago", "territorial_a",
-     {**DELIVERED, "planned_start": "2024-04-01", "delivered_on": "2024-05-29"}, True),
-    ("delivered 11 business days ago", "territorial_a",
-     {**DELIVERED, "planned_start": "2024-04-01", "delivered_on": "2024-05-28"}, False),
-    ("coordinator records an older delivery", "coordinator",
-     {**DELIVERED, "planned_start": "2024-04-01", "delivered_on": "2024-05-28"}, True),
-    ("delivered before the planned start", "territorial_a",
-     {**DELIVERED, "planned_start": "2024-06-14", "delivered_on": "2024-06-13"}, True),
+    (
+        "delivered 10 business days ago",
+        "territorial_a",
+        {**DELIVERED, "planned_start": "2024-04-01", "delivered_on": "2024-05-29"},
+        True,
+    ),
+    (
+        "delivered 11 business days ago",
+        "territorial_a",
+        {**DELIVERED, "planned_start": "2024-04-01", "delivered_on": "2024-05-28"},
+        False,
+    ),
+    (
+        "coordinator records an older delivery",
+        "coordinator",
+        {**DELIVERED, "planned_start": "2024-04-01", "delivered_on": "2024-05-28"},
+        True,
+    ),
+    (
+        "delivered before the planned start",
+        "territorial_a",
+        {**DELIVERED, "planned_start": "2024-06-14", "delivered_on": "2024-06-13"},
+        True,
+    ),
     ("beneficiaries at the limit", "territorial_a", {**DELIVERED, "beneficiaries": "1000000"}, True),
     ("beneficiaries over the limit", "territorial_a", {**DELIVERED, "beneficiaries": "1000001"}, False),
     ("product too long", "territorial_a", {**DELIVERED, "product": "p" * 5001}, False),
@@ -129,8 +155,15 @@ CASES = [
 
 def _row(world, overrides: dict) -> dict:
     row = {
-        "label_code": "DT01", "artist": world.artist_a.name, "album_code": "INN", "municipality_code": "05001",
-        "scope": "Acompañamiento al plan de desarrollo", **BASE, "state": "", "delivered_on": "", "product": "",
+        "label_code": "DT01",
+        "artist": world.artist_a.name,
+        "album_code": "INN",
+        "municipality_code": "05001",
+        "scope": "Acompañamiento al plan de desarrollo",
+        **BASE,
+        "state": "",
+        "delivered_on": "",
+        "product": "",
         "beneficiaries": "",
     }
     row.update(overrides)
@@ -151,10 +184,17 @@ def _through_api(client, auth, world, actor, row) -> bool:
 
     auth.login(actor)
     municipality = db.session.query(Municipality).filter_by(code=row["municipality_code"]).one()
-    created = client.post("/api/v1/songs", json={
-        "artist_id": world.artist_a.id, "album_id": world.album_inn.id, "municipality_id": municipality.id,
-        "scope": row["scope"], "planned_start": row["planned_start"], "due_date": row["due_date"],
-    })
+    created = client.post(
+        "/api/v1/songs",
+        json={
+            "artist_id": world.artist_a.id,
+            "album_id": world.album_inn.id,
+            "municipality_id": municipality.id,
+            "scope": row["scope"],
+            "planned_start": row["planned_start"],
+            "due_date": row["due_date"],
+        },
+    )
     if created.status_code != 201:
         assert created.status_code == 422, created.get_json()
         return False
@@ -162,12 +202,19 @@ def _through_api(client, auth, world, actor, row) -> bool:
         return True
     url = f"/api/v1/songs/{created.get_json()['song']['id']}"
     assert client.post(url + "/transitions", json={"to": "in_progress", "diagnosis": "D"}).status_code == 200
-    up = client.post(url + "/evidence", data={"file": (io.BytesIO(PDF), "acta.pdf")}, content_type="multipart/form-data")
+    up = client.post(
+        url + "/evidence", data={"file": (io.BytesIO(PDF), "acta.pdf")}, content_type="multipart/form-data"
+    )
     assert up.status_code == 201
-    delivered = client.post(url + "/transitions", json={
-        "to": "delivered", "delivered_on": row["delivered_on"], "product": row["product"],
-        "beneficiaries": int(row["beneficiaries"]),
-    })
+    delivered = client.post(
+        url + "/transitions",
+        json={
+            "to": "delivered",
+            "delivered_on": row["delivered_on"],
+            "product": row["product"],
+            "beneficiaries": int(row["beneficiaries"]),
+        },
+    )
     assert delivered.status_code in (200, 422), delivered.get_json()
     return delivered.status_code == 200
 
@@ -204,7 +251,9 @@ def test_cancelling_after_the_due_date_counts_late_until_a_coordinator_approves(
         lifecycle.approve_late_cancellation(world.coordinator, song, "no nos dio tiempo")
     lifecycle.approve_late_cancellation(world.coordinator, song, "public_order", "Paro armado en la zona")
     assert (song.late_cancel_reason, song.late_cancel_approved_by_id, song.standing) == (
-        "public_order", world.coordinator.id, "cancelled"
+        "public_order",
+        world.coordinator.id,
+        "cancelled",
     )
     with pytest.raises(Conflict):
         lifecycle.approve_late_cancellation(world.coordinator, song, "force_majeure")
@@ -224,9 +273,15 @@ def test_a_replanned_song_links_to_the_one_it_replaces(world, today):
     from app.domain.errors import ValidationFailed
 
     old = _overdue_song(world)
-    data = {"artist_id": world.artist_a.id, "album_id": world.album_inn.id, "municipality_id": world.mun_plain.id,
-            "scope": "Reprogramada", "planned_start": date(2024, 5, 20), "due_date": date(2024, 7, 31),
-            "replaces_id": old.id}
+    data = {
+        "artist_id": world.artist_a.id,
+        "album_id": world.album_inn.id,
+        "municipality_id": world.mun_plain.id,
+        "scope": "Reprogramada",
+        "planned_start": date(2024, 5, 20),
+        "due_date": date(2024, 7, 31),
+        "replaces_id": old.id,
+    }
     with pytest.raises(ValidationFailed) as exc:  # only a cancelled song can be replaced
         lifecycle.create_song(world.territorial_a, data)
     assert "replaces_id" in exc.value.details

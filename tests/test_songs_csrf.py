@@ -47,8 +47,8 @@ def test_htmx_list_pushes_a_clean_url(client, auth, world):
     assert response.headers["HX-Push-Url"] == "/songs?state=planned&sort=urgency"
     assert "HX-Request" in response.headers["Vary"]
     history = client.get(
-        "/songs?state=planned", headers={"HX-Request": "true", "HX-Target": "songs-results",
-                                          "HX-History-Restore-Request": "true"}
+        "/songs?state=planned",
+        headers={"HX-Request": "true", "HX-Target": "songs-results", "HX-History-Restore-Request": "true"},
     )
     assert "<html" in history.get_data(as_text=True)  # history restore gets the whole page
 

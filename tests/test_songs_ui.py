@@ -104,16 +104,33 @@ def test_municipality_suggestions_limited_to_label(client, auth, world):
 
 
 def test_detail_shows_fields_terms_actions_and_timeline(client, auth, world):
-    song = lifecycle.create_song(world.territorial_a, {
-        "artist_id": world.artist_a.id, "album_id": world.album_paz.id, "municipality_id": world.mun_pdet.id,
-        "scope": "Alcance visible", "planned_start": date(2024, 3, 1), "due_date": date(2024, 3, 22)})
+    song = lifecycle.create_song(
+        world.territorial_a,
+        {
+            "artist_id": world.artist_a.id,
+            "album_id": world.album_paz.id,
+            "municipality_id": world.mun_pdet.id,
+            "scope": "Alcance visible",
+            "planned_start": date(2024, 3, 1),
+            "due_date": date(2024, 3, 22),
+        },
+    )
     db.session.commit()
     auth.login(world.territorial_a)
     html = client.get(f"/songs/{song.id}").get_data(as_text=True)
-    for text in ("Alcance visible", "22/03/2024", "Amalfi", "Iniciar", "Cancelar la canción", "Canción planeada",
-                 "Territorial A", "1,40", "sin datos"):
+    for text in (
+        "Alcance visible",
+        "22/03/2024",
+        "Amalfi",
+        "Iniciar",
+        "Cancelar la canción",
+        "Canción planeada",
+        "Territorial A",
+        "1,40",
+        "sin datos",
+    ):
         assert text in html, text
-    assert 'data-confirm' in html
+    assert "data-confirm" in html
 
 
 def test_transitions_through_ui_and_timeline_before_after(client, auth, world):
@@ -226,7 +243,9 @@ def test_edit_conflict_message_lists_current_values(client, auth, world):
 def test_due_date_request_and_coordinator_decision_ui(client, auth, world):
     song = make_song(world, state="in_progress")
     auth.login(world.territorial_a)
-    response = client.post(f"/songs/{song.id}/due-date-change", data={"proposed_due": "2024-04-15", "reason": "Lluvias"})
+    response = client.post(
+        f"/songs/{song.id}/due-date-change", data={"proposed_due": "2024-04-15", "reason": "Lluvias"}
+    )
     assert response.status_code == 303
     change = db.session.scalars(select(DueDateChange)).one()
     listing = client.get("/songs/due-date-requests")  # the team follows its request, read-only (issue 21)
@@ -240,9 +259,9 @@ def test_due_date_request_and_coordinator_decision_ui(client, auth, world):
     db.session.expire_all()
     assert db.session.get(Song, song.id).due_date == date(2024, 4, 15)
     assert db.session.get(DueDateChange, change.id).status == "approved"
-    assert db.session.scalar(
-        select(func.count(AuditEvent.id)).where(AuditEvent.action == "due_date_change_approved")
-    ) == 1
+    assert (
+        db.session.scalar(select(func.count(AuditEvent.id)).where(AuditEvent.action == "due_date_change_approved")) == 1
+    )
 
 
 def test_no_js_municipality_choice_when_ambiguous(client, auth, world):
@@ -264,15 +283,24 @@ def test_no_js_municipality_choice_when_ambiguous(client, auth, world):
     assert chosen.status_code == 303
     assert db.session.scalars(select(Song)).one().municipality_id == world.mun_cat5.id
     # a radio for another label's municipality is ignored, and the typed code is used instead
-    client.post("/songs/new", data=dict(form, municipality_id=str(world.mun_b.id), municipality="05001",
-                                        planned_start="2024-06-04", due_date="2024-06-28"))
+    client.post(
+        "/songs/new",
+        data=dict(
+            form,
+            municipality_id=str(world.mun_b.id),
+            municipality="05001",
+            planned_start="2024-06-04",
+            due_date="2024-06-28",
+        ),
+    )
     ids = sorted(s.municipality_id for s in db.session.scalars(select(Song)))
     assert ids == sorted([world.mun_cat5.id, world.mun_plain.id])
 
 
 def test_read_only_detail_for_manager_and_closed_song(client, auth, world):
-    reviewed = make_song(world, state="reviewed", delivered_on=date(2024, 3, 28), review=(5, 5, 5, 5),
-                         municipality=world.mun_pdet)
+    reviewed = make_song(
+        world, state="reviewed", delivered_on=date(2024, 3, 28), review=(5, 5, 5, 5), municipality=world.mun_pdet
+    )
     auth.login(world.manager)
     html = client.get(f"/songs/{reviewed.id}").get_data(as_text=True)
     assert "Subir archivo" not in html and "Siguiente paso" not in html and "Editar datos" not in html

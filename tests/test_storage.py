@@ -54,7 +54,9 @@ def test_evidence_upload_on_a_full_disk_is_a_507(app, client, world, auth, full_
     folder = Path(app.config["UPLOAD_FOLDER"])
     before = _files(folder)
     api = client.post(
-        f"/api/v1/songs/{song.id}/evidence", data={"file": (io.BytesIO(PDF), "acta.pdf")}, content_type="multipart/form-data"
+        f"/api/v1/songs/{song.id}/evidence",
+        data={"file": (io.BytesIO(PDF), "acta.pdf")},
+        content_type="multipart/form-data",
     )
     assert api.status_code == 507
     assert "espacio" in api.get_json()["error"]
@@ -64,7 +66,10 @@ def test_evidence_upload_on_a_full_disk_is_a_507(app, client, world, auth, full_
     assert page.status_code == 507 and "espacio" in page.get_data(as_text=True)
     assert _files(folder) == before  # no temporary file, no half file
     assert db.session.scalar(select(func.count()).select_from(Evidence)) == 0
-    assert db.session.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "evidence_added")) == 0
+    assert (
+        db.session.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "evidence_added"))
+        == 0
+    )
 
 
 def test_import_preview_on_a_full_disk_is_a_507(app, client, world, auth, full_disk):
@@ -90,6 +95,8 @@ def test_another_storage_failure_is_a_503(app, client, world, auth, monkeypatch)
     song = make_song(world, state="in_progress")
     auth.login(world.territorial_a)
     api = client.post(
-        f"/api/v1/songs/{song.id}/evidence", data={"file": (io.BytesIO(PDF), "acta.pdf")}, content_type="multipart/form-data"
+        f"/api/v1/songs/{song.id}/evidence",
+        data={"file": (io.BytesIO(PDF), "acta.pdf")},
+        content_type="multipart/form-data",
     )
     assert api.status_code == 503 and api.get_json()["error"]

@@ -111,8 +111,10 @@ def test_imported_rows_count_once_their_evidence_is_attached(sim):
     extra = {"honest": [], "gaming": []}
 
     def record(s: Sim) -> None:
-        extra["honest"] = [s.deliver(song, date(2024, 5, 22), declared=date(2024, 5, 14))
-                           for song in [s.plan("honest") for _ in range(2)]]
+        extra["honest"] = [
+            s.deliver(song, date(2024, 5, 22), declared=date(2024, 5, 14))
+            for song in [s.plan("honest") for _ in range(2)]
+        ]
         import_delivered(s, n=2)
 
     honest_base(sim, after_late=record)
@@ -256,9 +258,7 @@ def test_all_levers_combined(sim):
 def _without_credit(monkeypatch) -> None:
     """Delivered songs count as if credited (the board before issue 14)."""
     original = scoring.standing
-    monkeypatch.setattr(
-        scoring, "standing", lambda **kw: "credited" if original(**kw) == "waiting" else original(**kw)
-    )
+    monkeypatch.setattr(scoring, "standing", lambda **kw: "credited" if original(**kw) == "waiting" else original(**kw))
 
 
 def _without_window(monkeypatch) -> None:
@@ -276,9 +276,7 @@ def _without_max_duration(monkeypatch) -> None:
 
 def _without_redelivery_date(monkeypatch) -> None:
     original = song_rules.check_delivery_date
-    monkeypatch.setattr(
-        song_rules, "check_delivery_date", lambda *a, **kw: original(*a, **{**kw, "returned_on": None})
-    )
+    monkeypatch.setattr(song_rules, "check_delivery_date", lambda *a, **kw: original(*a, **{**kw, "returned_on": None}))
 
 
 RULES = {

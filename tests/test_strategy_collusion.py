@@ -80,8 +80,13 @@ def test_self_review_and_returning_the_rival_are_refused(scene):
 def test_self_approval_of_a_due_date_request_is_refused(scene):
     world, friend, honest = scene
     late = make_song(world, artist=world.artist_a, state="in_progress", due=date(2024, 4, 1))
-    change = DueDateChange(song_id=late.id, requested_by_id=friend.id, previous_due=late.due_date,
-                           proposed_due=date(2024, 8, 1), reason="Lluvias")
+    change = DueDateChange(
+        song_id=late.id,
+        requested_by_id=friend.id,
+        previous_due=late.due_date,
+        proposed_due=date(2024, 8, 1),
+        reason="Lluvias",
+    )
     db.session.add(change)
     db.session.commit()
     with pytest.raises(PermissionDenied):

@@ -196,22 +196,33 @@ def test_delivery_records_the_municipal_contact(app, client, auth, world):
     db.session.commit()
     auth.login(world.territorial_a)
     body = {"to": "delivered", "delivered_on": "2024-04-01", "product": "Acta", "beneficiaries": 3}
-    bad = client.post(f"/api/v1/songs/{song.id}/transitions", json={**body, "contact_name": "Luz", "contact_email": "x"})
+    bad = client.post(
+        f"/api/v1/songs/{song.id}/transitions", json={**body, "contact_name": "Luz", "contact_email": "x"}
+    )
     assert bad.status_code == 422 and "contact_email" in bad.get_json()["details"]
     nothing = client.post(
-        f"/api/v1/songs/{song.id}/transitions", json={**body, "contact_name": "Luz Díaz", "contact_position": "Secretaria"}
+        f"/api/v1/songs/{song.id}/transitions",
+        json={**body, "contact_name": "Luz Díaz", "contact_position": "Secretaria"},
     )
     assert nothing.status_code == 422 and "contact_email" in nothing.get_json()["details"]
     res = client.post(
         f"/api/v1/songs/{song.id}/transitions",
-        json={**body, "contact_name": "Luz Díaz", "contact_position": "Secretaria de Planeación",
-              "contact_email": "planeacion@amalfi.gov.co"},
+        json={
+            **body,
+            "contact_name": "Luz Díaz",
+            "contact_position": "Secretaria de Planeación",
+            "contact_email": "planeacion@amalfi.gov.co",
+        },
     )
     assert res.status_code == 200, res.get_json()
     auth.login(world.coordinator)
     contact = client.get(f"/api/v1/songs/{song.id}").get_json()["municipal_contact"]
-    assert contact == {"name": "Luz Díaz", "position": "Secretaria de Planeación",
-                       "email": "planeacion@amalfi.gov.co", "phone": None}
+    assert contact == {
+        "name": "Luz Díaz",
+        "position": "Secretaria de Planeación",
+        "email": "planeacion@amalfi.gov.co",
+        "phone": None,
+    }
     auth.login(world.manager)  # personal data: not for managers
     assert "municipal_contact" not in client.get(f"/api/v1/songs/{song.id}").get_json()
     with app.test_request_context():
@@ -236,8 +247,19 @@ def test_retention_blanks_the_contact_and_the_answer_trace(world):
 
     song = linked_song(world)
     song.contact_name, song.contact_email = "Luz Díaz", "planeacion@amalfi.gov.co"
-    db.session.add(Survey(song_id=song.id, q1=5, q2=5, q3=5, q4=5, q5=5, ip_hash="f" * 64, browser_family="Chrome",
-                          submitted_at=datetime(2024, 4, 2, tzinfo=UTC)))
+    db.session.add(
+        Survey(
+            song_id=song.id,
+            q1=5,
+            q2=5,
+            q3=5,
+            q4=5,
+            q5=5,
+            ip_hash="f" * 64,
+            browser_family="Chrome",
+            submitted_at=datetime(2024, 4, 2, tzinfo=UTC),
+        )
+    )
     db.session.commit()
     anonymise_surveys(30)
     db.session.expire_all()

@@ -62,7 +62,9 @@ def albums():
     counts = dict(db.session.execute(select(Song.album_id, func.count(Song.id)).group_by(Song.album_id)).all())
     rows = db.session.scalars(select(Album).order_by(Album.code)).all()
     status = 422 if errors else 200
-    return render_template("admin/catalogue/albums.html", albums=rows, counts=counts, errors=errors, values=values), status
+    return render_template(
+        "admin/catalogue/albums.html", albums=rows, counts=counts, errors=errors, values=values
+    ), status
 
 
 @bp.route("/albums/<int:album_id>", methods=["GET", "POST"])
@@ -109,7 +111,9 @@ def artists():
     if request.method == "POST":
         values = request.form
         try:
-            artist = catalogue.create_artist(_int(values.get("label_id")), values.get("name"), _actor(), request.remote_addr)
+            artist = catalogue.create_artist(
+                _int(values.get("label_id")), values.get("name"), _actor(), request.remote_addr
+            )
         except DomainError as exc:
             errors = _failed(exc)
         else:
@@ -121,9 +125,7 @@ def artists():
     if label_filter:
         stmt = stmt.where(Artist.label_id == label_filter)
     members = dict(
-        db.session.execute(
-            select(artist_members.c.artist_id, func.count()).group_by(artist_members.c.artist_id)
-        ).all()
+        db.session.execute(select(artist_members.c.artist_id, func.count()).group_by(artist_members.c.artist_id)).all()
     )
     return render_template(
         "admin/catalogue/artists.html",
@@ -147,7 +149,9 @@ def edit_artist(artist_id: int):
         name = request.form.get("name")
         selected = {i for i in (_int(v) for v in request.form.getlist("members")) if i is not None}
         try:
-            changes = catalogue.update_artist(artist, name, artist.active, sorted(selected), _actor(), request.remote_addr)
+            changes = catalogue.update_artist(
+                artist, name, artist.active, sorted(selected), _actor(), request.remote_addr
+            )
         except DomainError as exc:
             errors = _failed(exc)
         else:
@@ -259,7 +263,9 @@ def playlists():
         except DomainError as exc:
             errors = _failed(exc)
         else:
-            flash(_("Metas de la temporada %(year)s guardadas (%(n)s cambio(s)).", year=season.year, n=changed), "success")
+            flash(
+                _("Metas de la temporada %(year)s guardadas (%(n)s cambio(s)).", year=season.year, n=changed), "success"
+            )
             return redirect(url_for("admin.playlists", season=season.year))
     return render_template(
         "admin/catalogue/playlists.html",

@@ -43,7 +43,9 @@ def _label_choices():
 
 def _team_choices():
     teams = db.session.execute(
-        select(Artist.id, Artist.name, Label.code).join(Label, Artist.label_id == Label.id).order_by(Label.code, Artist.name)
+        select(Artist.id, Artist.name, Label.code)
+        .join(Label, Artist.label_id == Label.id)
+        .order_by(Label.code, Artist.name)
     ).all()
     return [(str(team_id), f"{code} · {name}") for team_id, name, code in teams]
 
@@ -443,7 +445,9 @@ def format_changes(changes: dict | None) -> str:
 def audit_export():
     values, errors, conditions = _audit_filters()
     if errors:
-        return render_template("error.html", status=400, title=_("Filtros no válidos"), message=" ".join(errors.values())), 400
+        return render_template(
+            "error.html", status=400, title=_("Filtros no válidos"), message=" ".join(errors.values())
+        ), 400
     tz = ZoneInfo(current_app.config.get("DISPLAY_TIMEZONE", "America/Bogota"))
     show_ip = permissions.can_see_audit_addresses(current_user)
     rows = db.session.execute(_audit_select(conditions).limit(AUDIT_EXPORT_MAX_ROWS)).all()

@@ -73,9 +73,7 @@ def list_artists():
     if label_id is not None and db.session.get(Label, label_id) is None:
         raise ApiError(404, "No existe la disquera indicada.", {"label": label_id})
     members = (
-        select(artist_members.c.artist_id, func.count().label("n"))
-        .group_by(artist_members.c.artist_id)
-        .subquery()
+        select(artist_members.c.artist_id, func.count().label("n")).group_by(artist_members.c.artist_id).subquery()
     )
     stmt = (
         select(Artist, Label.code, func.coalesce(members.c.n, 0))
@@ -137,7 +135,9 @@ def list_municipalities():
     if department not in (None, ""):
         department = department.strip()
         if not (department.isascii() and department.isdigit() and len(department) <= 2):
-            raise ApiError(400, "El parámetro 'department' debe ser un código DANE de 2 dígitos.", {"department": department[:10]})
+            raise ApiError(
+                400, "El parámetro 'department' debe ser un código DANE de 2 dígitos.", {"department": department[:10]}
+            )
         department = department.zfill(2)
         if db.session.scalar(select(Department.id).where(Department.code == department)) is None:
             raise ApiError(404, "No existe el departamento indicado.", {"department": department})

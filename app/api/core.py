@@ -91,7 +91,9 @@ def json_body(required: bool = True) -> dict[str, Any]:
     return data
 
 
-def int_arg(name: str, default: int | None = None, *, minimum: int | None = None, maximum: int | None = None) -> int | None:
+def int_arg(
+    name: str, default: int | None = None, *, minimum: int | None = None, maximum: int | None = None
+) -> int | None:
     """An integer query parameter, or a 400 naming the parameter."""
     raw = request.args.get(name)
     if raw in (None, ""):
@@ -137,11 +139,20 @@ def create_token():
     data = json_body()
     email, password = data.get("email"), data.get("password")
     if not isinstance(email, str) or not isinstance(password, str) or not email or not password:
-        raise ValidationFailed("Envíe 'email' y 'password' como texto.", {"email": "requerido", "password": "requerido"})
+        raise ValidationFailed(
+            "Envíe 'email' y 'password' como texto.", {"email": "requerido", "password": "requerido"}
+        )
     device = accounts.device_for(email, request.cookies.get(accounts.DEVICE_COOKIE))
     user = accounts.authenticate(email[:254], password[:200], address=request.remote_addr, device=device)
     if user is None:
-        audit.record("api_login_failed", "user", None, actor_id=None, changes={"email": accounts.normalise_email(email[:254])}, ip=request.remote_addr)
+        audit.record(
+            "api_login_failed",
+            "user",
+            None,
+            actor_id=None,
+            changes={"email": accounts.normalise_email(email[:254])},
+            ip=request.remote_addr,
+        )
         keep_writes()  # the failed attempt is audited (and counted) although the answer is 401
         return error(401, "Correo o contraseña incorrectos.")
     token, row = accounts.issue_token(user)

@@ -72,7 +72,12 @@ def decide_pending_change(change_id: int):
     if not isinstance(confirm, bool):
         raise ApiError(422, "'confirm' debe ser true o false.", {"confirm": ["Booleano obligatorio."]})
     change = four_eyes.get(change_id)
-    four_eyes.decide(current_user, change, confirm, data.get("comment") if isinstance(data.get("comment"), str) else None,
-                     ip=request.remote_addr)
+    four_eyes.decide(
+        current_user,
+        change,
+        confirm,
+        data.get("comment") if isinstance(data.get("comment"), str) else None,
+        ip=request.remote_addr,
+    )
     db.session.commit()
     return jsonify(four_eyes.serialize(change))

@@ -100,7 +100,7 @@ def serialize_song(song: Song, *, detail: bool = False) -> dict[str, Any]:
             }
         )
         if permissions.can_see_respondent_data(current_user) or permissions.can_edit_song(current_user, song):
-            data["municipal_contact"] = {key[len("contact_"):]: getattr(song, key) for key in CONTACT_FIELDS}
+            data["municipal_contact"] = {key[len("contact_") :]: getattr(song, key) for key in CONTACT_FIELDS}
     return data
 
 

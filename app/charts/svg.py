@@ -60,7 +60,9 @@ def stacked_bars(rows: list[tuple[str, list[tuple[int, int]]]]) -> dict[str, Any
             if not n:
                 continue
             width = inner * n / total
-            segments.append({"category": category, "count": n, "share": n / total, "x": round(x, 1), "w": round(width, 1)})
+            segments.append(
+                {"category": category, "count": n, "share": n / total, "x": round(x, 1), "w": round(width, 1)}
+            )
             x += width
         out.append({"label": label, "y": 8 + i * BAR_ROW, "h": BAR_ROW - 10, "total": total, "segments": segments})
     return {"width": BAR_WIDTH, "height": 8 + len(rows) * BAR_ROW, "left": BAR_LEFT, "rows": out}

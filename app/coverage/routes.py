@@ -387,7 +387,10 @@ def import_categories():
     if not form.validate_on_submit():
         return render_template("coverage/reference.html", **_reference_context(upload=form)), 422
     report = reference_import.import_categories(
-        form.file.data.read(), form.file.data.filename or "categorias.csv", year=form.year.data, actor_id=current_user.id
+        form.file.data.read(),
+        form.file.data.filename or "categorias.csv",
+        year=form.year.data,
+        actor_id=current_user.id,
     )
     if report.errors:
         return render_template("coverage/reference.html", **_reference_context(upload=form, report=report)), 422
@@ -456,11 +459,15 @@ def municipal_map():
         return _("%(name)s: necesidad %(need)s, %(n)s canciones entregadas", name=row.name, need=score, n=row.songs)
 
     areas = {
-        r.code: geo.MapArea(r.code, r.name, None, text(r), url_for("coverage.municipality", code=r.code, season=season.year))
+        r.code: geo.MapArea(
+            r.code, r.name, None, text(r), url_for("coverage.municipality", code=r.code, season=season.year)
+        )
         for r in data.municipalities
     }
     if show == "need":
-        colours = {r.code: geo.class_colour(r.need.score if r.need else None, geo.NEED_CLASSES) for r in data.municipalities}
+        colours = {
+            r.code: geo.class_colour(r.need.score if r.need else None, geo.NEED_CLASSES) for r in data.municipalities
+        }
         legend = geo.need_legend()
     else:
         colours = {r.code: geo.class_colour(r.songs, geo.SONG_CLASSES) for r in data.municipalities}

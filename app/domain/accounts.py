@@ -448,7 +448,9 @@ def search_users(q: str | None = None, role: str | None = None, state: str | Non
     elif state == "inactive":
         stmt = stmt.where(User.active.is_(False))
     elif state == "locked":
-        waiting = select(LoginThrottle.id).where(LoginThrottle.user_id == User.id, LoginThrottle.locked_until > utcnow())
+        waiting = select(LoginThrottle.id).where(
+            LoginThrottle.user_id == User.id, LoginThrottle.locked_until > utcnow()
+        )
         stmt = stmt.where(or_(User.locked_until > utcnow(), waiting.exists()))
     return stmt
 

@@ -77,6 +77,8 @@ def backup_sqlite(url: str, destination: str | os.PathLike, *, overwrite: bool =
 def table_counts(conn: sqlite3.Connection) -> dict[str, int]:
     names = [
         row[0]
-        for row in conn.execute("SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
+        for row in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%' ORDER BY name"
+        )
     ]
     return {name: conn.execute(f'SELECT COUNT(*) FROM "{name}"').fetchone()[0] for name in names}

@@ -49,11 +49,17 @@ SEASON_WEIGHTS: tuple[WeightField, ...] = (
     WeightField("approval_threshold", _l("R mínima para sumar puntos (0,5)"), float, 0, 1, _l("Puntos")),
     WeightField("index_quality_weight", _l("Peso de Q̄ en el índice (0,40)"), float, 0, 1, _l("Índice de disquera")),
     WeightField("index_ontime_weight", _l("Peso de OnTime en el índice (0,35)"), float, 0, 1, _l("Índice de disquera")),
-    WeightField("index_progress_weight", _l("Peso del avance en el índice (0,25)"), float, 0, 1, _l("Índice de disquera")),
-    WeightField("badge_quality_threshold", _l("Q mínima para discos de oro y platino (0,75)"), float, 0, 1, _l("Logros")),
+    WeightField(
+        "index_progress_weight", _l("Peso del avance en el índice (0,25)"), float, 0, 1, _l("Índice de disquera")
+    ),
+    WeightField(
+        "badge_quality_threshold", _l("Q mínima para discos de oro y platino (0,75)"), float, 0, 1, _l("Logros")
+    ),
     WeightField("badge_gold_songs", _l("Canciones para Disco de oro (10)"), int, 1, 10000, _l("Logros")),
     WeightField("badge_platinum_songs", _l("Canciones para Disco de platino (25)"), int, 1, 10000, _l("Logros")),
-    WeightField("badge_punctuality_streak", _l("Entregas a tiempo seguidas para Puntualidad (10)"), int, 1, 10000, _l("Logros")),
+    WeightField(
+        "badge_punctuality_streak", _l("Entregas a tiempo seguidas para Puntualidad (10)"), int, 1, 10000, _l("Logros")
+    ),
     WeightField("badge_hit_review_threshold", _l("R mínima para Éxito (0,75)"), float, 0, 1, _l("Logros")),
 )
 SEASON_WEIGHT_FIELDS = tuple(w.name for w in SEASON_WEIGHTS)
@@ -208,7 +214,9 @@ def validate_season_weights(values: dict[str, Any]) -> tuple[dict[str, Any], dic
         and "badge_platinum_songs" in parsed
         and parsed["badge_platinum_songs"] < parsed["badge_gold_songs"]
     ):
-        errors.setdefault("badge_platinum_songs", []).append("El Disco de platino no puede pedir menos canciones que el de oro.")
+        errors.setdefault("badge_platinum_songs", []).append(
+            "El Disco de platino no puede pedir menos canciones que el de oro."
+        )
     return parsed, errors
 
 
@@ -282,7 +290,9 @@ def _clean_text(value: Any, field: str, label: str, max_length: int) -> str:
     if not text:
         raise ValidationFailed(f"{label}: el valor es obligatorio.", {field: ["Obligatorio."]})
     if len(text) > max_length:
-        raise ValidationFailed(f"{label}: máximo {max_length} caracteres.", {field: [f"Máximo {max_length} caracteres."]})
+        raise ValidationFailed(
+            f"{label}: máximo {max_length} caracteres.", {field: [f"Máximo {max_length} caracteres."]}
+        )
     return text
 
 
@@ -343,7 +353,12 @@ def update_album(album: Album, name: Any, weight: Any, active: bool, actor: Any,
         count = recompute_stored_terms(Song.album_id == album.id)
         if count:
             audit.record(
-                "song_terms_recomputed", "album", album.id, actor_id=_actor_id(actor), changes={"songs": [None, count]}, ip=ip
+                "song_terms_recomputed",
+                "album",
+                album.id,
+                actor_id=_actor_id(actor),
+                changes={"songs": [None, count]},
+                ip=ip,
             )
     db.session.flush()
     return changes
@@ -461,9 +476,7 @@ def _refuse_frozen_targets(season: Season, changes: dict[tuple[int, int | None],
     )
 
 
-def set_playlists(
-    season: Season, targets: dict[tuple[int, int | None], Any], actor: Any, ip: str | None = None
-) -> int:
+def set_playlists(season: Season, targets: dict[tuple[int, int | None], Any], actor: Any, ip: str | None = None) -> int:
     """Set the annual targets (metas) of a season; blank removes a target.
 
     Rules: whole numbers from 0 to 100,000; per-album targets of a label may not add
@@ -498,8 +511,7 @@ def set_playlists(
     _refuse_frozen_targets(season, {k: v for k, v in parsed.items() if current.get(k) != v})
     changed = 0
     existing = {
-        (p.label_id, p.album_id): p
-        for p in db.session.scalars(select(Playlist).where(Playlist.season_id == season.id))
+        (p.label_id, p.album_id): p for p in db.session.scalars(select(Playlist).where(Playlist.season_id == season.id))
     }
     for key, target in parsed.items():
         playlist = existing.get(key)

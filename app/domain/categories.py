@@ -29,7 +29,9 @@ def sync_current(municipality_ids: set[int] | None = None) -> None:
         latest[mid] = (year, category)
     ids = municipality_ids if municipality_ids is not None else set(latest)
     values = [
-        {"b_id": mid, "b_category": latest[mid][1], "b_source": f"official:{latest[mid][0]}"} for mid in ids if mid in latest
+        {"b_id": mid, "b_category": latest[mid][1], "b_source": f"official:{latest[mid][0]}"}
+        for mid in ids
+        if mid in latest
     ]
     if values:
         table = Municipality.__table__

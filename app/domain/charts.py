@@ -54,9 +54,22 @@ KINDS = ("live", "closing", "final")
 
 # Additive per-group measures: counts and sums roll up exactly from groups to boards.
 _SUMS = (
-    "delivered_songs", "reviewed_songs", "quality_n", "quality_sum", "timeliness_sum", "overdue_songs",
-    "points", "survey_count", "satisfaction_sum", "high_quality", "hits", "on_time_songs",
-    "credited_songs", "not_approved_songs", "waiting_songs", "late_songs",
+    "delivered_songs",
+    "reviewed_songs",
+    "quality_n",
+    "quality_sum",
+    "timeliness_sum",
+    "overdue_songs",
+    "points",
+    "survey_count",
+    "satisfaction_sum",
+    "high_quality",
+    "hits",
+    "on_time_songs",
+    "credited_songs",
+    "not_approved_songs",
+    "waiting_songs",
+    "late_songs",
 )
 
 
@@ -128,7 +141,9 @@ def song_groups(season: Season, as_of: date, cutoff: date | None = None) -> list
             func.max(s.c.delivered_on).filter(delivered).label("last_delivery"),
             _count(and_(reviewed_q, s.c.quality >= season.badge_quality_threshold - EPS)).label("high_quality"),
             _count(
-                and_(reviewed, s.c.satisfaction >= 1.0 - EPS, s.c.review_score >= season.badge_hit_review_threshold - EPS)
+                and_(
+                    reviewed, s.c.satisfaction >= 1.0 - EPS, s.c.review_score >= season.badge_hit_review_threshold - EPS
+                )
             ).label("hits"),
             _count(and_(delivered, s.c.on_time.is_(True))).label("on_time_songs"),
         )
@@ -150,7 +165,9 @@ def roll_up(groups: list[dict[str, Any]], key: str) -> dict[int, dict[str, Any]]
         acc["_qs"].append(g["quality_sum"] or 0.0)
         acc["_ts"].append(g["timeliness_sum"] or 0.0)
         acc["_ss"].append(g["satisfaction_sum"] or 0.0)
-        if g["last_delivery"] is not None and (acc["last_delivery"] is None or g["last_delivery"] > acc["last_delivery"]):
+        if g["last_delivery"] is not None and (
+            acc["last_delivery"] is None or g["last_delivery"] > acc["last_delivery"]
+        ):
             acc["last_delivery"] = g["last_delivery"]
     for acc in result.values():
         # Correctly rounded float sums (independent of group order, like math.fsum in the breakdowns).
@@ -189,8 +206,18 @@ def label_figures(season: Season, label_id: int, row: dict[str, Any] | None, tar
     """Q̄, OnTime, Progress and the index of DESIGN.md §4 from one label's aggregate row."""
     row = dict(row or {})
     for key in (
-        "delivered_songs", "reviewed_songs", "quality_n", "overdue_songs", "points", "survey_count", "high_quality",
-        "hits", "credited_songs", "not_approved_songs", "waiting_songs", "late_songs",
+        "delivered_songs",
+        "reviewed_songs",
+        "quality_n",
+        "overdue_songs",
+        "points",
+        "survey_count",
+        "high_quality",
+        "hits",
+        "credited_songs",
+        "not_approved_songs",
+        "waiting_songs",
+        "late_songs",
     ):
         row[key] = int(row.get(key) or 0)
     for key in ("quality_sum", "timeliness_sum", "satisfaction_sum"):
@@ -508,7 +535,9 @@ def recompute_from_cli(year: int | None = None) -> list[str]:
         except DomainError as exc:
             return [exc.message]
         if season.state == "closed":
-            return [f"La temporada {year} está cerrada: sus listas finales no cambian (corrección auditada en Administración)."]
+            return [
+                f"La temporada {year} está cerrada: sus listas finales no cambian (corrección auditada en Administración)."
+            ]
         seasons = [season]
     else:
         seasons = seasons_with_songs()
@@ -609,7 +638,12 @@ def playlist_progress(season_id: int, label_id: int | None = None) -> dict[int, 
     for playlist, album in db.session.execute(playlists):
         n = delivered.get((playlist.label_id, album.id), 0)
         result.setdefault(playlist.label_id, []).append(
-            {"album": album, "target": playlist.target, "delivered": n, "progress": scoring.progress(n, playlist.target)}
+            {
+                "album": album,
+                "target": playlist.target,
+                "delivered": n,
+                "progress": scoring.progress(n, playlist.target),
+            }
         )
     return result
 
@@ -733,11 +767,18 @@ def label_breakdown(season: Season, snapshot: ChartSnapshot, label_id: int) -> d
         Song.label_id == label_id,
         or_(Song.standing.in_(counted), late_condition(s, as_of, cutoff)),
     )
-    late_ids = {r.id for r in _song_rows(Song.season_id == season.id, Song.label_id == label_id,
-                                         late_condition(s, as_of, cutoff))}
+    late_ids = {
+        r.id
+        for r in _song_rows(Song.season_id == season.id, Song.label_id == label_id, late_condition(s, as_of, cutoff))
+    }
     if cutoff is not None:  # delivered after the cut-off: late, not delivered
-        rows = [r for r in rows if r.id in late_ids or r.standing in ALWAYS_LATE or
-                (r.delivered_on is not None and r.delivered_on <= cutoff)]
+        rows = [
+            r
+            for r in rows
+            if r.id in late_ids
+            or r.standing in ALWAYS_LATE
+            or (r.delivered_on is not None and r.delivered_on <= cutoff)
+        ]
 
     def status(row) -> str | None:
         if row.carried_over_to_id is not None:
@@ -786,7 +827,8 @@ def label_breakdown(season: Season, snapshot: ChartSnapshot, label_id: int) -> d
         "points": points,
     }
     matches = entry is not None and all(
-        _close(figures[k], getattr(entry, k)) if isinstance(figures[k], float) or figures[k] is None
+        _close(figures[k], getattr(entry, k))
+        if isinstance(figures[k], float) or figures[k] is None
         else figures[k] == getattr(entry, k)
         for k in figures
     )
@@ -838,7 +880,9 @@ def album_breakdown(season: Season, snapshot: ChartSnapshot, album_id: int) -> d
         "satisfaction_mean": _fsum_mean(s_values) if s_values else None,
         "on_time_rate": on_time / len(songs) if songs else None,
     }
-    matches = entry is not None and entry.delivered_songs == len(songs) and all(
-        _close(figures[k], getattr(entry, k)) for k in ("quality_mean", "satisfaction_mean", "on_time_rate")
+    matches = (
+        entry is not None
+        and entry.delivered_songs == len(songs)
+        and all(_close(figures[k], getattr(entry, k)) for k in ("quality_mean", "satisfaction_mean", "on_time_rate"))
     )
     return {"entry": entry, "songs": songs, "on_time_songs": on_time, "figures": figures, "matches": matches}

@@ -60,7 +60,12 @@ def pending_for(song: Song, kind: str | None = None) -> PendingChange | None:
 
 
 def request(
-    kind: str, actor: Any, *, song: Song | None = None, label_id: int | None = None, payload: dict | None = None,
+    kind: str,
+    actor: Any,
+    *,
+    song: Song | None = None,
+    label_id: int | None = None,
+    payload: dict | None = None,
     ip: str | None = None,
 ) -> PendingChange:
     """Record a change that waits for a second coordinator (one pending change per song and kind)."""

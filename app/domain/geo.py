@@ -197,7 +197,9 @@ def _municipal_rings() -> dict[str, list[list[tuple[float, float]]]]:
     for feature in data["features"]:
         geometry = feature["geometry"]
         polygons = geometry["coordinates"] if geometry["type"] == "MultiPolygon" else [geometry["coordinates"]]
-        out[feature["properties"]["municipality_code"]] = [[(p[0], p[1]) for p in ring] for poly in polygons for ring in poly]
+        out[feature["properties"]["municipality_code"]] = [
+            [(p[0], p[1]) for p in ring] for poly in polygons for ring in poly
+        ]
     return out
 
 
@@ -208,7 +210,9 @@ def _department_rings() -> dict[str, list[list[tuple[float, float]]]]:
     for feature in data["features"]:
         geometry = feature["geometry"]
         polygons = geometry["coordinates"] if geometry["type"] == "MultiPolygon" else [geometry["coordinates"]]
-        out[feature["properties"]["department_code"]] = [[(p[0], p[1]) for p in ring] for poly in polygons for ring in poly]
+        out[feature["properties"]["department_code"]] = [
+            [(p[0], p[1]) for p in ring] for poly in polygons for ring in poly
+        ]
     return out
 
 
@@ -223,7 +227,10 @@ def _inset(rings_by_code: dict[str, list], is_island) -> dict[str, list]:
     for code, rings in rings_by_code.items():
         if is_island(code):
             rings = [
-                [(INSET_CENTRE[0] + (lon - c_lon) * INSET_ZOOM, INSET_CENTRE[1] + (lat - c_lat) * INSET_ZOOM) for lon, lat in r]
+                [
+                    (INSET_CENTRE[0] + (lon - c_lon) * INSET_ZOOM, INSET_CENTRE[1] + (lat - c_lat) * INSET_ZOOM)
+                    for lon, lat in r
+                ]
                 for r in rings
             ]
         moved[code] = rings
@@ -322,10 +329,7 @@ def render_municipal_map(
         dep = (departments or {}).get(code)
         if dep is None:
             continue
-        outline = (
-            f'<path d="{_path(rings, proj, min_step, decimals)}">'
-            f"<title>{escape(dep.text)}</title></path>"
-        )
+        outline = f'<path d="{_path(rings, proj, min_step, decimals)}"><title>{escape(dep.text)}</title></path>'
         parts.append(f'<a href="{escape(dep.href)}" aria-label="{escape(dep.text)}">{outline}</a>')
     parts.append("</g></svg>")
     return Markup("".join(parts))

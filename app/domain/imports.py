@@ -261,7 +261,8 @@ def _load_lookups() -> _Lookups:
         },
         department_label=dict(session.execute(select(Department.id, Department.label_id)).all()),
         seasons=[
-            (s.starts_on, s.ends_on, s.id, _weights(s), s.declaration_window_days) for s in session.scalars(select(Season))
+            (s.starts_on, s.ends_on, s.id, _weights(s), s.declaration_window_days)
+            for s in session.scalars(select(Season))
         ],
         categories=InForce(),
     )
@@ -400,7 +401,9 @@ def _check_row(
             bad("delivered_on", f"la fecha «{text['delivered_on'][:20]}» está fuera del rango admitido (2000 a 2099).")
         else:
             window = season[4] if season is not None else song_rules.DEFAULT_DECLARATION_WINDOW
-            rules(song_rules.check_delivery_date(delivered_on, today=today, window_days=window, coordinator=coordinator))
+            rules(
+                song_rules.check_delivery_date(delivered_on, today=today, window_days=window, coordinator=coordinator)
+            )
     beneficiaries = None
     if text["beneficiaries"]:
         raw = text["beneficiaries"]
@@ -552,7 +555,9 @@ def import_songs(raw: bytes, filename: str, actor: User | None, *, dry_run: bool
         # A catalogue row changed between validation and insert (e.g. a concurrent edit):
         # nothing was written; say so instead of failing with a server error.
         db.session.rollback()
-        report.errors.append(RowError(1, "Los datos cambiaron mientras se importaba; no se importó nada. Intente de nuevo."))
+        report.errors.append(
+            RowError(1, "Los datos cambiaron mientras se importaba; no se importó nada. Intente de nuevo.")
+        )
         return report
     except Exception:
         db.session.rollback()
@@ -626,7 +631,10 @@ def _history(values: list[dict[str, Any]], actor_id: int | None, now: datetime, 
     ids = list(
         db.session.scalars(
             select(Song.id)
-            .where(Song.created_at == now, Song.created_by_id.is_(None) if actor_id is None else Song.created_by_id == actor_id)
+            .where(
+                Song.created_at == now,
+                Song.created_by_id.is_(None) if actor_id is None else Song.created_by_id == actor_id,
+            )
             .order_by(Song.id.desc())
             .limit(len(values))
         )
@@ -759,8 +767,12 @@ COLUMN_HELP = (
     ("planned_start", "sí", "Inicio planeado: AAAA-MM-DD o DD/MM/AAAA"),
     ("due_date", "sí", "Fecha de compromiso: AAAA-MM-DD o DD/MM/AAAA, día hábil, no anterior al inicio"),
     ("state", "no", "planned (por defecto), in_progress o delivered"),
-    ("delivered_on", "si entregada", "Fecha de entrega (no futura, dentro de la ventana de declaración); "
-     "la canción cuenta cuando se adjunte su evidencia"),
+    (
+        "delivered_on",
+        "si entregada",
+        "Fecha de entrega (no futura, dentro de la ventana de declaración); "
+        "la canción cuenta cuando se adjunte su evidencia",
+    ),
     ("product", "si entregada", f"Producto entregado (máximo {MAX_PRODUCT} caracteres)"),
     ("beneficiaries", "no", "Servidores públicos alcanzados (entero ≥ 0)"),
 )

@@ -38,31 +38,66 @@ class Kind:
 
 def kinds() -> list[Kind]:
     return [
-        Kind("late_cancellation", _("Cancelaciones después de la fecha de compromiso"),
-             _("Canciones canceladas cuando ya estaban vencidas.")),
-        Kind("backdated_delivery", _("Entregas con fecha declarada muy anterior a su registro"),
-             _("La fecha de entrega declarada está más de la ventana de declaración antes del día en que se registró.")),
-        Kind("due_date_drift", _("Fechas de compromiso corridas"),
-             _("Canciones con cambios de fecha aprobados que alargan el plazo.")),
-        Kind("reused_evidence", _("Evidencia reutilizada"),
-             _("El mismo archivo (mismo SHA-256) aparece en varias canciones.")),
-        Kind("held_survey", _("Encuestas retenidas"),
-             _("Respuestas que no cuentan hasta que la coordinación las valide.")),
-        Kind("splitting", _("Posible fraccionamiento"),
-             _("Varias canciones para el mismo municipio en menos de 90 días (cualquier álbum, canceladas incluidas).")),
-        Kind("reviewer_share", _("Una sola persona revisa la mayoría"),
-             _("Más de la mitad de las revisiones de la disquera las hizo una misma persona.")),
+        Kind(
+            "late_cancellation",
+            _("Cancelaciones después de la fecha de compromiso"),
+            _("Canciones canceladas cuando ya estaban vencidas."),
+        ),
+        Kind(
+            "backdated_delivery",
+            _("Entregas con fecha declarada muy anterior a su registro"),
+            _("La fecha de entrega declarada está más de la ventana de declaración antes del día en que se registró."),
+        ),
+        Kind(
+            "due_date_drift",
+            _("Fechas de compromiso corridas"),
+            _("Canciones con cambios de fecha aprobados que alargan el plazo."),
+        ),
+        Kind(
+            "reused_evidence",
+            _("Evidencia reutilizada"),
+            _("El mismo archivo (mismo SHA-256) aparece en varias canciones."),
+        ),
+        Kind(
+            "held_survey",
+            _("Encuestas retenidas"),
+            _("Respuestas que no cuentan hasta que la coordinación las valide."),
+        ),
+        Kind(
+            "splitting",
+            _("Posible fraccionamiento"),
+            _("Varias canciones para el mismo municipio en menos de 90 días (cualquier álbum, canceladas incluidas)."),
+        ),
+        Kind(
+            "reviewer_share",
+            _("Una sola persona revisa la mayoría"),
+            _("Más de la mitad de las revisiones de la disquera las hizo una misma persona."),
+        ),
         Kind("review_corrections", _("Revisiones corregidas"), _("Revisiones cuyo puntaje se corrigió después.")),
-        Kind("late_target_change", _("Cambios de meta tardíos"),
-             _("Cambios de la meta anual después de la fecha de metas de la temporada.")),
-        Kind("review_backlog", _("Revisiones vencidas"),
-             _("Canciones entregadas que esperan revisión más allá del plazo de la temporada.")),
+        Kind(
+            "late_target_change",
+            _("Cambios de meta tardíos"),
+            _("Cambios de la meta anual después de la fecha de metas de la temporada."),
+        ),
+        Kind(
+            "review_backlog",
+            _("Revisiones vencidas"),
+            _("Canciones entregadas que esperan revisión más allá del plazo de la temporada."),
+        ),
     ]
 
 
 KIND_CODES = (
-    "late_cancellation", "backdated_delivery", "due_date_drift", "reused_evidence", "held_survey",
-    "splitting", "reviewer_share", "review_corrections", "late_target_change", "review_backlog",
+    "late_cancellation",
+    "backdated_delivery",
+    "due_date_drift",
+    "reused_evidence",
+    "held_survey",
+    "splitting",
+    "reviewer_share",
+    "review_corrections",
+    "late_target_change",
+    "review_backlog",
 )
 
 
@@ -87,7 +122,9 @@ def members(code: str, season: Season, today: date):
         return (
             select(Song.label_id, Song.id)
             .join(DueDateChange, DueDateChange.song_id == Song.id)
-            .where(in_season, DueDateChange.status == "approved", DueDateChange.proposed_due > DueDateChange.previous_due)
+            .where(
+                in_season, DueDateChange.status == "approved", DueDateChange.proposed_due > DueDateChange.previous_due
+            )
             .distinct()
         )
     if code == "reused_evidence":
@@ -108,15 +145,26 @@ def members(code: str, season: Season, today: date):
         )
     if code == "splitting":
         window = (Song.label_id, Song.municipality_id)
-        ordered = select(
-            Song.label_id.label("label_id"),
-            Song.id.label("song_id"),
-            Song.planned_start.label("start"),
-            func.lag(Song.planned_start).over(partition_by=window, order_by=(Song.planned_start, Song.id)).label("prev"),
-            func.lead(Song.planned_start).over(partition_by=window, order_by=(Song.planned_start, Song.id)).label("next"),
-        ).where(in_season).subquery()
+        ordered = (
+            select(
+                Song.label_id.label("label_id"),
+                Song.id.label("song_id"),
+                Song.planned_start.label("start"),
+                func.lag(Song.planned_start)
+                .over(partition_by=window, order_by=(Song.planned_start, Song.id))
+                .label("prev"),
+                func.lead(Song.planned_start)
+                .over(partition_by=window, order_by=(Song.planned_start, Song.id))
+                .label("next"),
+            )
+            .where(in_season)
+            .subquery()
+        )
         return select(ordered.c.label_id, ordered.c.song_id).where(
-            or_(_date_gap(ordered.c.start, ordered.c.prev) <= SPLIT_DAYS, _date_gap(ordered.c.next, ordered.c.start) <= SPLIT_DAYS)
+            or_(
+                _date_gap(ordered.c.start, ordered.c.prev) <= SPLIT_DAYS,
+                _date_gap(ordered.c.next, ordered.c.start) <= SPLIT_DAYS,
+            )
         )
     if code == "reviewer_share":
         per_reviewer = (
@@ -144,7 +192,11 @@ def members(code: str, season: Season, today: date):
             .where(in_season)
         )
     if code == "review_corrections":
-        return select(Song.label_id, Song.id).join(Review, Review.song_id == Song.id).where(in_season, Review.corrections > 0)
+        return (
+            select(Song.label_id, Song.id)
+            .join(Review, Review.song_id == Song.id)
+            .where(in_season, Review.corrections > 0)
+        )
     if code == "late_target_change":  # not song-linked: one row per pending or confirmed late change
         return select(PendingChange.label_id, literal(None).label("song_id")).where(
             PendingChange.kind == "target_change",
@@ -173,7 +225,9 @@ def summary(season: Season, today: date, label_id: int | None = None) -> dict[st
             if lid is not None:
                 counts.setdefault(lid, {})[code] = n
     labels = db.session.execute(
-        select(Label.id, Label.code, Label.name).where(Label.id == label_id if label_id else literal(True)).order_by(Label.code)
+        select(Label.id, Label.code, Label.name)
+        .where(Label.id == label_id if label_id else literal(True))
+        .order_by(Label.code)
     ).all()
     out = []
     for lid, code, name in labels:

@@ -115,9 +115,7 @@ def release(name: str, holder: str) -> None:
     """Give the lease back (only if we still hold it)."""
     with db.engine.begin() as conn:
         conn.execute(
-            update(_lease)
-            .where(_lease.c.name == name, _lease.c.holder == holder)
-            .values(holder=None, expires_at=None)
+            update(_lease).where(_lease.c.name == name, _lease.c.holder == holder).values(holder=None, expires_at=None)
         )
 
 

@@ -229,7 +229,9 @@ def _snapshot(song: Song) -> dict[str, Any]:
     return audit.snapshot(song, AUDITED_FIELDS)
 
 
-CONCURRENT_CHANGE = "Otra persona modificó esta canción al mismo tiempo. Revise los valores actuales e intente de nuevo."
+CONCURRENT_CHANGE = (
+    "Otra persona modificó esta canción al mismo tiempo. Revise los valores actuales e intente de nuevo."
+)
 
 
 @contextmanager
@@ -357,9 +359,7 @@ def _replaced_song(value: Any, label_id: int, errors: dict[str, list[str]]) -> S
         return None
     replaced = db.session.get(Song, song_id) if 0 < song_id <= MAX_ID else None
     if replaced is None or replaced.label_id != label_id or replaced.state != CANCELLED:
-        errors.setdefault("replaces_id", []).append(
-            "Solo se reemplaza una canción cancelada de la misma disquera."
-        )
+        errors.setdefault("replaces_id", []).append("Solo se reemplaza una canción cancelada de la misma disquera.")
         return None
     return replaced
 

@@ -194,7 +194,9 @@ def profile(code: str, season) -> Profile:
         raise NotFound(_("No existe el municipio con código %(code)s.", code=code))
     indicators: dict[str, list[tuple[int, float, str | None]]] = defaultdict(list)
     for name, year, value, source in db.session.execute(
-        select(MunicipalIndicator.indicator, MunicipalIndicator.year, MunicipalIndicator.value, MunicipalIndicator.source)
+        select(
+            MunicipalIndicator.indicator, MunicipalIndicator.year, MunicipalIndicator.value, MunicipalIndicator.source
+        )
         .where(MunicipalIndicator.municipality_id == municipality.id)
         .order_by(MunicipalIndicator.indicator, MunicipalIndicator.year)
     ):
@@ -249,7 +251,9 @@ def map_data(season, department=None) -> MapData:
     needs = scores(season.year)
     dep_code = {d.id: d.code for d in ref.departments}
     rows = [
-        MapMunicipality(m.code, m.name, dep_code.get(m.department_id, ""), songs.get(m.id, 0), m.prioritised, needs.get(m.id))
+        MapMunicipality(
+            m.code, m.name, dep_code.get(m.department_id, ""), songs.get(m.id, 0), m.prioritised, needs.get(m.id)
+        )
         for m in ref.municipalities
         if department is None or m.department_id == department.id
     ]

@@ -43,7 +43,9 @@ def label_progress(season: Season, label_id: int, entry: LabelChartEntry | None 
         select(
             func.count().filter(and_(reviewed, s.c.quality >= season.badge_quality_threshold - eps)),
             func.count().filter(
-                and_(reviewed, s.c.satisfaction >= 1.0 - eps, s.c.review_score >= season.badge_hit_review_threshold - eps)
+                and_(
+                    reviewed, s.c.satisfaction >= 1.0 - eps, s.c.review_score >= season.badge_hit_review_threshold - eps
+                )
             ),
             func.count().filter(s.c.state.in_(DELIVERED_STATES)),
         ).where(mine)

@@ -224,7 +224,9 @@ def import_categories(
     default_year = year or (title_year if "year" not in roles else None)
     if "year" not in roles and default_year is None:
         report.errors.append(
-            RowError(rows[start][0], _("El archivo no indica el año (vigencia): añada una columna year o indique el año."))
+            RowError(
+                rows[start][0], _("El archivo no indica el año (vigencia): añada una columna year o indique el año.")
+            )
         )
         return report
 
@@ -250,9 +252,7 @@ def import_categories(
         if code is None or code not in codes:
             report.errors.append(RowError(line, _("Código DANE de municipio desconocido: %(code)r.", code=code_raw)))
         elif row_year is None or not MIN_YEAR <= row_year <= MAX_YEAR:
-            report.errors.append(
-                RowError(line, _("Año no válido: %(year)r.", year=_cell_text(cell(cells, "year"))))
-            )
+            report.errors.append(RowError(line, _("Año no válido: %(year)r.", year=_cell_text(cell(cells, "year")))))
         elif not category_raw:
             report.skipped += 1  # no category that year (San Andrés, non-municipalised areas)
         elif normalise_category(category_raw) is None:
@@ -263,14 +263,19 @@ def import_categories(
             report.errors.append(
                 RowError(
                     line,
-                    _("Grupo de capacidades no válido: %(value)r (C o G1 a G5).", value=_cell_text(cell(cells, "group"))),
+                    _(
+                        "Grupo de capacidades no válido: %(value)r (C o G1 a G5).",
+                        value=_cell_text(cell(cells, "group")),
+                    ),
                 )
             )
         else:
             key = (codes[code], row_year)
             if key in seen_at:
                 report.errors.append(
-                    RowError(line, _("Fila repetida: el mismo municipio y año ya está en la línea %(n)s.", n=seen_at[key]))
+                    RowError(
+                        line, _("Fila repetida: el mismo municipio y año ya está en la línea %(n)s.", n=seen_at[key])
+                    )
                 )
                 continue
             seen_at[key] = line
@@ -328,7 +333,9 @@ def _write(
         db.session.connection().execute(
             update(table)
             .where(table.c.id == bindparam("b_id"))
-            .values(category=bindparam("b_category"), capacity_group=bindparam("b_group"), source=bindparam("b_source")),
+            .values(
+                category=bindparam("b_category"), capacity_group=bindparam("b_group"), source=bindparam("b_source")
+            ),
             updates,
         )
     report.created, report.changed, report.years = len(parsed), len(changed), years
@@ -343,6 +350,6 @@ def _write(
 
 def import_categories_path(path: str, *, year: int | None = None, actor_id=None) -> CategoryImport:
     with open(path, "rb") as handle:
-        return import_categories(handle.read(), path.replace("\\", "/").rsplit("/", 1)[-1], year=year, actor_id=actor_id)
-
-
+        return import_categories(
+            handle.read(), path.replace("\\", "/").rsplit("/", 1)[-1], year=year, actor_id=actor_id
+        )

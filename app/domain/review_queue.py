@@ -68,8 +68,10 @@ def overdue_count(season: Season | None, today: date, label_id: int | None = Non
     if season is None:
         return 0
     cutoff = overdue_cutoff(today, int(season.review_sla_days or DEFAULT_SLA))
-    stmt = select(func.count()).select_from(Song).where(
-        Song.state == SongState.DELIVERED.value, Song.delivered_on <= cutoff, Song.season_id == season.id
+    stmt = (
+        select(func.count())
+        .select_from(Song)
+        .where(Song.state == SongState.DELIVERED.value, Song.delivered_on <= cutoff, Song.season_id == season.id)
     )
     if label_id is not None:
         stmt = stmt.where(Song.label_id == label_id)
@@ -142,7 +144,8 @@ def reassign_reviewer(actor: Any, song: Song, reviewer_id: Any, *, ip: str | Non
     reviewer = db.session.get(User, reviewer_id) if isinstance(reviewer_id, int) else None
     if reviewer is None or not reviewer.active or not permissions.is_coordinator(reviewer):
         raise ValidationFailed(
-            _("Elija una persona activa de la coordinación."), {"reviewer": [_("Elija una persona activa de la coordinación.")]}
+            _("Elija una persona activa de la coordinación."),
+            {"reviewer": [_("Elija una persona activa de la coordinación.")]},
         )
     reason = permissions.review_refusal(reviewer, song, ignore_assignment=True)
     if reason is not None:

@@ -198,8 +198,16 @@ def correct_review(actor: Any, song: Song, scores: dict, comment: str | None, *,
     return _apply_correction(actor, song, values, text, reviewer_id=actor.id, ip=ip)
 
 
-def _apply_correction(actor: Any, song: Song, values: dict[str, int], text: str | None, *, reviewer_id: int,
-                      ip: str | None, confirmed_by: int | None = None) -> Review:
+def _apply_correction(
+    actor: Any,
+    song: Song,
+    values: dict[str, int],
+    text: str | None,
+    *,
+    reviewer_id: int,
+    ip: str | None,
+    confirmed_by: int | None = None,
+) -> Review:
     review = song.review
     before = audit.snapshot(review, [*CRITERIA.values(), "comment", "reviewer_id"]) | _terms(song)
     for column, value in values.items():
@@ -228,7 +236,12 @@ def _apply_pending_raise(confirmer: Any, change) -> None:
         raise Conflict(_("La canción ya no está revisada: la corrección pendiente no se puede aplicar."))
     values = {column: int(v) for column, v in (change.payload.get("scores") or {}).items()}
     _apply_correction(
-        confirmer, song, values, change.payload.get("comment"), reviewer_id=change.requested_by_id, ip=None,
+        confirmer,
+        song,
+        values,
+        change.payload.get("comment"),
+        reviewer_id=change.requested_by_id,
+        ip=None,
         confirmed_by=confirmer.id,
     )
 

@@ -153,7 +153,9 @@ def standing(
     if carried_over:
         return "carried_over"
     if state == "reviewed":
-        return "credited" if review_score is not None and review_score >= w.approval_threshold - 1e-12 else "not_approved"
+        return (
+            "credited" if review_score is not None and review_score >= w.approval_threshold - 1e-12 else "not_approved"
+        )
     if state == "delivered":
         return "evidence_pending" if awaiting_evidence else "waiting"
     if state == "cancelled":

@@ -88,7 +88,9 @@ def parse_year(raw: Any) -> int | None:
         text = str(raw).strip()
         year = ascii_int(text, minimum=YEAR_MIN, maximum=YEAR_MAX) if len(text) == 4 else None
     if year is None:
-        message = _("Año de temporada no válido: escriba un año entre %(low)s y %(high)s (AAAA).", low=YEAR_MIN, high=YEAR_MAX)
+        message = _(
+            "Año de temporada no válido: escriba un año entre %(low)s y %(high)s (AAAA).", low=YEAR_MIN, high=YEAR_MAX
+        )
         raise BadYear(message, {"season": [message]})
     return year
 
@@ -120,9 +122,7 @@ def resolve(raw: Any = None, *, on: date | None = None, computed: bool = False) 
     this_year = (on or today()).year
     stmt = select(Season).where(Season.year <= this_year)
     if computed:
-        stmt = stmt.where(
-            exists().where(ChartSnapshot.season_id == Season.id, ChartSnapshot.complete.is_(True))
-        )
+        stmt = stmt.where(exists().where(ChartSnapshot.season_id == Season.id, ChartSnapshot.complete.is_(True)))
     season = db.session.scalar(stmt.order_by(Season.year.desc()).limit(1))
     if season is None and not computed:
         season = db.session.scalar(select(Season).order_by(Season.year.desc()).limit(1))
@@ -239,7 +239,9 @@ def new_season(year: int, *, copy_from: Season | None = None, drafts: bool = Fal
     if copy_from is not None and drafts:
         for playlist in db.session.scalars(select(Playlist).where(Playlist.season_id == copy_from.id)):
             db.session.add(
-                Playlist(season_id=season.id, label_id=playlist.label_id, album_id=playlist.album_id, target=playlist.target)
+                Playlist(
+                    season_id=season.id, label_id=playlist.label_id, album_id=playlist.album_id, target=playlist.target
+                )
             )
         db.session.flush()
     return season
@@ -258,7 +260,11 @@ def open_next(on: date | None = None) -> Season | None:
         "season",
         season.id,
         actor_id=None,
-        changes={"year": [None, year], "state": [None, season.state], "drafts_from_year": [None, season.drafts_from_year]},
+        changes={
+            "year": [None, year],
+            "state": [None, season.state],
+            "drafts_from_year": [None, season.drafts_from_year],
+        },
     )
     return season
 
@@ -308,18 +314,27 @@ def advance(on: date | None = None) -> list[str]:
         lines.append(_("Temporada %(year)s creada (%(state)s).", year=created.year, state=state_name(created.state)))
     opened = open_next(on)
     if opened is not None:
-        lines.append(_("Temporada %(year)s abierta en planeación, con borradores de %(source)s.",
-                       year=opened.year, source=opened.drafts_from_year or "—"))
+        lines.append(
+            _(
+                "Temporada %(year)s abierta en planeación, con borradores de %(source)s.",
+                year=opened.year,
+                source=opened.drafts_from_year or "—",
+            )
+        )
     db.session.commit()
     for season in db.session.scalars(select(Season).where(Season.state != "closed").order_by(Season.year)).all():
         wanted = state_by_dates(season, on)
         if wanted == "closed":
             close(season, actor=None, on=on)
-            lines.append(_("Temporada %(year)s cerrada: listas finales con corte al 31 de diciembre.", year=season.year))
+            lines.append(
+                _("Temporada %(year)s cerrada: listas finales con corte al 31 de diciembre.", year=season.year)
+            )
         elif wanted != season.state and SEASON_STATES.index(wanted) > SEASON_STATES.index(season.state):
             before = season.state
             season.state = wanted
-            audit.record("season_state_changed", "season", season.id, actor_id=None, changes={"state": [before, wanted]})
+            audit.record(
+                "season_state_changed", "season", season.id, actor_id=None, changes={"state": [before, wanted]}
+            )
             db.session.commit()
             lines.append(_("Temporada %(year)s: %(state)s.", year=season.year, state=state_name(wanted)))
     return lines
@@ -357,8 +372,11 @@ def close(season: Season, actor: Any = None, *, on: date | None = None, ip: str 
         raise Conflict(_("La temporada %(year)s ya está cerrada.", year=season.year))
     if on <= season.ends_on:
         raise Conflict(
-            _("La temporada %(year)s sigue abierta: se puede cerrar después del %(day)s.",
-              year=season.year, day=season.ends_on.strftime("%d/%m/%Y"))
+            _(
+                "La temporada %(year)s sigue abierta: se puede cerrar después del %(day)s.",
+                year=season.year,
+                day=season.ends_on.strftime("%d/%m/%Y"),
+            )
         )
     open_songs = undelivered_count(season)
     snapshot = charts.write_final(season)
@@ -385,8 +403,12 @@ def close_from_cli(raw_year: Any) -> list[str]:
         return [_("No hay temporadas.")]
     snapshot = close(season)
     return [
-        _("Temporada %(year)s cerrada: listas finales con corte al %(day)s (%(ms)s ms).",
-          year=season.year, day=season.ends_on.strftime("%d/%m/%Y"), ms=snapshot.duration_ms)
+        _(
+            "Temporada %(year)s cerrada: listas finales con corte al %(day)s (%(ms)s ms).",
+            year=season.year,
+            day=season.ends_on.strftime("%d/%m/%Y"),
+            ms=snapshot.duration_ms,
+        )
     ]
 
 
@@ -398,8 +420,10 @@ def require_changeable(season: Season | None) -> None:
     """Songs of a closed season change only through an audited admin correction."""
     if is_closed(season) and _correcting.get() != season.id:
         raise Conflict(
-            _("La temporada %(year)s está cerrada: sus canciones solo cambian con una corrección auditada de la administración.",
-              year=season.year)
+            _(
+                "La temporada %(year)s está cerrada: sus canciones solo cambian con una corrección auditada de la administración.",
+                year=season.year,
+            )
         )
 
 
@@ -433,9 +457,16 @@ def require_plannable(season: Season) -> None:
     """New songs (or new due dates) never go into a closed or closing season."""
     if season.state in ("closing", "closed") and _correcting.get() != season.id:
         raise ValidationFailed(
-            _("La temporada %(year)s está %(state)s: no admite canciones nuevas ni fechas nuevas.",
-              year=season.year, state=state_name(season.state).lower()),
-            {"due_date": [_("Temporada %(year)s %(state)s.", year=season.year, state=state_name(season.state).lower())]},
+            _(
+                "La temporada %(year)s está %(state)s: no admite canciones nuevas ni fechas nuevas.",
+                year=season.year,
+                state=state_name(season.state).lower(),
+            ),
+            {
+                "due_date": [
+                    _("Temporada %(year)s %(state)s.", year=season.year, state=state_name(season.state).lower())
+                ]
+            },
         )
 
 
@@ -480,7 +511,9 @@ def correction(season: Season, actor: Any, reason: str, ip: str | None = None):
 CORRECTABLE = ("delivered_on", "due_date", "cancel")
 
 
-def correct_song(season: Season, actor: Any, song_id: Any, what: str, value: Any, reason: str, ip: str | None = None) -> Song:
+def correct_song(
+    season: Season, actor: Any, song_id: Any, what: str, value: Any, reason: str, ip: str | None = None
+) -> Song:
     """An audited admin correction of one song of a closed season: a delivery date, a due date,
     or a cancellation. The final snapshot is recomputed and the board says so. Commits."""
     from app.domain import terms
@@ -490,7 +523,9 @@ def correct_song(season: Season, actor: Any, song_id: Any, what: str, value: Any
         raise PermissionDenied(_("Solo la administración corrige una temporada cerrada."))
     song = db.session.get(Song, ascii_int(song_id, minimum=1) or 0)
     if song is None or song.season_id != season.id:
-        raise NotFound(_("La canción no es de la temporada %(year)s.", year=season.year), {"song_id": [_("No encontrada.")]})
+        raise NotFound(
+            _("La canción no es de la temporada %(year)s.", year=season.year), {"song_id": [_("No encontrada.")]}
+        )
     if what not in CORRECTABLE:
         raise ValidationFailed(_("Elija qué corregir."), {"what": [_("Elija una opción.")]})
     errors: dict[str, list[str]] = {}
@@ -511,8 +546,14 @@ def correct_song(season: Season, actor: Any, song_id: Any, what: str, value: Any
         else:
             setattr(song, what, new_date)
         terms.refresh_song_terms(song)
-        audit.record("song_corrected", "song", song.id, actor_id=_actor_id(actor),
-                     changes=audit.changes_between(before, audit.snapshot(song, list(fields))), ip=ip)
+        audit.record(
+            "song_corrected",
+            "song",
+            song.id,
+            actor_id=_actor_id(actor),
+            changes=audit.changes_between(before, audit.snapshot(song, list(fields))),
+            ip=ip,
+        )
     return song
 
 
@@ -528,9 +569,10 @@ def undelivered_stmt(season: Season):
 
 
 def undelivered_count(season: Season) -> int:
-    return db.session.scalar(
-        select(func.count(Song.id)).where(Song.season_id == season.id, Song.state.in_(OPEN_STATES))
-    ) or 0
+    return (
+        db.session.scalar(select(func.count(Song.id)).where(Song.season_id == season.id, Song.state.in_(OPEN_STATES)))
+        or 0
+    )
 
 
 def ending_seasons(on: date | None = None) -> list[Season]:
@@ -556,7 +598,9 @@ def end_of_season(season: Season, page: int = 1, per_page: int = 50) -> EndOfSea
 
 def _require_coordinator(actor: Any) -> None:
     if _role(actor) not in (Role.COORDINATOR, Role.ADMIN):
-        raise PermissionDenied(_("Solo la coordinación decide qué pasa con las canciones abiertas al final de la temporada."))
+        raise PermissionDenied(
+            _("Solo la coordinación decide qué pasa con las canciones abiertas al final de la temporada.")
+        )
 
 
 def _require_ending(song: Song) -> None:
@@ -624,8 +668,14 @@ def carry_over(song: Song, actor: Any, new_due: date, ip: str | None = None) -> 
         },
         ip=ip,
     )
-    audit.record("song_created", "song", copy.id, actor_id=_actor_id(actor),
-                 changes={"carried_over_from": [None, song.id], "due_date": [None, new_due]}, ip=ip)
+    audit.record(
+        "song_created",
+        "song",
+        copy.id,
+        actor_id=_actor_id(actor),
+        changes={"carried_over_from": [None, song.id], "due_date": [None, new_due]},
+        ip=ip,
+    )
     return copy
 
 
@@ -637,7 +687,9 @@ def cancel_at_end(song: Song, actor: Any, reason: str, ip: str | None = None) ->
     _require_ending(song)
     reason = " ".join(str(reason or "").split())
     if len(reason) < 5:
-        raise ValidationFailed(_("Escriba el motivo de la cancelación."), {"reason": [_("Obligatorio (5 caracteres o más).")]})
+        raise ValidationFailed(
+            _("Escriba el motivo de la cancelación."), {"reason": [_("Obligatorio (5 caracteres o más).")]}
+        )
     before = song.state
     song.state = "cancelled"
     song.cancel_reason = reason
@@ -684,7 +736,9 @@ def final_standings(season: Season) -> FinalStandings:
     from app.domain import charts
 
     if season.state != "closed":
-        raise NotFound(_("La temporada %(year)s todavía no está cerrada: aún no tiene posiciones finales.", year=season.year))
+        raise NotFound(
+            _("La temporada %(year)s todavía no está cerrada: aún no tiene posiciones finales.", year=season.year)
+        )
     snapshot = final_snapshot(season)
     if snapshot is None:
         raise NotFound(_("La temporada %(year)s no tiene listas finales.", year=season.year))

@@ -100,7 +100,9 @@ def clean_params(params: Any) -> dict[str, Any]:
     sort = _param(params, "sort")
     if sort:
         if sort.lstrip("-") not in SORTS:
-            errors.setdefault("sort", []).append(f"Orden no válido; use uno de: {', '.join(SORTS)} (con - para invertir).")
+            errors.setdefault("sort", []).append(
+                f"Orden no válido; use uno de: {', '.join(SORTS)} (con - para invertir)."
+            )
         else:
             out["sort"] = sort
     if errors:

@@ -75,7 +75,11 @@ def check_beneficiaries(value: int | None, *, required: bool) -> list[Problem]:
     if value < 0:
         return [Problem("beneficiaries", _("Debe ser mayor o igual que 0."))]
     if value > MAX_BENEFICIARIES:
-        return [Problem("beneficiaries", _("Máximo %(n)s servidores públicos.", n=f"{MAX_BENEFICIARIES:,}".replace(",", ".")))]
+        return [
+            Problem(
+                "beneficiaries", _("Máximo %(n)s servidores públicos.", n=f"{MAX_BENEFICIARIES:,}".replace(",", "."))
+            )
+        ]
     return []
 
 
@@ -104,7 +108,9 @@ def check_territory(
         )
     if municipality_label_id != artist_label_id:
         problems.append(
-            Problem("municipality_id", _("El municipio no está en un departamento que atienda la disquera del artista."))
+            Problem(
+                "municipality_id", _("El municipio no está en un departamento que atienda la disquera del artista.")
+            )
         )
     return problems
 

@@ -163,12 +163,18 @@ def address_hash(ip: str | None) -> str | None:
 
 
 def browser_family(user_agent: str | None) -> str | None:
-    """"Edge", "Chrome", "Firefox", "Safari", "Opera", "other" (the family only, no version)."""
+    """ "Edge", "Chrome", "Firefox", "Safari", "Opera", "other" (the family only, no version)."""
     if not user_agent:
         return None
     ua = user_agent.lower()
-    for needle, family in (("edg/", "Edge"), ("opr/", "Opera"), ("firefox/", "Firefox"), ("chrome/", "Chrome"),
-                           ("crios/", "Chrome"), ("safari/", "Safari")):
+    for needle, family in (
+        ("edg/", "Edge"),
+        ("opr/", "Opera"),
+        ("firefox/", "Firefox"),
+        ("chrome/", "Chrome"),
+        ("crios/", "Chrome"),
+        ("safari/", "Safari"),
+    ):
         if needle in ua:
             return family
     return "other"
@@ -284,7 +290,9 @@ def submit_survey(token: str, answers: dict, context: AnswerContext | None = Non
         ip_hash=address_hash(context.ip) if context else None,
         browser_family=browser_family(context.user_agent) if context else None,
         answer_seconds=context.seconds if context else None,
-        answered_by_id=getattr(context.user, "id", None) if context and getattr(context.user, "is_authenticated", False) else None,
+        answered_by_id=getattr(context.user, "id", None)
+        if context and getattr(context.user, "is_authenticated", False)
+        else None,
     )
     try:
         db.session.add(survey)
@@ -406,7 +414,9 @@ def validate_survey(actor, song: Song, *, ip: str | None = None):
     survey.validated_by_id = actor.id
     db.session.flush()
     refresh_song_terms(song)
-    changes = {"held": [True, False]} | audit.changes_between(before, audit.snapshot(song, ["satisfaction", "quality", "points"]))
+    changes = {"held": [True, False]} | audit.changes_between(
+        before, audit.snapshot(song, ["satisfaction", "quality", "points"])
+    )
     audit.record("survey_validated", "song", song.id, actor_id=actor.id, changes=changes, ip=ip)
     db.session.flush()
     return survey
@@ -472,7 +482,9 @@ def clean_contact(fields: dict, errors: dict) -> dict[str, str | None]:
     if email and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email):
         errors.setdefault("contact_email", []).append(_("Correo no válido."))
     if phone and not re.fullmatch(r"[0-9+() \-]{7,40}", phone):
-        errors.setdefault("contact_phone", []).append(_("Teléfono no válido (solo números, espacios, +, - y paréntesis)."))
+        errors.setdefault("contact_phone", []).append(
+            _("Teléfono no válido (solo números, espacios, +, - y paréntesis).")
+        )
     if any(out.get(k) for k in CONTACT_FIELDS) and not out.get("contact_name"):
         errors.setdefault("contact_name", []).append(_("Escriba el nombre del contacto de la alcaldía."))
     if out.get("contact_name") and not (email or phone):

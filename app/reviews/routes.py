@@ -267,7 +267,9 @@ def alert_songs(kind: str):
     label = db.session.get(Label, label_id)
     if label is None:
         raise NotFound(_("La disquera no existe."))
-    page = integrity.songs(kind, season, today, label.id, _int_arg("page") or 1, current_app.config.get("PAGE_SIZE", 25))
+    page = integrity.songs(
+        kind, season, today, label.id, _int_arg("page") or 1, current_app.config.get("PAGE_SIZE", 25)
+    )
     return render_template(
         "reviews/alert_songs.html",
         kind=next(k for k in integrity.kinds() if k.code == kind),
@@ -300,7 +302,9 @@ def decide_pending(change_id: int):
     if decision not in ("confirm", "reject"):
         raise ValidationFailed(_("Elija confirmar o rechazar."), {"decision": [_("Requerido.")]})
     try:
-        four_eyes.decide(current_user, change, decision == "confirm", request.form.get("comment"), ip=request.remote_addr)
+        four_eyes.decide(
+            current_user, change, decision == "confirm", request.form.get("comment"), ip=request.remote_addr
+        )
         db.session.commit()
     except DomainError as exc:
         db.session.rollback()
@@ -317,9 +321,7 @@ def decide_pending(change_id: int):
 def survey_results():
     """Answered surveys, newest first. Respondent name/position only for coordinators (Ley 1581 de 2012)."""
     label_id = _int_arg("label")
-    context = review_queue.survey_results(
-        label_id, _int_arg("page") or 1, current_app.config.get("PAGE_SIZE", 25)
-    )
+    context = review_queue.survey_results(label_id, _int_arg("page") or 1, current_app.config.get("PAGE_SIZE", 25))
     questions = survey_stats.answers_by_question(label_id)
     return render_template(
         "reviews/surveys.html",

@@ -92,8 +92,13 @@ def end(year: int):
                 if field_errors:
                     raise ValidationFailed(_("Revise la nueva fecha de compromiso."), field_errors)
                 copy = seasons.carry_over(song, current_user, due, request.remote_addr)
-                message = _("Canción %(id)s trasladada a %(year)s (nueva canción %(new)s); cuenta como tardía en %(old)s.",
-                            id=song.id, year=copy.season.year, new=copy.id, old=season.year)
+                message = _(
+                    "Canción %(id)s trasladada a %(year)s (nueva canción %(new)s); cuenta como tardía en %(old)s.",
+                    id=song.id,
+                    year=copy.season.year,
+                    new=copy.id,
+                    old=season.year,
+                )
             elif action == "cancel":
                 seasons.cancel_at_end(song, current_user, request.form.get("reason", ""), request.remote_addr)
                 message = _("Canción %(id)s cancelada; cuenta como tardía en %(year)s.", id=song.id, year=season.year)
@@ -129,15 +134,28 @@ def correct(year: int):
     if request.method == "POST":
         form = request.form
         try:
-            song = seasons.correct_song(season, current_user, form.get("song_id"), form.get("what", ""),
-                                        form.get("value"), form.get("reason", ""), request.remote_addr)
+            song = seasons.correct_song(
+                season,
+                current_user,
+                form.get("song_id"),
+                form.get("what", ""),
+                form.get("value"),
+                form.get("reason", ""),
+                request.remote_addr,
+            )
         except DomainError as exc:
             db.session.rollback()
             flash(exc.message, "error")
             errors = exc.details if isinstance(exc.details, dict) else {}
         else:
-            flash(_("Canción %(id)s corregida; las posiciones finales de %(year)s se recalcularon.", id=song.id, year=year),
-                  "success")
+            flash(
+                _(
+                    "Canción %(id)s corregida; las posiciones finales de %(year)s se recalcularon.",
+                    id=song.id,
+                    year=year,
+                ),
+                "success",
+            )
             return redirect(url_for("seasons.final", year=year))
     return render_template("seasons/correct.html", season=season, errors=errors, values=request.form), (
         422 if errors else 200

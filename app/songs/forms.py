@@ -34,9 +34,7 @@ class SongForm(FlaskForm):
         render_kw={"autocomplete": "off", "spellcheck": "false"},
     )
     municipality_id = HiddenField()  # set by the chosen suggestion (a radio button named municipality_id)
-    scope = TextAreaField(
-        _l("Alcance concertado"), validators=[DataRequired(message=REQUIRED), Length(max=5000)]
-    )
+    scope = TextAreaField(_l("Alcance concertado"), validators=[DataRequired(message=REQUIRED), Length(max=5000)])
     planned_start = DateField(_l("Inicio planeado"), validators=[InputRequired(message=REQUIRED)])
     due_date = DateField(_l("Fecha de compromiso"), validators=[InputRequired(message=REQUIRED)])
     diagnosis = TextAreaField(_l("Diagnóstico · caracterización"), validators=[Optional(), Length(max=5000)])

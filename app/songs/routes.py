@@ -235,8 +235,11 @@ def detail(song_id: int):
     return render_template("songs/detail.html", **_detail_context(song))
 
 
-TRANSITION_FORMS = {"in_progress": ("start_form", StartForm), "delivered": ("deliver_form", DeliverForm),
-                    "cancelled": ("cancel_form", CancelForm)}
+TRANSITION_FORMS = {
+    "in_progress": ("start_form", StartForm),
+    "delivered": ("deliver_form", DeliverForm),
+    "cancelled": ("cancel_form", CancelForm),
+}
 
 
 @bp.post("/<int:song_id>/transition/<to>")
@@ -309,15 +312,30 @@ def _drop_fields(form: SongForm, keep: set[str]) -> None:
             delattr(form, name)
 
 
-CREATE_FIELDS = {"artist_id", "album_id", "municipality", "municipality_id", "scope", "planned_start", "due_date",
-                 "confirm_duplicate"}
+CREATE_FIELDS = {
+    "artist_id",
+    "album_id",
+    "municipality",
+    "municipality_id",
+    "scope",
+    "planned_start",
+    "due_date",
+    "confirm_duplicate",
+}
 
 
 def _municipality_option(municipality: Municipality | None) -> list[dict[str, Any]]:
     if municipality is None:
         return []
-    return [{"id": municipality.id, "code": municipality.code, "name": municipality.name,
-             "department": municipality.department.name, "exact": True}]
+    return [
+        {
+            "id": municipality.id,
+            "code": municipality.code,
+            "name": municipality.name,
+            "department": municipality.department.name,
+            "exact": True,
+        }
+    ]
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -343,8 +361,13 @@ def create():
             lifecycle.require_can_plan_for_artist(actor, form.artist_id.data)
             duplicates = lifecycle.duplicate_warning(municipality.id, form.album_id.data, form.planned_start.data)
             if duplicates and not form.confirm_duplicate.data:
-                flash(_("Ya hay una canción parecida (mismo municipio y álbum, a menos de 30 días). "
-                        "Revísela y confirme si de todos modos quiere registrar esta."), "warning")
+                flash(
+                    _(
+                        "Ya hay una canción parecida (mismo municipio y álbum, a menos de 30 días). "
+                        "Revísela y confirme si de todos modos quiere registrar esta."
+                    ),
+                    "warning",
+                )
                 status = 200
             else:
                 data = {
@@ -423,8 +446,13 @@ def edit(song_id: int):
                     municipality.id, data["album_id"], data["planned_start"], exclude_id=song.id
                 )
             if duplicates and not form.confirm_duplicate.data:
-                flash(_("Ya hay una canción parecida (mismo municipio y álbum, a menos de 30 días). "
-                        "Confirme si de todos modos quiere guardar."), "warning")
+                flash(
+                    _(
+                        "Ya hay una canción parecida (mismo municipio y álbum, a menos de 30 días). "
+                        "Confirme si de todos modos quiere guardar."
+                    ),
+                    "warning",
+                )
                 status = 200
             else:
                 try:
@@ -580,9 +608,10 @@ def decide_due_date(change_id: int):
         except (ValidationFailed, Conflict) as exc:
             flash(exc.message, "error")
         else:
-            flash(_("Solicitud aprobada: la fecha de compromiso cambió.") if approve else _("Solicitud rechazada."),
-                  "success")
+            flash(
+                _("Solicitud aprobada: la fecha de compromiso cambió.") if approve else _("Solicitud rechazada."),
+                "success",
+            )
     else:
         flash(_("Elija aprobar o rechazar."), "error")
     return redirect(url_for("songs.due_date_requests"), code=303)
-

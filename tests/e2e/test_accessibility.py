@@ -133,7 +133,9 @@ def _sample_ids(live):
             "own_editable": session.scalar(own.where(Song.state.in_(("planned", "in_progress", "returned"))))
             or session.scalar(own),
             "delivered": session.scalar(
-                select(Song.id).where(Song.state == "delivered", Song.label_id != territorial.label_id).order_by(Song.id)
+                select(Song.id)
+                .where(Song.state == "delivered", Song.label_id != territorial.label_id)
+                .order_by(Song.id)
             ),
         }
         unanswered = session.scalar(
@@ -207,12 +209,22 @@ def test_every_page_a_role_sees_meets_wcag_21_aa(pages, live_server, role, email
     ids = _sample_ids(live_server)
     seeds = {
         "territorial": [
-            "/songs", "/songs/new", f"/songs/{ids['own_editable']}", f"/songs/{ids['own_editable']}/edit",
-            "/songs/import", "/charts", "/charts/tv", f"/charts/labels/{ids['label']}",
+            "/songs",
+            "/songs/new",
+            f"/songs/{ids['own_editable']}",
+            f"/songs/{ids['own_editable']}/edit",
+            "/songs/import",
+            "/charts",
+            "/charts/tv",
+            f"/charts/labels/{ids['label']}",
             f"/charts/labels/{ids['label']}/breakdown",
         ],
         "coordinator": [
-            "/reviews", f"/reviews/{ids['delivered']}", "/reviews/surveys", "/songs/due-date-requests", "/charts",
+            "/reviews",
+            f"/reviews/{ids['delivered']}",
+            "/reviews/surveys",
+            "/songs/due-date-requests",
+            "/charts",
             f"/songs/{ids['delivered']}",
         ],
         # the gaps list of one department: the whole country is ~10,000 nodes (30 s of axe)
@@ -246,7 +258,13 @@ def test_phone_width_has_no_sideways_scrolling(pages, live_server):
     ids = _sample_ids(live_server)
     problems: list[str] = []
     page = pages.login(pages.new(viewport=PHONE), "territorial1@sinfonia.demo")
-    for url in ("/songs", "/songs/new", f"/songs/{ids['own_editable']}", f"/songs/{ids['own_editable']}/edit", "/charts"):
+    for url in (
+        "/songs",
+        "/songs/new",
+        f"/songs/{ids['own_editable']}",
+        f"/songs/{ids['own_editable']}/edit",
+        "/charts",
+    ):
         page.goto(url)
         if horizontal_overflow(page) > 0:
             problems.append(

@@ -56,7 +56,9 @@ def test_each_home_at_desktop_and_phone_width_is_accessible(pages, live_server, 
         if violations:
             problems.append(f"{name}: " + describe_violations(page.url, violations))
         if viewport is PHONE and horizontal_overflow(page) > 0:
-            problems.append(f"{page.url}: {horizontal_overflow(page)}px sideways at 375px: {overflowing_elements(page)}")
+            problems.append(
+                f"{page.url}: {horizontal_overflow(page)}px sideways at 375px: {overflowing_elements(page)}"
+            )
         unreachable = _keyboard_reaches_everything(page)
         if unreachable:
             problems.append(f"{name}: not reachable by keyboard: {unreachable}")

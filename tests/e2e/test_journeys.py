@@ -165,7 +165,9 @@ def test_a_song_from_plan_to_the_board(pages, live_server):
 
     # 4. A coordinator reviews it from the queue and recomputes the charts.
     coordinator.goto("/reviews")
-    expect(coordinator.locator(f"a[href$='/reviews/{song_id}']"), "the delivered song is not in the queue").not_to_have_count(0)
+    expect(
+        coordinator.locator(f"a[href$='/reviews/{song_id}']"), "the delivered song is not in the queue"
+    ).not_to_have_count(0)
     coordinator.goto(f"/reviews/{song_id}")
     for criterion, score in (("pertinence", 5), ("rigour", 4), ("usefulness", 5), ("evidence", 5)):
         coordinator.check(f"input[name={criterion}][value='{score}']")
@@ -187,7 +189,9 @@ def test_a_song_from_plan_to_the_board(pages, live_server):
     pages.shot(coordinator, "5-board")
     with coordinator.expect_navigation():
         coordinator.locator("table").first.locator("tbody tr", has_text=label_name).locator("a.figure").click()
-    expect(coordinator.locator(f"a[href$='/songs/{song_id}']"), "the song is not in the label's breakdown").not_to_have_count(0)
+    expect(
+        coordinator.locator(f"a[href$='/songs/{song_id}']"), "the song is not in the label's breakdown"
+    ).not_to_have_count(0)
     pages.shot(coordinator, "5-breakdown")
 
     # 6. A manager exports coverage as XLSX and opens the gaps list.

@@ -68,10 +68,19 @@ def _a_season_in_closing(live) -> int:
             if (song.due_date - year_back).year != year:
                 continue
             copy = Song(
-                season_id=season.id, label_id=song.label_id, artist_id=song.artist_id, album_id=song.album_id,
-                municipality_id=song.municipality_id, department_id=song.department_id, state="delivered",
-                scope=song.scope, planned_start=song.planned_start - year_back, due_date=song.due_date - year_back,
-                delivered_on=song.delivered_on - year_back, product=song.product, beneficiaries=song.beneficiaries,
+                season_id=season.id,
+                label_id=song.label_id,
+                artist_id=song.artist_id,
+                album_id=song.album_id,
+                municipality_id=song.municipality_id,
+                department_id=song.department_id,
+                state="delivered",
+                scope=song.scope,
+                planned_start=song.planned_start - year_back,
+                due_date=song.due_date - year_back,
+                delivered_on=song.delivered_on - year_back,
+                product=song.product,
+                beneficiaries=song.beneficiaries,
             )
             session.add(copy)
             session.flush()
@@ -90,8 +99,12 @@ def test_plan_next_january_then_close_a_season_and_see_its_podium(pages, live_se
     # A territorial user plans a song due next January.
     page = pages.login(pages.new(), TERRITORIAL)
     page.goto("/songs/new")
-    page.select_option("select#artist_id", page.locator("select#artist_id option:not([value=''])").first.get_attribute("value"))
-    page.select_option("select#album_id", page.locator("select#album_id option:not([value=''])").first.get_attribute("value"))
+    page.select_option(
+        "select#artist_id", page.locator("select#artist_id option:not([value=''])").first.get_attribute("value")
+    )
+    page.select_option(
+        "select#album_id", page.locator("select#album_id option:not([value=''])").first.get_attribute("value")
+    )
     page.fill("#municipality", municipality)
     page.fill("#scope", "Acompañamiento al plan de desarrollo del próximo año (prueba e2e)")
     page.fill("#planned_start", start.isoformat())
