@@ -190,13 +190,21 @@ class Sim:
 
     def review(self, song: dict, scores: tuple[int, int, int, int], *, reviewer: User | None = None) -> dict:
         body = dict(zip(("pertinence", "rigour", "usefulness", "evidence"), scores, strict=True))
-        client = self.as_user(reviewer or self.coordinator)
+        client = self.as_user(reviewer or self._assigned_reviewer(song))
         self._ok(client.post(f"/api/v1/songs/{song['id']}/review", json=body), "review")
         return self.song(song["id"])
 
+    def _assigned_reviewer(self, song: dict) -> User:
+        """Deliveries are assigned in turn (issue 15): the assigned coordinator reviews."""
+        from app.models import Song
+
+        row = db.session.get(Song, song["id"])
+        assigned = db.session.get(User, row.assigned_reviewer_id) if row and row.assigned_reviewer_id else None
+        return assigned or self.coordinator
+
     def send_back(self, song: dict, day: date, comment: str = "Falta el acta firmada") -> dict:
         self.on(day)
-        client = self.as_user(self.coordinator)
+        client = self.as_user(self._assigned_reviewer(song))
         return self._ok(
             client.post(f"/api/v1/songs/{song['id']}/transitions", json={"to": "returned", "comment": comment}),
             "return",
