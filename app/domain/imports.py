@@ -734,7 +734,8 @@ def template_rows(actor: User | None) -> list[list[str]]:
 def template_csv(actor: User | None) -> bytes:
     """The CSV template, written like every export (formula-like cells neutralised: issue 19)."""
     header, *rows = template_rows(actor)
-    return exports.csv_bytes(header, rows)
+    # With a BOM so that a spreadsheet opens the accents right; the importer reads it either way.
+    return "\ufeff".encode() + exports.csv_bytes(header, rows)
 
 
 def template_xlsx(actor: User | None) -> bytes:
