@@ -114,9 +114,9 @@ class _Proxy:
         for s in self.conns:
             try:
                 s.shutdown(socket.SHUT_RDWR)
-                s.close()
             except OSError:
-                pass
+                pass  # the pipe thread shut it down already
+            s.close()
         self.conns.clear()
 
     def restore(self):
@@ -133,6 +133,7 @@ def test_app_recovers_when_database_returns(_schema, tmp_path):
     if not url.drivername.startswith("postgresql"):
         pytest.skip("needs a networked database (run with TEST_DATABASE_URL)")
     proxy = _Proxy(url.host or "127.0.0.1", url.port or 5432)
+    app = None
     try:
         app = create_app(
             {
@@ -151,11 +152,12 @@ def test_app_recovers_when_database_returns(_schema, tmp_path):
         assert client.get("/login").status_code == 200  # pages that need no data still work
         proxy.restore()
         assert client.get("/healthz").status_code == 200
-        with app.app_context():
-            from app.extensions import db
-
-            db.engine.dispose()
     finally:
+        if app is not None:
+            with app.app_context():
+                from app.extensions import db
+
+                db.engine.dispose()
         proxy.close()
 
 
@@ -214,6 +216,7 @@ def test_signed_in_users_get_a_503_when_the_database_dies(_schema, tmp_path, wor
     from tests.factories import PASSWORD
 
     proxy = _Proxy(url.host or "127.0.0.1", url.port or 5432)
+    app = None
     try:
         app = _proxied_app(_schema, tmp_path, proxy)
         client = app.test_client()
@@ -232,9 +235,10 @@ def test_signed_in_users_get_a_503_when_the_database_dies(_schema, tmp_path, wor
             assert response.headers["Retry-After"] and "base de datos" in body
         proxy.restore()
         assert client.get(path).status_code == first  # and back, still signed in
-        with app.app_context():
-            from app.extensions import db
-
-            db.engine.dispose()
     finally:
+        if app is not None:
+            with app.app_context():
+                from app.extensions import db
+
+                db.engine.dispose()
         proxy.close()

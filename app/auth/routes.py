@@ -91,9 +91,11 @@ _ALLOWED_WITH_TEMPORARY_PASSWORD = {"auth.change_password", "auth.logout", "main
 @bp.before_app_request
 def _force_password_change():
     """After an admin sets a password, the user must choose their own first (issue 21)."""
-    if not current_user.is_authenticated or not getattr(current_user, "must_change_password", False):
-        return None
+    # An unknown address (no endpoint) answers 404 without loading the user: a 404 page must
+    # not need the database (issue 19 item 9).
     if request.endpoint in _ALLOWED_WITH_TEMPORARY_PASSWORD or request.endpoint is None:
+        return None
+    if not current_user.is_authenticated or not getattr(current_user, "must_change_password", False):
         return None
     message = _("Su contraseña es temporal: elija una propia para continuar.")
     if request.path.startswith("/api/"):
