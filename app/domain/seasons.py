@@ -28,12 +28,12 @@ from flask_babel import gettext
 from sqlalchemy import event, exists, func, inspect, select
 from sqlalchemy.orm import Session
 
-from app.domain import audit
+from app.domain import audit, permissions
 from app.domain.calendar import is_business_day, today
 from app.domain.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
 from app.domain.parsing import ascii_int
 from app.extensions import db
-from app.models import ChartSnapshot, Playlist, Role, Season, Song
+from app.models import ChartSnapshot, Playlist, Season, Song
 from app.models.base import utcnow
 from app.models.catalogue import SEASON_STATES
 from app.models.songs import OPEN_STATES
@@ -192,22 +192,6 @@ def _actor_id(actor: Any) -> int | None:
     return getattr(actor, "id", None)
 
 
-def _role(actor: Any) -> str | None:
-    return getattr(actor, "role", None)
-
-
-def can_close(actor: Any) -> bool:
-    return _role(actor) in (Role.COORDINATOR, Role.ADMIN)
-
-
-def can_confirm_drafts(actor: Any) -> bool:
-    return _role(actor) in (Role.COORDINATOR, Role.ADMIN)
-
-
-def can_correct(actor: Any) -> bool:
-    return _role(actor) == Role.ADMIN
-
-
 # --------------------------------------------------------------------------- creating and opening
 
 
@@ -271,7 +255,7 @@ def open_next(on: date | None = None) -> Season | None:
 
 def confirm_drafts(season: Season, actor: Any, ip: str | None = None) -> None:
     """A coordinator confirms the drafted weights and targets of a season."""
-    if not can_confirm_drafts(actor):
+    if not permissions.can_manage_seasons(actor):
         raise PermissionDenied(_("Solo la coordinación o la administración confirman los borradores de una temporada."))
     if not season.has_drafts:
         raise Conflict(_("La temporada %(year)s no tiene borradores por confirmar.", year=season.year))
@@ -366,7 +350,7 @@ def close(season: Season, actor: Any = None, *, on: date | None = None, ip: str 
     from app.domain import charts
 
     on = on or today()
-    if actor is not None and not can_close(actor):
+    if actor is not None and not permissions.can_manage_seasons(actor):
         raise PermissionDenied(_("Solo la coordinación o la administración cierran una temporada."))
     if season.state == "closed":
         raise Conflict(_("La temporada %(year)s ya está cerrada.", year=season.year))
@@ -476,7 +460,7 @@ def correction(season: Season, actor: Any, reason: str, ip: str | None = None):
     final snapshot is recomputed, ``corrected_at`` stamped and the correction audited. Commits."""
     from app.domain import charts
 
-    if not can_correct(actor):
+    if not permissions.can_correct_closed_season(actor):
         raise PermissionDenied(_("Solo la administración corrige una temporada cerrada."))
     if not is_closed(season):
         raise Conflict(_("La temporada %(year)s no está cerrada: no necesita corrección.", year=season.year))
@@ -519,7 +503,7 @@ def correct_song(
     from app.domain import terms
     from app.domain.lifecycle import parse_date
 
-    if not can_correct(actor):
+    if not permissions.can_correct_closed_season(actor):
         raise PermissionDenied(_("Solo la administración corrige una temporada cerrada."))
     song = db.session.get(Song, ascii_int(song_id, minimum=1) or 0)
     if song is None or song.season_id != season.id:
@@ -597,7 +581,7 @@ def end_of_season(season: Season, page: int = 1, per_page: int = 50) -> EndOfSea
 
 
 def _require_coordinator(actor: Any) -> None:
-    if _role(actor) not in (Role.COORDINATOR, Role.ADMIN):
+    if not permissions.can_manage_seasons(actor):
         raise PermissionDenied(
             _("Solo la coordinación decide qué pasa con las canciones abiertas al final de la temporada.")
         )
