@@ -288,7 +288,8 @@ def missing_season_message(year: int) -> str:
 def advance(on: date | None = None) -> list[str]:
     """The daily season job: open next year's season when due, move every season on, close past ones.
 
-    Returns one line per change. Commits (each close commits its final snapshot).
+    Returns one line per change. Flushes; the job or the CLI command commits once
+    (``app.transaction``): a failed run leaves every season as it was.
     """
     on = on or today()
     lines: list[str] = []
@@ -305,7 +306,7 @@ def advance(on: date | None = None) -> list[str]:
                 source=opened.drafts_from_year or "—",
             )
         )
-    db.session.commit()
+    db.session.flush()
     for season in db.session.scalars(select(Season).where(Season.state != "closed").order_by(Season.year)).all():
         wanted = state_by_dates(season, on)
         if wanted == "closed":
@@ -319,7 +320,7 @@ def advance(on: date | None = None) -> list[str]:
             audit.record(
                 "season_state_changed", "season", season.id, actor_id=None, changes={"state": [before, wanted]}
             )
-            db.session.commit()
+            db.session.flush()
             lines.append(_("Temporada %(year)s: %(state)s.", year=season.year, state=state_name(wanted)))
     return lines
 
@@ -345,7 +346,8 @@ def close(season: Season, actor: Any = None, *, on: date | None = None, ip: str 
 
     ``actor`` None is the scheduler; otherwise a coordinator or an admin (the closing
     period may end early once late reviews and surveys are in). ``at``: the moment
-    recorded (default now; the demo replays the scheduler's). Commits.
+    recorded (default now; the demo replays the scheduler's). Flushes; the caller's unit of
+    work commits.
     """
     from app.domain import charts
 
@@ -376,7 +378,7 @@ def close(season: Season, actor: Any = None, *, on: date | None = None, ip: str 
         ip=ip,
     )
     event.at = season.closed_at
-    db.session.commit()
+    db.session.flush()
     return snapshot
 
 
@@ -457,7 +459,8 @@ def require_plannable(season: Season) -> None:
 @contextmanager
 def correction(season: Season, actor: Any, reason: str, ip: str | None = None):
     """``with correction(season, admin, "motivo"):`` change songs of a closed season, then the
-    final snapshot is recomputed, ``corrected_at`` stamped and the correction audited. Commits."""
+    final snapshot is recomputed, ``corrected_at`` stamped and the correction audited. Flushes;
+    an exception inside the block propagates and the unit of work rolls everything back."""
     from app.domain import charts
 
     if not permissions.can_correct_closed_season(actor):
@@ -484,10 +487,7 @@ def correction(season: Season, actor: Any, reason: str, ip: str | None = None):
             changes={"reason": [None, reason], "final_snapshot": [None, snapshot.id]},
             ip=ip,
         )
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
+        db.session.flush()
     finally:
         _correcting.reset(token)
 
@@ -499,7 +499,7 @@ def correct_song(
     season: Season, actor: Any, song_id: Any, what: str, value: Any, reason: str, ip: str | None = None
 ) -> Song:
     """An audited admin correction of one song of a closed season: a delivery date, a due date,
-    or a cancellation. The final snapshot is recomputed and the board says so. Commits."""
+    or a cancellation. The final snapshot is recomputed and the board says so. Flushes."""
     from app.domain import terms
     from app.domain.lifecycle import parse_date
 
