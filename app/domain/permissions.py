@@ -118,8 +118,19 @@ def can_set_playlists(user: Any) -> bool:
 
 
 def can_manage_seasons(user: Any) -> bool:
-    """Season life (carry-over, closing screens): coordinators and administrators."""
+    """Season life (confirming drafts, closing, carry-over or cancel at the end): coordinators and
+    administrators."""
     return is_coordinator(user) or is_admin(user)
+
+
+def can_correct_closed_season(user: Any) -> bool:
+    """Songs of a closed season change only through an audited admin correction (DESIGN.md §5)."""
+    return is_admin(user)
+
+
+def has_own_label_requests(user: Any) -> bool:
+    """A territorial team with a label follows its own label's due-date requests (read-only)."""
+    return is_territorial(user) and bool(getattr(user, "label_id", None))
 
 
 def can_read_audit(user: Any) -> bool:
