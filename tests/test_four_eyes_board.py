@@ -14,16 +14,8 @@ from app.domain import calendar, catalogue, four_eyes, lifecycle
 from app.domain import seasons as season_life
 from app.domain.errors import Conflict, PermissionDenied, ValidationFailed
 from app.extensions import db
-from app.models import AuditEvent, PendingChange, Playlist, Song, User
-from tests.factories import add_playlist, make_song
-
-
-def coordinator(email: str, *home) -> User:
-    user = User(email=email, name=email.split("@")[0], role="coordinator", password_hash="x")
-    user.home_labels = list(home)
-    db.session.add(user)
-    db.session.commit()
-    return user
+from app.models import AuditEvent, PendingChange, Playlist, Song
+from tests.factories import add_coordinator, add_playlist, make_song
 
 
 @pytest.fixture
@@ -52,9 +44,9 @@ def test_a_late_cancellation_approval_waits_for_a_second_coordinator(world, late
         four_eyes.decide(world.coordinator, change, True)
     db.session.rollback()
     with pytest.raises(PermissionDenied, match="dirección de origen"):
-        four_eyes.decide(coordinator("casa@test.co", world.label_a), change, True)
+        four_eyes.decide(add_coordinator("casa@test.co", world.label_a), change, True)
     db.session.rollback()
-    four_eyes.decide(coordinator("dos@test.co"), db.session.get(PendingChange, change.id), True)
+    four_eyes.decide(add_coordinator("dos@test.co"), db.session.get(PendingChange, change.id), True)
     db.session.commit()
     song = db.session.get(Song, song.id)
     assert (song.standing, song.late_cancel_reason, song.late_cancel_approved_by_id) == (
@@ -68,7 +60,7 @@ def test_a_late_cancellation_approval_waits_for_a_second_coordinator(world, late
 
 def test_a_rejected_approval_leaves_the_song_late(world, late_cancelled):
     change = lifecycle.approve_late_cancellation(world.coordinator, late_cancelled, "public_order")
-    four_eyes.decide(coordinator("dos@test.co"), change, False, "No hay soporte")
+    four_eyes.decide(add_coordinator("dos@test.co"), change, False, "No hay soporte")
     db.session.commit()
     assert db.session.get(Song, late_cancelled.id).standing == "late_cancelled"
     assert four_eyes.pending_for(late_cancelled, "late_cancellation") is None
@@ -76,7 +68,9 @@ def test_a_rejected_approval_leaves_the_song_late(world, late_cancelled):
 
 def test_late_cancellation_refusals_say_why(world, late_cancelled):
     with pytest.raises(PermissionDenied, match="dirección de origen"):
-        lifecycle.approve_late_cancellation(coordinator("casa@test.co", world.label_a), late_cancelled, "public_order")
+        lifecycle.approve_late_cancellation(
+            add_coordinator("casa@test.co", world.label_a), late_cancelled, "public_order"
+        )
     with pytest.raises(ValidationFailed) as bad:
         lifecycle.approve_late_cancellation(world.coordinator, late_cancelled, "se nos pasó")
     assert "reason" in bad.value.details
@@ -104,7 +98,7 @@ def test_the_song_page_and_the_api_ask_and_confirm(client, auth, world, late_can
     again = client.post(f"/api/v1/songs/{song.id}/late-cancellation", json={"reason": "force_majeure"})
     assert again.status_code == 409 and again.get_json()["error"]
     assert client.post(f"/api/v1/songs/{song.id}/late-cancellation", data="x").status_code == 400
-    other = coordinator("dos@test.co")
+    other = add_coordinator("dos@test.co")
     auth.login(other)
     pending = client.get("/reviews/pending").get_data(as_text=True)
     assert "Aprobación de una cancelación tardía" in pending and "Situación de orden público" in pending
@@ -122,7 +116,7 @@ def test_the_api_request_answers_202_with_the_pending_change(client, auth, world
     assert res.status_code == 202
     body = res.get_json()
     assert body["pending_change"]["kind"] == "late_cancellation" and body["song"]["state"] == "cancelled"
-    auth.login(coordinator("dos@test.co"))
+    auth.login(add_coordinator("dos@test.co"))
     res = client.post(f"/api/v1/pending-changes/{body['pending_change']['id']}", json={"confirm": True})
     assert res.status_code == 200 and res.get_json()["status"] == "confirmed"
     db.session.expire_all()
@@ -170,9 +164,9 @@ def test_a_late_target_change_waits_for_a_second_coordinator(frozen):
         four_eyes.decide(world.coordinator, change, True)
     db.session.rollback()
     with pytest.raises(PermissionDenied, match="dirección de origen"):
-        four_eyes.decide(coordinator("casa@test.co", world.label_a), change, True)
+        four_eyes.decide(add_coordinator("casa@test.co", world.label_a), change, True)
     db.session.rollback()
-    four_eyes.decide(coordinator("dos@test.co"), db.session.get(PendingChange, change.id), True)
+    four_eyes.decide(add_coordinator("dos@test.co"), db.session.get(PendingChange, change.id), True)
     db.session.commit()
     assert _target(world, world.label_a) == 6
     event = db.session.scalars(
@@ -190,7 +184,7 @@ def test_a_confirmed_target_is_checked_against_the_grid_again(frozen):
     assert saved.pending and lower.pending
     # meanwhile the total of label A is lowered to 5 (confirmed): the album target 8 no longer fits
     total = catalogue.set_playlists(world.season, {(world.label_a.id, None): "5"}, world.coordinator)
-    other = coordinator("dos@test.co")
+    other = add_coordinator("dos@test.co")
     four_eyes.decide(other, total.pending[0], True)
     with pytest.raises(Conflict, match="ya no se puede aplicar: La suma de las metas por álbum"):
         four_eyes.decide(other, saved.pending[0], True)
@@ -203,7 +197,7 @@ def test_the_playlists_page_shows_pending_targets(client, auth, frozen):
     assert res.status_code == 302
     page = client.get(f"/admin/playlists?season={world.season.year}").get_data(as_text=True)
     assert "pendiente: 4" in page and "1 cambio(s) pendiente(s) de confirmación" in page
-    auth.login(coordinator("dos@test.co"))
+    auth.login(add_coordinator("dos@test.co"))
     pending = client.get("/reviews/pending").get_data(as_text=True)
     assert "Cambio de meta después de la fecha de metas" in pending and "10 → 4" in pending
     bad = client.post(f"/admin/playlists?season={world.season.year}", data={f"t_{world.label_a.id}_0": "-3"})
