@@ -346,9 +346,8 @@ def test_targets_frozen_after_the_target_date(world, monkeypatch):
     catalogue.set_playlists(w.season, {(w.label_a.id, None): "10"}, w.coordinator)
     monkeypatch.setattr(seasons, "today", lambda: date(2024, 2, 1))
     assert seasons.targets_frozen(w.season)
-    with pytest.raises(Conflict) as exc:
-        catalogue.set_playlists(w.season, {(w.label_a.id, None): "5"}, w.coordinator)
-    assert "segunda coordinación" in exc.value.message
+    saved = catalogue.set_playlists(w.season, {(w.label_a.id, None): "5"}, w.coordinator)
+    assert saved.changed == 0 and [c.kind for c in saved.pending] == ["target_change"]  # four eyes
     assert db.session.scalar(select(Playlist.target).where(Playlist.season_id == w.season.id)) == 10
 
 
