@@ -259,13 +259,24 @@ def playlists():
                     targets[(label.id, album_id)] = request.form.get(key, "")
                     values[key] = request.form.get(key, "")
         try:
-            changed = catalogue.set_playlists(season, targets, _actor(), request.remote_addr)
+            saved = catalogue.set_playlists(season, targets, _actor(), request.remote_addr)
         except DomainError as exc:
             errors = _failed(exc)
         else:
-            flash(
-                _("Metas de la temporada %(year)s guardadas (%(n)s cambio(s)).", year=season.year, n=changed), "success"
-            )
+            if saved.pending:
+                flash(
+                    _(
+                        "Metas congeladas: %(n)s cambio(s) quedan pendientes hasta que una segunda persona de la "
+                        "coordinación los confirme.",
+                        n=len(saved.pending),
+                    ),
+                    "success",
+                )
+            else:
+                flash(
+                    _("Metas de la temporada %(year)s guardadas (%(n)s cambio(s)).", year=season.year, n=saved.changed),
+                    "success",
+                )
             return redirect(url_for("admin.playlists", season=season.year))
     return render_template(
         "admin/catalogue/playlists.html",
@@ -276,4 +287,5 @@ def playlists():
         values=values,
         errors=errors,
         frozen=season is not None and season_life.targets_frozen(season),
+        pending=catalogue.pending_targets(season) if season is not None else {},
     ), (422 if errors else 200)

@@ -92,7 +92,8 @@ def late_condition(s, as_of: date, cutoff: date | None = None):
     """Late songs (T = 0): undelivered past their due date at ``as_of``, and songs carried
     over to the next season (DESIGN.md §5). With a cut-off (final snapshot): every song of
     the season not delivered by the cut-off."""
-    carried = and_(s.c.state == "cancelled", s.c.carried_over_to_id.is_not(None))
+    # the stored standing, not carried_over_to_id: the chart scan reads only its covering index
+    carried = s.c.standing == Standing.CARRIED_OVER.value
     if cutoff is None:
         return or_(and_(s.c.state.in_(OPEN_STATES), s.c.due_date < as_of), carried)
     undelivered = or_(s.c.state.in_(OPEN_STATES), and_(s.c.state.in_(DELIVERED_STATES), s.c.delivered_on > cutoff))

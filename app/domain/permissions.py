@@ -328,6 +328,18 @@ def can_validate_survey(user: Any, song: Any) -> bool:
     return survey_validation_refusal(user, song) is None
 
 
+def late_cancellation_refusal(user: Any, song: Any) -> str | None:
+    """Why ``user`` may not ask for (or confirm) approving ``song``'s late cancellation as not the
+    team's doing (None if they may): whoever could review the song (DESIGN.md §3, §9)."""
+    if not is_coordinator(user):
+        return _("Solo la coordinación (de otra dirección territorial) aprueba cancelaciones tardías.")
+    return review_refusal(user, song, ignore_assignment=True)
+
+
+def can_approve_late_cancellation(user: Any, song: Any) -> bool:
+    return late_cancellation_refusal(user, song) is None
+
+
 def label_action_refusal(user: Any, label_id: int | None) -> str | None:
     """Why a coordinator may not confirm a change for ``label_id`` (home directorate)."""
     if not is_coordinator(user):

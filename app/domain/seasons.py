@@ -638,6 +638,7 @@ def carry_over(song: Song, actor: Any, new_due: date, ip: str | None = None) -> 
     song.state = "cancelled"
     song.cancel_reason = _("Trasladada a la temporada %(year)s (canción %(id)s).", year=target.year, id=copy.id)
     song.carried_over_to_id = copy.id
+    song.carried_over = True  # standing "carried_over": late in its own season (DESIGN.md §5)
     terms.refresh_song_terms(song)
     db.session.flush()
     audit.record(
