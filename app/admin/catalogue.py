@@ -52,7 +52,12 @@ def albums():
         values = request.form
         try:
             album = catalogue.create_album(
-                values.get("code"), values.get("name"), values.get("weight"), _actor(), request.remote_addr
+                values.get("code"),
+                values.get("name"),
+                values.get("weight"),
+                _actor(),
+                request.remote_addr,
+                max_duration_days=values.get("max_duration_days"),
             )
         except DomainError as exc:
             errors = _failed(exc)
@@ -71,12 +76,18 @@ def albums():
 @permission_required(permissions.can_manage_catalogue)
 def edit_album(album_id: int):
     album = db.session.get(Album, album_id) or abort(404)
-    errors, values = {}, {"name": album.name, "weight": album.weight}
+    errors, values = {}, {"name": album.name, "weight": album.weight, "max_duration_days": album.max_duration_days}
     if request.method == "POST":
         values = request.form
         try:
             changes = catalogue.update_album(
-                album, values.get("name"), values.get("weight"), album.active, _actor(), request.remote_addr
+                album,
+                values.get("name"),
+                values.get("weight"),
+                album.active,
+                _actor(),
+                request.remote_addr,
+                max_duration_days=values.get("max_duration_days", ""),
             )
         except DomainError as exc:
             errors = _failed(exc)

@@ -15,7 +15,7 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import bindparam, func, select, update
 
-from app.domain import audit, permissions
+from app.domain import audit, permissions, song_rules
 from app.domain.errors import Conflict, DomainError, PermissionDenied, ValidationFailed
 from app.domain.parsing import ascii_int
 from app.domain.permissions import can_manage_catalogue, can_set_playlists
@@ -61,6 +61,16 @@ SEASON_WEIGHTS: tuple[WeightField, ...] = (
         "badge_punctuality_streak", _l("Entregas a tiempo seguidas para Puntualidad (10)"), int, 1, 10000, _l("Logros")
     ),
     WeightField("badge_hit_review_threshold", _l("R mínima para Éxito (0,75)"), float, 0, 1, _l("Logros")),
+    # Not weights but season settings of the same form (DESIGN.md §3, §9): copied to the next season too.
+    WeightField(
+        "declaration_window_days",
+        _l("Días hábiles que una entrega puede declararse antes de registrarla (10)"),
+        int,
+        0,
+        60,
+        _l("Fechas y plazos"),
+    ),
+    WeightField("review_sla_days", _l("Plazo de revisión en días hábiles (10)"), int, 1, 60, _l("Fechas y plazos")),
 )
 SEASON_WEIGHT_FIELDS = tuple(w.name for w in SEASON_WEIGHTS)
 # Weights that enter the stored per-song terms; the others only affect the recompute.
@@ -306,19 +316,39 @@ def _album_weight(value: Any) -> float:
     return weight
 
 
-def create_album(code: Any, name: Any, weight: Any, actor: Any, ip: str | None = None) -> Album:
-    """A new album (línea temática) with its complexity weight."""
+MAX_DURATION_RANGE = (1, 730)  # calendar days from the planned start to the latest due date
+
+
+def _album_max_duration(value: Any) -> int:
+    """The album's maximum duration (DESIGN.md §3): whole calendar days, 1 to 730; blank → 180."""
+    low, high = MAX_DURATION_RANGE
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return song_rules.DEFAULT_MAX_DURATION_DAYS
+    days = ascii_int(str(value).strip(), minimum=low, maximum=high)
+    if days is None:
+        message = permissions._(
+            "La duración máxima debe ser un número entero de días entre %(low)s y %(high)s.", low=low, high=high
+        )
+        raise ValidationFailed(message, {"max_duration_days": [message]})
+    return days
+
+
+def create_album(
+    code: Any, name: Any, weight: Any, actor: Any, ip: str | None = None, *, max_duration_days: Any = None
+) -> Album:
+    """A new album (línea temática) with its complexity weight and maximum duration (§3)."""
     _require_admin(actor)
     code = _clean_text(code, "code", "Código", 10).upper()
     if not (code.isascii() and code.replace("_", "").isalnum()):
         raise ValidationFailed("Código: solo letras, números y _.", {"code": ["Solo letras, números y _."]})
     name = _clean_text(name, "name", "Nombre", 160)
     weight = _album_weight(weight)
+    max_duration = _album_max_duration(max_duration_days)
     if db.session.scalar(select(Album.id).where(func.upper(Album.code) == code)) is not None:
         raise Conflict(f"Ya existe un álbum con el código {code}.", {"code": ["Ya existe."]})
     if db.session.scalar(select(Album.id).where(func.lower(Album.name) == name.lower())) is not None:
         raise Conflict("Ya existe un álbum con ese nombre.", {"name": ["Ya existe."]})
-    album = Album(code=code, name=name, weight=weight, active=True)
+    album = Album(code=code, name=name, weight=weight, active=True, max_duration_days=max_duration)
     db.session.add(album)
     db.session.flush()
     audit.record(
@@ -326,24 +356,42 @@ def create_album(code: Any, name: Any, weight: Any, actor: Any, ip: str | None =
         "album",
         album.id,
         actor_id=_actor_id(actor),
-        changes={"code": [None, code], "name": [None, name], "weight": [None, weight]},
+        changes={
+            "code": [None, code],
+            "name": [None, name],
+            "weight": [None, weight],
+            "max_duration_days": [None, max_duration],
+        },
         ip=ip,
     )
     db.session.flush()
     return album
 
 
-def update_album(album: Album, name: Any, weight: Any, active: bool, actor: Any, ip: str | None = None) -> dict:
-    """Rename, reweight or (de)activate an album; a new weight recomputes its songs' points."""
+def update_album(
+    album: Album,
+    name: Any,
+    weight: Any,
+    active: bool,
+    actor: Any,
+    ip: str | None = None,
+    *,
+    max_duration_days: Any = None,
+) -> dict:
+    """Rename, reweight, set the maximum duration of, or (de)activate an album; a new weight
+    recomputes its songs' points. A new maximum duration applies to due dates set from now on
+    (``max_duration_days`` None keeps it)."""
     _require_admin(actor)
     name = _clean_text(name, "name", "Nombre", 160)
     weight = _album_weight(weight)
+    max_duration = album.max_duration_days if max_duration_days is None else _album_max_duration(max_duration_days)
     clash = db.session.scalar(select(Album.id).where(func.lower(Album.name) == name.lower(), Album.id != album.id))
     if clash is not None:
         raise Conflict("Ya existe un álbum con ese nombre.", {"name": ["Ya existe."]})
-    fields_ = ["name", "weight", "active"]
+    fields_ = ["name", "weight", "active", "max_duration_days"]
     before = audit.snapshot(album, fields_)
     album.name, album.weight, album.active = name, weight, bool(active)
+    album.max_duration_days = max_duration
     changes = audit.changes_between(before, audit.snapshot(album, fields_))
     if not changes:
         return {}
