@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PORT   ?= 5000
 FLASK  := $(BIN)/flask --app wsgi
 
-.PHONY: run test lint install install-dev migrate seed translations translations-update e2e serve bench migration clean
+.PHONY: run test lint install install-dev migrate seed translations translations-update e2e serve bench migration clean vendor
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,20 @@ $(E2E_NODE): tests/e2e/package-lock.json
 		   [ "$$(cat node_modules/.installed-from 2>/dev/null)" = "$$(sha1sum < package-lock.json)" ]; then exit 0; fi; \
 		npm ci --no-audit --no-fund --silent && sha1sum < package-lock.json > node_modules/.installed-from'
 	touch $@
+
+# The front-end libraries served from app/static/vendor (issue 22): pinned in
+# frontend/package-lock.json, installed once with npm ci (the only step that needs the
+# network), then copied with their licences by scripts/vendor.sh, offline.
+VENDOR_NODE := frontend/node_modules/.installed-from
+$(VENDOR_NODE): frontend/package-lock.json
+	cd frontend && sh -c '\
+		if [ "$$(cat node_modules/.installed-from 2>/dev/null)" = "$$(sha1sum < package-lock.json)" ]; then exit 0; fi; \
+		npm ci --no-audit --no-fund --prefer-offline --silent && sha1sum < package-lock.json > node_modules/.installed-from'
+	touch $@
+
+## make vendor: copy the pinned front-end libraries (idb, browser-image-compression) into app/static/vendor
+vendor: $(VENDOR_NODE)
+	scripts/vendor.sh
 
 install: $(VENV)/.runtime
 install-dev: $(VENV)/.dev $(E2E_NODE)

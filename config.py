@@ -61,6 +61,8 @@ class Config:
     EVIDENCE_MAX_BYTES = _int("EVIDENCE_MAX_BYTES", 10 * 1024 * 1024)
     IMPORT_MAX_BYTES = _int("IMPORT_MAX_BYTES", 20 * 1024 * 1024)
     MAX_CONTENT_LENGTH = _int("MAX_CONTENT_LENGTH", 25 * 1024 * 1024)
+    # Offline in the field (issue 22): photos are shrunk on the device to this longest side.
+    OFFLINE_PHOTO_MAX_PX = _int("OFFLINE_PHOTO_MAX_PX", 2000)
 
     # Surveys (DESIGN.md §1, issue 6).
     SURVEY_LINK_DAYS = _int("SURVEY_LINK_DAYS", 30)

@@ -26,6 +26,7 @@ BLUEPRINTS = (
     "app.coverage",
     "app.admin",
     "app.notifications",
+    "app.offline",
     "app.api",
 )
 

@@ -64,10 +64,12 @@ def _run_job(app: Flask, kind: str, min_age_seconds: int = 0) -> None:
 
 def _run_seasons(app: Flask) -> None:
     from app.domain import seasons
+    from app.transaction import unit_of_work
 
     with app.app_context():
         try:
-            lines = seasons.advance_under_lease()
+            with unit_of_work():  # the job's one commit: every season moved on, or none
+                lines = seasons.advance_under_lease()
             for line in lines or []:
                 log.info("seasons: %s", line)
         except Exception:  # the next run tries again

@@ -232,7 +232,6 @@ def edit_user(user_id: int):
                 _attach_errors(form, exc)
                 status = exc.status
             else:
-                db.session.commit()
                 flash(_("Usuario actualizado.") if changes else _("No hubo cambios."), "success")
                 return redirect(url_for("admin.user_detail", user_id=user.id))
         else:

@@ -57,6 +57,26 @@ def review_song(song_id: int):
     return jsonify(body), 201 if created else 200
 
 
+@bp.post("/songs/<int:song_id>/late-cancellation")
+def approve_late_cancellation(song_id: int):
+    """``{"reason": one of song_rules.LATE_CANCEL_REASONS, "comment"}``: a coordinator asks to approve
+    a late cancellation as not the team's doing → **202** with the pending change; it applies when a
+    second coordinator confirms it (``POST pending-changes/ID``). Not a coordinator, or one who may
+    not review the song (home directorate, planned or delivered it) → 403; a song not cancelled
+    late, already approved or already waiting → 409; an unknown reason → 422."""
+    data = json_body()
+    song = lifecycle.get_song(current_user, song_id)
+    reason, comment = data.get("reason"), data.get("comment")
+    change = lifecycle.approve_late_cancellation(
+        current_user,
+        song,
+        reason if isinstance(reason, str) else None,
+        comment if isinstance(comment, str) else None,
+        ip=request.remote_addr,
+    )
+    return jsonify({"pending_change": four_eyes.serialize(change), "song": reviews.serialize_terms(song)}), 202
+
+
 @bp.get("/pending-changes")
 def list_pending_changes():
     """Changes waiting for a second coordinator (four eyes)."""

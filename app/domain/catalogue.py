@@ -9,12 +9,12 @@ up exactly to the figures (§4 "Every figure on a board is explainable").
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from sqlalchemy import bindparam, func, select, update
 
-from app.domain import audit
+from app.domain import audit, song_rules
 from app.domain.errors import Conflict, DomainError, PermissionDenied, ValidationFailed
 from app.domain.parsing import ascii_int
 from app.domain.permissions import can_manage_catalogue, can_set_playlists
@@ -61,6 +61,16 @@ SEASON_WEIGHTS: tuple[WeightField, ...] = (
         "badge_punctuality_streak", _l("Entregas a tiempo seguidas para Puntualidad (10)"), int, 1, 10000, _l("Logros")
     ),
     WeightField("badge_hit_review_threshold", _l("R mínima para Éxito (0,75)"), float, 0, 1, _l("Logros")),
+    # Not weights but season settings of the same form (DESIGN.md §3, §9): copied to the next season too.
+    WeightField(
+        "declaration_window_days",
+        _l("Días hábiles que una entrega puede declararse antes de registrarla (10)"),
+        int,
+        0,
+        60,
+        _l("Fechas y plazos"),
+    ),
+    WeightField("review_sla_days", _l("Plazo de revisión en días hábiles (10)"), int, 1, 60, _l("Fechas y plazos")),
 )
 SEASON_WEIGHT_FIELDS = tuple(w.name for w in SEASON_WEIGHTS)
 # Weights that enter the stored per-song terms; the others only affect the recompute.
@@ -309,19 +319,39 @@ def _album_weight(value: Any) -> float:
     return weight
 
 
-def create_album(code: Any, name: Any, weight: Any, actor: Any, ip: str | None = None) -> Album:
-    """A new album (línea temática) with its complexity weight."""
+MAX_DURATION_RANGE = (1, 730)  # calendar days from the planned start to the latest due date
+
+
+def _album_max_duration(value: Any) -> int:
+    """The album's maximum duration (DESIGN.md §3): whole calendar days, 1 to 730; blank → 180."""
+    low, high = MAX_DURATION_RANGE
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return song_rules.DEFAULT_MAX_DURATION_DAYS
+    days = ascii_int(str(value).strip(), minimum=low, maximum=high)
+    if days is None:
+        message = _(
+            "La duración máxima debe ser un número entero de días entre %(low)s y %(high)s.", low=low, high=high
+        )
+        raise ValidationFailed(message, {"max_duration_days": [message]})
+    return days
+
+
+def create_album(
+    code: Any, name: Any, weight: Any, actor: Any, ip: str | None = None, *, max_duration_days: Any = None
+) -> Album:
+    """A new album (línea temática) with its complexity weight and maximum duration (§3)."""
     _require_admin(actor)
     code = _clean_text(code, "code", _("Código"), 10).upper()
     if not (code.isascii() and code.replace("_", "").isalnum()):
         raise ValidationFailed(_("Código: solo letras, números y _."), {"code": [_("Solo letras, números y _.")]})
     name = _clean_text(name, "name", _("Nombre"), 160)
     weight = _album_weight(weight)
+    max_duration = _album_max_duration(max_duration_days)
     if db.session.scalar(select(Album.id).where(func.upper(Album.code) == code)) is not None:
         raise Conflict(_("Ya existe un álbum con el código %(code)s.", code=code), {"code": [_("Ya existe.")]})
     if db.session.scalar(select(Album.id).where(func.lower(Album.name) == name.lower())) is not None:
         raise Conflict(_("Ya existe un álbum con ese nombre."), {"name": [_("Ya existe.")]})
-    album = Album(code=code, name=name, weight=weight, active=True)
+    album = Album(code=code, name=name, weight=weight, active=True, max_duration_days=max_duration)
     db.session.add(album)
     db.session.flush()
     audit.record(
@@ -329,24 +359,42 @@ def create_album(code: Any, name: Any, weight: Any, actor: Any, ip: str | None =
         "album",
         album.id,
         actor_id=_actor_id(actor),
-        changes={"code": [None, code], "name": [None, name], "weight": [None, weight]},
+        changes={
+            "code": [None, code],
+            "name": [None, name],
+            "weight": [None, weight],
+            "max_duration_days": [None, max_duration],
+        },
         ip=ip,
     )
     db.session.flush()
     return album
 
 
-def update_album(album: Album, name: Any, weight: Any, active: bool, actor: Any, ip: str | None = None) -> dict:
-    """Rename, reweight or (de)activate an album; a new weight recomputes its songs' points."""
+def update_album(
+    album: Album,
+    name: Any,
+    weight: Any,
+    active: bool,
+    actor: Any,
+    ip: str | None = None,
+    *,
+    max_duration_days: Any = None,
+) -> dict:
+    """Rename, reweight, set the maximum duration of, or (de)activate an album; a new weight
+    recomputes its songs' points. A new maximum duration applies to due dates set from now on
+    (``max_duration_days`` None keeps it)."""
     _require_admin(actor)
     name = _clean_text(name, "name", _("Nombre"), 160)
     weight = _album_weight(weight)
+    max_duration = album.max_duration_days if max_duration_days is None else _album_max_duration(max_duration_days)
     clash = db.session.scalar(select(Album.id).where(func.lower(Album.name) == name.lower(), Album.id != album.id))
     if clash is not None:
         raise Conflict(_("Ya existe un álbum con ese nombre."), {"name": [_("Ya existe.")]})
-    fields_ = ["name", "weight", "active"]
+    fields_ = ["name", "weight", "active", "max_duration_days"]
     before = audit.snapshot(album, fields_)
     album.name, album.weight, album.active = name, weight, bool(active)
+    album.max_duration_days = max_duration
     changes = audit.changes_between(before, audit.snapshot(album, fields_))
     if not changes:
         return {}
@@ -464,35 +512,21 @@ def parse_target(raw: Any) -> int | None:
     return value
 
 
-def _refuse_frozen_targets(season: Season, changes: dict[tuple[int, int | None], int | None]) -> None:
-    """From the season's target date on, a target change needs a second coordinator (DESIGN.md §5, §9).
+@dataclass
+class TargetsSaved:
+    """What ``set_playlists`` did: targets changed now, and changes waiting for a second coordinator."""
 
-    The four-eyes confirmation is issue 15's; until it exists the change is refused here.
-    """
-    from app.domain import seasons as season_life
-
-    if not changes or not season_life.targets_frozen(season):
-        return
-    day = season_life.target_date(season).strftime("%d/%m/%Y")
-    raise Conflict(
-        _(
-            "Las metas de %(year)s están congeladas desde el %(day)s: un cambio necesita la confirmación "
-            "de una segunda coordinación.",
-            year=season.year,
-            day=day,
-        ),
-        {f"t_{label_id}_{album_id or 0}": [_("Meta congelada.")] for label_id, album_id in changes},
-    )
+    changed: int = 0
+    pending: list = field(default_factory=list)
 
 
-def set_playlists(season: Season, targets: dict[tuple[int, int | None], Any], actor: Any, ip: str | None = None) -> int:
-    """Set the annual targets (metas) of a season; blank removes a target.
+def _validate_targets(
+    season: Season, targets: dict[tuple[int, int | None], Any]
+) -> tuple[dict[tuple[int, int | None], int | None], dict[tuple[int, int | None], int]]:
+    """Parse ``targets`` and check them against the season's grid: ``(parsed, current)``.
 
-    Rules: whole numbers from 0 to 100,000; per-album targets of a label may not add
-    up to more than the label's total target. Returns the number of changed targets.
-    """
-    if not can_set_playlists(actor):
-        raise PermissionDenied(_("Solo coordinación y administración fijan las metas."))
+    Whole numbers from 0 to 100,000; per-album targets of a label may not add up to more than
+    the label's total target (ValidationFailed with the cells named otherwise)."""
     label_ids = set(db.session.scalars(select(Label.id)))
     album_ids = set(db.session.scalars(select(Album.id)))
     parsed: dict[tuple[int, int | None], int | None] = {}
@@ -521,40 +555,121 @@ def set_playlists(season: Season, targets: dict[tuple[int, int | None], Any], ac
             )
     if errors:
         raise ValidationFailed(_("Revise las metas marcadas."), errors)
-    _refuse_frozen_targets(season, {k: v for k, v in parsed.items() if current.get(k) != v})
-    changed = 0
-    existing = {
-        (p.label_id, p.album_id): p for p in db.session.scalars(select(Playlist).where(Playlist.season_id == season.id))
-    }
-    for key, target in parsed.items():
-        playlist = existing.get(key)
-        before = playlist.target if playlist else None
-        if before == target:
-            continue
-        if target is None:
-            db.session.delete(playlist)
-            entity_id = playlist.id
-        elif playlist is None:
-            playlist = Playlist(season_id=season.id, label_id=key[0], album_id=key[1], target=target)
-            db.session.add(playlist)
-            db.session.flush()
-            entity_id = playlist.id
-        else:
-            playlist.target = target
-            entity_id = playlist.id
-        audit.record(
-            "playlist_target_set",
-            "playlist",
-            entity_id,
-            actor_id=_actor_id(actor),
-            changes={
-                "season": [season.year, season.year],
-                "label_id": [key[0], key[0]],
-                "album_id": [key[1], key[1]],
-                "target": [before, target],
-            },
-            ip=ip,
-        )
-        changed += 1
+    return parsed, current
+
+
+def set_playlists(
+    season: Season, targets: dict[tuple[int, int | None], Any], actor: Any, ip: str | None = None
+) -> TargetsSaved:
+    """Set the annual targets (metas) of a season; blank removes a target (DESIGN.md §5).
+
+    Before the season's target date the changes apply at once. From the target date on, each
+    changed target waits for a second coordinator (four eyes, §9): a pending ``target_change``
+    per label and album, confirmed through ``four_eyes.decide``; nothing changes until then.
+    """
+    from app.domain import four_eyes
+    from app.domain import seasons as season_life
+
+    if not can_set_playlists(actor):
+        raise PermissionDenied(_("Solo coordinación y administración fijan las metas."))
+    parsed, current = _validate_targets(season, targets)
+    changes = {key: target for key, target in parsed.items() if current.get(key) != target}
+    saved = TargetsSaved()
+    if changes and season_life.targets_frozen(season):
+        waiting = pending_targets(season)
+        busy = [key for key in changes if key in waiting]
+        if busy:
+            message = _("Ya hay un cambio de esta meta pendiente de confirmación.")
+            raise Conflict(message, {f"t_{label_id}_{album_id or 0}": [message] for label_id, album_id in busy})
+        for (label_id, album_id), target in changes.items():
+            payload = {"season_id": season.id, "album_id": album_id, "target": target}
+            payload["before"] = current.get((label_id, album_id))
+            saved.pending.append(four_eyes.request("target_change", actor, label_id=label_id, payload=payload, ip=ip))
+        return saved
+    for key, target in changes.items():
+        _write_target(season, key, target, actor, ip)
+        saved.changed += 1
     db.session.flush()
-    return changed
+    return saved
+
+
+def pending_targets(season: Season) -> dict[tuple[int, int | None], Any]:
+    """The season's target changes waiting for a second coordinator, by (label, album)."""
+    from app.models import PendingChange
+
+    rows = db.session.scalars(
+        select(PendingChange).where(PendingChange.kind == "target_change", PendingChange.status == "pending")
+    )
+    return {
+        (c.label_id, (c.payload or {}).get("album_id")): c
+        for c in rows
+        if (c.payload or {}).get("season_id") == season.id
+    }
+
+
+def _write_target(
+    season: Season, key: tuple[int, int | None], target: int | None, actor: Any, ip: str | None, **extra: Any
+) -> None:
+    playlist = db.session.scalar(
+        select(Playlist).where(
+            Playlist.season_id == season.id,
+            Playlist.label_id == key[0],
+            Playlist.album_id.is_(None) if key[1] is None else Playlist.album_id == key[1],
+        )
+    )
+    before = playlist.target if playlist else None
+    if before == target:
+        return
+    if target is None:
+        db.session.delete(playlist)
+        entity_id = playlist.id
+    elif playlist is None:
+        playlist = Playlist(season_id=season.id, label_id=key[0], album_id=key[1], target=target)
+        db.session.add(playlist)
+        db.session.flush()
+        entity_id = playlist.id
+    else:
+        playlist.target = target
+        entity_id = playlist.id
+    changes = {
+        "season": [season.year, season.year],
+        "label_id": [key[0], key[0]],
+        "album_id": [key[1], key[1]],
+        "target": [before, target],
+    }
+    changes.update({name: [None, value] for name, value in extra.items()})
+    audit.record("playlist_target_set", "playlist", entity_id, actor_id=_actor_id(actor), changes=changes, ip=ip)
+
+
+def _apply_target_change(confirmer: Any, change) -> None:
+    """Four eyes confirmed: the target change asked by ``change.requested_by`` applies now,
+    checked again against the grid as it is today."""
+    payload = change.payload or {}
+    season = db.session.get(Season, payload.get("season_id") or 0)
+    if season is None:
+        raise Conflict(_("La temporada de este cambio de meta ya no existe."))
+    key = (change.label_id, payload.get("album_id"))
+    try:
+        _validate_targets(season, {key: payload.get("target")})
+    except ValidationFailed as exc:
+        why = "; ".join(m for messages in (exc.details or {}).values() for m in messages)
+        raise Conflict(_("El cambio de meta ya no se puede aplicar: %(why)s", why=why), exc.details) from None
+    _write_target(
+        season,
+        key,
+        payload.get("target"),
+        change.requested_by,
+        None,
+        confirmed_by=confirmer.id,
+        pending_change=change.id,
+    )
+    db.session.flush()
+
+
+def _register_four_eyes() -> None:
+    from app.domain import four_eyes
+
+    four_eyes.APPLY["target_change"] = _apply_target_change
+
+
+_register_four_eyes()

@@ -92,7 +92,8 @@ def late_condition(s, as_of: date, cutoff: date | None = None):
     """Late songs (T = 0): undelivered past their due date at ``as_of``, and songs carried
     over to the next season (DESIGN.md §5). With a cut-off (final snapshot): every song of
     the season not delivered by the cut-off."""
-    carried = and_(s.c.state == "cancelled", s.c.carried_over_to_id.is_not(None))
+    # the stored standing, not carried_over_to_id: the chart scan reads only its covering index
+    carried = s.c.standing == Standing.CARRIED_OVER.value
     if cutoff is None:
         return or_(and_(s.c.state.in_(OPEN_STATES), s.c.due_date < as_of), carried)
     undelivered = or_(s.c.state.in_(OPEN_STATES), and_(s.c.state.in_(DELIVERED_STATES), s.c.delivered_on > cutoff))
@@ -113,9 +114,14 @@ def song_groups(season: Season, as_of: date, cutoff: date | None = None) -> list
     delivered = s.c.standing.in_(COUNTED_DELIVERED)
     reviewed = s.c.standing.in_(REVIEWED_STANDINGS)
     credited = s.c.standing == Standing.CREDITED.value
-    if cutoff is not None:  # a closed season's final snapshot: deliveries after the cut-off do not count
+    not_approved = s.c.standing == Standing.NOT_APPROVED.value
+    waiting = s.c.standing == Standing.WAITING.value
+    if cutoff is not None:  # a closed season's final snapshot: deliveries after the cut-off do not
+        # count (they are late), whatever became of them later: reviewed, waiting or not approved
         by_cutoff = s.c.delivered_on <= cutoff
-        delivered, reviewed, credited = and_(delivered, by_cutoff), and_(reviewed, by_cutoff), and_(credited, by_cutoff)
+        delivered, reviewed, credited, not_approved, waiting = (
+            and_(c, by_cutoff) for c in (delivered, reviewed, credited, not_approved, waiting)
+        )
     reviewed_q = and_(reviewed, s.c.quality.is_not(None))
     surveyed = and_(delivered, s.c.satisfaction.is_not(None))
     overdue = late_condition(s, as_of, cutoff)
@@ -128,8 +134,8 @@ def song_groups(season: Season, as_of: date, cutoff: date | None = None) -> list
             _count(delivered).label("delivered_songs"),
             _count(reviewed).label("reviewed_songs"),
             _count(credited).label("credited_songs"),
-            _count(s.c.standing == Standing.NOT_APPROVED.value).label("not_approved_songs"),
-            _count(s.c.standing == Standing.WAITING.value).label("waiting_songs"),
+            _count(not_approved).label("not_approved_songs"),
+            _count(waiting).label("waiting_songs"),
             _count(overdue).label("overdue_songs"),
             _count(or_(overdue, s.c.standing.in_(ALWAYS_LATE))).label("late_songs"),
             _count(reviewed_q).label("quality_n"),
@@ -805,7 +811,11 @@ def label_breakdown(season: Season, snapshot: ChartSnapshot, label_id: int) -> d
     late = by_status.get("late", []) + by_status.get("carried_over", [])
     reviewed = [r for r in credited + not_approved if r.quality is not None]
     reviewed.sort(key=lambda r: -r.id)
-    delivered = [r for r, status in listed if r.standing in COUNTED_DELIVERED]
+    delivered = [
+        r
+        for r, _status in listed
+        if r.standing in COUNTED_DELIVERED and (cutoff is None or (r.delivered_on and r.delivered_on <= cutoff))
+    ]
     overdue = [r for r in late if r.id in late_ids]
     target = label_targets(season.id).get(label_id)
     q_mean = _fsum_mean([s.quality for s in reviewed])

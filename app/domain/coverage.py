@@ -66,13 +66,14 @@ def _refresh(app, full_key: tuple, compute: Callable[[], Any], ttl: float) -> No
                 _REFRESHING.discard(full_key)
 
 
-def cached(key: tuple, compute: Callable[[], Any]) -> Any:
-    """``compute()`` memoised per database (see the module docstring).
+def cached(key: tuple, compute: Callable[[], Any], ttl: float | None = None) -> Any:
+    """``compute()`` memoised per database (see the module docstring); ``ttl`` overrides
+    ``COVERAGE_CACHE_SECONDS`` for this key.
 
     ``compute`` must capture plain values (ids), not ORM objects: it may run
     later in a background thread with its own session.
     """
-    ttl = _cache_seconds()
+    ttl = _cache_seconds() if ttl is None else ttl
     if ttl <= 0:
         return compute()
     full_key = (current_app.config.get("SQLALCHEMY_DATABASE_URI"), *key)

@@ -16,11 +16,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from app.domain import audit
+from app.domain import audit, permissions
 from app.domain.errors import PermissionDenied
 from app.extensions import db
 from app.i18n import _
-from app.models import DueDateChange, Role, Song, SongState
+from app.models import DueDateChange, Song, SongState
 from app.models.base import utcnow
 
 OPEN_FOR_CHANGE = (SongState.IN_PROGRESS.value, SongState.DELIVERED.value, SongState.RETURNED.value)
@@ -54,7 +54,7 @@ def pending_queue() -> list[DueDateChange]:
 
 def label_requests(actor: Any) -> list[DueDateChange]:
     """A territorial user's label's requests, pending first, then the newest decisions."""
-    if getattr(actor, "role", None) != Role.TERRITORIAL.value or not getattr(actor, "label_id", None):
+    if not permissions.has_own_label_requests(actor):
         raise PermissionDenied(_("Solo los equipos territoriales tienen solicitudes propias."))
     stmt = (
         select(DueDateChange)

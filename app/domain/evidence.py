@@ -219,6 +219,10 @@ def add_evidence(actor: Any, song: Song, file_storage: Any, *, ip: str | None = 
             changes={"awaiting_evidence": [True, False], "standing": ["evidence_pending", song.standing]},
             ip=ip,
         )
+        if song.assigned_reviewer_id is None:  # nobody was eligible when it was imported
+            from app.domain.review_queue import assign_reviewer
+
+            assign_reviewer(song, actor=actor, ip=ip)
     return evidence
 
 

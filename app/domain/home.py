@@ -8,10 +8,16 @@ home answers in a few milliseconds whatever the number of songs.
 - territorial: overdue, due within 5 business days, returned for changes, surveys
   not answered or whose link expired, reviews received; the label's standing
   (rank, movement, index terms, progress to the target, next badge) on the board.
-- coordinator: the review queue by age, pending due-date requests, labels at risk of
-  missing their target at the current pace.
-- manager: coverage against last season, targets at risk, gaps, recent deliveries.
-- admin: season readiness, users without a team, failed imports, mail status.
+- coordinator: the review queue by age against the service level, pending due-date and
+  four-eyes decisions, integrity alerts, labels at risk of missing their target at the
+  current pace of CREDITED songs, seasons that need action (drafts, closing).
+- manager: coverage against last season, targets at risk (credited), gaps, recent deliveries.
+- admin: season readiness (next season, targets, weights), users without a team or home
+  directorate, failed imports, mail status.
+
+Integrity alerts are a handful of grouped scans of a season: the home reads their totals
+through the in-process cache of app.domain.coverage (``HOME_INTEGRITY_CACHE_SECONDS``,
+default 600 s; stale-while-revalidate), the alerts page itself stays live.
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ from flask import current_app
 from sqlalchemy import and_, case, func, or_, select
 
 from app.domain import badges as badge_rules
-from app.domain import calendar, charts, coverage, seasons
+from app.domain import calendar, charts, coverage, four_eyes, integrity, review_queue, seasons
 from app.extensions import db
 from app.models import (
     Album,
@@ -34,6 +40,7 @@ from app.models import (
     Label,
     LabelChartEntry,
     Municipality,
+    PendingChange,
     Playlist,
     Review,
     Role,
@@ -43,13 +50,15 @@ from app.models import (
     Survey,
     User,
 )
+from app.models.accounts import coordinator_home_labels
 from app.models.base import utcnow
 from app.models.catalogue import artist_members
 from app.models.songs import DELIVERED_STATES
+from app.models.songs import Standing as SongStanding
 
 LIST_LIMIT = 5
 DUE_SOON_BUSINESS_DAYS = 5
-QUEUE_AGE_STEPS = (5, 10)  # business days since delivery: the queue's age bands
+SLA_NEAR_DAYS = 2  # the last business days within the review service level: "due now"
 FAILED_IMPORT_DAYS = 30
 OPEN_FOR_DUE = (SongState.PLANNED.value, SongState.IN_PROGRESS.value, SongState.RETURNED.value)
 UNSTARTED = (SongState.PLANNED.value, SongState.IN_PROGRESS.value)
@@ -139,12 +148,64 @@ def _link_days() -> int:
     return int(current_app.config.get("SURVEY_LINK_DAYS", 30))
 
 
-def targets_at_risk(season: Season, on: date) -> list[coverage.TargetRow]:
-    """Labels whose projection at the current pace falls short of their yearly target (DESIGN.md §6)."""
+@dataclass
+class TargetAtRisk:
+    """A label whose credited songs, at the current pace, fall short of its yearly target."""
+
+    label_code: str
+    label_name: str
+    target: int
+    credited: int
+    waiting: int  # delivered, waiting for review: they count once credited (DESIGN.md §4)
+    projection: float | None
+
+    @property
+    def projected_progress(self) -> float | None:
+        return self.projection / self.target if self.projection is not None and self.target else None
+
+
+def _credited_by_label(season: Season) -> tuple[dict[int, tuple[int, int]], date | None]:
+    """{label: (credited, waiting)} from the season's latest snapshot (the board's own figures),
+    else one grouped count over the covering index; and the day the figures are as of."""
+    snapshot = charts.latest_snapshot(season.id)
+    if snapshot is not None:
+        rows = db.session.execute(
+            select(LabelChartEntry.label_id, LabelChartEntry.credited_songs, LabelChartEntry.waiting_songs).where(
+                LabelChartEntry.snapshot_id == snapshot.id
+            )
+        )
+        return {lid: (credited or 0, waiting or 0) for lid, credited, waiting in rows}, snapshot.as_of
+    rows = db.session.execute(
+        select(
+            Song.label_id,
+            func.count(case((Song.standing == SongStanding.CREDITED.value, 1))),
+            func.count(case((Song.standing == SongStanding.WAITING.value, 1))),
+        )
+        .where(Song.season_id == season.id)
+        .group_by(Song.label_id)
+    )
+    return {lid: (credited, waiting) for lid, credited, waiting in rows}, None
+
+
+def targets_at_risk(season: Season, on: date) -> list[TargetAtRisk]:
+    """Labels whose projection of CREDITED songs at the current pace falls short of their yearly
+    target (DESIGN.md §4: only approved work moves a label; §6). Pace = credited so far ÷ days
+    elapsed × days of the season."""
     if on < season.starts_on or on > season.ends_on:
         return []
-    rows = [r for r in coverage.targets(season, on) if r.album_code is None and r.target]
-    at_risk = [r for r in rows if r.delivered < r.target and (r.projected_progress or 0.0) < 1.0]
+    counts, as_of = _credited_by_label(season)
+    as_of = min(on, as_of) if as_of else on
+    targets = db.session.execute(
+        select(Playlist.label_id, Playlist.target, Label.code, Label.name)
+        .join(Label, Label.id == Playlist.label_id)
+        .where(Playlist.season_id == season.id, Playlist.album_id.is_(None), Playlist.target > 0)
+    ).all()
+    at_risk = []
+    for label_id, target, code, name in targets:
+        credited, waiting = counts.get(label_id, (0, 0))
+        row = TargetAtRisk(code, name, target, credited, waiting, coverage.projection(credited, season, as_of))
+        if credited < target and (row.projected_progress or 0.0) < 1.0:
+            at_risk.append(row)
     return sorted(at_risk, key=lambda r: (r.projected_progress or 0.0, r.label_code))
 
 
@@ -285,30 +346,48 @@ def label_standing(season: Season, label_id: int) -> Standing | None:
 # --------------------------------------------------------------------------- coordinator
 
 
+def _past_sla(on: date, near: int = 0) -> Any:
+    """Delivered songs whose review is past the service level on ``on`` (``near``: within
+    ``near`` business days of it). One date bound when every season has the same service
+    level (the index alone answers), else one bound per season (DESIGN.md §9)."""
+    slas = db.session.execute(select(Season.id, Season.review_sla_days)).all()
+    values = {int(sla or review_queue.DEFAULT_SLA) for _id, sla in slas} or {review_queue.DEFAULT_SLA}
+    if len(values) == 1:
+        return Song.delivered_on <= review_queue.overdue_cutoff(on, max(0, values.pop() - near))
+    return or_(
+        *(
+            and_(
+                Song.season_id == sid,
+                Song.delivered_on <= review_queue.overdue_cutoff(on, max(0, int(sla or 10) - near)),
+            )
+            for sid, sla in slas
+        )
+    )
+
+
 def review_queue_ages(on: date) -> dict[str, Any]:
-    """Delivered songs waiting for review by business days since delivery (DESIGN.md §9)."""
-    short, long = QUEUE_AGE_STEPS
-    recent = calendar.subtract_business_days(on, short)
-    old = calendar.subtract_business_days(on, long)
+    """Delivered songs waiting for review, by age against the review service level (DESIGN.md §9):
+    within it, in its last ``SLA_NEAR_DAYS`` business days, and past it."""
     waiting = Song.state == SongState.DELIVERED.value
+    past, near = _past_sla(on), _past_sla(on, SLA_NEAR_DAYS)
     row = db.session.execute(
-        select(
-            func.count(),
-            func.count(case((Song.delivered_on >= recent, 1))),
-            func.count(case((and_(Song.delivered_on < recent, Song.delivered_on >= old), 1))),
-            func.count(case((Song.delivered_on < old, 1))),
-        ).where(waiting)
+        select(func.count(), func.count(case((and_(near, ~past), 1))), func.count(case((past, 1)))).where(waiting)
     ).one()
+    total, due_now, late = row[0], row[1], row[2]
     oldest = _lines([waiting], [Song.delivered_on, Song.id], with_label=True)
+    season = current_season(on)
+    sla = int(season.review_sla_days or review_queue.DEFAULT_SLA) if season else review_queue.DEFAULT_SLA
     for line in oldest:
         line.days = calendar.business_days_between(line.delivered_on, on) if line.delivered_on else None
     return {
-        "total": row[0],
+        "total": total,
+        "sla": sla,
         "bands": [
-            {"key": "recent", "max": short, "count": row[1]},
-            {"key": "middle", "min": short + 1, "max": long, "count": row[2]},
-            {"key": "old", "min": long + 1, "count": row[3]},
+            {"key": "within", "count": total - due_now - late},
+            {"key": "due_now", "count": due_now},
+            {"key": "past", "count": late},
         ],
+        "past": late,
         "oldest": oldest,
     }
 
@@ -332,15 +411,68 @@ def pending_due_date_requests() -> dict[str, Any]:
     return {"total": total, "rows": rows}
 
 
+def pending_four_eyes(user: User) -> dict[str, Any]:
+    """Changes waiting for a second coordinator (DESIGN.md §9), oldest first; each says whether
+    ``user`` may decide it (never their own request, never their home directorate)."""
+    total = db.session.scalar(select(func.count()).where(PendingChange.status == "pending"))
+    rows = [
+        {"change": change, "kind": four_eyes.kind_name(change.kind), "refusal": four_eyes.confirm_refusal(user, change)}
+        for change in four_eyes.pending(limit=LIST_LIMIT)
+    ]
+    return {"total": total, "rows": rows, "yours": sum(1 for r in rows if r["refusal"] is None)}
+
+
+def integrity_counts(season: Season, on: date) -> dict[str, Any]:
+    """Integrity alerts of the season (DESIGN.md §9): songs behind each kind, and the labels with
+    most. Cached (module docstring): plain values only, computed from ids."""
+    season_id = season.id
+
+    def compute() -> dict[str, Any]:
+        data = integrity.summary(db.session.get(Season, season_id), on)
+        by_kind = {code: sum(lab["alerts"][code] for lab in data["labels"]) for code in integrity.KIND_CODES}
+        labels = sorted((lab for lab in data["labels"] if lab["total"]), key=lambda lab: (-lab["total"], lab["code"]))
+        return {
+            "by_kind": by_kind,
+            "total": sum(by_kind.values()),
+            "labels": [(lab["code"], lab["name"], lab["total"]) for lab in labels[:LIST_LIMIT]],
+            "label_count": len(labels),
+        }
+
+    ttl = current_app.config.get("HOME_INTEGRITY_CACHE_SECONDS", 0 if current_app.testing else 600)
+    return coverage.cached(("home-integrity", season_id, on.isoformat()), compute, ttl=float(ttl))
+
+
+def seasons_needing_action(on: date) -> list[dict[str, Any]]:
+    """Seasons a coordinator must act on (DESIGN.md §5): drafted weights and targets to confirm,
+    undelivered songs to cancel or carry over at the end of a season, a closing date ahead."""
+    rows: list[dict[str, Any]] = []
+    for season in db.session.scalars(
+        select(Season).where(Season.drafts_from_year.is_not(None), Season.confirmed_at.is_(None)).order_by(Season.year)
+    ):
+        rows.append({"key": "drafts", "season": season, "from_year": season.drafts_from_year})
+    for season in seasons.ending_seasons(on):
+        open_songs = seasons.undelivered_count(season)
+        if open_songs:
+            rows.append({"key": "settle", "season": season, "count": open_songs})
+        if season.state == "closing":
+            rows.append({"key": "closing", "season": season, "closing_date": seasons.closing_date(season)})
+    return rows
+
+
 def coordinator_home(user: User, on: date | None = None) -> dict[str, Any]:
-    """A coordinator's desk: review queue by age, decisions waiting, labels at risk (issue 18)."""
+    """A coordinator's desk (issue 18): the review queue against its service level, due-date and
+    four-eyes decisions, integrity alerts, labels at risk, seasons that need action."""
     on = on or calendar.today()
     season = current_season(on)
     return {
         "season": season,
         "queue": review_queue_ages(on),
         "due_dates": pending_due_date_requests(),
+        "four_eyes": pending_four_eyes(user),
+        "integrity": integrity_counts(season, on) if season else None,
+        "integrity_kinds": {k.code: k.title for k in integrity.kinds()},
         "at_risk": targets_at_risk(season, on) if season else [],
+        "seasons": seasons_needing_action(on),
     }
 
 
@@ -382,40 +514,54 @@ def manager_home(user: User, on: date | None = None) -> dict[str, Any]:
 
 
 def season_readiness(on: date) -> list[dict[str, Any]]:
-    """This year's season and next year's: do they exist, how many labels have a yearly target."""
+    """This year's season and next year's: do they exist, how many labels have a yearly target,
+    are its weights (and targets) confirmed or still drafts copied from the year before (DESIGN.md §5)."""
     labels = db.session.scalar(select(func.count()).select_from(Label))
-    seasons = {s.year: s for s in db.session.scalars(select(Season).where(Season.year.in_((on.year, on.year + 1))))}
+    by_year = {s.year: s for s in db.session.scalars(select(Season).where(Season.year.in_((on.year, on.year + 1))))}
     with_target = dict(
         db.session.execute(
             select(Playlist.season_id, func.count(func.distinct(Playlist.label_id)))
-            .where(Playlist.album_id.is_(None), Playlist.season_id.in_([s.id for s in seasons.values()]))
+            .where(Playlist.album_id.is_(None), Playlist.season_id.in_([s.id for s in by_year.values()]))
             .group_by(Playlist.season_id)
         ).all()
     )
     rows = []
     for year in (on.year, on.year + 1):
-        season = seasons.get(year)
+        season = by_year.get(year)
         rows.append(
             {
                 "year": year,
                 "season": season,
                 "labels": labels,
                 "with_target": with_target.get(season.id, 0) if season else 0,
+                "drafts": bool(season and season.has_drafts),
+                "opens_on": seasons.opening_day(year),
             }
         )
     return rows
 
 
-def users_without_team(limit: int = LIST_LIMIT) -> dict[str, Any]:
-    """Active territorial users who belong to no team (artist) of their label."""
+def _active_users_of(role: Role, without: Any, limit: int) -> dict[str, Any]:
+    """Active users of ``role`` with no row in the link table ``without``: their count and the first few."""
     condition = [
         User.active.is_(True),
-        User.role == Role.TERRITORIAL.value,
-        ~select(artist_members.c.user_id).where(artist_members.c.user_id == User.id).exists(),
+        User.role == role.value,
+        ~select(without.c.user_id).where(without.c.user_id == User.id).exists(),
     ]
     total = db.session.scalar(select(func.count()).select_from(User).where(*condition))
     users = list(db.session.scalars(select(User).where(*condition).order_by(User.email).limit(limit)))
     return {"total": total, "users": users}
+
+
+def users_without_team(limit: int = LIST_LIMIT) -> dict[str, Any]:
+    """Active territorial users who belong to no team (artist) of their label."""
+    return _active_users_of(Role.TERRITORIAL, artist_members, limit)
+
+
+def coordinators_without_home(limit: int = LIST_LIMIT) -> dict[str, Any]:
+    """Active coordinators with no home directorate (DESIGN.md §1): right for the national office,
+    a gap in segregation of duties for anyone else, so the admin checks each one."""
+    return _active_users_of(Role.COORDINATOR, coordinator_home_labels, limit)
 
 
 def failed_imports(now: datetime | None = None, limit: int = LIST_LIMIT) -> list[AuditEvent]:
@@ -438,6 +584,7 @@ def admin_home(user: User, on: date | None = None) -> dict[str, Any]:
     return {
         "readiness": season_readiness(on),
         "without_team": users_without_team(),
+        "without_home": coordinators_without_home(),
         "failed_imports": failed_imports(),
         "mail": notifications.mail_status(),
         "artists": db.session.scalar(select(func.count()).select_from(Artist)),

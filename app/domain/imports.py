@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
-from app.domain import audit, calendar, exports, permissions, song_rules
+from app.domain import audit, calendar, exports, permissions, review_queue, song_rules
 from app.domain.categories import InForce
 from app.domain.parsing import ascii_int, plausible_date
 from app.domain.reference_import import ImportReport, RowError
@@ -571,6 +571,7 @@ def import_songs(raw: bytes, filename: str, actor: User | None, *, dry_run: bool
             song.update(survey_nonce=secrets.token_hex(16), survey_issued_at=now)
         else:
             song.update(survey_nonce=None, survey_issued_at=None)
+    review_queue.assign_imported(values, actor_id, now)  # in turn, like any other delivery (§9)
     try:
         _bulk_insert_songs(values)
         _history(values, actor_id, now, filename)
@@ -656,7 +657,15 @@ def duplicate_warnings(lines: list[int], values: list[dict[str, Any]]) -> list[R
     return warnings
 
 
-HISTORY_FIELDS = ("state", "planned_start", "due_date", "delivered_on", "awaiting_evidence", "standing")
+HISTORY_FIELDS = (
+    "state",
+    "planned_start",
+    "due_date",
+    "delivered_on",
+    "awaiting_evidence",
+    "standing",
+    "assigned_reviewer_id",
+)
 
 
 def _history(values: list[dict[str, Any]], actor_id: int | None, now: datetime, filename: str) -> None:

@@ -863,17 +863,21 @@ def decide_due_date_change(
 # --------------------------------------------------------------------------- late cancellations
 
 
-def approve_late_cancellation(
-    actor: Any, song: Song, reason: Any, comment: Any = None, *, ip: str | None = None
-) -> Song:
-    """A coordinator approves a late cancellation as not the team's doing (DESIGN.md §3):
-    ``reason`` from song_rules.LATE_CANCEL_REASONS; the song then counts nowhere instead of
-    late. The four-eyes confirmation (a second coordinator) wraps this function (issue 15).
-    """
-    permissions.require(
-        permissions.can_review_song(actor, song),
-        _("Solo la coordinación (de otra dirección territorial) aprueba cancelaciones tardías."),
-    )
+def approve_late_cancellation(actor: Any, song: Song, reason: Any, comment: Any = None, *, ip: str | None = None):
+    """A coordinator approves a late cancellation as not the team's doing (DESIGN.md §3), with
+    ``reason`` from song_rules.LATE_CANCEL_REASONS. It moves the board after the fact, so it is
+    four eyes (§9): this records a pending ``late_cancellation`` change (returned) and nothing
+    changes until a second coordinator confirms it (``four_eyes.decide``); the song then counts
+    nowhere instead of late. Whoever may review the song may ask (never its home directorate,
+    its planner or deliverer). Flushes, never commits."""
+    from app.domain import four_eyes
+
+    note = _check_late_cancellation(actor, song, reason, comment)
+    return four_eyes.request("late_cancellation", actor, song=song, payload={"reason": reason, "comment": note}, ip=ip)
+
+
+def _check_late_cancellation(actor: Any, song: Song, reason: Any, comment: Any) -> str | None:
+    permissions.refuse_if(permissions.late_cancellation_refusal(actor, song))
     if song.state != CANCELLED or not song.cancelled_late:
         raise Conflict(
             _("Solo se aprueba una canción cancelada después de su fecha de compromiso."),
@@ -884,18 +888,36 @@ def approve_late_cancellation(
     errors: dict[str, list[str]] = {}
     _add(errors, song_rules.check_late_cancel_reason(reason))
     note = parse_text(comment, "comment", errors, required=False)
-    _raise_if(errors)
+    _raise_if(errors, _("Revise los datos marcados."))
+    return note
+
+
+def _apply_late_cancellation(confirmer: Any, change) -> None:
+    """Four eyes confirmed: the late cancellation asked by ``change.requested_by`` is approved now."""
+    song = change.song
+    if song is None:
+        raise Conflict(_("La canción ya no existe."))
+    requester = change.requested_by
+    reason, comment = change.payload.get("reason"), change.payload.get("comment")
+    _check_late_cancellation(requester, song, reason, comment)  # still true when confirmed
     before = _snapshot(song) | {"late_cancel_reason": None}
     before_version = song.version
     song.late_cancel_reason = reason
-    song.late_cancel_approved_by_id = _actor_id(actor)
+    song.late_cancel_approved_by_id = requester.id
     terms.refresh_song_terms(song)
     db.session.flush()
     changes = audit.changes_between(before, _snapshot(song) | {"late_cancel_reason": reason})
     changes["version"] = [before_version, song.version]
-    changes["comment"] = [None, note]
-    _record("late_cancellation_approved", song, actor, changes, ip)
-    return song
+    changes["comment"] = [None, comment]
+    changes["confirmed_by"] = [None, confirmer.id]
+    _record("late_cancellation_approved", song, requester, changes, None)
+
+
+def pending_late_cancellation(song: Song):
+    """The late-cancellation approval waiting for a second coordinator, if any."""
+    from app.domain import four_eyes
+
+    return four_eyes.pending_for(song, "late_cancellation") if song.cancelled_late else None
 
 
 # --------------------------------------------------------------------------- reading
@@ -921,3 +943,12 @@ def song_timeline(song: Song, limit: int = 200) -> list[AuditEvent]:
             .limit(limit)
         )
     )
+
+
+def _register_four_eyes() -> None:
+    from app.domain import four_eyes
+
+    four_eyes.APPLY["late_cancellation"] = _apply_late_cancellation
+
+
+_register_four_eyes()

@@ -109,8 +109,19 @@ def can_set_playlists(user: Any) -> bool:
 
 
 def can_manage_seasons(user: Any) -> bool:
-    """Season life (carry-over, closing screens): coordinators and administrators."""
+    """Season life (confirming drafts, closing, carry-over or cancel at the end): coordinators and
+    administrators."""
     return is_coordinator(user) or is_admin(user)
+
+
+def can_correct_closed_season(user: Any) -> bool:
+    """Songs of a closed season change only through an audited admin correction (DESIGN.md §5)."""
+    return is_admin(user)
+
+
+def has_own_label_requests(user: Any) -> bool:
+    """A territorial team with a label follows its own label's due-date requests (read-only)."""
+    return is_territorial(user) and bool(getattr(user, "label_id", None))
 
 
 def can_read_audit(user: Any) -> bool:
@@ -306,6 +317,18 @@ def survey_validation_refusal(user: Any, song: Any) -> str | None:
 
 def can_validate_survey(user: Any, song: Any) -> bool:
     return survey_validation_refusal(user, song) is None
+
+
+def late_cancellation_refusal(user: Any, song: Any) -> str | None:
+    """Why ``user`` may not ask for (or confirm) approving ``song``'s late cancellation as not the
+    team's doing (None if they may): whoever could review the song (DESIGN.md §3, §9)."""
+    if not is_coordinator(user):
+        return _("Solo la coordinación (de otra dirección territorial) aprueba cancelaciones tardías.")
+    return review_refusal(user, song, ignore_assignment=True)
+
+
+def can_approve_late_cancellation(user: Any, song: Any) -> bool:
+    return late_cancellation_refusal(user, song) is None
 
 
 def label_action_refusal(user: Any, label_id: int | None) -> str | None:

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import false, func, or_, select, true
@@ -99,31 +100,79 @@ def _may_be_assigned(user: User, song: Song) -> bool:
     return reason is None
 
 
-def assign_reviewer(song: Song, *, actor: Any = None, ip: str | None = None) -> User | None:
-    """Assign the delivered ``song`` in turn; None (and no change) when nobody is eligible."""
-    candidates = eligible_reviewers(song)
-    if not candidates:
-        song.assigned_reviewer_id, song.review_assigned_at = None, None
-        return None
-    ids = [user.id for user in candidates]
+def _turns(ids: list[int], exclude_song_id: int | None = None) -> tuple[dict[int, int], dict[int, Any]]:
+    """Per coordinator: songs waiting for them, and when they were last assigned one."""
+    others = Song.id != exclude_song_id if exclude_song_id is not None else true()
     load = dict(
         db.session.execute(
             select(Song.assigned_reviewer_id, func.count())
-            .where(Song.state == SongState.DELIVERED.value, Song.assigned_reviewer_id.in_(ids), Song.id != song.id)
+            .where(Song.state == SongState.DELIVERED.value, Song.assigned_reviewer_id.in_(ids), others)
             .group_by(Song.assigned_reviewer_id)
         ).all()
     )
     last = dict(
         db.session.execute(
             select(Song.assigned_reviewer_id, func.max(Song.review_assigned_at))
-            .where(Song.assigned_reviewer_id.in_(ids), Song.id != song.id)
+            .where(Song.assigned_reviewer_id.in_(ids), others)
             .group_by(Song.assigned_reviewer_id)
         ).all()
     )
-    epoch = utcnow().replace(year=1970)
-    chosen = min(candidates, key=lambda u: (load.get(u.id, 0), last.get(u.id) or epoch, u.id))
+    return load, last
+
+
+def _next_in_turn(candidates: list[User], load: dict[int, int], last: dict[int, Any]) -> User:
+    """ "In turn": the fewest songs waiting, then the one assigned longest ago, then the lowest id."""
+    epoch = (utcnow().replace(year=1970), 0)
+    return min(candidates, key=lambda u: (load.get(u.id, 0), _stamp(last.get(u.id)) or epoch, u.id))
+
+
+def _stamp(value: Any) -> tuple | None:
+    return value if value is None or isinstance(value, tuple) else (value, 0)
+
+
+def assign_reviewer(song: Song, *, actor: Any = None, ip: str | None = None) -> User | None:
+    """Assign the delivered ``song`` in turn; None (and no change) when nobody is eligible."""
+    candidates = eligible_reviewers(song)
+    if not candidates:
+        song.assigned_reviewer_id, song.review_assigned_at = None, None
+        return None
+    load, last = _turns([user.id for user in candidates], song.id)
+    chosen = _next_in_turn(candidates, load, last)
     _set_reviewer(song, chosen, "review_assigned", actor, ip)
     return chosen
+
+
+def assign_imported(rows: list[dict[str, Any]], actor_id: int | None, now: Any) -> None:
+    """The importer's delivered rows (plain dicts, before the bulk insert) are assigned in turn like
+    any other delivery (DESIGN.md §9): each row gets ``assigned_reviewer_id`` (None when nobody is
+    eligible) and ``review_assigned_at``. Eligibility is asked of ``permissions.review_refusal`` per
+    label (every row of a file has the same importer); the turn order is ``assign_reviewer``'s."""
+    coordinators = active_coordinators()
+    load, last = _turns([user.id for user in coordinators])
+    eligible: dict[int, list[User]] = {}
+    for seq, row in enumerate(rows, start=1):
+        if row["state"] != SongState.DELIVERED.value:
+            row.update(assigned_reviewer_id=None, review_assigned_at=None)
+            continue
+        label_id = row["label_id"]
+        if label_id not in eligible:
+            stand_in = SimpleNamespace(
+                label_id=label_id,
+                created_by_id=actor_id,
+                delivered_by_id=actor_id,
+                survey=None,
+                due_date_changes=[],
+                state=SongState.DELIVERED.value,
+                assigned_reviewer_id=None,
+            )
+            eligible[label_id] = eligible_reviewers(stand_in, coordinators)
+        if not eligible[label_id]:
+            row.update(assigned_reviewer_id=None, review_assigned_at=None)
+            continue
+        chosen = _next_in_turn(eligible[label_id], load, last)
+        load[chosen.id] = load.get(chosen.id, 0) + 1
+        last[chosen.id] = (now, seq)
+        row.update(assigned_reviewer_id=chosen.id, review_assigned_at=now)
 
 
 def _set_reviewer(song: Song, reviewer: User, action: str, actor: Any, ip: str | None) -> None:

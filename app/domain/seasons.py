@@ -27,13 +27,13 @@ from flask import current_app, has_app_context
 from sqlalchemy import event, exists, func, inspect, select
 from sqlalchemy.orm import Session
 
-from app.domain import audit, names
+from app.domain import audit, names, permissions
 from app.domain.calendar import is_business_day, today
 from app.domain.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
 from app.domain.parsing import ascii_int
 from app.extensions import db
 from app.i18n import _
-from app.models import ChartSnapshot, Playlist, Role, Season, Song
+from app.models import ChartSnapshot, Playlist, Season, Song
 from app.models.base import utcnow
 from app.models.catalogue import SEASON_STATES
 from app.models.songs import OPEN_STATES
@@ -175,22 +175,6 @@ def _actor_id(actor: Any) -> int | None:
     return getattr(actor, "id", None)
 
 
-def _role(actor: Any) -> str | None:
-    return getattr(actor, "role", None)
-
-
-def can_close(actor: Any) -> bool:
-    return _role(actor) in (Role.COORDINATOR, Role.ADMIN)
-
-
-def can_confirm_drafts(actor: Any) -> bool:
-    return _role(actor) in (Role.COORDINATOR, Role.ADMIN)
-
-
-def can_correct(actor: Any) -> bool:
-    return _role(actor) == Role.ADMIN
-
-
 # --------------------------------------------------------------------------- creating and opening
 
 
@@ -254,7 +238,7 @@ def open_next(on: date | None = None) -> Season | None:
 
 def confirm_drafts(season: Season, actor: Any, ip: str | None = None) -> None:
     """A coordinator confirms the drafted weights and targets of a season."""
-    if not can_confirm_drafts(actor):
+    if not permissions.can_manage_seasons(actor):
         raise PermissionDenied(_("Solo la coordinación o la administración confirman los borradores de una temporada."))
     if not season.has_drafts:
         raise Conflict(_("La temporada %(year)s no tiene borradores por confirmar.", year=season.year))
@@ -287,7 +271,8 @@ def missing_season_message(year: int) -> str:
 def advance(on: date | None = None) -> list[str]:
     """The daily season job: open next year's season when due, move every season on, close past ones.
 
-    Returns one line per change. Commits (each close commits its final snapshot).
+    Returns one line per change. Flushes; the job or the CLI command commits once
+    (``app.transaction``): a failed run leaves every season as it was.
     """
     on = on or today()
     lines: list[str] = []
@@ -304,7 +289,7 @@ def advance(on: date | None = None) -> list[str]:
                 source=opened.drafts_from_year or "—",
             )
         )
-    db.session.commit()
+    db.session.flush()
     for season in db.session.scalars(select(Season).where(Season.state != "closed").order_by(Season.year)).all():
         wanted = state_by_dates(season, on)
         if wanted == "closed":
@@ -318,7 +303,7 @@ def advance(on: date | None = None) -> list[str]:
             audit.record(
                 "season_state_changed", "season", season.id, actor_id=None, changes={"state": [before, wanted]}
             )
-            db.session.commit()
+            db.session.flush()
             lines.append(_("Temporada %(year)s: %(state)s.", year=season.year, state=state_name(wanted)))
     return lines
 
@@ -344,12 +329,13 @@ def close(season: Season, actor: Any = None, *, on: date | None = None, ip: str 
 
     ``actor`` None is the scheduler; otherwise a coordinator or an admin (the closing
     period may end early once late reviews and surveys are in). ``at``: the moment
-    recorded (default now; the demo replays the scheduler's). Commits.
+    recorded (default now; the demo replays the scheduler's). Flushes; the caller's unit of
+    work commits.
     """
     from app.domain import charts
 
     on = on or today()
-    if actor is not None and not can_close(actor):
+    if actor is not None and not permissions.can_manage_seasons(actor):
         raise PermissionDenied(_("Solo la coordinación o la administración cierran una temporada."))
     if season.state == "closed":
         raise Conflict(_("La temporada %(year)s ya está cerrada.", year=season.year))
@@ -375,7 +361,7 @@ def close(season: Season, actor: Any = None, *, on: date | None = None, ip: str 
         ip=ip,
     )
     event.at = season.closed_at
-    db.session.commit()
+    db.session.flush()
     return snapshot
 
 
@@ -456,10 +442,11 @@ def require_plannable(season: Season) -> None:
 @contextmanager
 def correction(season: Season, actor: Any, reason: str, ip: str | None = None):
     """``with correction(season, admin, "motivo"):`` change songs of a closed season, then the
-    final snapshot is recomputed, ``corrected_at`` stamped and the correction audited. Commits."""
+    final snapshot is recomputed, ``corrected_at`` stamped and the correction audited. Flushes;
+    an exception inside the block propagates and the unit of work rolls everything back."""
     from app.domain import charts
 
-    if not can_correct(actor):
+    if not permissions.can_correct_closed_season(actor):
         raise PermissionDenied(_("Solo la administración corrige una temporada cerrada."))
     if not is_closed(season):
         raise Conflict(_("La temporada %(year)s no está cerrada: no necesita corrección.", year=season.year))
@@ -483,10 +470,7 @@ def correction(season: Season, actor: Any, reason: str, ip: str | None = None):
             changes={"reason": [None, reason], "final_snapshot": [None, snapshot.id]},
             ip=ip,
         )
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
+        db.session.flush()
     finally:
         _correcting.reset(token)
 
@@ -498,11 +482,11 @@ def correct_song(
     season: Season, actor: Any, song_id: Any, what: str, value: Any, reason: str, ip: str | None = None
 ) -> Song:
     """An audited admin correction of one song of a closed season: a delivery date, a due date,
-    or a cancellation. The final snapshot is recomputed and the board says so. Commits."""
+    or a cancellation. The final snapshot is recomputed and the board says so. Flushes."""
     from app.domain import terms
     from app.domain.lifecycle import parse_date
 
-    if not can_correct(actor):
+    if not permissions.can_correct_closed_season(actor):
         raise PermissionDenied(_("Solo la administración corrige una temporada cerrada."))
     song = db.session.get(Song, ascii_int(song_id, minimum=1) or 0)
     if song is None or song.season_id != season.id:
@@ -580,7 +564,7 @@ def end_of_season(season: Season, page: int = 1, per_page: int = 50) -> EndOfSea
 
 
 def _require_coordinator(actor: Any) -> None:
-    if _role(actor) not in (Role.COORDINATOR, Role.ADMIN):
+    if not permissions.can_manage_seasons(actor):
         raise PermissionDenied(
             _("Solo la coordinación decide qué pasa con las canciones abiertas al final de la temporada.")
         )
@@ -637,6 +621,7 @@ def carry_over(song: Song, actor: Any, new_due: date, ip: str | None = None) -> 
     song.state = "cancelled"
     song.cancel_reason = _("Trasladada a la temporada %(year)s (canción %(id)s).", year=target.year, id=copy.id)
     song.carried_over_to_id = copy.id
+    song.carried_over = True  # standing "carried_over": late in its own season (DESIGN.md §5)
     terms.refresh_song_terms(song)
     db.session.flush()
     audit.record(

@@ -24,6 +24,8 @@ MAX_BENEFICIARIES = 1_000_000  # public servants reached by one assistance
 DEFAULT_MAX_DURATION_DAYS = 180  # album setting (Album.max_duration_days)
 DEFAULT_DECLARATION_WINDOW = 10  # season setting, business days (Season.declaration_window_days)
 DUPLICATE_WINDOW_DAYS = 90  # same municipality, any album, cancelled included
+MAX_SYNC_DELAY_DAYS = 5  # business days an offline delivery may wait for a connection (issue 22)
+DEVICE_CLOCK_TOLERANCE = timedelta(minutes=10)  # a device clock this far ahead is "in the future"
 
 # Why a late cancellation is not the team's doing (DESIGN.md §3): a coordinator picks one.
 LATE_CANCEL_REASONS = ("municipality_withdrew", "public_order", "force_majeure", "electoral_restriction")

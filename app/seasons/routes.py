@@ -45,7 +45,6 @@ def index():
 def confirm(year: int):
     season = _season(year)
     seasons.confirm_drafts(season, current_user, request.remote_addr)
-    db.session.commit()
     flash(_("Pesos y metas de la temporada %(year)s confirmados.", year=year), "success")
     return redirect(url_for("seasons.index"))
 
@@ -108,7 +107,6 @@ def end(year: int):
             db.session.rollback()
             errors[song.id] = {"message": exc.message, "details": exc.details or {}, "form": request.form}
         else:
-            db.session.commit()
             flash(message, "success")
             return redirect(url_for("seasons.end", year=year, page=request.args.get("page")))
     page = ascii_int(request.args.get("page") or "1", minimum=1, maximum=100_000) or 1

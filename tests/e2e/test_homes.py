@@ -14,9 +14,22 @@ pytestmark = pytest.mark.e2e
 
 HOMES = [
     ("territorial1@sinfonia.demo", ["Vencidas sin entregar", "Encuestas sin respuesta", "Posición de la disquera"]),
-    ("coordinador@sinfonia.demo", ["Cola de revisión", "Solicitudes de cambio de fecha por decidir"]),
+    (
+        "coordinador@sinfonia.demo",
+        [
+            "Cola de revisión",
+            "Solicitudes de cambio de fecha por decidir",
+            "Cuatro ojos: cambios por confirmar",
+            "Alertas de integridad",
+            "Disqueras en riesgo de no cumplir la meta",
+            "Temporadas que requieren acción",
+        ],
+    ),
     ("gestor@sinfonia.demo", ["Cobertura y tendencia", "Metas en riesgo", "Entregas recientes"]),
-    ("admin@sinfonia.demo", ["Temporadas", "Usuarios territoriales sin equipo", "Correo"]),
+    (
+        "admin@sinfonia.demo",
+        ["Temporadas", "Usuarios territoriales sin equipo", "Coordinación sin dirección de origen", "Correo"],
+    ),
 ]
 
 FOCUSABLE = """() => Array.from(document.querySelectorAll(

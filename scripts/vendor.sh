@@ -1,0 +1,27 @@
+#!/bin/sh
+# make vendor: copy the pinned front-end libraries from frontend/node_modules (installed by
+# `npm ci` from frontend/package-lock.json) into app/static/vendor/<lib>/ with their licences.
+# Needs no network once frontend/node_modules is installed. The file names carry the version,
+# like htmx's, so a new version is a new URL (no stale copy in a browser or service-worker cache).
+set -eu
+cd "$(dirname "$0")/.."
+NM=frontend/node_modules
+version() { node -p "require('./$NM/$1/package.json').version"; }
+
+IDB=$(version idb)
+rm -rf app/static/vendor/idb && mkdir -p app/static/vendor/idb
+cp "$NM/idb/build/umd.js" "app/static/vendor/idb/idb-$IDB.umd.js"
+cp "$NM/idb/LICENSE" app/static/vendor/idb/LICENSE
+printf 'idb %s (npm idb@%s, ISC). build/umd.js: the global `idb` (openDB). Served locally; never from a CDN.\n' \
+  "$IDB" "$IDB" > app/static/vendor/idb/README.md
+
+BIC=$(version browser-image-compression)
+UZIP=$(version uzip)
+D=app/static/vendor/browser-image-compression
+rm -rf "$D" && mkdir -p "$D"
+cp "$NM/browser-image-compression/dist/browser-image-compression.js" "$D/browser-image-compression-$BIC.js"
+cp "$NM/browser-image-compression/LICENSE" "$D/LICENSE"
+cp "$NM/uzip/LICENSE" "$D/LICENSE-uzip"
+printf 'browser-image-compression %s (npm browser-image-compression@%s, MIT), with UZIP %s bundled (npm uzip@%s, MIT: LICENSE-uzip).\ndist/browser-image-compression.js: the global `imageCompression`. Served locally; never from a CDN.\nThe app calls it with useWebWorker: false (its worker would load the library from a CDN, and\nthe strict CSP refuses blob: workers), so the default libURL in the file is never used.\n' \
+  "$BIC" "$BIC" "$UZIP" "$UZIP" > "$D/README.md"
+echo "vendored idb $IDB, browser-image-compression $BIC (uzip $UZIP)"
