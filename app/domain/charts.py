@@ -41,6 +41,7 @@ from app.models import (
     Playlist,
     Season,
     Song,
+    Survey,
 )
 from app.models.base import utcnow
 from app.models.songs import ALWAYS_LATE, COUNTED_DELIVERED, DELIVERED_STATES, OPEN_STATES, REVIEWED_STANDINGS, Standing
@@ -731,10 +732,13 @@ def _song_rows(*conditions) -> list[Any]:
             Album.code.label("album_code"),
             Album.weight.label("album_weight"),
             Label.code.label("label_code"),
+            # held survey (DESIGN.md §9): answered, not validated yet, so S does not count
+            and_(Survey.held.is_(True), Survey.validated_at.is_(None)).label("survey_held"),
         )
         .join(Municipality, Municipality.id == Song.municipality_id)
         .join(Album, Album.id == Song.album_id)
         .join(Label, Label.id == Song.label_id)
+        .outerjoin(Survey, Survey.song_id == Song.id)
         .where(*conditions)
         .order_by(Song.id.desc())  # newest first: the capped list shows the latest songs
     )
@@ -767,7 +771,8 @@ def label_breakdown(season: Season, snapshot: ChartSnapshot, label_id: int) -> d
     """The songs and terms behind a label's figures, recomputed from the listed terms.
 
     Every listed song carries its ``status`` (credited, waiting for review, waiting for
-    evidence, not approved, late, carried over). ``matches`` is True when the listed
+    evidence, not approved, late, carried over) and ``survey_held`` (its survey answer is held
+    and does not count until a coordinator validates it). ``matches`` is True when the listed
     terms give exactly the snapshot's figures (False only when songs changed after the
     snapshot was computed).
     """
@@ -863,6 +868,7 @@ def label_breakdown(season: Season, snapshot: ChartSnapshot, label_id: int) -> d
         "delivered": delivered,
         "overdue": overdue,
         "surveyed": surveyed,
+        "held": [r for r in delivered if r.survey_held],  # answered but held: S not counted (§9)
         "figures": figures,
         "has_target": bool(target),
         "status_names": STATUS_NAMES,
