@@ -123,6 +123,9 @@ class Config:
     NOTIFICATIONS_MINUTES = _int("NOTIFICATIONS_MINUTES", 5)
     NOTIFICATIONS_MAX_ATTEMPTS = _int("NOTIFICATIONS_MAX_ATTEMPTS", 8)
     NOTIFICATIONS_LOOKBACK_DAYS = _int("NOTIFICATIONS_LOOKBACK_DAYS", 7)
+    # The notification log (and a municipal contact's address in it) is deleted after this
+    # many days (docs/PRIVACY.md): `flask --app wsgi notifications purge`, daily by the scheduler.
+    NOTIFICATIONS_RETENTION_DAYS = _int("NOTIFICATIONS_RETENTION_DAYS", 180)
     PRIVACY_NOTICE_URL = os.environ.get("PRIVACY_NOTICE_URL", "")
 
     DEMO_PASSWORD = os.environ.get("DEMO_PASSWORD", "sinfonia-demo")

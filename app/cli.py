@@ -271,6 +271,24 @@ def notifications_send() -> None:
         f"Notificaciones nuevas: {result['new']}; correos enviados: {result['sent']}, "
         f"fallidos: {result['failed']}, en cola por servidor no disponible: {result['queued']}."
     )
+    if result["queued"]:
+        keep_writes()  # the retry bookkeeping is kept although the command fails (cron sees it)
+        sys.exit(1)
+
+
+@notifications_cli.command("purge")
+@click.option(
+    "--days",
+    type=click.IntRange(1, 36500),
+    default=None,
+    help="Retention in days (default NOTIFICATIONS_RETENTION_DAYS).",
+)
+def notifications_purge(days: int | None) -> None:
+    """Delete the notification log older than the retention period (docs/PRIVACY.md)."""
+    from app.domain import notifications
+
+    count = notifications.purge(days=days)
+    click.echo(f"Notificaciones borradas (más de {max(days or 0, notifications.retention_days())} días): {count}.")
 
 
 @click.command("backup")

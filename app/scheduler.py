@@ -15,7 +15,10 @@ Jobs:
   the season job of ``app.domain.seasons.advance`` under its own database lease:
   opens next year's season on ``SEASON_OPENS_ON``, moves states on, closes past seasons.
 - ``notifications-send``: every ``NOTIFICATIONS_MINUTES`` minutes, collect new
-  notifications and mail the queued ones (``app.domain.notifications.run``, its own lease).
+  notifications and mail the queued ones (``app.domain.notifications.run``, its own lease),
+  one unit of work (app/transaction.py).
+- ``notifications-purge``: every day at 03:30 America/Bogota, the notification log past its
+  retention period (``app.domain.notifications.purge``; docs/PRIVACY.md).
 """
 
 from __future__ import annotations
@@ -78,14 +81,29 @@ def _run_seasons(app: Flask) -> None:
 
 def _run_notifications(app: Flask) -> None:
     from app.domain import notifications
+    from app.transaction import unit_of_work
 
     with app.app_context():
         try:
-            result = notifications.run()
+            with unit_of_work():  # the job's one commit, made while the lease is held
+                result = notifications.run()
             if result:
                 log.info("notifications: %s", result)
         except Exception:  # the next run retries; the queue is in the database
             log.exception("notifications run failed")
+
+
+def _purge_notifications(app: Flask) -> None:
+    from app.domain import notifications
+    from app.transaction import unit_of_work
+
+    with app.app_context():
+        try:
+            with unit_of_work():
+                count = notifications.purge()
+            log.info("notifications purge: %d row(s) past the retention period", count)
+        except Exception:  # tomorrow's run tries again
+            log.exception("notifications purge failed")
 
 
 def init_app(app: Flask) -> None:
@@ -142,6 +160,17 @@ def init_app(app: Flask) -> None:
         max_instances=1,
         coalesce=True,
         misfire_grace_time=300,
+    )
+    scheduler.add_job(
+        _purge_notifications,
+        "cron",
+        args=(app,),
+        hour=3,
+        minute=30,
+        id="notifications-purge",
+        max_instances=1,
+        coalesce=True,
+        misfire_grace_time=6 * 3600,
     )
     scheduler.start()
     app.extensions["charts_scheduler"] = scheduler

@@ -16,7 +16,7 @@ DATA_DIR = Path(os.environ.get("BENCH_DATA_DIR", ROOT / "bench" / "data"))
 # whatever the date of the run; the recompute uses the same day for overdue songs.
 BENCH_TODAY = date(2026, 11, 20)
 # Bump when the demo generator changes what it writes (the cache key includes it).
-DATASET_VERSION = 3
+DATASET_VERSION = 4
 SECRET_KEY = "bench-secret-key-not-for-production"
 PASSWORD = os.environ.get("DEMO_PASSWORD", "sinfonia-demo")
 

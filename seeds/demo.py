@@ -106,6 +106,7 @@ SONG_COLUMNS = (
     "return_comment",
     "cancel_reason",
     "carried_over_to_id",
+    "carried_over",
     "survey_nonce",
     "survey_issued_at",
     "created_by_id",
@@ -427,6 +428,7 @@ def seed_demo(songs: int = 5000, seed: int = 42, today: date | None = None, hist
             season_id,
             sum(review) if review else None,
             sum(survey) if survey else None,
+            carried_to is not None,
         )
         terms = terms_cache.get(key)
         if terms is None:
@@ -440,6 +442,7 @@ def seed_demo(songs: int = 5000, seed: int = 42, today: date | None = None, hist
                 review=review,
                 survey=survey,
                 w=season_by_year[due.year],
+                carried_over=carried_to is not None,  # always late in its own season (DESIGN.md §5)
             )
             terms = terms_cache[key] = (
                 t.late_business_days,
@@ -477,6 +480,7 @@ def seed_demo(songs: int = 5000, seed: int = 42, today: date | None = None, hist
                 "Falta el acta firmada por la alcaldía." if state == "returned" else None,
                 cancel_text(state, carried_to, due.year),
                 carried_to,
+                carried_to is not None,
                 hashlib.md5(f"{seed}-{next_id}".encode()).hexdigest() if delivered_on else None,
                 stamp(delivered_on, 15) if delivered_on else None,
                 None,

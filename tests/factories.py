@@ -119,6 +119,15 @@ def build_world() -> World:
     )
 
 
+def add_coordinator(email: str, *home: Label) -> User:
+    """Another coordinator; ``home``: the labels of their home directorate (none: the national office)."""
+    user = User(email=email, name=email.split("@")[0], role="coordinator", password_hash="x")
+    user.home_labels = list(home)
+    db.session.add(user)
+    db.session.commit()
+    return user
+
+
 def add_playlist(world: World, label: Label, target: int, album: Album | None = None) -> Playlist:
     playlist = Playlist(
         season_id=world.season.id, label_id=label.id, album_id=album.id if album else None, target=target

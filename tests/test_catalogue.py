@@ -16,6 +16,7 @@ from tests.factories import make_song
 
 def weights_form(season: Season, **overrides) -> dict:
     values = {name: str(getattr(season, name)) for name in catalogue.SEASON_WEIGHT_FIELDS}
+    values["declaration_window_days"] = "10"  # the test world's window is open wide (tests/factories.py)
     values.update(overrides)
     return values
 
@@ -221,3 +222,91 @@ def test_metas_nav_item_for_coordinator_only_roles(client, auth, world):
     assert "/admin/playlists" in client.get("/admin/playlists").get_data(as_text=True)
     auth.login(world.territorial_a)
     assert "/admin/playlists" not in client.get("/songs/import").get_data(as_text=True)
+
+
+# --------------------------------------------------------------------------- date settings (issue 14)
+
+
+@pytest.mark.parametrize("bad", ["0", "731", "abc", "-5", "12.5"])
+def test_album_maximum_duration_form_refuses_bad_values(client, auth, world, bad):
+    auth.login(world.admin)
+    form = {"name": world.album_inn.name, "weight": "1", "max_duration_days": bad}
+    page = client.post(f"/admin/albums/{world.album_inn.id}", data=form)
+    assert page.status_code == 422
+    assert "La duración máxima debe ser un número entero de días entre 1 y 730." in page.get_data(as_text=True)
+    db.session.expire_all()
+    assert world.album_inn.max_duration_days == 180 and events("album_updated") == []
+    created = client.post(
+        "/admin/albums", data={"code": "ORD", "name": "Ordenamiento", "weight": "1", **{"max_duration_days": bad}}
+    )
+    assert created.status_code == 422
+
+
+def test_album_maximum_duration_is_set_in_the_form_and_holds_the_due_date(client, auth, world):
+    auth.login(world.admin)
+    page = client.get(f"/admin/albums/{world.album_inn.id}").get_data(as_text=True)
+    assert 'name="max_duration_days"' in page and 'value="180"' in page
+    form = {"name": world.album_inn.name, "weight": "1", "max_duration_days": "60"}
+    assert client.post(f"/admin/albums/{world.album_inn.id}", data=form).status_code == 302
+    db.session.expire_all()
+    assert world.album_inn.max_duration_days == 60
+    assert events("album_updated")[0].changes == {"max_duration_days": [180, 60]}
+    created = client.post("/admin/albums", data={"code": "ORD", "name": "Ordenamiento", "weight": "1"})
+    assert created.status_code == 302  # blank: the default 180 days
+    auth.login(world.territorial_a)
+    song = {
+        "artist_id": world.artist_a.id,
+        "album_id": world.album_inn.id,
+        "municipality_id": world.mun_plain.id,
+        "scope": "Plan de desarrollo",
+        "planned_start": "2024-03-01",
+    }
+    refused = client.post("/api/v1/songs", json={**song, "due_date": "2024-05-15"})  # 75 days after the start
+    assert refused.status_code == 422 and "60 días" in str(refused.get_json()["details"]["due_date"])
+    assert client.post("/api/v1/songs", json={**song, "due_date": "2024-04-26"}).status_code == 201
+
+
+@pytest.mark.parametrize(
+    ("name", "bad", "message"),
+    [
+        ("declaration_window_days", "61", "Debe estar entre 0 y 60."),
+        ("declaration_window_days", "2,5", "Debe ser un número entero."),
+        ("review_sla_days", "0", "Debe estar entre 1 y 60."),
+    ],
+)
+def test_season_date_settings_are_validated(client, auth, world, name, bad, message):
+    auth.login(world.admin)
+    page = client.post(f"/admin/seasons/{world.season.id}", data=weights_form(world.season, **{name: bad}))
+    assert page.status_code == 422 and message in page.get_data(as_text=True)
+    db.session.expire_all()
+    assert getattr(db.session.get(Season, world.season.id), name) == getattr(world.season, name)
+    assert events("season_weights_changed") == []
+
+
+def test_season_declaration_window_is_set_in_the_form_and_holds_the_delivery_date(client, auth, world, monkeypatch):
+    from app.domain import calendar, lifecycle
+
+    auth.login(world.admin)
+    page = client.get(f"/admin/seasons/{world.season.id}").get_data(as_text=True)
+    assert 'name="declaration_window_days"' in page and 'name="review_sla_days"' in page
+    ok = client.post(f"/admin/seasons/{world.season.id}", data=weights_form(world.season, declaration_window_days="3"))
+    assert ok.status_code == 302
+    db.session.expire_all()
+    season = db.session.get(Season, world.season.id)
+    assert season.declaration_window_days == 3
+    assert events("season_weights_changed")[0].changes == {"declaration_window_days": [100_000, 3]}
+    assert catalogue.create_season("2025", world.admin).declaration_window_days == 3  # copied on
+    monkeypatch.setattr(calendar, "today", lambda: date(2024, 4, 12))  # Friday
+    song = make_song(world, state="in_progress", due=date(2024, 4, 30))
+    from tests.test_permissions_matrix import _evidence
+
+    _evidence(client.application, song, world.territorial_a)
+    db.session.commit()
+    fields = {"product": "Acta", "beneficiaries": 3}
+    with pytest.raises(ValidationFailed) as refused:  # five business days back: beyond the window of 3
+        lifecycle.transition_song(world.territorial_a, song, "delivered", delivered_on="2024-04-05", **fields)
+    assert "3 días hábiles" in str(refused.value.details["delivered_on"])
+    db.session.rollback()
+    song = db.session.get(type(song), song.id)
+    lifecycle.transition_song(world.territorial_a, song, "delivered", delivered_on="2024-04-09", **fields)
+    assert song.state == "delivered"

@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from app.domain import calendar, lifecycle, notifications, reviews, surveys
 from app.extensions import db, mail
 from app.models import Notification, NotificationPreference
+from app.transaction import unit_of_work
 from tests.factories import make_song
 
 GOOD = {"pertinence": 4, "rigour": 4, "usefulness": 4, "evidence": 4}
@@ -88,7 +89,9 @@ def inbox(smtp):
 
 
 def run(now=TUESDAY):
-    result = notifications.run(now)
+    """One run as the CLI or the scheduler job does it: one unit of work (app/transaction.py)."""
+    with unit_of_work():
+        result = notifications.run(now)
     assert result is not None
     return result
 
@@ -110,7 +113,10 @@ def test_each_event_mails_the_team_once_and_a_second_run_sends_nothing(world, in
     db.session.commit()
 
     result = run()
-    assert result["sent"] == 3 and result["queued"] == 0, inbox.subjects()
+    # The team's three, and the coordinator's daily digest (two songs for Medellín within 90 days:
+    # a possible-splitting integrity alert).
+    assert result["sent"] == 4 and result["queued"] == 0, inbox.subjects()
+    assert [subject(m) for m in inbox.to("coord@test.co")] == ["Sinfonía: su resumen del día (1 avisos)"]
     to_a = inbox.to("ta@test.co")
     assert sorted(subject(m) for m in to_a) == sorted(
         [
@@ -126,8 +132,8 @@ def test_each_event_mails_the_team_once_and_a_second_run_sends_nothing(world, in
     assert "https://sinfonia.test/notifications/preferences" in text
 
     assert run() == {"sent": 0, "failed": 0, "queued": 0, "new": 0}
-    assert len(inbox.messages) == 3
-    assert db.session.scalar(select(func.count()).select_from(Notification)) == 3
+    assert len(inbox.messages) == 4
+    assert db.session.scalar(select(func.count()).select_from(Notification)) == 5  # + the digest row
 
 
 def test_due_date_decision_and_survey_answer_reach_the_team(world, inbox):
@@ -163,7 +169,8 @@ def test_due_soon_tomorrow_and_capped_overdue_reminders(world, inbox):
     kinds = {(n.kind, n.song_id) for n in db.session.scalars(select(Notification))}
     assert ("due_5", in_five.id) in kinds and ("due_1", tomorrow.id) in kinds and ("overdue", late.id) in kinds
     assert all(song_id != ancient.id for _kind, song_id in kinds)  # a year-old song is not nagged about
-    assert len([m for m in inbox.messages if "Resumen semanal" not in subject(m)]) == 3  # Monday: + the label digest
+    team = [m for m in inbox.to("ta@test.co") if "Resumen semanal" not in subject(m)]
+    assert len(team) == 3  # Monday: + the label digest
 
     # Every day for three weeks: the late song is reminded at 5 and 10 business days late, then never again.
     day = MONDAY

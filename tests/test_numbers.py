@@ -57,6 +57,10 @@ def test_english_keeps_its_own_style(app):
 
 
 def test_season_weights_and_album_weights_show_decimal_commas(client, auth, world):
+    from app.extensions import db
+
+    world.season.declaration_window_days = 10  # the test world's is open wide, beyond the form's range
+    db.session.commit()
     auth.login(world.admin)
     page = client.get(f"/admin/seasons/{world.season.id}").get_data(as_text=True)
     values = re.findall(r'inputmode="decimal" required value="([^"]*)"', page)
@@ -69,7 +73,5 @@ def test_season_weights_and_album_weights_show_decimal_commas(client, auth, worl
     form["csrf_token"] = ""
     response = client.post(f"/admin/seasons/{world.season.id}", data=form)
     assert response.status_code in (302, 303), response.get_data(as_text=True)[:400]
-    from app.extensions import db
-
     db.session.refresh(world.season)
     assert world.season.index_quality_weight == pytest.approx(0.4)

@@ -136,6 +136,7 @@ EXPECTED: dict[str, str] = {
     "GET reviews.queue": COORD_ONLY,
     "GET reviews.pending_changes": COORD_ONLY,
     "POST reviews.decide_pending": COORD_ONLY,
+    "POST songs.approve_late_cancellation": COORD_ONLY,
     "GET reviews.alerts": ADMIN_COORD,
     "GET reviews.alert_songs": ADMIN_COORD,  # ?label missing → 422 after the check
     "POST reviews.reassign": COORD_ONLY,
@@ -216,6 +217,7 @@ EXPECTED: dict[str, str] = {
     "GET api.list_alerts": ADMIN_COORD,
     "GET api.list_pending_changes": COORD_ONLY,
     "POST api.decide_pending_change": COORD_ONLY,
+    "POST api.approve_late_cancellation": COORD_ONLY,  # four eyes: asked here, confirmed by another
     "GET api.alert_songs": ADMIN_COORD,
 }
 
@@ -415,6 +417,8 @@ BODIES = {
     "POST songs.decide_due_date": lambda sc, side: {"decision": "reject", "comment": "No"},
     "POST songs.upload_evidence": lambda sc, side: {"file": (io.BytesIO(PDF), "acta.pdf")},
     "POST reviews.review": lambda sc, side: dict(SCORES),
+    "POST songs.approve_late_cancellation": lambda sc, side: {"reason": "public_order"},
+    "POST api.approve_late_cancellation": lambda sc, side: {"reason": "public_order"},
     "POST seasons.end": lambda sc, side: {
         "song_id": sc.song[side].id,
         "action": "cancel",
@@ -504,6 +508,8 @@ HOME_REFUSED = {
     "POST surveys.validate_held": None,
     "POST surveys.discard_held": None,
     "POST api.decide_held_survey": None,
+    "POST songs.approve_late_cancellation": None,
+    "POST api.approve_late_cancellation": None,
 }
 
 

@@ -13,18 +13,10 @@ from app.domain import evidence, lifecycle, review_queue, reviews
 from app.domain.errors import PermissionDenied, ValidationFailed
 from app.extensions import db
 from app.models import AuditEvent, Song, User
-from tests.factories import make_song
+from tests.factories import add_coordinator, make_song
 from tests.test_permissions_matrix import _evidence
 
 GOOD = {"pertinence": 4, "rigour": 4, "usefulness": 4, "evidence": 4}
-
-
-def coordinator(world, email: str, *home) -> User:
-    user = User(email=email, name=email.split("@")[0], role="coordinator", password_hash="x")
-    user.home_labels = list(home)
-    db.session.add(user)
-    db.session.commit()
-    return user
 
 
 def deliver(app, world, artist=None) -> Song:
@@ -39,7 +31,7 @@ def deliver(app, world, artist=None) -> Song:
 
 
 def test_delivered_songs_are_assigned_in_turn_to_eligible_coordinators(app, world):
-    north = coordinator(world, "norte@test.co", world.label_a)  # never label A
+    north = add_coordinator("norte@test.co", world.label_a)  # never label A
     # label A: only the national coordinator (world.coordinator) is eligible
     a1, a2 = deliver(app, world), deliver(app, world)
     assert a1.assigned_reviewer_id == world.coordinator.id and a2.assigned_reviewer_id == world.coordinator.id
@@ -53,14 +45,14 @@ def test_delivered_songs_are_assigned_in_turn_to_eligible_coordinators(app, worl
 
 
 def test_turns_alternate_between_equally_loaded_coordinators(app, world):
-    other = coordinator(world, "otra@test.co")
+    other = add_coordinator("otra@test.co")
     first, second, third = (deliver(app, world, world.artist_b) for _ in range(3))
     assert {first.assigned_reviewer_id, second.assigned_reviewer_id} == {world.coordinator.id, other.id}
     assert third.assigned_reviewer_id == first.assigned_reviewer_id
 
 
 def test_only_the_assigned_reviewer_reviews_until_reassigned(app, client, auth, world):
-    other = coordinator(world, "otra@test.co")
+    other = add_coordinator("otra@test.co")
     song = deliver(app, world)
     assigned = db.session.get(User, song.assigned_reviewer_id)
     not_assigned = other if assigned.id == world.coordinator.id else world.coordinator
@@ -81,7 +73,7 @@ def test_only_the_assigned_reviewer_reviews_until_reassigned(app, client, auth, 
 
 
 def test_reassigning_to_an_ineligible_coordinator_is_refused(app, world):
-    north = coordinator(world, "norte@test.co", world.label_a)
+    north = add_coordinator("norte@test.co", world.label_a)
     song = deliver(app, world)
     with pytest.raises(ValidationFailed, match="no puede revisar"):
         review_queue.reassign_reviewer(world.coordinator, song, north.id)
@@ -126,8 +118,8 @@ def test_imported_deliveries_are_assigned_in_turn(app, world, monkeypatch):
     from tests.test_imports import csv_bytes, row
 
     monkeypatch.setattr(calendar, "today", lambda: date(2024, 3, 26))
-    other = coordinator(world, "otra@test.co")
-    north = coordinator(world, "norte@test.co", world.label_a)
+    other = add_coordinator("otra@test.co")
+    north = add_coordinator("norte@test.co", world.label_a)
     delivered = dict(state="delivered", delivered_on="2024-03-22", product="Acta", beneficiaries="3")
     rows = [row(**delivered, municipality_code=code) for code in ("05001", "05002", "05031", "05001")] + [row()]
     report = import_songs(csv_bytes(rows), "x.csv", world.territorial_a)
@@ -150,7 +142,7 @@ def test_imported_deliveries_are_assigned_in_turn(app, world, monkeypatch):
     assert alone.errors == []
     song = db.session.scalars(select(Song).order_by(Song.id.desc())).first()
     assert song.assigned_reviewer_id is None and song.awaiting_evidence
-    later = coordinator(world, "tarde@test.co")
+    later = add_coordinator("tarde@test.co")
     pdf = FileStorage(io.BytesIO(b"%PDF-1.4\n%test\n"), filename="acta.pdf")
     evidence.add_evidence(world.coordinator, song, pdf)
     db.session.commit()

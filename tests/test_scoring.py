@@ -9,6 +9,22 @@ from app.domain import scoring
 from app.domain.scoring import DEFAULT_WEIGHTS, song_terms
 
 
+def _terms(**facts):
+    """``song_terms`` of a song due and delivered Monday 01/04/2024 (category 1, no PDET,
+    album weight 1, reviewed), with ``facts`` changed."""
+    base = {
+        "state": "reviewed",
+        "due_date": date(2024, 4, 1),
+        "delivered_on": date(2024, 4, 1),
+        "pdet": False,
+        "category": "1",
+        "album_weight": 1.0,
+        "review": None,
+        "survey": None,
+    }
+    return song_terms(**(base | facts))
+
+
 def approx(x):
     return pytest.approx(x, abs=1e-12)
 
@@ -18,16 +34,7 @@ def approx(x):
 
 def test_weekend_inside_the_delay_is_not_counted():
     # Due Friday 01/03/2024, delivered Monday 04/03/2024: Saturday and Sunday do not count -> 1 day late.
-    t = song_terms(
-        state="delivered",
-        due_date=date(2024, 3, 1),
-        delivered_on=date(2024, 3, 4),
-        pdet=False,
-        category="1",
-        album_weight=1.0,
-        review=None,
-        survey=None,
-    )
+    t = _terms(state="delivered", due_date=date(2024, 3, 1), delivered_on=date(2024, 3, 4))
     assert t.late_business_days == 1
     assert t.timeliness == approx(0.95)  # 1 - 1/20
     assert t.on_time is False
@@ -36,43 +43,16 @@ def test_weekend_inside_the_delay_is_not_counted():
 def test_holidays_inside_the_delay_are_not_counted():
     # Due Wednesday 27/03/2024; Thursday 28 and Friday 29 are Semana Santa holidays, then the weekend,
     # delivered Monday 01/04/2024 -> 1 business day late.
-    t = song_terms(
-        state="delivered",
-        due_date=date(2024, 3, 27),
-        delivered_on=date(2024, 4, 1),
-        pdet=False,
-        category="1",
-        album_weight=1.0,
-        review=None,
-        survey=None,
-    )
+    t = _terms(state="delivered", due_date=date(2024, 3, 27))
     assert t.late_business_days == 1
     # Due Friday 22/03/2024; Monday 25/03 is San José (Ley Emiliani), delivered Tuesday 26/03 -> 1 day late.
-    t2 = song_terms(
-        state="delivered",
-        due_date=date(2024, 3, 22),
-        delivered_on=date(2024, 3, 26),
-        pdet=False,
-        category="1",
-        album_weight=1.0,
-        review=None,
-        survey=None,
-    )
+    t2 = _terms(state="delivered", due_date=date(2024, 3, 22), delivered_on=date(2024, 3, 26))
     assert t2.late_business_days == 1
 
 
 def test_delivery_on_the_due_date_and_before_is_on_time():
     for delivered in (date(2024, 4, 1), date(2024, 3, 20)):
-        t = song_terms(
-            state="delivered",
-            due_date=date(2024, 4, 1),
-            delivered_on=delivered,
-            pdet=False,
-            category="1",
-            album_weight=1.0,
-            review=None,
-            survey=None,
-        )
+        t = _terms(state="delivered", delivered_on=delivered)
         assert t.late_business_days == 0
         assert t.timeliness == 1.0
         assert t.on_time is True
@@ -84,32 +64,14 @@ def test_timeliness_floor_at_twenty_business_days():
     assert scoring.timeliness(35) == 0.0  # never negative
     # Due Monday 01/04/2024, delivered Thursday 02/05/2024: 21 weekdays in April after the 1st,
     # 1 May is a holiday, 2 May counts -> 22 days late -> T = 0.
-    t = song_terms(
-        state="delivered",
-        due_date=date(2024, 4, 1),
-        delivered_on=date(2024, 5, 2),
-        pdet=False,
-        category="1",
-        album_weight=1.0,
-        review=None,
-        survey=None,
-    )
+    t = _terms(state="delivered", delivered_on=date(2024, 5, 2))
     assert t.late_business_days == 22
     assert t.timeliness == 0.0
 
 
 def test_undelivered_and_returned_songs_have_no_timeliness():
     for state in ("planned", "in_progress", "returned", "cancelled"):
-        t = song_terms(
-            state=state,
-            due_date=date(2024, 4, 1),
-            delivered_on=None,
-            pdet=False,
-            category="1",
-            album_weight=1.0,
-            review=None,
-            survey=None,
-        )
+        t = _terms(state=state, delivered_on=None)
         assert t.timeliness is None and t.points is None and t.on_time is None
 
 
@@ -152,16 +114,7 @@ def test_album_weight_scales_points():
 
 def test_rubric_below_approval_earns_no_points_but_keeps_quality():
     # Rubric 3,3,3,2: mean 2.75 -> R = 1.75/4 = 0.4375 < 0.5 -> 0 points; Q = R = 0.4375
-    t = song_terms(
-        state="reviewed",
-        due_date=date(2024, 4, 1),
-        delivered_on=date(2024, 4, 1),
-        pdet=False,
-        category="1",
-        album_weight=1.0,
-        review=(3, 3, 3, 2),
-        survey=None,
-    )
+    t = _terms(review=(3, 3, 3, 2))
     assert t.review_score == approx(0.4375)
     assert t.quality == approx(0.4375)
     assert t.points == 0
@@ -169,16 +122,7 @@ def test_rubric_below_approval_earns_no_points_but_keeps_quality():
 
 def test_rubric_exactly_at_approval_earns_points():
     # Rubric 3,3,3,3: R = 0.5 (approved). Q = 0.5, T = 1: 100 · (0.30 + 0.40) = 70
-    t = song_terms(
-        state="reviewed",
-        due_date=date(2024, 4, 1),
-        delivered_on=date(2024, 4, 1),
-        pdet=False,
-        category="1",
-        album_weight=1.0,
-        review=(3, 3, 3, 3),
-        survey=None,
-    )
+    t = _terms(review=(3, 3, 3, 3))
     assert t.points == 70
 
 
@@ -193,9 +137,7 @@ def test_song_terms_full_example():
     # Rubric 4,4,4,4 -> R = 0.75; survey 5,5,5,5,4 -> mean 4.8 -> S = 0.95.
     # Q = 0.6·0.75 + 0.4·0.95 = 0.45 + 0.38 = 0.83
     # points = round(100 · (0.6·0.83 + 0.4·0.9) · 1.4 · 1.2) = round(100 · 0.858 · 1.68) = round(144.144) = 144
-    t = song_terms(
-        state="reviewed",
-        due_date=date(2024, 4, 1),
+    t = _terms(
         delivered_on=date(2024, 4, 3),
         pdet=True,
         category="6",
@@ -212,16 +154,7 @@ def test_song_terms_full_example():
 
 
 def test_a_delivered_song_not_reviewed_has_no_points_yet():
-    t = song_terms(
-        state="delivered",
-        due_date=date(2024, 4, 1),
-        delivered_on=date(2024, 4, 1),
-        pdet=False,
-        category="1",
-        album_weight=1.0,
-        review=(5, 5, 5, 5),
-        survey=(5, 5, 5, 5, 5),
-    )
+    t = _terms(state="delivered", review=(5, 5, 5, 5), survey=(5, 5, 5, 5, 5))
     assert t.review_score is None and t.quality is None and t.points is None
     assert t.satisfaction == 1.0
 
@@ -278,16 +211,8 @@ def test_standing_of_a_song(facts, expected):
 def test_timeliness_is_measured_from_the_committed_due_date():
     # committed Mon 01/04/2024, due date later moved (say by an edit) to Fri 05/04: delivered Fri 05/04
     # -> 4 business days late from the committed date (02, 03, 04, 05), T = 0.8
-    t = scoring.song_terms(
-        state="delivered",
-        due_date=date(2024, 4, 5),
-        committed_due=date(2024, 4, 1),
-        delivered_on=date(2024, 4, 5),
-        pdet=False,
-        category="1",
-        album_weight=1.0,
-        review=None,
-        survey=None,
+    t = _terms(
+        state="delivered", due_date=date(2024, 4, 5), committed_due=date(2024, 4, 1), delivered_on=date(2024, 4, 5)
     )
     assert (t.late_business_days, t.timeliness, t.standing) == (4, approx(0.8), "waiting")
 

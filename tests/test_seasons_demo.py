@@ -67,6 +67,7 @@ def test_past_seasons_are_settled_and_this_one_is_plausible(demo):
     for song in carried:
         copy = db.session.get(Song, song.carried_over_to_id)
         assert song.state == "cancelled" and copy.season.year == song.season.year + 1
+        assert song.standing == "carried_over" and song.carried_over  # late in its own season
     # the review queue holds recent deliveries only
     waiting = db.session.scalars(select(Song.delivered_on).where(Song.state == "delivered")).all()
     assert waiting and max(business_days_between(d, DAY) for d in waiting) <= 12

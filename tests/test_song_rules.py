@@ -289,8 +289,10 @@ def _overdue_song(world):
 
 
 def test_cancelling_after_the_due_date_counts_late_until_a_coordinator_approves(world, today):
-    from app.domain import lifecycle
+    from app.domain import four_eyes, lifecycle
     from app.domain.errors import Conflict, PermissionDenied, ValidationFailed
+    from app.extensions import db
+    from app.models import User
 
     song = _overdue_song(world)
     lifecycle.transition_song(world.territorial_a, song, "cancelled", reason="No alcanzamos")
@@ -299,7 +301,12 @@ def test_cancelling_after_the_due_date_counts_late_until_a_coordinator_approves(
         lifecycle.approve_late_cancellation(world.territorial_a, song, "public_order")
     with pytest.raises(ValidationFailed):
         lifecycle.approve_late_cancellation(world.coordinator, song, "no nos dio tiempo")
-    lifecycle.approve_late_cancellation(world.coordinator, song, "public_order", "Paro armado en la zona")
+    change = lifecycle.approve_late_cancellation(world.coordinator, song, "public_order", "Paro armado en la zona")
+    assert (song.late_cancel_reason, song.standing) == (None, "late_cancelled")  # four eyes: pending
+    second = User(email="dos@test.co", name="Segunda", role="coordinator", password_hash="x")
+    db.session.add(second)
+    db.session.flush()
+    four_eyes.decide(second, change, True)
     assert (song.late_cancel_reason, song.late_cancel_approved_by_id, song.standing) == (
         "public_order",
         world.coordinator.id,

@@ -52,7 +52,12 @@ def albums():
         values = request.form
         try:
             album = catalogue.create_album(
-                values.get("code"), values.get("name"), values.get("weight"), _actor(), request.remote_addr
+                values.get("code"),
+                values.get("name"),
+                values.get("weight"),
+                _actor(),
+                request.remote_addr,
+                max_duration_days=values.get("max_duration_days"),
             )
         except DomainError as exc:
             errors = _failed(exc)
@@ -71,12 +76,18 @@ def albums():
 @permission_required(permissions.can_manage_catalogue)
 def edit_album(album_id: int):
     album = db.session.get(Album, album_id) or abort(404)
-    errors, values = {}, {"name": album.name, "weight": album.weight}
+    errors, values = {}, {"name": album.name, "weight": album.weight, "max_duration_days": album.max_duration_days}
     if request.method == "POST":
         values = request.form
         try:
             changes = catalogue.update_album(
-                album, values.get("name"), values.get("weight"), album.active, _actor(), request.remote_addr
+                album,
+                values.get("name"),
+                values.get("weight"),
+                album.active,
+                _actor(),
+                request.remote_addr,
+                max_duration_days=values.get("max_duration_days", ""),
             )
         except DomainError as exc:
             errors = _failed(exc)
@@ -259,13 +270,24 @@ def playlists():
                     targets[(label.id, album_id)] = request.form.get(key, "")
                     values[key] = request.form.get(key, "")
         try:
-            changed = catalogue.set_playlists(season, targets, _actor(), request.remote_addr)
+            saved = catalogue.set_playlists(season, targets, _actor(), request.remote_addr)
         except DomainError as exc:
             errors = _failed(exc)
         else:
-            flash(
-                _("Metas de la temporada %(year)s guardadas (%(n)s cambio(s)).", year=season.year, n=changed), "success"
-            )
+            if saved.pending:
+                flash(
+                    _(
+                        "Metas congeladas: %(n)s cambio(s) quedan pendientes hasta que una segunda persona de la "
+                        "coordinación los confirme.",
+                        n=len(saved.pending),
+                    ),
+                    "success",
+                )
+            else:
+                flash(
+                    _("Metas de la temporada %(year)s guardadas (%(n)s cambio(s)).", year=season.year, n=saved.changed),
+                    "success",
+                )
             return redirect(url_for("admin.playlists", season=season.year))
     return render_template(
         "admin/catalogue/playlists.html",
@@ -276,4 +298,5 @@ def playlists():
         values=values,
         errors=errors,
         frozen=season is not None and season_life.targets_frozen(season),
+        pending=catalogue.pending_targets(season) if season is not None else {},
     ), (422 if errors else 200)

@@ -20,6 +20,7 @@ from app.api import bp
 from app.api.core import ApiError, json_body
 from app.domain import four_eyes, lifecycle, permissions, reviews, surveys
 from app.extensions import db
+from app.i18n import _
 
 
 @bp.post("/songs/<int:song_id>/survey/<any(validate, discard):action>")
@@ -46,7 +47,7 @@ def review_song(song_id: int):
         )
     except (StaleDataError, IntegrityError):
         raise ApiError(
-            409, "Otra persona cambió esta canción al mismo tiempo; consulte su estado e intente de nuevo."
+            409, _("Otra persona cambió esta canción al mismo tiempo; consulte su estado e intente de nuevo.")
         ) from None
     body = {"created": created, "review": reviews.serialize_review(review), "song": reviews.serialize_terms(song)}
     pending = getattr(review, "pending_change", None)
@@ -54,6 +55,26 @@ def review_song(song_id: int):
         body["pending_change"] = four_eyes.serialize(pending)
         return jsonify(body), 202
     return jsonify(body), 201 if created else 200
+
+
+@bp.post("/songs/<int:song_id>/late-cancellation")
+def approve_late_cancellation(song_id: int):
+    """``{"reason": one of song_rules.LATE_CANCEL_REASONS, "comment"}``: a coordinator asks to approve
+    a late cancellation as not the team's doing → **202** with the pending change; it applies when a
+    second coordinator confirms it (``POST pending-changes/ID``). Not a coordinator, or one who may
+    not review the song (home directorate, planned or delivered it) → 403; a song not cancelled
+    late, already approved or already waiting → 409; an unknown reason → 422."""
+    data = json_body()
+    song = lifecycle.get_song(current_user, song_id)
+    reason, comment = data.get("reason"), data.get("comment")
+    change = lifecycle.approve_late_cancellation(
+        current_user,
+        song,
+        reason if isinstance(reason, str) else None,
+        comment if isinstance(comment, str) else None,
+        ip=request.remote_addr,
+    )
+    return jsonify({"pending_change": four_eyes.serialize(change), "song": reviews.serialize_terms(song)}), 202
 
 
 @bp.get("/pending-changes")
@@ -70,7 +91,7 @@ def decide_pending_change(change_id: int):
     data = json_body()
     confirm = data.get("confirm")
     if not isinstance(confirm, bool):
-        raise ApiError(422, "'confirm' debe ser true o false.", {"confirm": ["Booleano obligatorio."]})
+        raise ApiError(422, _("'confirm' debe ser true o false."), {"confirm": [_("Booleano obligatorio.")]})
     change = four_eyes.get(change_id)
     four_eyes.decide(
         current_user,

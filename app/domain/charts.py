@@ -21,13 +21,13 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, delete, exists, func, insert, or_, select, update
 
 from app.domain import badges as badge_rules
 from app.domain import calendar, lease, scoring
 from app.domain.errors import Conflict, DomainError
 from app.extensions import db
+from app.i18n import _, _l
 from app.models import (
     Album,
     AlbumChartEntry,
@@ -41,6 +41,7 @@ from app.models import (
     Playlist,
     Season,
     Song,
+    Survey,
 )
 from app.models.base import utcnow
 from app.models.songs import ALWAYS_LATE, COUNTED_DELIVERED, DELIVERED_STATES, OPEN_STATES, REVIEWED_STANDINGS, Standing
@@ -92,7 +93,8 @@ def late_condition(s, as_of: date, cutoff: date | None = None):
     """Late songs (T = 0): undelivered past their due date at ``as_of``, and songs carried
     over to the next season (DESIGN.md §5). With a cut-off (final snapshot): every song of
     the season not delivered by the cut-off."""
-    carried = and_(s.c.state == "cancelled", s.c.carried_over_to_id.is_not(None))
+    # the stored standing, not carried_over_to_id: the chart scan reads only its covering index
+    carried = s.c.standing == Standing.CARRIED_OVER.value
     if cutoff is None:
         return or_(and_(s.c.state.in_(OPEN_STATES), s.c.due_date < as_of), carried)
     undelivered = or_(s.c.state.in_(OPEN_STATES), and_(s.c.state.in_(DELIVERED_STATES), s.c.delivered_on > cutoff))
@@ -284,7 +286,7 @@ def recompute_charts(
     if kind not in KINDS:
         raise ValueError("kind must be 'live', 'closing' or 'final'")
     if season.state == "closed" and kind != "final":
-        raise Conflict(f"La temporada {season.year} está cerrada: sus listas finales no cambian.")
+        raise Conflict(_("La temporada %(year)s está cerrada: sus listas finales no cambian.", year=season.year))
     cutoff = season.ends_on if kind == "final" else cutoff
     as_of = cutoff or as_of or calendar.today()
     started = time.perf_counter()
@@ -541,20 +543,29 @@ def recompute_from_cli(year: int | None = None) -> list[str]:
             return [exc.message]
         if season.state == "closed":
             return [
-                f"La temporada {year} está cerrada: sus listas finales no cambian (corrección auditada en Administración)."
+                _(
+                    "La temporada %(year)s está cerrada: sus listas finales no cambian "
+                    "(corrección auditada en Administración).",
+                    year=year,
+                )
             ]
         seasons = [season]
     else:
         seasons = seasons_with_songs()
         if not seasons:
-            return ["No hay temporadas con canciones: nada que recalcular."]
+            return [_("No hay temporadas con canciones: nada que recalcular.")]
     try:
         snapshots = run_recompute(seasons)
     except RecomputeBusy:
-        return ["Otro proceso está recalculando las listas en este momento; intente de nuevo en unos minutos."]
+        return [_("Otro proceso está recalculando las listas en este momento; intente de nuevo en unos minutos.")]
     return [
-        f"Temporada {season.year}: {snap._label_count} disqueras, {snap._artist_count} artistas "
-        f"en {snap.duration_ms / 1000:.2f} s"
+        _(
+            "Temporada %(year)s: %(labels)s disqueras, %(artists)s artistas en %(seconds)s s",
+            year=season.year,
+            labels=snap._label_count,
+            artists=snap._artist_count,
+            seconds=f"{snap.duration_ms / 1000:.2f}",
+        )
         for season, snap in zip(seasons, snapshots, strict=True)
     ]
 
@@ -721,10 +732,13 @@ def _song_rows(*conditions) -> list[Any]:
             Album.code.label("album_code"),
             Album.weight.label("album_weight"),
             Label.code.label("label_code"),
+            # held survey (DESIGN.md §9): answered, not validated yet, so S does not count
+            and_(Survey.held.is_(True), Survey.validated_at.is_(None)).label("survey_held"),
         )
         .join(Municipality, Municipality.id == Song.municipality_id)
         .join(Album, Album.id == Song.album_id)
         .join(Label, Label.id == Song.label_id)
+        .outerjoin(Survey, Survey.song_id == Song.id)
         .where(*conditions)
         .order_by(Song.id.desc())  # newest first: the capped list shows the latest songs
     )
@@ -757,7 +771,8 @@ def label_breakdown(season: Season, snapshot: ChartSnapshot, label_id: int) -> d
     """The songs and terms behind a label's figures, recomputed from the listed terms.
 
     Every listed song carries its ``status`` (credited, waiting for review, waiting for
-    evidence, not approved, late, carried over). ``matches`` is True when the listed
+    evidence, not approved, late, carried over) and ``survey_held`` (its survey answer is held
+    and does not count until a coordinator validates it). ``matches`` is True when the listed
     terms give exactly the snapshot's figures (False only when songs changed after the
     snapshot was computed).
     """
@@ -853,6 +868,7 @@ def label_breakdown(season: Season, snapshot: ChartSnapshot, label_id: int) -> d
         "delivered": delivered,
         "overdue": overdue,
         "surveyed": surveyed,
+        "held": [r for r in delivered if r.survey_held],  # answered but held: S not counted (§9)
         "figures": figures,
         "has_target": bool(target),
         "status_names": STATUS_NAMES,

@@ -1,10 +1,13 @@
 """Four eyes (DESIGN.md §9; issue 15): what moves the board after the fact waits, pending and
 visible, until a second coordinator confirms it.
 
-Kinds wired here: ``review_raise`` (a review correction that raises R) and ``survey_regenerate``
-(a new survey link after the old one expired). ``late_cancellation`` and ``target_change`` use the
-same ``request``/``confirm`` once their domain functions exist (scoring and seasons issues): a
-kind registers the function that applies its payload in ``APPLY``.
+Kinds: ``review_raise`` (a review correction that raises R, app.domain.reviews),
+``survey_regenerate`` (a new survey link after the old one expired, app.domain.surveys),
+``late_cancellation`` (a late cancellation approved as not the team's doing, app.domain.lifecycle)
+and ``target_change`` (a playlist target changed after the season's target date, not song-linked:
+``label_id`` and the payload say which, app.domain.catalogue). Each module registers in ``APPLY``
+the function that applies its payload; ``request`` and ``decide`` are the whole API (a
+notification can hook ``request``: it returns the pending change).
 
 The confirmer is a coordinator other than the requester, outside the label's home directorate,
 and for a review also someone allowed to review the song (never its planner or deliverer).
@@ -21,15 +24,12 @@ from sqlalchemy.orm import selectinload
 from app.domain import audit, permissions
 from app.domain.errors import Conflict, NotFound, PermissionDenied
 from app.extensions import db
-from app.models import PendingChange, Song
+from app.i18n import _
+from app.models import Album, Label, PendingChange, Season, Song
 from app.models.base import utcnow
 
 KINDS = ("review_raise", "late_cancellation", "target_change", "survey_regenerate")
 APPLY: dict[str, Callable[[Any, PendingChange], None]] = {}
-
-
-def _(message: str, **values) -> str:
-    return permissions._(message, **values)
 
 
 def kind_name(kind: str) -> str:
@@ -99,6 +99,8 @@ def confirm_refusal(user: Any, change: PendingChange) -> str | None:
         return _("Usted pidió este cambio: lo confirma una segunda persona de la coordinación (cuatro ojos).")
     if change.kind == "review_raise" and change.song is not None:
         return permissions.review_refusal(user, change.song, ignore_assignment=True)
+    if change.kind == "late_cancellation" and change.song is not None:
+        return permissions.late_cancellation_refusal(user, change.song)
     return None
 
 
@@ -120,7 +122,9 @@ def decide(actor: Any, change: PendingChange, confirm: bool, comment: str | None
     change.decided_by_id, change.decided_at = actor.id, utcnow()
     change.comment = (comment or "").strip()[:2000] or None
     if confirm:
-        import app.domain.reviews  # noqa: F401  (each module registers how its kind applies)
+        import app.domain.catalogue  # noqa: F401  (each module registers how its kind applies)
+        import app.domain.lifecycle  # noqa: F401
+        import app.domain.reviews  # noqa: F401
         import app.domain.surveys  # noqa: F401
 
         if change.kind not in APPLY:
@@ -148,6 +152,33 @@ def pending(limit: int = 200) -> list[PendingChange]:
             .limit(limit)
         )
     )
+
+
+def describe(change: PendingChange) -> list[tuple[str, str]]:
+    """What the change would do, as (term, value) rows for the pending page."""
+    payload = change.payload or {}
+    if change.kind == "review_raise" and payload.get("scores"):
+        return [(_("Puntajes propuestos"), " · ".join(str(v) for v in payload["scores"].values()))]
+    if change.kind == "late_cancellation":
+        from app.domain.song_rules import late_cancel_reason_names
+
+        rows = [(_("Motivo"), late_cancel_reason_names().get(payload.get("reason"), str(payload.get("reason"))))]
+        return rows + ([(_("Comentario"), payload["comment"])] if payload.get("comment") else [])
+    if change.kind == "target_change":
+        season = db.session.get(Season, payload.get("season_id") or 0)
+        label = db.session.get(Label, change.label_id or 0)
+        album = db.session.get(Album, payload["album_id"]) if payload.get("album_id") else None
+
+        def shown(value: Any) -> str:
+            return _("sin meta") if value is None else str(value)
+
+        return [
+            (_("Temporada"), str(season.year) if season else "—"),
+            (_("Disquera"), f"{label.code} · {label.name}" if label else "—"),
+            (_("Meta"), album.name if album else _("Meta total")),
+            (_("Cambio"), f"{shown(payload.get('before'))} → {shown(payload.get('target'))}"),
+        ]
+    return []
 
 
 def serialize(change: PendingChange) -> dict[str, Any]:

@@ -3,19 +3,26 @@
 Two steps, both run by the scheduler under a database lease and by
 ``flask --app wsgi notifications send``:
 
-1. ``collect(now)`` derives events from what the database already records — the audit
-   trail (returned, reviewed, due-date decided, survey answered), due dates (due in 5 and
-   1 business days, overdue at 1, 5 and 10 business days late and never more), survey
-   links about to expire, and the Monday digest per label — and writes one
-   ``Notification`` per (kind, event, recipient). A unique key makes a second run (or
-   a second worker) a no-op: nothing is ever said twice.
+1. ``collect(now)`` derives events (app.domain.notification_events) from what the database already records — the audit
+   trail (returned, reviewed, due-date decided, survey answered or held, review assigned),
+   due dates (due in 5 and 1 business days, overdue at 1, 5 and 10 business days late and
+   never more), survey links about to expire, the Monday digest per label; for
+   coordinators reviews past the service level, four-eyes changes waiting and new
+   integrity alerts; for the municipal contact the survey invitation and one reminder —
+   and writes one ``Notification`` per (kind, event, recipient). A unique key makes a
+   second run (or a second worker) a no-op: nothing is ever said twice.
 2. ``send(now)`` mails the queued ones over SMTP (Flask-Mailman), in the recipient's
    language, plain text plus HTML, no tracking of any kind. A server that is down
    leaves them queued with a growing back-off; they are retried on later runs, never
    inside a request. Weekly digests gather the kinds a user asked for that way.
 
-Preferences (per user and kind): on or off, and by mail at once or in the weekly digest.
-A kind that is off produces nothing; the in-app list shows every other notification.
+Preferences (per user and kind): on or off, and by mail at once or in the digest (weekly
+on Mondays for the team's kinds, daily for the coordinators'). A kind that is off produces
+nothing; the in-app list shows every other notification.
+
+Nothing here commits: ``run`` flushes and its caller (the ``notifications send`` command,
+the scheduler job) commits once (app/transaction.py), while the lease is still held.
+``purge`` deletes the log older than ``NOTIFICATIONS_RETENTION_DAYS`` (docs/PRIVACY.md).
 """
 
 from __future__ import annotations
@@ -24,27 +31,21 @@ import logging
 import smtplib
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import current_app, render_template, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import func, select, update
 
-from app.domain import calendar, charts, lease
+from app.domain import calendar, lease
 from app.domain.errors import NotFound, ValidationFailed
 from app.extensions import db, mail
 from app.models import (
-    Album,
-    AuditEvent,
-    Label,
-    LabelChartEntry,
-    Municipality,
     Notification,
     NotificationPreference,
     Role,
-    Season,
     Song,
     SongState,
     User,
@@ -52,16 +53,22 @@ from app.models import (
 from app.models.base import utcnow
 from app.models.catalogue import artist_members
 
+if TYPE_CHECKING:
+    from app.domain.notification_events import Event
+
 log = logging.getLogger(__name__)
 BOGOTA = calendar.BOGOTA
 
 LEASE = "notifications-send"
 TEAM = "team"
+COORDINATION = "coordination"
+CONTACT = "contact"  # the song's municipal contact: no account, mail only (Ley 1581 de 2012)
 OPEN_FOR_DUE = (SongState.PLANNED.value, SongState.IN_PROGRESS.value, SongState.RETURNED.value)
-OVERDUE_STEPS = (1, 5, 10)  # business days late at which the team is reminded; never more (capped)
-EXPIRY_WARNING_DAYS = 5  # calendar days before a survey link expires
-DIGEST = "digest"
+DIGEST = "digest"  # the weekly digest (Mondays)
+DAILY_DIGEST = "digest_daily"  # the coordinators' daily digest
+DIGEST_KINDS = (DIGEST, DAILY_DIGEST)
 SEND_BATCH = 200
+DEFAULT_RETENTION_DAYS = 180
 
 
 @dataclass(frozen=True)
@@ -70,6 +77,7 @@ class Kind:
     audience: str
     name: Any  # lazy string
     default_delivery: str = "immediate"
+    digest: str = DIGEST  # which digest gathers it when the user asks for one
 
 
 KINDS: dict[str, Kind] = {
@@ -82,19 +90,19 @@ KINDS: dict[str, Kind] = {
         Kind("reviewed", TEAM, _l("Revisada, con su puntaje")),
         Kind("due_date_decided", TEAM, _l("Cambio de fecha de compromiso decidido")),
         Kind("survey_answered", TEAM, _l("Encuesta respondida")),
+        Kind("survey_held", TEAM, _l("Encuesta respondida pero retenida hasta validarla")),
         Kind("survey_expiring", TEAM, _l("Enlace de encuesta por vencer")),
         Kind("label_weekly", TEAM, _l("Resumen de los lunes de la disquera")),
+        Kind("review_assigned", COORDINATION, _l("Revisión asignada a usted"), digest=DAILY_DIGEST),
+        Kind("review_overdue", COORDINATION, _l("Revisión fuera del plazo"), "digest", DAILY_DIGEST),
+        Kind("four_eyes_waiting", COORDINATION, _l("Cambio por confirmar (cuatro ojos)"), "digest", DAILY_DIGEST),
+        Kind("integrity_alert", COORDINATION, _l("Alertas de integridad nuevas"), "digest", DAILY_DIGEST),
+        Kind("survey_invitation", CONTACT, _l("Invitación a la encuesta (contacto de la alcaldía)")),
+        Kind("survey_reminder", CONTACT, _l("Recordatorio de la encuesta (contacto de la alcaldía)")),
     )
 }
-AUDIENCE_BY_ROLE = {Role.TERRITORIAL.value: TEAM}
-
-AUDIT_KINDS = {
-    "song_returned": "returned",
-    "song_reviewed": "reviewed",
-    "due_date_change_approved": "due_date_decided",
-    "due_date_change_rejected": "due_date_decided",
-    "survey_answered": "survey_answered",
-}
+AUDIENCE_BY_ROLE = {Role.TERRITORIAL.value: TEAM, Role.COORDINATOR.value: COORDINATION}
+CONTACT_KINDS = tuple(k.key for k in KINDS.values() if k.audience == CONTACT)
 
 
 # --------------------------------------------------------------------------- settings and status
@@ -160,7 +168,7 @@ def save_preferences(user: User, choices: dict[str, dict[str, Any]]) -> None:
         if key not in allowed:
             errors[key] = [_("Tipo de notificación desconocido.")]
         elif choice.get("delivery") not in ("immediate", "digest"):
-            errors[key] = [_("Elija «al momento» o «resumen semanal».")]
+            errors[key] = [_("Elija «al momento» o «resumen».")]
     if errors:
         raise ValidationFailed(_("Revise las preferencias marcadas."), errors)
     saved = {
@@ -186,7 +194,7 @@ def unread_count(user: User) -> int:
 
 
 def page_for(user: User, page: int, per_page: int) -> tuple[list[Notification], int]:
-    conditions = [Notification.user_id == user.id, Notification.kind != DIGEST]
+    conditions = [Notification.user_id == user.id, Notification.kind.not_in(DIGEST_KINDS)]
     total = db.session.scalar(select(func.count()).where(*conditions))
     rows = list(
         db.session.scalars(
@@ -226,9 +234,19 @@ def _path(endpoint: str, **values: Any) -> str:
 
 
 def link(n: Notification) -> str:
-    """Where the notification leads (a path inside the app)."""
+    """Where the notification leads (a path inside the app; the survey itself for the contact)."""
+    if n.kind in CONTACT_KINDS:
+        from app.domain import surveys
+
+        song = db.session.get(Song, n.song_id) if n.song_id else None
+        token = surveys.survey_token(song) if song is not None else None
+        return _path("surveys.answer", token=token) if token else _path("main.index")
+    if n.kind == "four_eyes_waiting":
+        return _path("reviews.pending_changes")
     if n.song_id is not None:
         return _path("songs.detail", song_id=n.song_id)
+    if n.kind == "integrity_alert":
+        return _path("reviews.alerts")
     if n.kind == "label_weekly":
         return _path("main.index")
     return _path("notifications.index")
@@ -264,6 +282,60 @@ def describe(n: Notification) -> dict[str, Any]:
     elif n.kind == "survey_answered":
         title = _("Encuesta respondida: %(song)s", song=song)
         lines.append(_("Satisfacción S = %(s)s.", s=_score(p.get("S"))))
+    elif n.kind == "survey_held":
+        title = _("Encuesta respondida pero retenida: %(song)s", song=song)
+        lines.append(
+            _("La respuesta cuenta cuando la coordinación la valide (por ejemplo, tras llamar a la alcaldía).")
+        )
+    elif n.kind == "review_assigned":
+        title = _("Revisión asignada a usted: %(song)s", song=song)
+        dates = {"date": _day(p.get("delivered")), "due": _day(p.get("review_due"))}
+        lines.append(_("Entregada el %(date)s; plazo de revisión hasta el %(due)s.", **dates))
+    elif n.kind == "review_overdue":
+        title = _("Revisión fuera del plazo: %(song)s", song=song)
+        dates = {"date": _day(p.get("delivered")), "due": _day(p.get("review_due"))}
+        lines.append(_("Entregada el %(date)s; el plazo de revisión venció el %(due)s.", **dates))
+    elif n.kind == "four_eyes_waiting":
+        from app.domain import four_eyes
+
+        title = _("Cambio por confirmar (cuatro ojos): %(kind)s", kind=four_eyes.kind_name(p.get("change_kind", "")))
+        lines.append(
+            _(
+                "Pedido por %(who)s; lo confirma o rechaza una segunda persona de la coordinación.",
+                who=p.get("requested_by", ""),
+            )
+        )
+        if song:
+            lines.append(song)
+    elif n.kind == "integrity_alert":
+        from app.domain import integrity
+
+        names = {k.code: k.title for k in integrity.kinds()}
+        title = _("Alertas de integridad nuevas: %(label)s", label=p.get("label", ""))
+        for code, (before, now) in sorted((p.get("grown") or {}).items()):
+            lines.append(_("%(kind)s: %(now)s (antes %(before)s).", kind=names.get(code, code), now=now, before=before))
+    elif n.kind in ("survey_invitation", "survey_reminder"):
+        if n.kind == "survey_invitation":
+            title = _(
+                "¿Cómo le pareció la asistencia técnica en %(municipality)s?", municipality=p.get("municipality", "")
+            )
+        else:
+            title = _(
+                "Recordatorio: encuesta sobre la asistencia técnica en %(municipality)s",
+                municipality=p.get("municipality", ""),
+            )
+        lines.append(
+            _(
+                "La Dirección Territorial le acompañó en «%(album)s». Cuéntenos en cinco preguntas (unos dos minutos) qué tan útil fue.",
+                album=p.get("album", ""),
+            )
+        )
+        lines.append(_("El enlace es personal y vale hasta el %(date)s.", date=_day(p.get("expires"))))
+        lines.append(
+            _(
+                "Recibe este correo porque su correo institucional quedó registrado como contacto de la alcaldía para esta asistencia. Su correo se usa solo para esta encuesta y su validación, y se borra al cumplirse el plazo de conservación (Ley 1581 de 2012). No le escribiremos más que esta invitación y un recordatorio."
+            )
+        )
     elif n.kind == "survey_expiring":
         title = _("El enlace de la encuesta vence el %(date)s: %(song)s", date=_day(p.get("expires")), song=song)
         lines.append(_("Recuérdele a la alcaldía que responda la encuesta."))
@@ -295,182 +367,8 @@ def _score(value: float | None) -> str:
     return fmt_score(value)
 
 
-def _song_title(municipality: str, album: str) -> str:
+def song_title(municipality: str, album: str) -> str:
     return f"{municipality} · {album}"
-
-
-# --------------------------------------------------------------------------- collecting events
-
-
-@dataclass
-class Event:
-    kind: str
-    key: str
-    song_id: int | None
-    label_id: int | None
-    artist_id: int | None
-    payload: dict[str, Any]
-
-
-def _song_events(kind: str, conditions: list[Any], key, payload) -> list[Event]:
-    stmt = (
-        select(Song.id, Song.label_id, Song.artist_id, Song.due_date, Municipality.name, Album.name)
-        .join(Municipality, Municipality.id == Song.municipality_id)
-        .join(Album, Album.id == Song.album_id)
-        .where(*conditions)
-    )
-    events = []
-    for sid, label_id, artist_id, due, mun, album in db.session.execute(stmt):
-        data = {"song": _song_title(mun, album), "due": due.isoformat()}
-        data.update(payload(due))
-        events.append(Event(kind, key(sid, due), sid, label_id, artist_id, data))
-    return events
-
-
-def due_events(on: date) -> list[Event]:
-    """Due in 5 and in 1 business days, and overdue at 1, 5 and 10 business days late (capped)."""
-    one = calendar.add_business_days(on, 1)
-    five = calendar.add_business_days(on, 5)
-    events = _song_events(
-        "due_1",
-        [Song.state.in_(OPEN_FOR_DUE), Song.due_date > on, Song.due_date <= one],
-        lambda sid, due: f"{sid}:{due.isoformat()}",
-        lambda due: {},
-    )
-    events += _song_events(
-        "due_5",
-        [Song.state.in_(OPEN_FOR_DUE), Song.due_date > one, Song.due_date <= five],
-        lambda sid, due: f"{sid}:{due.isoformat()}",
-        lambda due: {"days": calendar.business_days_between(on, due)},
-    )
-    for step in OVERDUE_STEPS:
-        # Due exactly `step` business days ago, or a little earlier if a run was missed (never past the next step).
-        latest = calendar.subtract_business_days(on, step)
-        earliest = calendar.subtract_business_days(on, step + 2)
-        events += _song_events(
-            "overdue",
-            [Song.state.in_(OPEN_FOR_DUE), Song.due_date <= latest, Song.due_date > earliest],
-            lambda sid, due, step=step: f"{sid}:{due.isoformat()}:{step}",
-            lambda due, step=step: {"late": step},
-        )
-    return events
-
-
-def audit_events(since: datetime) -> list[Event]:
-    """Returned, reviewed, due-date decided, survey answered: read off the audit trail (one per event)."""
-    stmt = (
-        select(
-            AuditEvent.id,
-            AuditEvent.action,
-            AuditEvent.changes,
-            Song.id,
-            Song.label_id,
-            Song.artist_id,
-            Song.due_date,
-            Song.review_score,
-            Song.points,
-            Song.satisfaction,
-            Song.return_comment,
-            Municipality.name,
-            Album.name,
-        )
-        .join(Song, and_(AuditEvent.entity_type == "song", Song.id == AuditEvent.entity_id))
-        .join(Municipality, Municipality.id == Song.municipality_id)
-        .join(Album, Album.id == Song.album_id)
-        .where(AuditEvent.at >= since, AuditEvent.action.in_(list(AUDIT_KINDS)))
-        .order_by(AuditEvent.id)
-    )
-    events = []
-    for aid, action, changes, sid, label_id, artist_id, due, r, points, s, comment, mun, album in db.session.execute(
-        stmt
-    ):
-        kind = AUDIT_KINDS[action]
-        data: dict[str, Any] = {"song": _song_title(mun, album)}
-        if kind == "returned":
-            after = ((changes or {}).get("return_comment") or [None, None])[1]
-            data["comment"] = after or comment
-        elif kind == "reviewed":
-            data.update(R=r, points=points)
-        elif kind == "due_date_decided":
-            data.update(approved=action == "due_date_change_approved", due=due.isoformat())
-        elif kind == "survey_answered":
-            data["S"] = s
-        events.append(Event(kind, str(aid), sid, label_id, artist_id, data))
-    return events
-
-
-def expiring_link_events(now: datetime) -> list[Event]:
-    """Delivered songs whose survey link expires within EXPIRY_WARNING_DAYS and has no answer yet."""
-    from app.models import Survey
-
-    days = int(current_app.config.get("SURVEY_LINK_DAYS", 30))
-    issued_after = now - timedelta(days=days)
-    issued_before = now - timedelta(days=days - EXPIRY_WARNING_DAYS)
-    stmt = (
-        select(
-            Song.id,
-            Song.label_id,
-            Song.artist_id,
-            Song.survey_nonce,
-            Song.survey_issued_at,
-            Municipality.name,
-            Album.name,
-        )
-        .join(Municipality, Municipality.id == Song.municipality_id)
-        .join(Album, Album.id == Song.album_id)
-        .where(
-            Song.state.in_((SongState.DELIVERED.value, SongState.REVIEWED.value)),
-            Song.survey_issued_at > issued_after,
-            Song.survey_issued_at <= issued_before,
-            ~select(Survey.id).where(Survey.song_id == Song.id).exists(),
-        )
-    )
-    return [
-        Event(
-            "survey_expiring",
-            f"{sid}:{nonce}",
-            sid,
-            label_id,
-            artist_id,
-            {"song": _song_title(mun, album), "expires": (issued + timedelta(days=days)).date().isoformat()},
-        )
-        for sid, label_id, artist_id, nonce, issued, mun, album in db.session.execute(stmt)
-    ]
-
-
-def weekly_label_events(on: date) -> list[Event]:
-    """Mondays: per label, progress to target, overdue songs, rank and its movement (DESIGN.md §5)."""
-    if on.weekday() != 0:
-        return []
-    season = db.session.scalar(select(Season).where(Season.starts_on <= on, Season.ends_on >= on))
-    if season is None:
-        return []
-    snapshot = charts.latest_snapshot(season.id)
-    entries: dict[int, LabelChartEntry] = {}
-    if snapshot is not None:
-        entries = {e.label_id: e for e, _label in charts.label_board(snapshot)}
-    overdue = dict(
-        db.session.execute(
-            select(Song.label_id, func.count())
-            .where(Song.season_id == season.id, Song.state.in_(OPEN_FOR_DUE), Song.due_date < on)
-            .group_by(Song.label_id)
-        ).all()
-    )
-    week = "{}-W{:02d}".format(*on.isocalendar()[:2])
-    events = []
-    for label in db.session.scalars(select(Label).order_by(Label.code)):
-        entry = entries.get(label.id)
-        data: dict[str, Any] = {"label": label.name, "overdue": overdue.get(label.id, 0), "season": season.year}
-        if entry is not None:
-            data.update(
-                rank=entry.rank,
-                previous_rank=entry.previous_rank,
-                of=len(entries),
-                target=entry.playlist_target,
-                done=round(entry.progress * entry.playlist_target) if entry.playlist_target else None,
-            )
-        events.append(Event("label_weekly", f"{label.id}:{week}", None, label.id, None, data))
-    return events
 
 
 def _team_recipients(events: list[Event]) -> dict[tuple[int, int | None], list[User]]:
@@ -508,12 +406,32 @@ def _preference_map(user_ids: list[int]) -> dict[tuple[int, str], NotificationPr
     return {(p.user_id, p.kind): p for p in rows}
 
 
+def _recipients(events: list[Event]) -> dict[int, list[tuple[str, User | None, str | None]]]:
+    """Per event (by index): (recipient key, user or None, outside e-mail or None)."""
+    team = _team_recipients([e for e in events if e.user_ids is None and e.email is None])
+    named = {uid for e in events for uid in e.user_ids or []}
+    users = (
+        {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(named), User.active.is_(True)))}
+        if named
+        else {}
+    )
+    out = {}
+    for i, e in enumerate(events):
+        if e.email is not None:
+            out[i] = [(f"contact:{e.email.lower()}", None, e.email)]
+        elif e.user_ids is not None:
+            out[i] = [(f"user:{uid}", users[uid], None) for uid in e.user_ids if uid in users]
+        else:
+            out[i] = [(f"user:{u.id}", u, None) for u in team.get((e.label_id, e.artist_id), [])]
+    return out
+
+
 def store(events: list[Event], now: datetime) -> int:
     """Write one notification per event and recipient not told yet; flushes. Returns how many are new."""
     if not events:
         return 0
-    recipients = _team_recipients(events)
-    user_ids = sorted({u.id for users in recipients.values() for u in users})
+    recipients = _recipients(events)
+    user_ids = sorted({u.id for rows in recipients.values() for _key, u, _email in rows if u is not None})
     prefs = _preference_map(user_ids)
     keys = {(e.kind, e.key) for e in events}
     existing = set()
@@ -528,31 +446,40 @@ def store(events: list[Event], now: datetime) -> int:
                 ).all()
             )
     mailing = mail_configured()
+    default_locale = current_app.config.get("BABEL_DEFAULT_LOCALE", "es")
     added = 0
-    for e in events:
-        for user in recipients.get((e.label_id, e.artist_id), []):
-            recipient = f"user:{user.id}"
+    for i, e in enumerate(events):
+        kind = KINDS[e.kind]
+        for recipient, user, email in recipients.get(i, []):
             if (e.kind, e.key, recipient) in existing:
                 continue
-            pref = prefs.get((user.id, e.kind))
-            if pref is not None and not pref.enabled:
-                continue
-            delivery = pref.delivery if pref else KINDS[e.kind].default_delivery
-            status = "none"
-            if mailing and user.email:
-                status = "digest" if delivery == "digest" and e.kind != "label_weekly" else "pending"
+            if user is None:  # the municipal contact: mail only, and only when mail is configured
+                if not mailing:
+                    continue
+                status, locale = "pending", default_locale
+            else:
+                pref = prefs.get((user.id, e.kind))
+                if pref is not None and not pref.enabled:
+                    continue
+                delivery = pref.delivery if pref else kind.default_delivery
+                status = "none"
+                if mailing and user.email:
+                    status = "digest" if delivery == "digest" and e.kind != "label_weekly" else "pending"
+                locale = user.locale or default_locale
             db.session.add(
                 Notification(
                     kind=e.kind,
                     event_key=e.key,
                     recipient_key=recipient,
-                    user_id=user.id,
-                    locale=user.locale or current_app.config.get("BABEL_DEFAULT_LOCALE", "es"),
+                    user_id=user.id if user is not None else None,
+                    email=email,
+                    locale=locale,
                     song_id=e.song_id,
                     label_id=e.label_id,
                     payload=e.payload,
                     created_at=now,
                     mail_status=status,
+                    read_at=now if user is None else None,
                 )
             )
             existing.add((e.kind, e.key, recipient))
@@ -561,36 +488,42 @@ def store(events: list[Event], now: datetime) -> int:
     return added
 
 
-def weekly_digests(on: date, now: datetime) -> int:
-    """Mondays: one digest per user gathering their 'digest' notifications (unique per ISO week)."""
-    if on.weekday() != 0:
-        return 0
-    week = "{}-W{:02d}".format(*on.isocalendar()[:2])
+def digests(on: date, now: datetime) -> int:
+    """One digest per user gathering their 'digest' notifications: the coordinators' kinds every
+    day (unique per day), the team's on Mondays (unique per ISO week)."""
+    added = _digest(DAILY_DIGEST, on.isoformat(), now)
+    if on.weekday() == 0:
+        added += _digest(DIGEST, "{}-W{:02d}".format(*on.isocalendar()[:2]), now)
+    return added
+
+
+def _digest(digest_kind: str, period: str, now: datetime) -> int:
+    kinds = [k.key for k in KINDS.values() if k.digest == digest_kind]
     waiting: dict[int, list[int]] = {}
     for nid, user_id in db.session.execute(
         select(Notification.id, Notification.user_id)
-        .where(Notification.mail_status == "digest")
+        .where(Notification.mail_status == "digest", Notification.kind.in_(kinds))
         .order_by(Notification.id)
     ):
         waiting.setdefault(user_id, []).append(nid)
     done = set(
         db.session.scalars(
-            select(Notification.user_id).where(Notification.kind == DIGEST, Notification.event_key == week)
+            select(Notification.user_id).where(Notification.kind == digest_kind, Notification.event_key == period)
         )
     )
     added = 0
     for user_id, ids in waiting.items():
         if user_id in done:
-            continue  # this week's digest exists: these wait for next Monday's
+            continue  # this period's digest exists: these wait for the next one
         user = db.session.get(User, user_id)
         db.session.add(
             Notification(
-                kind=DIGEST,
-                event_key=week,
+                kind=digest_kind,
+                event_key=period,
                 recipient_key=f"user:{user_id}",
                 user_id=user_id,
                 locale=user.locale or current_app.config.get("BABEL_DEFAULT_LOCALE", "es"),
-                payload={"ids": ids, "week": week},
+                payload={"ids": ids, "period": period},
                 created_at=now,
                 mail_status="pending",
                 read_at=now,
@@ -605,12 +538,12 @@ def weekly_digests(on: date, now: datetime) -> int:
 
 def collect(now: datetime | None = None, on: date | None = None) -> int:
     """Derive every event since the look-back window and store the new notifications; flushes."""
+    from app.domain import notification_events
+
     now = now or utcnow()
     on = on or now.astimezone(BOGOTA).date()
-    since = now - timedelta(days=int(current_app.config.get("NOTIFICATIONS_LOOKBACK_DAYS", 7)))
-    events = due_events(on) + audit_events(since) + expiring_link_events(now) + weekly_label_events(on)
-    added = store(events, now)
-    added += weekly_digests(on, now)
+    added = store(notification_events.collect_all(now, on), now)
+    added += digests(on, now)
     return added
 
 
@@ -625,25 +558,48 @@ def _absolute(path: str) -> str:
 def render_message(n: Notification) -> tuple[str, str, str]:
     """(subject, plain text, HTML) in the recipient's language."""
     with force_locale(n.locale or "es"):
-        if n.kind == DIGEST:
+        if n.kind in DIGEST_KINDS:
             items = list(db.session.scalars(select(Notification).where(Notification.id.in_(n.payload.get("ids", [])))))
             entries = [describe(item) for item in items]
-            subject = _("Sinfonía: su resumen semanal (%(n)s avisos)", n=len(entries))
+            if n.kind == DAILY_DIGEST:
+                subject = _("Sinfonía: su resumen del día (%(n)s avisos)", n=len(entries))
+            else:
+                subject = _("Sinfonía: su resumen semanal (%(n)s avisos)", n=len(entries))
         else:
             entries = [describe(n)]
-            subject = "Sinfonía: " + entries[0]["title"]
+            subject = entries[0]["title"] if n.kind in CONTACT_KINDS else "Sinfonía: " + entries[0]["title"]
         for entry in entries:
             entry["url"] = _absolute(entry["link"])
+        privacy_url = current_app.config.get("PRIVACY_NOTICE_URL") or None
+        name = n.user.name if n.user else None
+        if n.kind in CONTACT_KINDS:
+            # The privacy notice is always linked for the municipal contact: the configured one,
+            # else the notice printed on the survey page itself (Ley 1581 de 2012, art. 12).
+            privacy_url = privacy_url or entries[0]["url"] + "#privacy"
+            song = db.session.get(Song, n.song_id) if n.song_id else None
+            name = song.contact_name if song is not None else None
         context = {
             "subject": subject,
             "entries": entries,
-            "name": n.user.name if n.user else None,
+            "name": name,
+            "contact": n.kind in CONTACT_KINDS,
             "preferences_url": _absolute(_path("notifications.preferences")) if n.user_id else None,
-            "privacy_url": current_app.config.get("PRIVACY_NOTICE_URL") or None,
+            "privacy_url": privacy_url,
         }
         text = render_template("notifications/mail.txt", **context)
         html = render_template("notifications/mail.html", **context)
     return subject, text, html
+
+
+def _contact_link_current(n: Notification) -> bool:
+    """A contact's mail goes only while its link is the song's current one and unanswered."""
+    song = db.session.get(Song, n.song_id) if n.song_id else None
+    return (
+        song is not None
+        and song.contact_email is not None
+        and song.survey_nonce == (n.payload or {}).get("nonce")
+        and song.survey is None
+    )
 
 
 def _address(n: Notification) -> str | None:
@@ -698,7 +654,7 @@ def send(now: datetime | None = None) -> dict[str, int]:
     try:
         for n in due:
             address = _address(n)
-            if not address:
+            if not address or (n.kind in CONTACT_KINDS and not _contact_link_current(n)):
                 n.mail_status = "none"
                 continue
             subject, text, html = render_message(n)
@@ -726,17 +682,45 @@ def send(now: datetime | None = None) -> dict[str, int]:
 
 
 def run(now: datetime | None = None) -> dict[str, int] | None:
-    """Collect and send under the database lease, committing; None when another process holds it."""
+    """Collect and send under the database lease; flushes, never commits. None when another
+    process holds the lease. The caller commits once (the ``notifications send`` command, the
+    scheduler job: app/transaction.py); the lease is given back when that transaction ends, so a
+    second worker never sees these messages as still queued."""
     with lease.held(LEASE) as got:
         if not got:
             return None
-        try:
-            added = collect(now)
-            db.session.commit()
-            result = send(now)
-            db.session.commit()
-        except Exception:
-            db.session.rollback()
-            raise
+        added = collect(now)
+        result = send(now)
     result["new"] = added
     return result
+
+
+def retention_days() -> int:
+    """How long the notification log is kept (docs/PRIVACY.md): NOTIFICATIONS_RETENTION_DAYS, never
+    less than what de-duplication needs (the look-back window and a survey link's life)."""
+    config = current_app.config
+    floor = int(config.get("SURVEY_LINK_DAYS", 30)) + int(config.get("NOTIFICATIONS_LOOKBACK_DAYS", 7)) + 1
+    return max(floor, int(config.get("NOTIFICATIONS_RETENTION_DAYS", DEFAULT_RETENTION_DAYS)))
+
+
+def purge(now: datetime | None = None, days: int | None = None) -> int:
+    """Delete notifications older than the retention period (read or not, mailed or not) and the
+    digests that gathered them; flushes. Returns how many rows went. The municipal contact's
+    address goes with its rows (docs/PRIVACY.md)."""
+    days = retention_days() if days is None else max(days, retention_days())
+    cutoff = (now or utcnow()) - timedelta(days=days)
+    result = db.session.execute(
+        Notification.__table__.delete().where(Notification.created_at < cutoff),
+        execution_options={"synchronize_session": False},
+    )
+    db.session.flush()
+    return result.rowcount or 0
+
+
+def _register_hooks() -> None:
+    from app.domain import notification_events
+
+    notification_events.register_hooks()
+
+
+_register_hooks()

@@ -30,8 +30,8 @@ from sqlalchemy.exc import IntegrityError
 
 from app.domain import evidence, lifecycle, permissions
 from app.domain.errors import Conflict, ValidationFailed
-from app.domain.song_rules import _
 from app.extensions import db
+from app.i18n import _
 from app.models import OfflineSync, Song
 
 DELIVERY_FIELDS = (

@@ -24,20 +24,11 @@ from __future__ import annotations
 from typing import Any
 
 from app.domain.errors import PermissionDenied
+from app.i18n import _
 from app.models import Role, SongState
 
 ALL_ROLES = tuple(r.value for r in Role)
 FINAL_STATES = (SongState.REVIEWED.value, SongState.CANCELLED.value)
-
-
-def _(message: str, **values) -> str:
-    """gettext inside a request; the Spanish source text otherwise (CLI, jobs, tests)."""
-    from flask import has_request_context
-    from flask_babel import gettext
-
-    if has_request_context():
-        return gettext(message, **values)
-    return message % values if values else message
 
 
 # --------------------------------------------------------------------------- roles
@@ -326,6 +317,18 @@ def survey_validation_refusal(user: Any, song: Any) -> str | None:
 
 def can_validate_survey(user: Any, song: Any) -> bool:
     return survey_validation_refusal(user, song) is None
+
+
+def late_cancellation_refusal(user: Any, song: Any) -> str | None:
+    """Why ``user`` may not ask for (or confirm) approving ``song``'s late cancellation as not the
+    team's doing (None if they may): whoever could review the song (DESIGN.md §3, §9)."""
+    if not is_coordinator(user):
+        return _("Solo la coordinación (de otra dirección territorial) aprueba cancelaciones tardías.")
+    return review_refusal(user, song, ignore_assignment=True)
+
+
+def can_approve_late_cancellation(user: Any, song: Any) -> bool:
+    return late_cancellation_refusal(user, song) is None
 
 
 def label_action_refusal(user: Any, label_id: int | None) -> str | None:

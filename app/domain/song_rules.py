@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from app.domain.calendar import BOGOTA, business_days_between, is_business_day
+from app.i18n import _
 
 MAX_TEXT = 5000  # scope, product, diagnosis, action plan, reasons
 MAX_BENEFICIARIES = 1_000_000  # public servants reached by one assistance
@@ -28,17 +29,6 @@ DEVICE_CLOCK_TOLERANCE = timedelta(minutes=10)  # a device clock this far ahead 
 
 # Why a late cancellation is not the team's doing (DESIGN.md §3): a coordinator picks one.
 LATE_CANCEL_REASONS = ("municipality_withdrew", "public_order", "force_majeure", "electoral_restriction")
-
-
-def _(message: str, **values) -> str:
-    """gettext inside a request; the Spanish source text otherwise (CLI, jobs, tests)."""
-    from flask import has_request_context
-
-    if has_request_context():
-        from flask_babel import gettext
-
-        return gettext(message, **values)
-    return message % values if values else message
 
 
 def late_cancel_reason_names() -> dict[str, str]:
@@ -261,7 +251,7 @@ def cancelled_late(committed_due: date, today: date) -> bool:
 def check_late_cancel_reason(reason: str | None) -> list[Problem]:
     if reason not in LATE_CANCEL_REASONS:
         names = late_cancel_reason_names()
-        return [Problem("reason", _("Elija uno de los motivos: %(list)s.", list="; ".join(names.values())))]
+        return [Problem("reason", _("Elija uno de los motivos: %(list)s.", list="; ".join(map(str, names.values()))))]
     return []
 
 

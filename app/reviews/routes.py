@@ -289,6 +289,7 @@ def pending_changes():
         "reviews/pending.html",
         changes=four_eyes.pending(),
         kind_name=four_eyes.kind_name,
+        describe=four_eyes.describe,
         refusal=four_eyes.confirm_refusal,
         song_url=song_page_url,
     )
@@ -313,6 +314,8 @@ def decide_pending(change_id: int):
         flash(exc.message, "error")
     else:
         flash(_("Cambio confirmado y aplicado.") if decision == "confirm" else _("Cambio rechazado."), "success")
+    if request.form.get("back") == "song" and change.song is not None:
+        return redirect(song_page_url(change.song), code=303)
     return redirect(url_for("reviews.pending_changes"))
 
 

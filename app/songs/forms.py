@@ -84,6 +84,14 @@ class DueDateRequestForm(FlaskForm):
     )
 
 
+class LateCancellationForm(FlaskForm):
+    """A coordinator asks to approve a late cancellation as not the team's doing (four eyes).
+    The choices are song_rules.LATE_CANCEL_REASONS, set by the view; the domain checks them."""
+
+    reason = SelectField(_l("Motivo (no atribuible al equipo)"), validate_choice=False, id="late_cancel_reason")
+    comment = TextAreaField(_l("Comentario"), validators=[Optional(), Length(max=5000)], id="late_cancel_comment")
+
+
 class EvidenceForm(FlaskForm):
     file = FileField(_l("Archivo de evidencia"))
 
@@ -104,6 +112,7 @@ __all__ = [
     "DeliverForm",
     "DueDateRequestForm",
     "EvidenceForm",
+    "LateCancellationForm",
     "SongForm",
     "StartForm",
     "DATE_HINT",

@@ -22,7 +22,7 @@ from sqlalchemy import select
 from wtforms import SelectChoice
 
 from app.api.songs import send_evidence
-from app.domain import audit_trail, calendar, due_dates, lifecycle, permissions, song_queries
+from app.domain import audit_trail, calendar, due_dates, four_eyes, lifecycle, permissions, song_queries, song_rules
 from app.domain import evidence as evidence_domain
 from app.domain.calendar import business_days_left
 from app.domain.errors import Conflict, ValidationFailed
@@ -38,6 +38,7 @@ from app.songs.forms import (
     DeliverForm,
     DueDateRequestForm,
     EvidenceForm,
+    LateCancellationForm,
     SongForm,
     StartForm,
 )
@@ -225,6 +226,26 @@ def _detail_context(song: Song, **forms: Any) -> dict[str, Any]:
         "open_form": forms.get("open_form"),
         "due_change_states": lifecycle.DUE_CHANGE_STATES,
         "closed_states": evidence_domain.CLOSED_STATES,
+        "late_cancellation": _late_cancellation_context(song, forms.get("late_form")),
+    }
+
+
+def _late_cancellation_context(song: Song, form: LateCancellationForm | None) -> dict[str, Any] | None:
+    """A song cancelled after its due date: approved, waiting for a second coordinator, or open
+    to a coordinator's request (four eyes, DESIGN.md §3, §9)."""
+    if not song.cancelled_late:
+        return None
+    names = song_rules.late_cancel_reason_names()
+    form = form or LateCancellationForm(formdata=None)
+    form.reason.choices = [SelectChoice("", _("— Elija —"))] + [SelectChoice(k, v) for k, v in names.items()]
+    pending = lifecycle.pending_late_cancellation(song)
+    return {
+        "names": names,
+        "pending": pending,
+        "form": form,
+        "may_ask": permissions.can_approve_late_cancellation(current_user, song),
+        "confirm_refusal": four_eyes.confirm_refusal(current_user, pending) if pending else None,
+        "decide_form": DecisionForm(formdata=None),
     }
 
 
@@ -555,6 +576,30 @@ def preview_evidence(song_id: int, evidence_id: int):
     actor = _actor()
     evidence = evidence_domain.get_evidence(actor, lifecycle.get_song(actor, song_id), evidence_id)
     return send_evidence(evidence, inline=True)
+
+
+# --------------------------------------------------------------------------- late cancellations
+
+
+@bp.post("/<int:song_id>/late-cancellation")
+@login_required
+def approve_late_cancellation(song_id: int):
+    """A coordinator asks to approve a late cancellation; a second coordinator confirms it (four eyes)."""
+    actor = _actor()
+    song = lifecycle.get_song(actor, song_id)
+    form = LateCancellationForm()
+    other: list[str] = []
+    if form.validate_on_submit():
+        try:
+            lifecycle.approve_late_cancellation(actor, song, form.reason.data, form.comment.data, ip=_ip())
+        except (ValidationFailed, Conflict) as exc:
+            other = _apply_errors(form, exc) if isinstance(exc, ValidationFailed) else [exc.message]
+            flash(exc.message, "error")
+        else:
+            flash(_("Solicitud registrada: una segunda persona de la coordinación debe confirmarla."), "success")
+            return redirect(url_for("songs.detail", song_id=song_id), code=303)
+    song = lifecycle.get_song(actor, song_id)
+    return render_template("songs/detail.html", **_detail_context(song, late_form=form, other_errors=other)), 422
 
 
 # --------------------------------------------------------------------------- due-date changes
