@@ -223,10 +223,7 @@ def sync_offline_delivery(song_id: int):
     song = _song(song_id)
     form = request.form.to_dict()
     draft_id, recorded_at = form.pop("draft_id", None), form.pop("recorded_at", None)
-    raw_version = form.pop("version", None)
-    version = ascii_int(raw_version) if raw_version not in (None, "") else None
-    if raw_version not in (None, "") and version is None:
-        raise ValidationFailed(_("'version' debe ser un número entero."), {"version": [_("Número entero.")]})
+    version = ascii_int(form.pop("version", None), minimum=1)  # None (missing or bad): the domain asks for it
     result = offline.sync_delivery(
         current_user,
         song,

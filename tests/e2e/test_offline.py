@@ -140,17 +140,21 @@ def _record_offline(page, song_id: int, product: str = "Plan de acción firmado 
     )
 
 
+def _draft_offline(pages, scope: str, product: str = "Plan de acción firmado en campo"):
+    """A song of the user's label; the list opened once online; offline, a delivery recorded."""
+    song_id = _song_in_progress(pages.live, scope)
+    page = _list_once_online(pages, scope, song_id)
+    page.context.set_offline(True)
+    _record_offline(page, song_id, product=product)
+    return page, song_id
+
+
 DRAFTS_JS = """() => idb.openDB('sinfonia-offline', 1).then(db => db.getAll('drafts'))"""
 
 
 def test_a_delivery_recorded_offline_with_a_photo_syncs_once(pages):
     live = pages.live
-    scope = "Entrega sin señal en la vereda"
-    song_id = _song_in_progress(live, scope)
-    page = _list_once_online(pages, scope, song_id)
-
-    page.context.set_offline(True)
-    _record_offline(page, song_id)
+    page, song_id = _draft_offline(pages, "Entrega sin señal en la vereda")
     expect(page.locator("#offline-queue")).to_have_text("1 entrega por sincronizar")
     drafts = page.evaluate(DRAFTS_JS)
     assert len(drafts) == 1 and drafts[0]["status"] in ("pending", "error"), drafts
@@ -206,11 +210,7 @@ def test_a_delivery_recorded_offline_with_a_photo_syncs_once(pages):
 
 def test_a_change_made_on_the_server_meanwhile_is_reported_not_overwritten(pages):
     live = pages.live
-    scope = "Entrega con cambio en la oficina"
-    song_id = _song_in_progress(live, scope)
-    page = _list_once_online(pages, scope, song_id)
-    page.context.set_offline(True)
-    _record_offline(page, song_id, product="Producto registrado en campo")
+    page, song_id = _draft_offline(pages, "Entrega con cambio en la oficina", product="Producto registrado en campo")
 
     def change_on_the_server(session):
         from sqlalchemy import select
@@ -243,12 +243,8 @@ def test_a_change_made_on_the_server_meanwhile_is_reported_not_overwritten(pages
 
 def test_a_service_worker_update_keeps_the_drafts(pages):
     live = pages.live
-    scope = "Entrega durante una actualización"
-    song_id = _song_in_progress(live, scope)
-    page = _list_once_online(pages, scope, song_id)
+    page, song_id = _draft_offline(pages, "Entrega durante una actualización")
     old_caches = page.evaluate("() => caches.keys()")
-    page.context.set_offline(True)
-    _record_offline(page, song_id)
     # The session ends while the device is offline: the draft waits, it is not lost.
     page.context.clear_cookies()
     page.context.set_offline(False)

@@ -1,8 +1,8 @@
 """Offline deliveries (issue 22): the idempotency key of each draft synced from a device
 (client_draft_id, unique), with the device's recorded time and the server's receipt time
 
-Revision ID: 0011
-Revises: 0010
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-12-01
 """
 from alembic import op
@@ -12,8 +12,8 @@ import app.models.base  # noqa: F401  (UTCDateTime)
 
 
 # revision identifiers, used by Alembic.
-revision = '0011'
-down_revision = '0010'
+revision = '0012'
+down_revision = '0011'
 branch_labels = None
 depends_on = None
 
