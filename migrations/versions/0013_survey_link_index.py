@@ -1,16 +1,16 @@
 """An index on songs.survey_issued_at: the notification run reads survey links by the time they
 were issued (about to expire; the municipal contact's invitation and reminder), issue 18
 
-Revision ID: 0012
-Revises: 0011
+Revision ID: 0013
+Revises: 0012
 Create Date: 2026-12-01
 """
 from alembic import op
 
 
 # revision identifiers, used by Alembic.
-revision = '0012'
-down_revision = '0011'
+revision = '0013'
+down_revision = '0012'
 branch_labels = None
 depends_on = None
 
