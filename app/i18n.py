@@ -13,17 +13,99 @@ import os
 import tempfile
 from pathlib import Path
 
-from flask import Flask, current_app, g, has_request_context, request, session
-from flask_babel import get_translations
+from flask import Flask, current_app, g, has_app_context, has_request_context, request, session
+from flask_babel import force_locale, get_translations, gettext
+from flask_babel.speaklater import LazyString
 from flask_login import current_user
+from markupsafe import escape
+from sqlalchemy import event
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.orm import Session
 
 from app.extensions import babel
 
 TRANSLATIONS_DIR = Path(__file__).resolve().parent / "translations"
 
 
+class LazyText(LazyString):
+    """A message translated when it is shown (Flask-Babel's lazy string, made safe for
+    templates: it is text, so Jinja escapes it like any other text)."""
+
+    def __html__(self) -> str:
+        return str(escape(str(self)))
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self), spec)
+
+
+def _(message: str, **values) -> str:
+    """THE gettext of the domain and the API (issue 20).
+
+    In a request (or a ``force_locale`` block: e-mails) the text in that language; in an
+    application context without a request (CLI, scheduler, tests) the text in the default
+    language, as plain ``str``; with no application at all (a module-level table built at
+    import time) a lazy string that translates itself where it is shown. Values go in
+    named placeholders: ``_("Faltan %(n)s días.", n=3)``.
+    """
+    if has_request_context() or _forced_locale():
+        return gettext(message, **values)
+    if has_app_context():
+        with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
+            return gettext(message, **values)
+    return LazyText(gettext, message, **values)
+
+
+def _l(message: str, **values) -> LazyText:
+    """Always lazy: for tables and cached objects that are read in several languages
+    (extracted by `make translations-update`: -k _l)."""
+    return LazyText(gettext, message, **values)
+
+
+def text(value):
+    """``value`` as plain str if it is a lazy message (JSON bodies, database columns)."""
+    if isinstance(value, LazyString):
+        return str(value)
+    if isinstance(value, dict):
+        return {key: text(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [text(item) for item in value]
+    return value
+
+
+def _has_lazy(value) -> bool:
+    if isinstance(value, LazyString):
+        return True
+    if isinstance(value, dict):
+        return any(_has_lazy(item) for item in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(_has_lazy(item) for item in value)
+    return False
+
+
+def _store_lazy_as_text(session, _flush_context, _instances) -> None:
+    """A message made outside a request (CLI, scheduler) is stored as its text, in the
+    language it reads in now: a database column never holds a lazy string."""
+    for obj in (*session.new, *session.dirty):
+        state = sa_inspect(obj)
+        for attr in state.mapper.column_attrs:
+            value = state.dict.get(attr.key)
+            if value is not None and not isinstance(value, (str, int, float)) and _has_lazy(value):
+                setattr(obj, attr.key, text(value))
+
+
+if not event.contains(Session, "before_flush", _store_lazy_as_text):
+    event.listen(Session, "before_flush", _store_lazy_as_text)
+
+
+def _forced_locale() -> bool:
+    return has_app_context() and hasattr(g.get("_flask_babel"), "forced_babel_locale")
+
+
 def select_locale() -> str:
-    """The user's saved choice, then the session's, then the browser's, then Spanish."""
+    """The user's saved choice, then the session's, then the browser's, then Spanish
+    (Spanish, too, outside a request: the CLI and the scheduler)."""
+    if not has_request_context():
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     languages = current_app.config["LANGUAGES"]
     user_locale = _user_locale()
     if user_locale in languages:

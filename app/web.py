@@ -13,6 +13,7 @@ from werkzeug.exceptions import HTTPException
 
 from app import numbers
 from app.domain.errors import DomainError
+from app.i18n import text
 
 
 def _wants_json() -> bool:
@@ -102,7 +103,7 @@ def init_app(app: Flask) -> None:
 
     def _error(status: int, title: str, message: str, details=None):
         if _wants_json():
-            return jsonify({"error": message, "details": details}), status
+            return jsonify({"error": text(message), "details": text(details)}), status
         return render_error_page(status, title, message), status
 
     @app.errorhandler(DomainError)

@@ -190,10 +190,14 @@ def _read(path: Path):
         return read_po(fh)
 
 
-def test_english_catalogue_is_complete(tmp_path):
-    template = _read(_extract(tmp_path))
-    english = _read(TRANSLATIONS / "en" / "LC_MESSAGES" / "messages.po")
-    assert len([m for m in template if m.id]) > 20, "extraction found almost nothing: check babel.cfg"
+@pytest.fixture(scope="module")
+def extracted(tmp_path_factory):
+    """Every string wrapped anywhere in app/: templates and Python (babel.cfg)."""
+    return _read(_extract(tmp_path_factory.mktemp("pot")))
+
+
+def untranslated(template, english) -> list[str]:
+    """The msgids of ``template`` that ``english`` leaves empty, fuzzy or out."""
     missing = []
     for message in template:
         if not message.id:
@@ -206,10 +210,42 @@ def test_english_catalogue_is_complete(tmp_path):
             empty = not strings
         if translated is None or empty or translated.fuzzy:
             missing.append(message.id if isinstance(message.id, str) else message.id[0])
+    return missing
+
+
+def test_english_catalogue_is_complete(extracted):
+    english = _read(TRANSLATIONS / "en" / "LC_MESSAGES" / "messages.po")
+    assert len([m for m in extracted if m.id]) > 20, "extraction found almost nothing: check babel.cfg"
+    missing = untranslated(extracted, english)
     assert not missing, (
         f"{len(missing)} strings without English (run `make translations-update` and translate):\n"
         + "\n".join(missing[:60])
     )
+
+
+def test_extraction_covers_the_python_of_the_domain_and_the_api(extracted):
+    """Issue 20: the domain's and the API's messages are extracted too, not only templates."""
+    places = {
+        Path(location).resolve().relative_to(APP_DIR).parts[0]
+        for m in extracted
+        if m.id
+        for location, _line in m.locations
+    }
+    assert {"domain", "api", "templates"} <= places, places
+    for msgid in (
+        "Esta canción es de otra disquera.",  # app/domain/lifecycle.py
+        "Se requiere autenticación (sesión o token Bearer).",  # app/api/core.py
+        "planeada",  # app/domain/names.py, the one table of state names
+        "fecha de compromiso",
+    ):
+        assert extracted.get(msgid) is not None, msgid
+
+
+def test_the_completeness_check_fails_on_one_emptied_english_string(extracted):
+    english = _read(TRANSLATIONS / "en" / "LC_MESSAGES" / "messages.po")
+    assert untranslated(extracted, english) == []
+    english.get("Esta canción es de otra disquera.").string = ""
+    assert untranslated(extracted, english) == ["Esta canción es de otra disquera."]
 
 
 def test_catalogues_have_consistent_placeholders():

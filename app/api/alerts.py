@@ -12,6 +12,7 @@ from app.api import bp
 from app.api.core import ApiError, int_arg, page_args, page_body
 from app.domain import integrity, permissions
 from app.domain.reviews import today_bogota
+from app.i18n import _
 
 
 def _season():
@@ -37,10 +38,12 @@ def list_alerts():
 def alert_songs(kind: str):
     permissions.require(permissions.can_read_integrity_alerts(current_user))
     if kind not in integrity.KIND_CODES:
-        raise ApiError(404, "No existe ese tipo de alerta.", {"kind": kind[:40], "kinds": list(integrity.KIND_CODES)})
+        raise ApiError(
+            404, _("No existe ese tipo de alerta."), {"kind": kind[:40], "kinds": list(integrity.KIND_CODES)}
+        )
     label = int_arg("label", None, minimum=1)
     if label is None:
-        raise ApiError(400, "Indique la disquera en 'label'.", {"label": "requerido"})
+        raise ApiError(400, _("Indique la disquera en 'label'."), {"label": _("requerido")})
     season = _season()
     page, per_page = page_args()
     result = integrity.songs(kind, season, today_bogota(), label, page, per_page)

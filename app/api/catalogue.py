@@ -17,6 +17,7 @@ from app.api.core import ApiError, int_arg, paginate
 from app.domain import seasons
 from app.domain.catalogue import SEASON_WEIGHT_FIELDS
 from app.extensions import db
+from app.i18n import _
 from app.models import Album, Artist, Department, Label, Municipality, Season
 from app.models.catalogue import artist_members
 from app.models.territory import PRIORITY_CATEGORIES
@@ -71,7 +72,7 @@ def list_albums():
 def list_artists():
     label_id = int_arg("label", minimum=1, maximum=2**31 - 1)
     if label_id is not None and db.session.get(Label, label_id) is None:
-        raise ApiError(404, "No existe la disquera indicada.", {"label": label_id})
+        raise ApiError(404, _("No existe la disquera indicada."), {"label": label_id})
     members = (
         select(artist_members.c.artist_id, func.count().label("n")).group_by(artist_members.c.artist_id).subquery()
     )
@@ -106,7 +107,7 @@ def _bool_arg(name: str) -> bool | None:
         return True
     if value in ("0", "false", "no"):
         return False
-    raise ApiError(400, f"El parámetro '{name}' debe ser true o false.", {name: raw[:20]})
+    raise ApiError(400, _("El parámetro '%(name)s' debe ser true o false.", name=name), {name: raw[:20]})
 
 
 def _municipality(m: Municipality) -> dict[str, Any]:
@@ -136,11 +137,13 @@ def list_municipalities():
         department = department.strip()
         if not (department.isascii() and department.isdigit() and len(department) <= 2):
             raise ApiError(
-                400, "El parámetro 'department' debe ser un código DANE de 2 dígitos.", {"department": department[:10]}
+                400,
+                _("El parámetro 'department' debe ser un código DANE de 2 dígitos."),
+                {"department": department[:10]},
             )
         department = department.zfill(2)
         if db.session.scalar(select(Department.id).where(Department.code == department)) is None:
-            raise ApiError(404, "No existe el departamento indicado.", {"department": department})
+            raise ApiError(404, _("No existe el departamento indicado."), {"department": department})
         stmt = stmt.where(Department.code == department)
     prioritised = _bool_arg("prioritised")
     if prioritised is not None:
@@ -154,7 +157,7 @@ def list_municipalities():
         stmt = stmt.where(Municipality.pdet.is_(pdet))
     query = (request.args.get("q") or "").strip()
     if len(query) > 100 or "\x00" in query:
-        raise ApiError(400, "El parámetro 'q' es demasiado largo.", {"q": len(query)})
+        raise ApiError(400, _("El parámetro 'q' es demasiado largo."), {"q": len(query)})
     if query:
         escaped = query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         stmt = stmt.where(Municipality.name.ilike(f"%{escaped}%", escape="\\"))

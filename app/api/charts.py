@@ -17,6 +17,7 @@ from app.api.core import ApiError
 from app.domain import badges as badge_rules
 from app.domain import charts, seasons
 from app.domain.snapshot_cache import SnapshotCache, snapshot_key
+from app.i18n import _
 from app.models import ChartSnapshot, Season
 
 # Serialised items per snapshot, kind and language (exact until the next recompute; issue 8).
@@ -26,10 +27,14 @@ _ITEMS = SnapshotCache(size=48)
 def _season_and_snapshot() -> tuple[Season, ChartSnapshot]:
     season = seasons.resolve(request.args.get("season"), computed=True)
     if season is None:
-        raise ApiError(404, "Todavía no hay listas calculadas.")
+        raise ApiError(404, _("Todavía no hay listas calculadas."))
     snapshot = charts.latest_snapshot(season.id)
     if snapshot is None:
-        raise ApiError(404, f"La temporada {season.year} todavía no tiene listas calculadas.", {"season": season.year})
+        raise ApiError(
+            404,
+            _("La temporada %(year)s todavía no tiene listas calculadas.", year=season.year),
+            {"season": season.year},
+        )
     return season, snapshot
 
 

@@ -19,6 +19,7 @@ from app.api import bp
 from app.domain import accounts, audit
 from app.domain.errors import DomainError, ValidationFailed
 from app.extensions import csrf, db, limiter
+from app.i18n import _, text
 from app.transaction import keep_writes
 
 csrf.exempt(bp)
@@ -35,7 +36,8 @@ class ApiError(Exception):
 
 
 def error(status: int, message: str, details: Any = None):
-    return jsonify({"error": message, "details": details}), status
+    """The JSON error body; a lazy message is read now, in the language of the request."""
+    return jsonify({"error": text(message), "details": text(details)}), status
 
 
 @bp.before_request
@@ -43,7 +45,7 @@ def _authenticate():
     if request.endpoint in PUBLIC_ENDPOINTS:
         return None
     if not current_user.is_authenticated:
-        return error(401, "Se requiere autenticación (sesión o token Bearer).")
+        return error(401, _("Se requiere autenticación (sesión o token Bearer)."))
     # Exempt only a request that a token really authenticated (no ambient cookie): a cookie
     # session with any "Authorization: Bearer …" header still needs the CSRF header (issue 19).
     by_token = g.get("token_user") is not None and g.token_user is current_user._get_current_object()
@@ -65,17 +67,17 @@ def _domain_error(exc: DomainError):
 @bp.errorhandler(HTTPException)
 def _http_error(exc: HTTPException):
     messages = {
-        400: "Solicitud no válida.",
-        401: "Se requiere autenticación.",
-        403: "No tiene permiso para esta acción.",
-        404: "No encontrado.",
-        405: "Método no permitido.",
-        413: "La solicitud supera el tamaño máximo permitido.",
-        429: "Demasiadas solicitudes; espere e intente de nuevo.",
+        400: _("Solicitud no válida."),
+        401: _("Se requiere autenticación."),
+        403: _("No tiene permiso para esta acción."),
+        404: _("No encontrado."),
+        405: _("Método no permitido."),
+        413: _("La solicitud supera el tamaño máximo permitido."),
+        429: _("Demasiadas solicitudes; espere e intente de nuevo."),
     }
-    message = messages.get(exc.code or 500, exc.description or "Error.")
+    message = messages.get(exc.code or 500, exc.description or _("Error."))
     if exc.code == 400 and exc.description and "CSRF" in exc.description:
-        message = "Falta o no es válido el token CSRF (cabecera X-CSRFToken)."
+        message = _("Falta o no es válido el token CSRF (cabecera X-CSRFToken).")
     return error(exc.code or 500, message)
 
 
@@ -85,9 +87,9 @@ def json_body(required: bool = True) -> dict[str, Any]:
     if data is None:
         if not required and not request.data:
             return {}
-        raise ApiError(400, "El cuerpo debe ser JSON válido (Content-Type: application/json).")
+        raise ApiError(400, _("El cuerpo debe ser JSON válido (Content-Type: application/json)."))
     if not isinstance(data, dict):
-        raise ApiError(400, "El cuerpo JSON debe ser un objeto.")
+        raise ApiError(400, _("El cuerpo JSON debe ser un objeto."))
     return data
 
 
@@ -101,9 +103,11 @@ def int_arg(
     try:
         value = int(raw)
     except ValueError:
-        raise ApiError(400, f"El parámetro '{name}' debe ser un número entero.", {name: raw[:50]}) from None
+        raise ApiError(
+            400, _("El parámetro '%(name)s' debe ser un número entero.", name=name), {name: raw[:50]}
+        ) from None
     if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
-        raise ApiError(400, f"El parámetro '{name}' está fuera de rango.", {name: value})
+        raise ApiError(400, _("El parámetro '%(name)s' está fuera de rango.", name=name), {name: value})
     return value
 
 
@@ -140,7 +144,7 @@ def create_token():
     email, password = data.get("email"), data.get("password")
     if not isinstance(email, str) or not isinstance(password, str) or not email or not password:
         raise ValidationFailed(
-            "Envíe 'email' y 'password' como texto.", {"email": "requerido", "password": "requerido"}
+            _("Envíe 'email' y 'password' como texto."), {"email": _("requerido"), "password": _("requerido")}
         )
     device = accounts.device_for(email, request.cookies.get(accounts.DEVICE_COOKIE))
     user = accounts.authenticate(email[:254], password[:200], address=request.remote_addr, device=device)
@@ -154,7 +158,7 @@ def create_token():
             ip=request.remote_addr,
         )
         keep_writes()  # the failed attempt is audited (and counted) although the answer is 401
-        return error(401, "Correo o contraseña incorrectos.")
+        return error(401, _("Correo o contraseña incorrectos."))
     token, row = accounts.issue_token(user)
     audit.record("api_token_issued", "user", user.id, actor_id=user.id, ip=request.remote_addr)
     return jsonify({"token": token, "token_type": "Bearer", "expires_at": row.expires_at.isoformat()}), 201

@@ -17,12 +17,13 @@ from app.api import bp
 from app.api.core import ApiError
 from app.coverage import tables
 from app.domain import coverage, exports, seasons
+from app.i18n import _
 
 
 def _season():
     season = seasons.resolve(request.args.get("season"))
     if season is None:
-        raise ApiError(404, "No hay ninguna temporada (vigencia) creada.")
+        raise ApiError(404, _("No hay ninguna temporada (vigencia) creada."))
     return season
 
 
@@ -65,12 +66,12 @@ def open_coverage():
     """Public aggregates (no login): JSON, or CSV with ?format=csv."""
     fmt = (request.args.get("format") or "json").lower()
     if fmt not in ("json", "csv"):
-        raise ApiError(400, "El parámetro 'format' debe ser json o csv.", {"format": fmt[:20]})
+        raise ApiError(400, _("El parámetro 'format' debe ser json o csv."), {"format": fmt[:20]})
     season = _season()
     if fmt == "csv":
         which = request.args.get("table", "departments")
         if which not in ("departments", "albums"):
-            raise ApiError(400, "El parámetro 'table' debe ser departments o albums.", {"table": which[:20]})
+            raise ApiError(400, _("El parámetro 'table' debe ser departments o albums."), {"table": which[:20]})
         table = tables.open_departments_table(season) if which == "departments" else tables.albums_table(season)
         return exports.csv_response(
             exports.export_filename(table.stem, season.year, "csv"), table.headers, table.rows, table.kinds

@@ -20,6 +20,7 @@ from app.api import bp
 from app.api.core import ApiError, json_body
 from app.domain import four_eyes, lifecycle, permissions, reviews, surveys
 from app.extensions import db
+from app.i18n import _
 
 
 @bp.post("/songs/<int:song_id>/survey/<any(validate, discard):action>")
@@ -46,7 +47,7 @@ def review_song(song_id: int):
         )
     except (StaleDataError, IntegrityError):
         raise ApiError(
-            409, "Otra persona cambió esta canción al mismo tiempo; consulte su estado e intente de nuevo."
+            409, _("Otra persona cambió esta canción al mismo tiempo; consulte su estado e intente de nuevo.")
         ) from None
     body = {"created": created, "review": reviews.serialize_review(review), "song": reviews.serialize_terms(song)}
     pending = getattr(review, "pending_change", None)
@@ -90,7 +91,7 @@ def decide_pending_change(change_id: int):
     data = json_body()
     confirm = data.get("confirm")
     if not isinstance(confirm, bool):
-        raise ApiError(422, "'confirm' debe ser true o false.", {"confirm": ["Booleano obligatorio."]})
+        raise ApiError(422, _("'confirm' debe ser true o false."), {"confirm": [_("Booleano obligatorio.")]})
     change = four_eyes.get(change_id)
     four_eyes.decide(
         current_user,

@@ -7,6 +7,9 @@
 - ``POST /songs/ID/transitions`` ``{"to": STATE, "version"?, ...fields}`` (a lost race or a stale
   ``version`` → 409 with what changed, issue 19)
 - ``POST /songs/ID/evidence`` (multipart ``file``) → 201; ``GET``/``DELETE /songs/ID/evidence/EID``
+- ``POST /songs/ID/offline-deliveries`` (multipart: ``draft_id`` UUID, ``recorded_at`` ISO with
+  offset, ``version``, the delivery fields, one or more ``file``) → 201, or 200 with
+  ``"replayed": true`` for a draft already synced (nothing new is created; issue 22)
 - ``POST /songs/ID/due-date-changes`` ``{"proposed_due", "reason"}``; coordinators:
   ``GET /due-date-changes`` and ``POST /due-date-changes/ID`` ``{"approve": bool, "comment"}``
 """
@@ -20,9 +23,11 @@ from flask_login import current_user
 
 from app.api import bp
 from app.api.core import ApiError, json_body, page_args, page_body, paginate
-from app.domain import due_dates, lifecycle, permissions, song_queries
+from app.domain import due_dates, lifecycle, offline, permissions, song_queries
 from app.domain import evidence as evidence_domain
 from app.domain.errors import NotFound, ValidationFailed
+from app.domain.parsing import ascii_int
+from app.i18n import _
 from app.models import DueDateChange, Evidence, Song
 
 
@@ -124,8 +129,10 @@ def _serialize_change(change: DueDateChange | None) -> dict[str, Any] | None:
 def _warning(song: Song) -> dict[str, Any]:
     return {
         "type": "duplicate",
-        "message": "Ya hay una canción en el mismo municipio (de cualquier álbum, también canceladas) con inicio "
-        "a menos de 90 días.",
+        "message": _(
+            "Ya hay una canción en el mismo municipio (de cualquier álbum, también canceladas) con inicio "
+            "a menos de 90 días."
+        ),
         "song_id": song.id,
         "state": song.state,
         "planned_start": _iso(song.planned_start),
@@ -165,7 +172,7 @@ def _version(data: dict) -> int | None:
     """The optional ``version`` the client saw (optimistic locking: a newer song is a 409)."""
     version = data.pop("version", None)
     if version is not None and (isinstance(version, bool) or not isinstance(version, int)):
-        raise ValidationFailed("'version' debe ser un número entero.", {"version": ["Número entero."]})
+        raise ValidationFailed(_("'version' debe ser un número entero."), {"version": [_("Número entero.")]})
     return version
 
 
@@ -189,12 +196,12 @@ def transition_song(song_id: int):
     to = data.pop("to", None)
     version = _version(data)
     if not isinstance(to, str):
-        raise ValidationFailed("Indique el estado de destino en 'to'.", {"to": ["Obligatorio (texto)."]})
+        raise ValidationFailed(_("Indique el estado de destino en 'to'."), {"to": [_("Obligatorio (texto).")]})
     unknown = sorted(k for k in data if k not in lifecycle.TRANSITION_FIELDS)
     if unknown:
         raise ValidationFailed(
-            "Campos desconocidos para una transición: " + ", ".join(unknown[:10]) + ".",
-            {k: ["Campo desconocido."] for k in unknown[:10]},
+            _("Campos desconocidos para una transición: %(fields)s.", fields=", ".join(unknown[:10])),
+            {k: [_("Campo desconocido.")] for k in unknown[:10]},
         )
     lifecycle.transition_song(current_user, song, to, ip=_ip(), expected_version=version, **data)
     return jsonify(serialize_song(song, detail=True))
@@ -205,9 +212,36 @@ def add_evidence(song_id: int):
     song = _song(song_id)
     file = request.files.get("file")
     if file is None:
-        raise ApiError(400, "Envíe el archivo en el campo multipart 'file'.", {"file": ["Obligatorio."]})
+        raise ApiError(400, _("Envíe el archivo en el campo multipart 'file'."), {"file": [_("Obligatorio.")]})
     evidence = evidence_domain.add_evidence(current_user, song, file, ip=_ip())
     return jsonify(serialize_evidence(evidence)), 201
+
+
+@bp.post("/songs/<int:song_id>/offline-deliveries")
+def sync_offline_delivery(song_id: int):
+    """A delivery recorded offline on a device, with its files, synced once (app/domain/offline.py)."""
+    song = _song(song_id)
+    form = request.form.to_dict()
+    draft_id, recorded_at = form.pop("draft_id", None), form.pop("recorded_at", None)
+    version = ascii_int(form.pop("version", None), minimum=1)  # None (missing or bad): the domain asks for it
+    result = offline.sync_delivery(
+        current_user,
+        song,
+        draft_id=draft_id,
+        recorded_at=recorded_at,
+        expected_version=version,
+        fields=form,
+        files=request.files.getlist("file"),
+        ip=_ip(),
+    )
+    body = {
+        "draft_id": result.sync.client_draft_id,
+        "replayed": result.replayed,
+        "recorded_at": _iso(result.sync.recorded_at),
+        "received_at": _iso(result.sync.received_at),
+        "song": serialize_song(result.song, detail=True),
+    }
+    return jsonify(body), 200 if result.replayed else 201
 
 
 @bp.get("/songs/<int:song_id>/evidence/<int:evidence_id>")
@@ -235,9 +269,9 @@ def send_evidence(evidence: Evidence, inline: bool = False):
     for the review's preview, with a locked-down CSP and framing limited to the app."""
     path = evidence_domain.evidence_path(evidence)
     if not path.is_file():
-        raise NotFound("El archivo de evidencia no está disponible.")
+        raise NotFound(_("El archivo de evidencia no está disponible."))
     if inline and evidence.content_type not in PREVIEW_TYPES:
-        raise NotFound("Este tipo de archivo no tiene vista previa; descárguelo.")
+        raise NotFound(_("Este tipo de archivo no tiene vista previa; descárguelo."))
     response = send_file(
         path,
         mimetype=evidence.content_type,
@@ -267,7 +301,7 @@ def request_due_date_change(song_id: int):
 
 @bp.get("/due-date-changes")
 def list_due_date_changes():
-    permissions.require(permissions.can_decide_due_date(current_user), "Solo la coordinación.")
+    permissions.require(permissions.can_decide_due_date(current_user), _("Solo la coordinación."))
     return jsonify(paginate(due_dates.pending_select(), _serialize_change))
 
 
@@ -276,8 +310,8 @@ def decide_due_date_change(change_id: int):
     data = json_body()
     approve = data.get("approve")
     if not isinstance(approve, bool):
-        raise ValidationFailed("'approve' debe ser true o false.", {"approve": ["Booleano obligatorio."]})
-    permissions.require(permissions.can_decide_due_date(current_user), "Solo la coordinación.")
+        raise ValidationFailed(_("'approve' debe ser true o false."), {"approve": [_("Booleano obligatorio.")]})
+    permissions.require(permissions.can_decide_due_date(current_user), _("Solo la coordinación."))
     change = lifecycle.get_due_date_change(change_id)
     lifecycle.decide_due_date_change(current_user, change, approve, data.get("comment"), ip=_ip())
     return jsonify(_serialize_change(change))

@@ -23,7 +23,7 @@ def permission_required(predicate: Callable[[Any], bool], message: str | None = 
         @login_required
         def wrapped(*args, **kwargs):
             if not predicate(current_user):
-                from app.domain.permissions import _
+                from app.i18n import _
 
                 raise PermissionDenied(message or _("No tiene permiso para ver esta página o hacer esta acción."))
             return view(*args, **kwargs)

@@ -19,7 +19,6 @@ import secrets
 from datetime import datetime, timedelta
 
 from flask import current_app
-from flask_babel import gettext
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import selectinload
@@ -29,18 +28,9 @@ from app.domain import audit, permissions
 from app.domain.errors import PermissionDenied, ValidationFailed
 from app.domain.parsing import ascii_int
 from app.extensions import db
+from app.i18n import _
 from app.models import ApiToken, Artist, Label, LoginThrottle, Role, User
 from app.models.base import utcnow
-
-
-def _(message: str, **values) -> str:
-    """gettext inside a request; the Spanish source text otherwise (CLI, jobs, tests)."""
-    from flask import has_request_context
-
-    if has_request_context():
-        return gettext(message, **values)
-    return message % values if values else message
-
 
 MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 200
@@ -66,7 +56,7 @@ def check_password_policy(password: str, *, email: str | None = None) -> None:
     if email and password.strip().lower() in {normalise_email(email), normalise_email(email).split("@")[0]}:
         problems.append(_("La contraseña no puede ser su correo."))
     if problems:
-        raise ValidationFailed(" ".join(problems), {"password": problems})
+        raise ValidationFailed(" ".join(map(str, problems)), {"password": problems})
 
 
 def normalise_email(email: str | None) -> str:

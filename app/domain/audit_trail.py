@@ -17,13 +17,13 @@ from datetime import date, datetime
 from typing import Any
 
 from flask_babel import format_date
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from app import numbers
-from app.domain import lifecycle
+from app.domain.names import field_name as _field_name
+from app.domain.names import song_state_name
 from app.extensions import db
+from app.i18n import _, _l
 from app.models import (
     Album,
     Artist,
@@ -104,44 +104,6 @@ ENTITY_NAMES = {
     "token": _l("Token"),
 }
 
-# Field names beyond the song's own (lifecycle.FIELD_NAMES).
-_FIELD_NAMES = {
-    "late_business_days": _l("días hábiles de retraso"),
-    "timeliness": "T",
-    "equity": "E",
-    "points": _l("puntos"),
-    "review_score": "R",
-    "satisfaction": "S",
-    "quality": "Q",
-    "evidence": _l("evidencia"),
-    "proposed_due": _l("fecha de compromiso propuesta"),
-    "reason": _l("justificación"),
-    "comment": _l("comentario"),
-    "held": _l("retenida hasta validar"),
-    "hold_reasons": _l("motivo de retención"),
-    "status": _l("decisión"),
-    "target": _l("meta"),
-    "season": _l("temporada"),
-    "label": _l("disquera"),
-    "name": _l("nombre"),
-    "code": _l("código"),
-    "weight": _l("peso"),
-    "year": _l("año"),
-    "active": _l("activo"),
-    "email": _l("correo"),
-    "role": _l("rol"),
-    "locked_until": _l("bloqueado hasta"),
-    "songs": _l("canciones"),
-    "user_id": _l("usuario"),
-    "reviewer_id": _l("revisor"),
-    "pertinence": _l("pertinencia"),
-    "rigour": _l("rigor técnico"),
-    "usefulness": _l("utilidad"),
-    "evidence_quality": _l("calidad de la evidencia"),
-    "original_name": _l("archivo"),
-    "created": _l("creadas"),
-    "rows": _l("filas"),
-}
 
 _STATUS_NAMES = {"pending": _l("pendiente"), "approved": _l("aprobada"), "rejected": _l("rechazada")}
 
@@ -216,8 +178,7 @@ def entity_type_choices(types: Iterable[str]) -> list[tuple[str, str]]:
 
 
 def field_name(key: str) -> str:
-    name = _FIELD_NAMES.get(key) or lifecycle.FIELD_NAMES.get(key)
-    return str(name) if name is not None else key.replace("_", " ")
+    return _field_name(key)
 
 
 def _pairs(changes: dict | None) -> Iterable[tuple[str, Any, Any]]:
@@ -309,7 +270,7 @@ def show_value(key: str, value: Any, names: dict[str, dict[Any, str]] | None = N
     if key in _NAMED_IDS and isinstance(value, int):
         return _("#%(id)s (ya no existe)", id=value)
     if key == "state":
-        return str(lifecycle.STATE_NAMES.get(value, value))
+        return song_state_name(value)
     if key == "status":
         return str(_STATUS_NAMES.get(value, value))
     if key == "role":

@@ -22,11 +22,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, func, insert, select
 
 from app import numbers
 from app.extensions import db
+from app.i18n import _l
 from app.models import BadgeAward, Department, Season, Song
 from app.models.songs import Standing
 

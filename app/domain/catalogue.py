@@ -12,15 +12,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import bindparam, func, select, update
 
-from app.domain import audit, permissions, song_rules
+from app.domain import audit, song_rules
 from app.domain.errors import Conflict, DomainError, PermissionDenied, ValidationFailed
 from app.domain.parsing import ascii_int
 from app.domain.permissions import can_manage_catalogue, can_set_playlists
 from app.domain.scoring import DefaultWeights, song_terms
 from app.extensions import db
+from app.i18n import _, _l
 from app.models import Album, Artist, Label, Municipality, Playlist, Review, Role, Season, Song, Survey, User
 
 
@@ -76,11 +76,11 @@ SEASON_WEIGHT_FIELDS = tuple(w.name for w in SEASON_WEIGHTS)
 # Weights that enter the stored per-song terms; the others only affect the recompute.
 TERM_WEIGHTS = tuple(f.name for f in fields(DefaultWeights) if not f.name.startswith("index_"))
 WEIGHT_SUMS = (
-    (("quality_review_weight", "quality_survey_weight"), "Los pesos de R y S en Q deben sumar 1."),
-    (("points_quality_weight", "points_timeliness_weight"), "Los pesos de Q y T en los puntos deben sumar 1."),
+    (("quality_review_weight", "quality_survey_weight"), _l("Los pesos de R y S en Q deben sumar 1.")),
+    (("points_quality_weight", "points_timeliness_weight"), _l("Los pesos de Q y T en los puntos deben sumar 1.")),
     (
         ("index_quality_weight", "index_ontime_weight", "index_progress_weight"),
-        "Los tres pesos del índice de disquera deben sumar 1.",
+        _l("Los tres pesos del índice de disquera deben sumar 1."),
     ),
 )
 MAX_TARGET = 100_000
@@ -91,7 +91,7 @@ MAX_TARGET = 100_000
 
 def _require_admin(actor: Any) -> None:
     if not can_manage_catalogue(actor):
-        raise PermissionDenied("Solo la administración de la plataforma puede cambiar los catálogos.")
+        raise PermissionDenied(_("Solo la administración de la plataforma puede cambiar los catálogos."))
 
 
 def _actor_id(actor: Any) -> int | None:
@@ -200,7 +200,7 @@ def validate_season_weights(values: dict[str, Any]) -> tuple[dict[str, Any], dic
     for spec in SEASON_WEIGHTS:
         raw = values.get(spec.name)
         if raw is None or (isinstance(raw, str) and not raw.strip()):
-            errors[spec.name] = ["El valor es obligatorio."]
+            errors[spec.name] = [_("El valor es obligatorio.")]
             continue
         try:
             text = str(raw).strip().replace(",", ".")
@@ -210,10 +210,12 @@ def validate_season_weights(values: dict[str, Any]) -> tuple[dict[str, Any], dic
                     raise ValueError
                 number = int(number)
         except (TypeError, ValueError):
-            errors[spec.name] = ["Debe ser un número entero." if spec.kind is int else "Debe ser un número."]
+            errors[spec.name] = [_("Debe ser un número entero.") if spec.kind is int else _("Debe ser un número.")]
             continue
         if number != number or not spec.minimum <= number <= spec.maximum:  # NaN or out of range
-            errors[spec.name] = [f"Debe estar entre {spec.minimum:g} y {spec.maximum:g}."]
+            errors[spec.name] = [
+                _("Debe estar entre %(low)s y %(high)s.", low=f"{spec.minimum:g}", high=f"{spec.maximum:g}")
+            ]
             continue
         parsed[spec.name] = number
     for names, message in WEIGHT_SUMS:
@@ -225,7 +227,7 @@ def validate_season_weights(values: dict[str, Any]) -> tuple[dict[str, Any], dic
         and parsed["badge_platinum_songs"] < parsed["badge_gold_songs"]
     ):
         errors.setdefault("badge_platinum_songs", []).append(
-            "El Disco de platino no puede pedir menos canciones que el de oro."
+            _("El Disco de platino no puede pedir menos canciones que el de oro.")
         )
     return parsed, errors
 
@@ -241,9 +243,9 @@ def create_season(year: Any, actor: Any, ip: str | None = None) -> Season:
     except DomainError as exc:
         raise ValidationFailed(exc.message, {"year": exc.details["season"]}) from None
     if year is None:
-        raise ValidationFailed("El año es obligatorio.", {"year": ["El valor es obligatorio."]})
+        raise ValidationFailed(_("El año es obligatorio."), {"year": [_("El valor es obligatorio.")]})
     if db.session.scalar(select(Season.id).where(Season.year == year)) is not None:
-        raise Conflict(f"La temporada {year} ya existe.", {"year": ["Ya existe."]})
+        raise Conflict(_("La temporada %(year)s ya existe.", year=year), {"year": [_("Ya existe.")]})
     latest = db.session.scalars(select(Season).where(Season.year < year).order_by(Season.year.desc()).limit(1)).first()
     latest = latest or db.session.scalars(select(Season).order_by(Season.year).limit(1)).first()
     season = season_life.new_season(year, copy_from=latest, drafts=latest is not None)
@@ -267,7 +269,7 @@ def update_season_weights(season: Season, values: dict[str, Any], actor: Any, ip
     _require_admin(actor)
     parsed, errors = validate_season_weights(values)
     if errors:
-        raise ValidationFailed("Revise los pesos marcados.", errors)
+        raise ValidationFailed(_("Revise los pesos marcados."), errors)
     before = audit.snapshot(season, list(SEASON_WEIGHT_FIELDS))
     for name, value in parsed.items():
         setattr(season, name, value)
@@ -298,10 +300,11 @@ def update_season_weights(season: Season, values: dict[str, Any], actor: Any, ip
 def _clean_text(value: Any, field: str, label: str, max_length: int) -> str:
     text = " ".join(str(value or "").split())
     if not text:
-        raise ValidationFailed(f"{label}: el valor es obligatorio.", {field: ["Obligatorio."]})
+        raise ValidationFailed(_("%(label)s: el valor es obligatorio.", label=label), {field: [_("Obligatorio.")]})
     if len(text) > max_length:
         raise ValidationFailed(
-            f"{label}: máximo {max_length} caracteres.", {field: [f"Máximo {max_length} caracteres."]}
+            _("%(label)s: máximo %(n)s caracteres.", label=label, n=max_length),
+            {field: [_("Máximo %(n)s caracteres.", n=max_length)]},
         )
     return text
 
@@ -310,9 +313,9 @@ def _album_weight(value: Any) -> float:
     try:
         weight = float(str(value).strip().replace(",", "."))
     except (TypeError, ValueError):
-        raise ValidationFailed("El peso debe ser un número.", {"weight": ["Debe ser un número."]}) from None
+        raise ValidationFailed(_("El peso debe ser un número."), {"weight": [_("Debe ser un número.")]}) from None
     if weight != weight or not 0.1 <= weight <= 5:
-        raise ValidationFailed("El peso debe estar entre 0,1 y 5.", {"weight": ["Entre 0,1 y 5."]})
+        raise ValidationFailed(_("El peso debe estar entre 0,1 y 5."), {"weight": [_("Entre 0,1 y 5.")]})
     return weight
 
 
@@ -326,7 +329,7 @@ def _album_max_duration(value: Any) -> int:
         return song_rules.DEFAULT_MAX_DURATION_DAYS
     days = ascii_int(str(value).strip(), minimum=low, maximum=high)
     if days is None:
-        message = permissions._(
+        message = _(
             "La duración máxima debe ser un número entero de días entre %(low)s y %(high)s.", low=low, high=high
         )
         raise ValidationFailed(message, {"max_duration_days": [message]})
@@ -338,16 +341,16 @@ def create_album(
 ) -> Album:
     """A new album (línea temática) with its complexity weight and maximum duration (§3)."""
     _require_admin(actor)
-    code = _clean_text(code, "code", "Código", 10).upper()
+    code = _clean_text(code, "code", _("Código"), 10).upper()
     if not (code.isascii() and code.replace("_", "").isalnum()):
-        raise ValidationFailed("Código: solo letras, números y _.", {"code": ["Solo letras, números y _."]})
-    name = _clean_text(name, "name", "Nombre", 160)
+        raise ValidationFailed(_("Código: solo letras, números y _."), {"code": [_("Solo letras, números y _.")]})
+    name = _clean_text(name, "name", _("Nombre"), 160)
     weight = _album_weight(weight)
     max_duration = _album_max_duration(max_duration_days)
     if db.session.scalar(select(Album.id).where(func.upper(Album.code) == code)) is not None:
-        raise Conflict(f"Ya existe un álbum con el código {code}.", {"code": ["Ya existe."]})
+        raise Conflict(_("Ya existe un álbum con el código %(code)s.", code=code), {"code": [_("Ya existe.")]})
     if db.session.scalar(select(Album.id).where(func.lower(Album.name) == name.lower())) is not None:
-        raise Conflict("Ya existe un álbum con ese nombre.", {"name": ["Ya existe."]})
+        raise Conflict(_("Ya existe un álbum con ese nombre."), {"name": [_("Ya existe.")]})
     album = Album(code=code, name=name, weight=weight, active=True, max_duration_days=max_duration)
     db.session.add(album)
     db.session.flush()
@@ -382,12 +385,12 @@ def update_album(
     recomputes its songs' points. A new maximum duration applies to due dates set from now on
     (``max_duration_days`` None keeps it)."""
     _require_admin(actor)
-    name = _clean_text(name, "name", "Nombre", 160)
+    name = _clean_text(name, "name", _("Nombre"), 160)
     weight = _album_weight(weight)
     max_duration = album.max_duration_days if max_duration_days is None else _album_max_duration(max_duration_days)
     clash = db.session.scalar(select(Album.id).where(func.lower(Album.name) == name.lower(), Album.id != album.id))
     if clash is not None:
-        raise Conflict("Ya existe un álbum con ese nombre.", {"name": ["Ya existe."]})
+        raise Conflict(_("Ya existe un álbum con ese nombre."), {"name": [_("Ya existe.")]})
     fields_ = ["name", "weight", "active", "max_duration_days"]
     before = audit.snapshot(album, fields_)
     album.name, album.weight, album.active = name, weight, bool(active)
@@ -420,8 +423,8 @@ def create_artist(label_id: Any, name: Any, actor: Any, ip: str | None = None) -
     _require_admin(actor)
     label = db.session.get(Label, label_id) if isinstance(label_id, int) else None
     if label is None:
-        raise ValidationFailed("Elija una disquera.", {"label_id": ["Elija una disquera."]})
-    name = _clean_text(name, "name", "Nombre", 120)
+        raise ValidationFailed(_("Elija una disquera."), {"label_id": [_("Elija una disquera.")]})
+    name = _clean_text(name, "name", _("Nombre"), 120)
     _check_artist_name(label.id, name, None)
     artist = Artist(label_id=label.id, name=name, active=True)
     db.session.add(artist)
@@ -443,7 +446,9 @@ def _check_artist_name(label_id: int, name: str, artist_id: int | None) -> None:
     if artist_id is not None:
         stmt = stmt.where(Artist.id != artist_id)
     if db.session.scalar(stmt) is not None:
-        raise Conflict("Ya existe un artista con ese nombre en la disquera.", {"name": ["Ya existe en la disquera."]})
+        raise Conflict(
+            _("Ya existe un artista con ese nombre en la disquera."), {"name": [_("Ya existe en la disquera.")]}
+        )
 
 
 def eligible_members(artist: Artist) -> list[User]:
@@ -462,15 +467,15 @@ def update_artist(
 ) -> dict:
     """Rename, (de)activate and set the members (territorial users of the same label)."""
     _require_admin(actor)
-    name = _clean_text(name, "name", "Nombre", 120)
+    name = _clean_text(name, "name", _("Nombre"), 120)
     _check_artist_name(artist.label_id, name, artist.id)
     allowed = {u.id: u for u in eligible_members(artist)}
     wanted = set(member_ids)
     strangers = wanted - set(allowed)
     if strangers:
         raise ValidationFailed(
-            "Solo pueden ser miembros los usuarios territoriales de la misma disquera.",
-            {"members": ["Usuario no permitido."]},
+            _("Solo pueden ser miembros los usuarios territoriales de la misma disquera."),
+            {"members": [_("Usuario no permitido.")]},
         )
     before = {"name": artist.name, "active": artist.active, "members": sorted(u.email for u in artist.members)}
     artist.name, artist.active = name, bool(active)
@@ -529,12 +534,12 @@ def _validate_targets(
     for (label_id, album_id), raw in targets.items():
         key = f"t_{label_id}_{album_id or 0}"
         if label_id not in label_ids or (album_id is not None and album_id not in album_ids):
-            errors[key] = ["Disquera o álbum desconocido."]
+            errors[key] = [_("Disquera o álbum desconocido.")]
             continue
         try:
             parsed[(label_id, album_id)] = parse_target(raw)
         except ValueError:
-            errors[key] = [f"Debe ser un número entero entre 0 y {MAX_TARGET:,}.".replace(",", ".")]
+            errors[key] = [_("Debe ser un número entero entre 0 y %(n)s.", n=f"{MAX_TARGET:,}".replace(",", "."))]
     current = playlist_grid(season)
     merged = {**current, **parsed}
     for label_id in label_ids:
@@ -542,10 +547,14 @@ def _validate_targets(
         by_album = sum(v for (lab, alb), v in merged.items() if lab == label_id and alb is not None and v)
         if total is not None and by_album > total:
             errors.setdefault(f"t_{label_id}_0", []).append(
-                f"La suma de las metas por álbum ({by_album}) supera la meta total ({total})."
+                _(
+                    "La suma de las metas por álbum (%(by_album)s) supera la meta total (%(total)s).",
+                    by_album=by_album,
+                    total=total,
+                )
             )
     if errors:
-        raise ValidationFailed("Revise las metas marcadas.", errors)
+        raise ValidationFailed(_("Revise las metas marcadas."), errors)
     return parsed, current
 
 
@@ -562,7 +571,7 @@ def set_playlists(
     from app.domain import seasons as season_life
 
     if not can_set_playlists(actor):
-        raise PermissionDenied("Solo coordinación y administración fijan las metas.")
+        raise PermissionDenied(_("Solo coordinación y administración fijan las metas."))
     parsed, current = _validate_targets(season, targets)
     changes = {key: target for key, target in parsed.items() if current.get(key) != target}
     saved = TargetsSaved()
@@ -570,7 +579,7 @@ def set_playlists(
         waiting = pending_targets(season)
         busy = [key for key in changes if key in waiting]
         if busy:
-            message = permissions._("Ya hay un cambio de esta meta pendiente de confirmación.")
+            message = _("Ya hay un cambio de esta meta pendiente de confirmación.")
             raise Conflict(message, {f"t_{label_id}_{album_id or 0}": [message] for label_id, album_id in busy})
         for (label_id, album_id), target in changes.items():
             payload = {"season_id": season.id, "album_id": album_id, "target": target}
@@ -664,15 +673,13 @@ def _apply_target_change(confirmer: Any, change) -> None:
     payload = change.payload or {}
     season = db.session.get(Season, payload.get("season_id") or 0)
     if season is None:
-        raise Conflict(permissions._("La temporada de este cambio de meta ya no existe."))
+        raise Conflict(_("La temporada de este cambio de meta ya no existe."))
     key = (change.label_id, payload.get("album_id"))
     try:
         _validate_targets(season, {key: payload.get("target")})
     except ValidationFailed as exc:
         why = "; ".join(m for messages in (exc.details or {}).values() for m in messages)
-        raise Conflict(
-            permissions._("El cambio de meta ya no se puede aplicar: %(why)s", why=why), exc.details
-        ) from None
+        raise Conflict(_("El cambio de meta ya no se puede aplicar: %(why)s", why=why), exc.details) from None
     _write_target(
         season,
         key,

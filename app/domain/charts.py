@@ -21,13 +21,13 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, delete, exists, func, insert, or_, select, update
 
 from app.domain import badges as badge_rules
 from app.domain import calendar, lease, scoring
 from app.domain.errors import Conflict, DomainError
 from app.extensions import db
+from app.i18n import _, _l
 from app.models import (
     Album,
     AlbumChartEntry,
@@ -286,7 +286,7 @@ def recompute_charts(
     if kind not in KINDS:
         raise ValueError("kind must be 'live', 'closing' or 'final'")
     if season.state == "closed" and kind != "final":
-        raise Conflict(f"La temporada {season.year} está cerrada: sus listas finales no cambian.")
+        raise Conflict(_("La temporada %(year)s está cerrada: sus listas finales no cambian.", year=season.year))
     cutoff = season.ends_on if kind == "final" else cutoff
     as_of = cutoff or as_of or calendar.today()
     started = time.perf_counter()
@@ -543,20 +543,29 @@ def recompute_from_cli(year: int | None = None) -> list[str]:
             return [exc.message]
         if season.state == "closed":
             return [
-                f"La temporada {year} está cerrada: sus listas finales no cambian (corrección auditada en Administración)."
+                _(
+                    "La temporada %(year)s está cerrada: sus listas finales no cambian "
+                    "(corrección auditada en Administración).",
+                    year=year,
+                )
             ]
         seasons = [season]
     else:
         seasons = seasons_with_songs()
         if not seasons:
-            return ["No hay temporadas con canciones: nada que recalcular."]
+            return [_("No hay temporadas con canciones: nada que recalcular.")]
     try:
         snapshots = run_recompute(seasons)
     except RecomputeBusy:
-        return ["Otro proceso está recalculando las listas en este momento; intente de nuevo en unos minutos."]
+        return [_("Otro proceso está recalculando las listas en este momento; intente de nuevo en unos minutos.")]
     return [
-        f"Temporada {season.year}: {snap._label_count} disqueras, {snap._artist_count} artistas "
-        f"en {snap.duration_ms / 1000:.2f} s"
+        _(
+            "Temporada %(year)s: %(labels)s disqueras, %(artists)s artistas en %(seconds)s s",
+            year=season.year,
+            labels=snap._label_count,
+            artists=snap._artist_count,
+            seconds=f"{snap.duration_ms / 1000:.2f}",
+        )
         for season, snap in zip(seasons, snapshots, strict=True)
     ]
 

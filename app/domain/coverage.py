@@ -26,14 +26,14 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from flask import current_app, has_request_context
-from flask_babel import gettext, lazy_gettext
+from flask import current_app
 from sqlalchemy import case, func, select
 
 from app.domain import calendar
 from app.domain import seasons as season_life
 from app.domain.errors import NotFound
 from app.extensions import db
+from app.i18n import _, _l
 from app.models import Album, Department, Label, Municipality, Playlist, Season, Song
 from app.models.songs import DELIVERED_STATES, SongState
 
@@ -41,13 +41,6 @@ _CACHE: dict[tuple, tuple[float, Any]] = {}
 _REFRESHING: set[tuple] = set()
 _KEY_LOCKS: dict[tuple, threading.Lock] = {}
 _LOCK = threading.Lock()
-
-
-def _(message: str, **values) -> str:
-    """gettext inside a request; the Spanish text elsewhere (CLI, scheduler, tests)."""
-    if has_request_context():
-        return gettext(message, **values)
-    return message % values if values else message
 
 
 def _cache_seconds() -> float:
@@ -431,14 +424,14 @@ def national_summary(season: Season) -> Summary:
     figures = [
         Figure(
             "delivered",
-            lazy_gettext("Canciones entregadas · Asistencias entregadas"),
+            _l("Canciones entregadas · Asistencias entregadas"),
             "count",
             now.delivered,
             p("delivered"),
         ),
         Figure(
             "departments",
-            lazy_gettext("Departamentos alcanzados"),
+            _l("Departamentos alcanzados"),
             "reach",
             now.departments_reached,
             p("departments_reached"),
@@ -446,7 +439,7 @@ def national_summary(season: Season) -> Summary:
         ),
         Figure(
             "municipalities",
-            lazy_gettext("Municipios alcanzados"),
+            _l("Municipios alcanzados"),
             "reach",
             now.municipalities_reached,
             p("municipalities_reached"),
@@ -454,7 +447,7 @@ def national_summary(season: Season) -> Summary:
         ),
         Figure(
             "prioritised",
-            lazy_gettext("Municipios priorizados alcanzados (PDET o categoría 5–6)"),
+            _l("Municipios priorizados alcanzados (PDET o categoría 5–6)"),
             "reach",
             now.prioritised_reached,
             p("prioritised_reached"),
@@ -462,19 +455,19 @@ def national_summary(season: Season) -> Summary:
         ),
         Figure(
             "quality",
-            lazy_gettext("Calidad media Q (canciones revisadas)"),
+            _l("Calidad media Q (canciones revisadas)"),
             "score",
             now.mean_quality,
             p("mean_quality"),
         ),
         Figure(
             "satisfaction",
-            lazy_gettext("Satisfacción media S (encuestas)"),
+            _l("Satisfacción media S (encuestas)"),
             "score",
             now.mean_satisfaction,
             p("mean_satisfaction"),
         ),
-        Figure("on_time", lazy_gettext("Entregas a tiempo"), "rate", now.on_time_rate, p("on_time_rate")),
+        Figure("on_time", _l("Entregas a tiempo"), "rate", now.on_time_rate, p("on_time_rate")),
     ]
     return Summary(season=season, previous_season=prev, totals=totals, figures=figures)
 

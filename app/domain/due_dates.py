@@ -13,13 +13,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from app.domain import audit, permissions
 from app.domain.errors import PermissionDenied
 from app.extensions import db
+from app.i18n import _
 from app.models import DueDateChange, Song, SongState
 from app.models.base import utcnow
 

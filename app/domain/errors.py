@@ -16,7 +16,9 @@ def on_refusal(listener: Callable[[DomainError], None]) -> None:
 
 
 class DomainError(Exception):
-    """A rule refused the action. ``message`` is shown to the user (Spanish)."""
+    """A rule refused the action. ``message`` is shown to the user: built with
+    ``app.i18n._``, it reads in the language of the request (a message made outside a
+    request is lazy and is read here, when the response is written)."""
 
     status = 400
 
@@ -26,6 +28,14 @@ class DomainError(Exception):
         self.details = details
         for listener in _refusal_listeners:
             listener(self)
+
+    @property
+    def message(self) -> str:
+        return str(self._message)
+
+    @message.setter
+    def message(self, value: str) -> None:
+        self._message = value
 
 
 class ValidationFailed(DomainError):

@@ -39,6 +39,7 @@ from sqlalchemy.orm.attributes import flag_modified
 from app.domain import audit, permissions, storage
 from app.domain.errors import NotFound, ValidationFailed
 from app.extensions import db
+from app.i18n import _, _l
 from app.models import Evidence, Song, SongState
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -58,7 +59,7 @@ NAME_EXTENSIONS = {
     XLSX: (".xlsx",),
 }
 CLOSED_STATES = (SongState.REVIEWED.value, SongState.CANCELLED.value)
-ALLOWED_TEXT = "PDF, JPG, PNG, DOCX o XLSX"
+ALLOWED_TEXT = _l("PDF, JPG, PNG, DOCX o XLSX")
 
 
 def detect_type(head: bytes, data: bytes | None = None) -> str | None:
@@ -111,7 +112,7 @@ def _folder() -> Path:
 def evidence_path(evidence: Evidence) -> Path:
     """Where the file lives on disk (generated name only)."""
     if not re.fullmatch(r"[0-9a-f]{32}\.[a-z]{3,4}", evidence.stored_name or ""):
-        raise NotFound("El archivo de evidencia no está disponible.")
+        raise NotFound(_("El archivo de evidencia no está disponible."))
     return _folder() / evidence.stored_name
 
 
@@ -146,28 +147,32 @@ def _after_rollback(session: Session) -> None:
 
 def add_evidence(actor: Any, song: Song, file_storage: Any, *, ip: str | None = None) -> Evidence:
     """Attach one evidence file (DESIGN.md §3). Refused files leave nothing on disk or in the database."""
-    permissions.require(permissions.can_edit_song(actor, song), "No puede modificar canciones de otra disquera.")
+    permissions.require(permissions.can_edit_song(actor, song), _("No puede modificar canciones de otra disquera."))
     if song.state in CLOSED_STATES:
         raise ValidationFailed(
-            "La canción ya está cerrada (revisada o cancelada): no admite nuevas evidencias.",
-            {"file": ["Canción cerrada."]},
+            _("La canción ya está cerrada (revisada o cancelada): no admite nuevas evidencias."),
+            {"file": [_("Canción cerrada.")]},
         )
     if file_storage is None or not getattr(file_storage, "filename", None):
-        raise ValidationFailed("Seleccione un archivo.", {"file": ["Seleccione un archivo."]})
+        raise ValidationFailed(_("Seleccione un archivo."), {"file": [_("Seleccione un archivo.")]})
     limit = int(current_app.config.get("EVIDENCE_MAX_BYTES", 10 * 1024 * 1024))
     data = _read_limited(file_storage.stream, limit)
     if len(data) > limit:
         mb = limit / (1024 * 1024)
         raise ValidationFailed(
-            f"El archivo supera el tamaño máximo de {mb:.0f} MB.", {"file": [f"Máximo {mb:.0f} MB."]}
+            _("El archivo supera el tamaño máximo de %(mb)s MB.", mb=f"{mb:.0f}"),
+            {"file": [_("Máximo %(mb)s MB.", mb=f"{mb:.0f}")]},
         )
     if not data:
-        raise ValidationFailed("El archivo está vacío.", {"file": ["Archivo vacío."]})
+        raise ValidationFailed(_("El archivo está vacío."), {"file": [_("Archivo vacío.")]})
     content_type = detect_type(data[:16], data)
     if content_type is None:
         raise ValidationFailed(
-            f"Tipo de archivo no permitido. Se aceptan {ALLOWED_TEXT} (se verifica el contenido, no el nombre).",
-            {"file": [f"Solo {ALLOWED_TEXT}."]},
+            _(
+                "Tipo de archivo no permitido. Se aceptan %(types)s (se verifica el contenido, no el nombre).",
+                types=ALLOWED_TEXT,
+            ),
+            {"file": [_("Solo %(types)s.", types=ALLOWED_TEXT)]},
         )
     original = sanitise_filename(file_storage.filename, content_type)
     stored_name = f"{uuid.uuid4().hex}.{EXTENSIONS[content_type]}"
@@ -232,16 +237,16 @@ def remove_evidence(actor: Any, evidence: Evidence, *, ip: str | None = None) ->
     from app.domain.lifecycle import concurrent_write
 
     song = evidence.song
-    permissions.require(permissions.can_edit_song(actor, song), "No puede modificar canciones de otra disquera.")
+    permissions.require(permissions.can_edit_song(actor, song), _("No puede modificar canciones de otra disquera."))
     if song.state in CLOSED_STATES:
         raise ValidationFailed(
-            "La canción ya está cerrada (revisada o cancelada): sus evidencias no se pueden quitar.",
-            {"evidence": ["Canción cerrada."]},
+            _("La canción ya está cerrada (revisada o cancelada): sus evidencias no se pueden quitar."),
+            {"evidence": [_("Canción cerrada.")]},
         )
     if song.state == SongState.DELIVERED.value and len(song.evidence) <= 1:
         raise ValidationFailed(
-            "Una canción entregada debe conservar al menos una evidencia. Suba otra antes de quitar esta.",
-            {"evidence": ["Última evidencia de una canción entregada."]},
+            _("Una canción entregada debe conservar al menos una evidencia. Suba otra antes de quitar esta."),
+            {"evidence": [_("Última evidencia de una canción entregada.")]},
         )
     path = str(evidence_path(evidence))
     before_version = song.version
@@ -257,8 +262,8 @@ def remove_evidence(actor: Any, evidence: Evidence, *, ip: str | None = None) ->
 
 def get_evidence(actor: Any, song: Song, evidence_id: int) -> Evidence:
     """An evidence file of ``song`` that ``actor`` may see (404 / 403 otherwise)."""
-    permissions.require(permissions.can_view_song(actor, song), "Esta canción es de otra disquera.")
+    permissions.require(permissions.can_view_song(actor, song), _("Esta canción es de otra disquera."))
     evidence = db.session.get(Evidence, evidence_id) if 0 < evidence_id <= 2_147_483_647 else None
     if evidence is None or evidence.song_id != song.id:
-        raise NotFound("La evidencia no existe.")
+        raise NotFound(_("La evidencia no existe."))
     return evidence

@@ -26,15 +26,12 @@ from sqlalchemy.orm import selectinload
 from app.domain import audit, permissions
 from app.domain.errors import Conflict, NotFound, PermissionDenied
 from app.extensions import db
+from app.i18n import _
 from app.models import Album, Label, PendingChange, Season, Song
 from app.models.base import utcnow
 
 KINDS = ("review_raise", "late_cancellation", "target_change", "survey_regenerate", "earlier_delivery")
 APPLY: dict[str, Callable[[Any, PendingChange], None]] = {}
-
-
-def _(message: str, **values) -> str:
-    return permissions._(message, **values)
 
 
 def kind_name(kind: str) -> str:

@@ -17,8 +17,6 @@ import math
 from dataclasses import dataclass
 from statistics import median
 
-from flask import has_request_context
-from flask_babel import gettext, lazy_gettext
 from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
@@ -26,19 +24,13 @@ from app.domain import audit, coverage
 from app.domain.parsing import ascii_int
 from app.domain.reference_import import ImportReport, RowError, read_csv_text
 from app.extensions import db
+from app.i18n import _, _l
 from app.models import MunicipalIndicator, Municipality, Season
 
 REQUIRED_COLUMNS = ("municipality_code", "indicator", "year", "value")
 GROUPS = ("0", "1-4", "5+")
-GROUP_LABELS = {"0": "0", "1-4": "1–4", "5+": lazy_gettext("5 o más")}
+GROUP_LABELS = {"0": "0", "1-4": "1–4", "5+": _l("5 o más")}
 MIN_YEAR, MAX_YEAR = 1990, 2100
-
-
-def _(message: str, **values) -> str:
-    """gettext inside a request; the Spanish text elsewhere (CLI, scheduler, tests)."""
-    if has_request_context():
-        return gettext(message, **values)
-    return message % values if values else message
 
 
 def _parse_value(raw: str) -> float | None:

@@ -29,6 +29,7 @@ from app.domain.parsing import ascii_int, plausible_date
 from app.domain.reference_import import ImportReport, RowError
 from app.domain.scoring import DefaultWeights, song_terms
 from app.extensions import db
+from app.i18n import _
 from app.models import Album, Artist, Department, Label, Municipality, Season, Song, SongState, User
 from app.models.base import utcnow
 
@@ -118,31 +119,36 @@ def read_rows(raw: bytes, filename: str, sheet: str | None = None) -> list[tuple
     XLSX: the sheet named ``sheet`` (case-insensitive) when the workbook has one, else the first."""
     name = (filename or "").lower()
     if not raw:
-        raise FileRefused("El archivo está vacío.")
+        raise FileRefused(_("El archivo está vacío."))
     if name.endswith(".xls"):
-        raise FileRefused("El formato .xls (Excel 97-2003) no se admite: guárdelo como .xlsx o como CSV UTF-8.")
+        raise FileRefused(_("El formato .xls (Excel 97-2003) no se admite: guárdelo como .xlsx o como CSV UTF-8."))
     if name.endswith(".xlsx") or raw[:4] == b"PK\x03\x04":
         if not raw.startswith(b"PK\x03\x04"):
-            raise FileRefused("El archivo no es un libro de Excel .xlsx válido.")
+            raise FileRefused(_("El archivo no es un libro de Excel .xlsx válido."))
         return _read_xlsx(raw, sheet)
     base = name.replace("\\", "/").rsplit("/", 1)[-1]
     if "." in base and not base.endswith((".csv", ".txt")):
-        raise FileRefused("Tipo de archivo no admitido: use CSV (UTF-8) o XLSX.")
+        raise FileRefused(_("Tipo de archivo no admitido: use CSV (UTF-8) o XLSX."))
     return _read_csv(raw)
 
 
 def _too_many_rows() -> str:
-    return f"El archivo tiene más de {MAX_ROWS:,} filas de datos; divídalo en varios archivos.".replace(",", ".")
+    return _(
+        "El archivo tiene más de %(n)s filas de datos; divídalo en varios archivos.",
+        n=f"{MAX_ROWS:,}".replace(",", "."),
+    )
 
 
 def _read_csv(raw: bytes) -> list[tuple[int, list[Any]]]:
     if b"\x00" in raw:
-        raise FileRefused("El archivo no parece un CSV de texto (contiene datos binarios).")
+        raise FileRefused(_("El archivo no parece un CSV de texto (contiene datos binarios)."))
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise FileRefused(
-            "El archivo no está codificado en UTF-8. En Excel use «Guardar como» → «CSV UTF-8 (delimitado por comas)»."
+            _(
+                "El archivo no está codificado en UTF-8. En Excel use «Guardar como» → «CSV UTF-8 (delimitado por comas)»."
+            )
         ) from None
     header_line = text.lstrip("\r\n").split("\n", 1)[0]
     delimiter = ";" if header_line.count(";") > header_line.count(",") else ","
@@ -153,7 +159,9 @@ def _read_csv(raw: bytes) -> list[tuple[int, list[Any]]]:
                 raise FileRefused(_too_many_rows())
             rows.append((number, cells))
     except csv.Error as exc:
-        raise FileRefused(f"El CSV está mal formado (línea {len(rows) + 1}): {exc}.") from None
+        raise FileRefused(
+            _("El CSV está mal formado (línea %(line)s): %(error)s.", line=len(rows) + 1, error=exc)
+        ) from None
     return rows
 
 
@@ -165,15 +173,15 @@ def _read_xlsx(raw: bytes, sheet_name: str | None = None) -> list[tuple[int, lis
             infos = archive.infolist()
             # A zip bomb expands a small upload into gigabytes: refuse before parsing.
             if len(infos) > 10_000 or sum(i.file_size for i in infos) > MAX_XLSX_UNCOMPRESSED:
-                raise FileRefused("El libro de Excel es demasiado grande una vez descomprimido.")
+                raise FileRefused(_("El libro de Excel es demasiado grande una vez descomprimido."))
     except zipfile.BadZipFile:
-        raise FileRefused("El archivo no es un libro de Excel .xlsx válido.") from None
+        raise FileRefused(_("El archivo no es un libro de Excel .xlsx válido.")) from None
     try:
         workbook = load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
     except FileRefused:
         raise
     except Exception:
-        raise FileRefused("No se pudo leer el libro de Excel: ¿está dañado o protegido con contraseña?") from None
+        raise FileRefused(_("No se pudo leer el libro de Excel: ¿está dañado o protegido con contraseña?")) from None
     try:
         named = [ws for ws in workbook.worksheets if sheet_name and ws.title.strip().casefold() == sheet_name]
         sheet = (named or workbook.worksheets)[0]
@@ -185,7 +193,7 @@ def _read_xlsx(raw: bytes, sheet_name: str | None = None) -> list[tuple[int, lis
     except FileRefused:
         raise
     except Exception:
-        raise FileRefused("No se pudo leer la primera hoja del libro de Excel.") from None
+        raise FileRefused(_("No se pudo leer la primera hoja del libro de Excel.")) from None
     finally:
         workbook.close()
     return rows
@@ -280,14 +288,16 @@ def _validate_header(header: list[Any]) -> tuple[dict[str, int], list[str]]:
         if not name:
             continue
         if name not in COLUMNS:
-            problems.append(f"Columna desconocida «{name}». Columnas válidas: {', '.join(COLUMNS)}.")
+            problems.append(
+                _("Columna desconocida «%(name)s». Columnas válidas: %(valid)s.", name=name, valid=", ".join(COLUMNS))
+            )
         elif name in positions:
-            problems.append(f"La columna «{name}» está repetida.")
+            problems.append(_("La columna «%(name)s» está repetida.", name=name))
         else:
             positions[name] = index
     missing = [c for c in REQUIRED_COLUMNS if c not in positions]
     if missing:
-        problems.append("Faltan columnas obligatorias: " + ", ".join(missing) + ".")
+        problems.append(_("Faltan columnas obligatorias: %(names)s.", names=", ".join(missing)))
     return positions, problems
 
 
@@ -307,27 +317,37 @@ def _check_row(
     text = {c: _cell_text(row.get(c)) for c in COLUMNS}
     for column in REQUIRED_COLUMNS:
         if not text[column]:
-            bad(column, "el valor es obligatorio y está vacío.")
+            bad(column, _("el valor es obligatorio y está vacío."))
     for column, value in text.items():
         if "\x00" in value:  # PostgreSQL text cannot hold NUL
-            bad(column, "contiene caracteres de control no permitidos.")
+            bad(column, _("contiene caracteres de control no permitidos."))
             text[column] = value.replace("\x00", "")
 
     label_id = None
     if text["label_code"]:
         label_id = lk.labels.get(text["label_code"].upper())
         if label_id is None:
-            bad("label_code", f"la disquera «{text['label_code'][:20]}» no existe.")
+            bad("label_code", _("la disquera «%(code)s» no existe.", code=text["label_code"][:20]))
         elif actor is not None and permissions.is_territorial(actor) and actor.label_id != label_id:
-            bad("label_code", f"solo puede importar canciones de su propia disquera, no de «{text['label_code']}».")
+            bad(
+                "label_code",
+                _("solo puede importar canciones de su propia disquera, no de «%(code)s».", code=text["label_code"]),
+            )
 
     artist_id = None
     if label_id is not None and text["artist"]:
         artist = lk.artists.get((label_id, _key(text["artist"])))
         if artist is None:
-            bad("artist", f"el artista (equipo) «{text['artist'][:60]}» no existe en la disquera {text['label_code']}.")
+            bad(
+                "artist",
+                _(
+                    "el artista (equipo) «%(artist)s» no existe en la disquera %(label)s.",
+                    artist=text["artist"][:60],
+                    label=text["label_code"],
+                ),
+            )
         elif not artist[1]:
-            bad("artist", f"el artista (equipo) «{text['artist'][:60]}» está inactivo.")
+            bad("artist", _("el artista (equipo) «%(artist)s» está inactivo.", artist=text["artist"][:60]))
         else:
             artist_id = artist[0]
 
@@ -335,9 +355,9 @@ def _check_row(
     if text["album_code"]:
         album = lk.albums.get(text["album_code"].upper())
         if album is None:
-            bad("album_code", f"el álbum (línea temática) «{text['album_code'][:20]}» no existe.")
+            bad("album_code", _("el álbum (línea temática) «%(code)s» no existe.", code=text["album_code"][:20]))
         elif not album[2]:
-            bad("album_code", f"el álbum «{text['album_code']}» está inactivo.")
+            bad("album_code", _("el álbum «%(code)s» está inactivo.", code=text["album_code"]))
             album = None
 
     municipality = None
@@ -347,7 +367,7 @@ def _check_row(
             code = code.zfill(5)  # spreadsheets drop the leading zero of 05001
         municipality = lk.municipalities.get(code)
         if municipality is None:
-            bad("municipality_code", f"el código DANE «{code[:10]}» no corresponde a ningún municipio.")
+            bad("municipality_code", _("el código DANE «%(code)s» no corresponde a ningún municipio.", code=code[:10]))
         elif label_id is not None:
             territory = song_rules.check_territory(
                 actor_role=getattr(actor, "role", None),
@@ -370,9 +390,15 @@ def _check_row(
         if text[column]:
             value = parse_date(row.get(column))
             if value is None:
-                bad(column, f"la fecha «{text[column][:20]}» no es válida (use AAAA-MM-DD o DD/MM/AAAA).")
+                bad(
+                    column,
+                    _("la fecha «%(value)s» no es válida (use AAAA-MM-DD o DD/MM/AAAA).", value=text[column][:20]),
+                )
             elif not plausible_date(value):
-                bad(column, f"la fecha «{text[column][:20]}» está fuera del rango admitido (2000 a 2099).")
+                bad(
+                    column,
+                    _("la fecha «%(value)s» está fuera del rango admitido (2000 a 2099).", value=text[column][:20]),
+                )
             elif column == "planned_start":
                 planned_start = value
             else:
@@ -384,21 +410,30 @@ def _check_row(
     if due is not None:
         season = next((s for s in lk.seasons if s[0] <= due <= s[1]), None)
         if season is None:
-            bad("due_date", f"no hay temporada (vigencia) para la fecha {due:%d/%m/%Y}.")
+            bad("due_date", _("no hay temporada (vigencia) para la fecha %(day)s.", day=f"{due:%d/%m/%Y}"))
 
     state = SongState.PLANNED.value
     if text["state"]:
         state = IMPORTABLE_STATES.get(text["state"].lower())
         if state is None:
-            bad("state", f"el estado «{text['state'][:20]}» no es válido (planned, in_progress o delivered).")
+            bad(
+                "state",
+                _("el estado «%(value)s» no es válido (planned, in_progress o delivered).", value=text["state"][:20]),
+            )
 
     delivered_on = None
     if text["delivered_on"]:
         delivered_on = parse_date(row.get("delivered_on"))
         if delivered_on is None:
-            bad("delivered_on", f"la fecha «{text['delivered_on'][:20]}» no es válida (use AAAA-MM-DD o DD/MM/AAAA).")
+            bad(
+                "delivered_on",
+                _("la fecha «%(value)s» no es válida (use AAAA-MM-DD o DD/MM/AAAA).", value=text["delivered_on"][:20]),
+            )
         elif not plausible_date(delivered_on):
-            bad("delivered_on", f"la fecha «{text['delivered_on'][:20]}» está fuera del rango admitido (2000 a 2099).")
+            bad(
+                "delivered_on",
+                _("la fecha «%(value)s» está fuera del rango admitido (2000 a 2099).", value=text["delivered_on"][:20]),
+            )
         else:
             window = season[4] if season is not None else song_rules.DEFAULT_DECLARATION_WINDOW
             rules(
@@ -409,20 +444,20 @@ def _check_row(
         raw = text["beneficiaries"]
         beneficiaries = ascii_int(raw, maximum=10**12) if raw[:1] != "-" else -1
         if beneficiaries is None:
-            bad("beneficiaries", f"«{raw[:20]}» no es un número entero.")
+            bad("beneficiaries", _("«%(value)s» no es un número entero.", value=raw[:20]))
         else:
             rules(song_rules.check_beneficiaries(beneficiaries, required=False))
     if text["product"]:
         rules(song_rules.check_text("product", text["product"], required=True))
     if state == SongState.DELIVERED.value:
         if not text["delivered_on"]:
-            bad("delivered_on", "una canción entregada necesita la fecha de entrega.")
+            bad("delivered_on", _("una canción entregada necesita la fecha de entrega."))
         if not text["product"]:
-            bad("product", "una canción entregada necesita el producto entregado.")
+            bad("product", _("una canción entregada necesita el producto entregado."))
     elif state is not None:
         for column in ("delivered_on", "product", "beneficiaries"):
             if text[column]:
-                bad(column, "solo aplica a canciones en estado delivered (entregada).")
+                bad(column, _("solo aplica a canciones en estado delivered (entregada)."))
 
     if len(errors) > before:
         return None
@@ -481,7 +516,7 @@ def import_songs(raw: bytes, filename: str, actor: User | None, *, dry_run: bool
     """
     report = SongImportReport(dry_run=dry_run)
     if actor is not None and not permissions.can_import_songs(actor):
-        report.errors.append(RowError(1, "Su rol no permite registrar canciones (solo territorial y coordinación)."))
+        report.errors.append(RowError(1, _("Su rol no permite registrar canciones (solo territorial y coordinación).")))
         return report
     try:
         rows = read_rows(raw, filename)
@@ -489,7 +524,7 @@ def import_songs(raw: bytes, filename: str, actor: User | None, *, dry_run: bool
         report.errors.append(RowError(1, str(exc)))
         return report
     if not rows:
-        report.errors.append(RowError(1, "El archivo está vacío."))
+        report.errors.append(RowError(1, _("El archivo está vacío.")))
         return report
     positions, problems = _validate_header(rows[0][1])
     if problems:
@@ -523,7 +558,7 @@ def import_songs(raw: bytes, filename: str, actor: User | None, *, dry_run: bool
     if not report.errors:
         report.warnings = duplicate_warnings(lines, values)
     if report.rows_read == 0 and not report.errors:
-        report.errors.append(RowError(1, "El archivo no tiene filas de datos después del encabezado."))
+        report.errors.append(RowError(1, _("El archivo no tiene filas de datos después del encabezado.")))
     if report.errors or dry_run:
         return report
 
@@ -557,7 +592,7 @@ def import_songs(raw: bytes, filename: str, actor: User | None, *, dry_run: bool
         # nothing was written; say so instead of failing with a server error.
         db.session.rollback()
         report.errors.append(
-            RowError(1, "Los datos cambiaron mientras se importaba; no se importó nada. Intente de nuevo.")
+            RowError(1, _("Los datos cambiaron mientras se importaba; no se importó nada. Intente de nuevo."))
         )
         return report
     except Exception:
@@ -610,8 +645,12 @@ def duplicate_warnings(lines: list[int], values: list[dict[str, Any]]) -> list[R
             warnings.append(
                 RowError(
                     line,
-                    f"municipality_code: ya hay otra canción del mismo álbum en este municipio a menos de "
-                    f"{DUPLICATE_DAYS} días ({dates[index]:%d/%m/%Y}). Revise que no esté duplicada.",
+                    _(
+                        "municipality_code: ya hay otra canción del mismo álbum en este municipio a menos de "
+                        "%(days)s días (%(day)s). Revise que no esté duplicada.",
+                        days=DUPLICATE_DAYS,
+                        day=f"{dates[index]:%d/%m/%Y}",
+                    ),
                 )
             )
         dates.insert(bisect_left(dates, start), start)
@@ -689,13 +728,15 @@ def import_songs_path(path: str, actor_email: str | None = None) -> SongImportRe
         actor = db.session.scalar(select(User).where(User.email == actor_email.strip().lower()))
         if actor is None or not actor.active:
             report = SongImportReport()
-            report.errors.append(RowError(1, f"No existe un usuario activo con el correo {actor_email}."))
+            report.errors.append(
+                RowError(1, _("No existe un usuario activo con el correo %(email)s.", email=actor_email))
+            )
             return report
     with open(path, "rb") as handle:
         raw = handle.read(MAX_XLSX_UNCOMPRESSED + 1)
     if len(raw) > MAX_XLSX_UNCOMPRESSED:
         report = SongImportReport()
-        report.errors.append(RowError(1, "El archivo supera el tamaño máximo de 50 MB."))
+        report.errors.append(RowError(1, _("El archivo supera el tamaño máximo de 50 MB.")))
         return report
     return import_songs(raw, path, actor)
 

@@ -14,8 +14,9 @@ from typing import Any
 
 from sqlalchemy import and_, func, literal, or_, select
 
-from app.domain import permissions, review_queue
+from app.domain import review_queue
 from app.extensions import db
+from app.i18n import _
 from app.models import DueDateChange, Evidence, Label, PendingChange, Review, Season, Song, SongState, Survey
 
 # An alert for a reviewer's share of a label's reviews: at least this many reviews, more than this share.
@@ -23,10 +24,6 @@ SHARE_MIN_REVIEWS = 4
 SHARE_THRESHOLD = 0.5
 SPLIT_DAYS = 90  # several songs for one municipality within 90 days (any album, cancelled included)
 DEFAULT_DECLARATION_WINDOW = 10  # business days (a Season setting when the scoring issue adds it)
-
-
-def _(message: str, **values) -> str:
-    return permissions._(message, **values)
 
 
 @dataclass(frozen=True)

@@ -20,11 +20,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
-from app.domain import audit, calendar, due_dates, permissions, song_rules, terms
+from app.domain import audit, calendar, due_dates, names, permissions, song_rules, terms
 from app.domain.calendar import business_days_between
 from app.domain.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from app.domain.parsing import DATE_MAX, DATE_MIN, ascii_int, plausible_date
 from app.extensions import db
+from app.i18n import _, _l
 from app.models import Album, Artist, AuditEvent, Department, DueDateChange, Municipality, Song, SongState
 from app.models.base import utcnow
 
@@ -50,14 +51,7 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
     CANCELLED: (),
 }
 
-STATE_NAMES = {
-    PLANNED: "planeada",
-    IN_PROGRESS: "en curso",
-    DELIVERED: "entregada",
-    RETURNED: "devuelta",
-    REVIEWED: "revisada",
-    CANCELLED: "cancelada",
-}
+STATE_NAMES = names.SONG_STATE_NAMES  # lazy strings: str() them where they are shown
 
 # Which fields can be edited (update_song) in each state. Due date: directly only
 # while planned; afterwards through a due-date change request.
@@ -95,25 +89,7 @@ AUDITED_FIELDS = [
     "points",
 ]
 
-FIELD_NAMES = {
-    "artist_id": "artista (equipo)",
-    "album_id": "álbum (línea temática)",
-    "municipality_id": "municipio",
-    "scope": "alcance concertado",
-    "planned_start": "inicio planeado",
-    "due_date": "fecha de compromiso",
-    "diagnosis": "diagnóstico",
-    "action_plan": "plan de acción",
-    "delivered_on": "fecha de entrega",
-    "product": "producto",
-    "beneficiaries": "beneficiarios",
-    "state": "estado",
-    "season_id": "temporada",
-    "label_id": "disquera",
-    "department_id": "departamento",
-    "cancel_reason": "motivo de cancelación",
-    "return_comment": "comentario de devolución",
-}
+FIELD_NAMES = names.SONG_FIELD_NAMES
 
 
 def today() -> date:
@@ -128,7 +104,7 @@ def parse_date(value: Any, field: str, errors: dict[str, list[str]], *, required
     """A ``date`` from a date or an ISO ``YYYY-MM-DD`` string; records an error otherwise."""
     if value is None or value == "":
         if required:
-            errors.setdefault(field, []).append("Este campo es obligatorio.")
+            errors.setdefault(field, []).append(_("Este campo es obligatorio."))
         return None
     parsed: date | None = None
     if isinstance(value, datetime):
@@ -141,10 +117,14 @@ def parse_date(value: Any, field: str, errors: dict[str, list[str]], *, required
         except ValueError:
             pass
     if parsed is None:
-        errors.setdefault(field, []).append("Fecha no válida; use el formato AAAA-MM-DD.")
+        errors.setdefault(field, []).append(_("Fecha no válida; use el formato AAAA-MM-DD."))
     elif not plausible_date(parsed):
         errors.setdefault(field, []).append(
-            f"Fecha fuera del rango admitido ({DATE_MIN:%d/%m/%Y} a {DATE_MAX:%d/%m/%Y})."
+            _(
+                "Fecha fuera del rango admitido (%(low)s a %(high)s).",
+                low=f"{DATE_MIN:%d/%m/%Y}",
+                high=f"{DATE_MAX:%d/%m/%Y}",
+            )
         )
         parsed = None
     return parsed
@@ -156,7 +136,7 @@ def parse_int(
     """An int from an int or a numeric string (never a bool or a float with decimals)."""
     if value is None or value == "":
         if required:
-            errors.setdefault(field, []).append("Este campo es obligatorio.")
+            errors.setdefault(field, []).append(_("Este campo es obligatorio."))
         return None
     number: int | None = None
     if isinstance(value, bool):
@@ -168,13 +148,13 @@ def parse_int(
     elif isinstance(value, str):
         number = ascii_int(value, maximum=10**12)
     if number is None:
-        errors.setdefault(field, []).append("Debe ser un número entero.")
+        errors.setdefault(field, []).append(_("Debe ser un número entero."))
         return None
     if minimum is not None and number < minimum:
-        errors.setdefault(field, []).append(f"Debe ser mayor o igual que {minimum}.")
+        errors.setdefault(field, []).append(_("Debe ser mayor o igual que %(minimum)s.", minimum=minimum))
         return None
     if abs(number) > 2_000_000_000:
-        errors.setdefault(field, []).append("El número es demasiado grande.")
+        errors.setdefault(field, []).append(_("El número es demasiado grande."))
         return None
     return number
 
@@ -186,11 +166,11 @@ def parse_text(value: Any, field: str, errors: dict[str, list[str]], *, required
     elif isinstance(value, str):
         text = value.strip()
     else:
-        errors.setdefault(field, []).append("Debe ser texto.")
+        errors.setdefault(field, []).append(_("Debe ser texto."))
         return None
     if not text:
         if required:
-            errors.setdefault(field, []).append("Este campo es obligatorio.")
+            errors.setdefault(field, []).append(_("Este campo es obligatorio."))
         return None
     problems = song_rules.check_text(field, text, required=required)
     if problems:
@@ -216,7 +196,7 @@ def _is_coordinator(actor: Any) -> bool:
     return permissions.is_coordinator(actor)
 
 
-def _raise_if(errors: dict[str, list[str]], message: str = "Revise los datos marcados.") -> None:
+def _raise_if(errors: dict[str, list[str]], message: str = _("Revise los datos marcados.")) -> None:
     if errors:
         raise ValidationFailed(message, errors)
 
@@ -229,7 +209,7 @@ def _snapshot(song: Song) -> dict[str, Any]:
     return audit.snapshot(song, AUDITED_FIELDS)
 
 
-CONCURRENT_CHANGE = (
+CONCURRENT_CHANGE = _l(
     "Otra persona modificó esta canción al mismo tiempo. Revise los valores actuales e intente de nuevo."
 )
 
@@ -251,8 +231,15 @@ def concurrent_write(song: Song, seen_version: int | None, data: dict[str, Any] 
         db.session.rollback()
         current = db.session.get(Song, song_id)
         if current is None:
-            raise NotFound("La canción ya no existe.") from None
+            raise NotFound(_("La canción ya no existe.")) from None
         raise Conflict(CONCURRENT_CHANGE, _changed_since(current, seen_version or 1, data)) from None
+
+
+def require_version(song: Song, expected_version: int | None, data: dict[str, Any] | None = None) -> None:
+    """A client that saw ``expected_version`` of a song that has moved on gets a 409 listing what
+    changed (issue 19), never a silent overwrite; ``None`` means the client sent no version."""
+    if expected_version is not None and expected_version != song.version:
+        raise Conflict(CONCURRENT_CHANGE, _changed_since(song, expected_version, data))
 
 
 def _record(action: str, song: Song, actor: Any, changes: dict[str, Any], ip: str | None = None) -> None:
@@ -267,7 +254,7 @@ def _artist(artist_id: int | None, errors: dict[str, list[str]]) -> Artist | Non
         return None
     artist = db.session.get(Artist, artist_id)
     if artist is None or not artist.active:
-        errors.setdefault("artist_id", []).append("El artista (equipo) no existe o está inactivo.")
+        errors.setdefault("artist_id", []).append(_("El artista (equipo) no existe o está inactivo."))
         return None
     return artist
 
@@ -277,7 +264,7 @@ def _album(album_id: int | None, errors: dict[str, list[str]]) -> Album | None:
         return None
     album = db.session.get(Album, album_id)
     if album is None or not album.active:
-        errors.setdefault("album_id", []).append("El álbum (línea temática) no existe o está inactivo.")
+        errors.setdefault("album_id", []).append(_("El álbum (línea temática) no existe o está inactivo."))
         return None
     return album
 
@@ -287,7 +274,7 @@ def _municipality(municipality_id: int | None, errors: dict[str, list[str]]) -> 
         return None
     municipality = db.session.get(Municipality, municipality_id)
     if municipality is None:
-        errors.setdefault("municipality_id", []).append("El municipio no existe.")
+        errors.setdefault("municipality_id", []).append(_("El municipio no existe."))
     return municipality
 
 
@@ -298,7 +285,7 @@ def require_can_plan_for_artist(actor: Any, artist_id: Any) -> None:
     if artist is not None:
         permissions.require(
             permissions.can_create_song_for_label(actor, artist.label_id),
-            "Solo puede registrar canciones de los artistas (equipos) de su propia disquera.",
+            _("Solo puede registrar canciones de los artistas (equipos) de su propia disquera."),
         )
 
 
@@ -307,7 +294,7 @@ def _check_territory(actor: Any, artist: Artist, municipality: Municipality, err
     municipality lies in a department of the artist's label (song_rules.check_territory)."""
     permissions.require(
         permissions.can_create_song_for_label(actor, artist.label_id),
-        "Solo puede registrar canciones de los artistas (equipos) de su propia disquera.",
+        _("Solo puede registrar canciones de los artistas (equipos) de su propia disquera."),
     )
     department = db.session.get(Department, municipality.department_id)
     _add(
@@ -359,7 +346,7 @@ def _replaced_song(value: Any, label_id: int, errors: dict[str, list[str]]) -> S
         return None
     replaced = db.session.get(Song, song_id) if 0 < song_id <= MAX_ID else None
     if replaced is None or replaced.label_id != label_id or replaced.state != CANCELLED:
-        errors.setdefault("replaces_id", []).append("Solo se reemplaza una canción cancelada de la misma disquera.")
+        errors.setdefault("replaces_id", []).append(_("Solo se reemplaza una canción cancelada de la misma disquera."))
         return None
     return replaced
 
@@ -372,7 +359,7 @@ def create_song(actor: Any, data: dict[str, Any], *, ip: str | None = None) -> S
     """
     permissions.require(
         permissions.can_plan_songs(actor),
-        "Su rol no permite registrar canciones (solo lectura).",
+        _("Su rol no permite registrar canciones (solo lectura)."),
     )
     errors: dict[str, list[str]] = {}
     artist_id = parse_int(data.get("artist_id"), "artist_id", errors)
@@ -472,26 +459,26 @@ def update_song(
     locking) a song changed by someone else raises Conflict listing what changed.
     Keys present in ``data`` are applied; absent keys are left alone.
     """
-    permissions.require(permissions.can_edit_song(actor, song), "No puede modificar canciones de otra disquera.")
+    permissions.require(permissions.can_edit_song(actor, song), _("No puede modificar canciones de otra disquera."))
     if expected_version is not None and expected_version != song.version:
         raise Conflict(
-            "Otra persona modificó esta canción mientras usted la editaba. Revise los valores actuales.",
+            _("Otra persona modificó esta canción mientras usted la editaba. Revise los valores actuales."),
             _changed_since(song, expected_version, data),
         )
     allowed = EDITABLE_FIELDS.get(song.state, ())
     if not allowed:
         raise ValidationFailed(
-            f"Una canción {STATE_NAMES.get(song.state, song.state)} ya no se puede modificar.",
+            _("Una canción %(state)s ya no se puede modificar.", state=names.song_state_name(song.state)),
             {"state": [song.state]},
         )
     errors: dict[str, list[str]] = {}
     unknown = [k for k in data if k not in FIELD_NAMES and k not in ("version",)]
     for key in unknown:
-        errors.setdefault(key, []).append("Campo desconocido.")
+        errors.setdefault(key, []).append(_("Campo desconocido."))
     for key in data:
         if key in FIELD_NAMES and key not in allowed:
             errors.setdefault(key, []).append(
-                f"No se puede cambiar en estado «{STATE_NAMES.get(song.state, song.state)}»."
+                _("No se puede cambiar en estado «%(state)s».", state=names.song_state_name(song.state))
             )
     _raise_if(errors)
 
@@ -515,9 +502,11 @@ def update_song(
 
     if "due_date" in values and values["due_date"] != song.due_date and song.state != PLANNED:
         raise ValidationFailed(
-            "Después de «planeada» la fecha de compromiso solo cambia con una solicitud de cambio "
-            "aprobada por la coordinación. Use «Solicitar cambio de fecha».",
-            {"due_date": ["Use una solicitud de cambio de fecha de compromiso."]},
+            _(
+                "Después de «planeada» la fecha de compromiso solo cambia con una solicitud de cambio "
+                "aprobada por la coordinación. Use «Solicitar cambio de fecha»."
+            ),
+            {"due_date": [_("Use una solicitud de cambio de fecha de compromiso.")]},
         )
     values = {k: v for k, v in values.items() if getattr(song, k) != v}
     if not values:
@@ -544,7 +533,7 @@ def update_song(
         if artist.label_id != song.label_id:
             permissions.require(
                 permissions.is_coordinator(actor),
-                "Solo la coordinación puede pasar una canción a otra disquera.",
+                _("Solo la coordinación puede pasar una canción a otra disquera."),
             )
         _raise_if(errors)
 
@@ -595,11 +584,18 @@ def allowed_transitions(song: Song) -> tuple[str, ...]:
 
 
 def _state_list(states: tuple[str, ...]) -> str:
-    return ", ".join(f"«{STATE_NAMES.get(s, s)}» ({s})" for s in states) or "ninguno"
+    return ", ".join(f"«{names.song_state_name(s)}» ({s})" for s in states) or str(_("ninguno"))
 
 
 def transition_song(
-    actor: Any, song: Song, to: str, *, ip: str | None = None, expected_version: int | None = None, **fields: Any
+    actor: Any,
+    song: Song,
+    to: str,
+    *,
+    ip: str | None = None,
+    expected_version: int | None = None,
+    recorded_at: datetime | None = None,
+    **fields: Any,
 ) -> Song:
     """Move a song along its life (DESIGN.md §3).
 
@@ -612,43 +608,60 @@ def transition_song(
     - any state before reviewed → cancelled: ``reason`` required.
     - → reviewed: only through the review endpoint.
 
+    ``recorded_at`` (aware) is when a delivery was recorded on a device offline (issue 22): its
+    declaration window counts from it within a bounded sync delay (``song_rules.recording_day``).
+
     Concurrency (issue 19): with ``expected_version`` a song changed since is a 409 listing
     what changed; a transition to the state the song is already in (someone else just made
     it) and a write that loses a race are 409 too.
     """
     if not isinstance(to, str) or to not in STATE_NAMES:
         raise ValidationFailed(
-            "Estado de destino desconocido.",
-            {"to": [f"Use uno de: {', '.join(STATE_NAMES)}."]},
+            _("Estado de destino desconocido."),
+            {"to": [_("Use uno de: %(states)s.", states=", ".join(STATE_NAMES))]},
         )
     if to == REVIEWED:
         raise ValidationFailed(
-            "Una canción pasa a «revisada» solo cuando la coordinación registra la revisión (rúbrica).",
-            {"to": ["Use la revisión de la coordinación (POST /api/v1/songs/ID/review)."]},
+            _("Una canción pasa a «revisada» solo cuando la coordinación registra la revisión (rúbrica)."),
+            {"to": [_("Use la revisión de la coordinación (POST /api/v1/songs/ID/review).")]},
         )
     if to == RETURNED:
         # One rule, one place: reviews.return_song decides (who may return, from which state,
         # and the 409 for a song that is not delivered), whichever path the request took.
-        permissions.require(permissions.can_view_song(actor, song), "No puede ver esta canción.")
+        permissions.require(permissions.can_view_song(actor, song), _("No puede ver esta canción."))
         from app.domain import reviews  # reviews imports lifecycle: imported here
 
         comment = fields.get("comment") or fields.get("return_comment")
         return reviews.return_song(actor, song, comment, ip=ip)
 
-    permissions.require(permissions.can_edit_song(actor, song), "No puede modificar canciones de otra disquera.")
-    if expected_version is not None and expected_version != song.version:
-        raise Conflict(CONCURRENT_CHANGE, _changed_since(song, expected_version, fields))
+    permissions.require(permissions.can_edit_song(actor, song), _("No puede modificar canciones de otra disquera."))
+    require_version(song, expected_version, fields)
     if to == song.state:
         raise Conflict(
-            f"La canción ya está «{STATE_NAMES.get(to)}»: otra persona acaba de hacer este cambio.",
+            _(
+                "La canción ya está «%(state)s»: otra persona acaba de hacer este cambio.",
+                state=names.song_state_name(to),
+            ),
             _changed_since(song, max(1, song.version - 1)),
         )
     allowed = tuple(s for s in allowed_transitions(song) if s != REVIEWED)
     if to not in allowed:
         raise ValidationFailed(
-            f"No se puede pasar de «{STATE_NAMES.get(song.state)}» a «{STATE_NAMES.get(to)}». "
-            f"Desde «{STATE_NAMES.get(song.state)}» se permite: {_state_list(allowed)}.",
-            {"to": [f"Estado actual: {song.state}; permitidos: {', '.join(allowed) or 'ninguno'}."]},
+            _(
+                "No se puede pasar de «%(current)s» a «%(to)s». Desde «%(current)s» se permite: %(allowed)s.",
+                current=names.song_state_name(song.state),
+                to=names.song_state_name(to),
+                allowed=_state_list(allowed),
+            ),
+            {
+                "to": [
+                    _(
+                        "Estado actual: %(state)s; permitidos: %(allowed)s.",
+                        state=song.state,
+                        allowed=", ".join(allowed) or _("ninguno"),
+                    )
+                ]
+            },
         )
 
     errors: dict[str, list[str]] = {}
@@ -674,16 +687,20 @@ def transition_song(
             if beneficiaries_raw in (None, "") and song.state == RETURNED:
                 beneficiaries_raw = song.beneficiaries
             beneficiaries = _beneficiaries(beneficiaries_raw, errors)
-            delivered_on, earlier, problems = _delivery_date(actor, song, delivered_on, fields.get("request_earlier"))
+            recorded_on, clock_problems = song_rules.recording_day(recorded_at, today=today(), now=utcnow())
+            _add(errors, clock_problems)
+            delivered_on, earlier, problems = _delivery_date(
+                actor, song, delivered_on, fields.get("request_earlier"), recorded_on
+            )
             _add(errors, problems)
             if not song.evidence:
                 errors.setdefault("evidence", []).append(
-                    "Adjunte al menos una evidencia (acta, fotos o PDF) antes de entregar."
+                    _("Adjunte al menos una evidencia (acta, fotos o PDF) antes de entregar.")
                 )
             from app.domain.surveys import clean_contact
 
             contact = clean_contact(fields, errors)
-            _raise_if(errors, "No se puede registrar la entrega: revise los datos marcados.")
+            _raise_if(errors, _("No se puede registrar la entrega: revise los datos marcados."))
             for key, value in contact.items():
                 if value is not None:  # a re-delivery keeps the contact on record unless a new one is given
                     setattr(song, key, value)
@@ -702,7 +719,7 @@ def transition_song(
                 issue_survey_nonce(song)
         elif to == CANCELLED:
             reason = parse_text(fields.get("reason") or fields.get("cancel_reason"), "reason", errors)
-            _raise_if(errors, "Indique el motivo de la cancelación.")
+            _raise_if(errors, _("Indique el motivo de la cancelación."))
             song.cancel_reason = reason
             song.cancelled_on = today()
             # After the committed due date a cancellation counts as late (T = 0) unless a
@@ -713,6 +730,8 @@ def transition_song(
         terms.refresh_song_terms(song)
     changes = audit.changes_between(before, _snapshot(song))
     changes["version"] = [before_version, song.version]
+    if recorded_at is not None and to == DELIVERED:
+        changes["recorded_on_device"] = [None, recorded_at.isoformat()]
     _record("song_transition", song, actor, changes, ip)
     due_dates.close_pending_of_final_song(song, actor, ip)  # cancelled: nothing left to decide
     if to == DELIVERED:  # in turn to an eligible coordinator (DESIGN.md §9)
@@ -728,22 +747,23 @@ def transition_song(
     return song
 
 
-def _delivery_date(actor: Any, song: Song, delivered_on: date | None, request_earlier: Any):
+def _delivery_date(actor: Any, song: Song, delivered_on: date | None, request_earlier: Any, recorded_on: date):
     """``(date recorded, earlier date asked for or None, problems)`` for a delivery (DESIGN.md §3).
 
-    A declared date before the season's declaration window needs a coordinator's approval: a
-    coordinator records it directly; a team that asks (``request_earlier``) has the delivery
-    recorded today, measured at today's date, with the earlier date pending until a coordinator
-    approves it (``four_eyes`` kind ``earlier_delivery``); otherwise it is refused."""
+    A declared date before the season's declaration window (counted back from ``recorded_on``, the
+    day the delivery counts as recorded) needs a coordinator's approval: a coordinator records it
+    directly; a team that asks (``request_earlier``) has the delivery measured at ``recorded_on``,
+    with the earlier date pending until a coordinator approves it (``four_eyes`` kind
+    ``earlier_delivery``); otherwise it is refused."""
     rules = {
-        "today": today(),
+        "today": recorded_on,
         "window_days": song.season.declaration_window_days,
         "returned_on": song.returned_on if song.state == RETURNED else None,
     }
     problems = song_rules.check_delivery_date(delivered_on, coordinator=_is_coordinator(actor), **rules)
     asked = request_earlier is True or str(request_earlier).strip().lower() in ("1", "true", "on", "y", "yes")
     if problems and asked and not song_rules.check_delivery_date(delivered_on, coordinator=True, **rules):
-        return today(), delivered_on, []  # only the window stood in the way
+        return recorded_on, delivered_on, []  # only the window stood in the way
     return delivered_on, None, problems
 
 
@@ -804,23 +824,26 @@ def request_due_date_change(
     actor: Any, song: Song, proposed_due: Any, reason: Any, *, ip: str | None = None
 ) -> DueDateChange:
     """Ask a coordinator to move the due date of a song past ``planned`` (DESIGN.md §3)."""
-    permissions.require(permissions.can_edit_song(actor, song), "No puede modificar canciones de otra disquera.")
+    permissions.require(permissions.can_edit_song(actor, song), _("No puede modificar canciones de otra disquera."))
     if song.state == PLANNED:
         raise ValidationFailed(
-            "Mientras la canción está planeada, la fecha de compromiso se cambia editándola directamente.",
-            {"proposed_due": ["Edite la canción."]},
+            _("Mientras la canción está planeada, la fecha de compromiso se cambia editándola directamente."),
+            {"proposed_due": [_("Edite la canción.")]},
         )
     if song.state not in DUE_CHANGE_STATES:
         raise ValidationFailed(
-            f"Una canción {STATE_NAMES.get(song.state)} no admite cambios de fecha de compromiso.",
-            {"proposed_due": [f"Estado actual: {song.state}."]},
+            _(
+                "Una canción %(state)s no admite cambios de fecha de compromiso.",
+                state=names.song_state_name(song.state),
+            ),
+            {"proposed_due": [_("Estado actual: %(state)s.", state=song.state)]},
         )
     errors: dict[str, list[str]] = {}
     proposed = parse_date(proposed_due, "proposed_due", errors)
     text = parse_text(reason, "reason", errors)
     if proposed is not None:
         if proposed == song.due_date:
-            errors.setdefault("proposed_due", []).append("Es la misma fecha de compromiso actual.")
+            errors.setdefault("proposed_due", []).append(_("Es la misma fecha de compromiso actual."))
         else:
             # The coordinator's approval covers a date past the album's maximum duration.
             for problem in song_rules.check_due_date(song.planned_start, proposed, coordinator=True):
@@ -829,8 +852,8 @@ def request_due_date_change(
     terms.season_for(proposed)  # a season must exist for the new date
     if pending_due_date_change(song) is not None:
         raise Conflict(
-            "Ya hay una solicitud de cambio de fecha pendiente para esta canción.",
-            {"proposed_due": ["Espere la decisión de la coordinación."]},
+            _("Ya hay una solicitud de cambio de fecha pendiente para esta canción."),
+            {"proposed_due": [_("Espere la decisión de la coordinación.")]},
         )
     change = DueDateChange(
         song=song,
@@ -855,7 +878,7 @@ def request_due_date_change(
 def get_due_date_change(change_id: int) -> DueDateChange:
     change = db.session.get(DueDateChange, change_id) if 0 < change_id <= MAX_ID else None
     if change is None:
-        raise NotFound("La solicitud de cambio de fecha no existe.")
+        raise NotFound(_("La solicitud de cambio de fecha no existe."))
     return change
 
 
@@ -869,10 +892,10 @@ def decide_due_date_change(
     """
     permissions.refuse_if(permissions.due_date_decision_refusal(actor, change))
     if change.status != "pending":
-        raise Conflict("Esta solicitud ya fue decidida.", {"status": [change.status]})
+        raise Conflict(_("Esta solicitud ya fue decidida."), {"status": [change.status]})
     errors: dict[str, list[str]] = {}
     note = parse_text(comment, "comment", errors, required=not approve)
-    _raise_if(errors, "Explique el motivo del rechazo.")
+    _raise_if(errors, _("Explique el motivo del rechazo."))
     song = change.song
     change.status = "approved" if approve else "rejected"
     change.decided_by_id = _actor_id(actor)
@@ -889,7 +912,10 @@ def decide_due_date_change(
     if approve:
         if song.state not in DUE_CHANGE_STATES:
             raise ValidationFailed(
-                f"La canción ya está {STATE_NAMES.get(song.state)}; no se puede cambiar su fecha.",
+                _(
+                    "La canción ya está %(state)s; no se puede cambiar su fecha.",
+                    state=names.song_state_name(song.state),
+                ),
                 {"status": [song.state]},
             )
         before = _snapshot(song)
@@ -935,15 +961,15 @@ def _check_late_cancellation(actor: Any, song: Song, reason: Any, comment: Any) 
     permissions.refuse_if(permissions.late_cancellation_refusal(actor, song))
     if song.state != CANCELLED or not song.cancelled_late:
         raise Conflict(
-            permissions._("Solo se aprueba una canción cancelada después de su fecha de compromiso."),
+            _("Solo se aprueba una canción cancelada después de su fecha de compromiso."),
             {"state": [song.state]},
         )
     if song.late_cancel_reason is not None:
-        raise Conflict(permissions._("Esta cancelación tardía ya fue aprobada."), {"reason": [song.late_cancel_reason]})
+        raise Conflict(_("Esta cancelación tardía ya fue aprobada."), {"reason": [song.late_cancel_reason]})
     errors: dict[str, list[str]] = {}
     _add(errors, song_rules.check_late_cancel_reason(reason))
     note = parse_text(comment, "comment", errors, required=False)
-    _raise_if(errors, permissions._("Revise los datos marcados."))
+    _raise_if(errors, _("Revise los datos marcados."))
     return note
 
 
@@ -951,7 +977,7 @@ def _apply_late_cancellation(confirmer: Any, change) -> None:
     """Four eyes confirmed: the late cancellation asked by ``change.requested_by`` is approved now."""
     song = change.song
     if song is None:
-        raise Conflict(permissions._("La canción ya no existe."))
+        raise Conflict(_("La canción ya no existe."))
     requester = change.requested_by
     reason, comment = change.payload.get("reason"), change.payload.get("comment")
     _check_late_cancellation(requester, song, reason, comment)  # still true when confirmed
@@ -982,9 +1008,9 @@ def get_song(actor: Any, song_id: int) -> Song:
     """The song if it exists (404) and the actor may see it (403)."""
     song = db.session.get(Song, song_id) if 0 < song_id <= MAX_ID else None
     if song is None:
-        raise NotFound("La canción no existe.")
+        raise NotFound(_("La canción no existe."))
     if not permissions.can_view_song(actor, song):
-        raise PermissionDenied("Esta canción es de otra disquera.")
+        raise PermissionDenied(_("Esta canción es de otra disquera."))
     return song
 
 

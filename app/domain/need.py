@@ -25,9 +25,9 @@ from sqlalchemy import select
 
 from app.domain import audit, coverage
 from app.domain.categories import InForce
-from app.domain.coverage import _
 from app.domain.errors import ValidationFailed
 from app.extensions import db
+from app.i18n import _
 from app.models import MunicipalIndicator, Municipality, NeedWeights
 
 CAPACITY_NEED = {"G5": 1.0, "G4": 0.5, "G3": 0.0, "G2": 0.0, "G1": 0.0, "C": 0.0}

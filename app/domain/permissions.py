@@ -24,20 +24,11 @@ from __future__ import annotations
 from typing import Any
 
 from app.domain.errors import PermissionDenied
+from app.i18n import _
 from app.models import Role, SongState
 
 ALL_ROLES = tuple(r.value for r in Role)
 FINAL_STATES = (SongState.REVIEWED.value, SongState.CANCELLED.value)
-
-
-def _(message: str, **values) -> str:
-    """gettext inside a request; the Spanish source text otherwise (CLI, jobs, tests)."""
-    from flask import has_request_context
-    from flask_babel import gettext
-
-    if has_request_context():
-        return gettext(message, **values)
-    return message % values if values else message
 
 
 # --------------------------------------------------------------------------- roles

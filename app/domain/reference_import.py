@@ -28,10 +28,10 @@ from typing import Any
 from sqlalchemy import bindparam, select, update
 
 from app.domain import audit
-from app.domain.coverage import _  # gettext in a request, the Spanish text elsewhere
 from app.domain.coverage import fold as accent_fold
 from app.domain.parsing import ascii_int
 from app.extensions import db
+from app.i18n import _
 from app.models import MunicipalCategory, Municipality
 from app.models.territory import CAPACITY_GROUPS, CATEGORIES
 

@@ -23,14 +23,11 @@ from app.domain import audit, permissions
 from app.domain.calendar import add_business_days, business_days_between
 from app.domain.errors import Conflict, ValidationFailed
 from app.extensions import db
+from app.i18n import _
 from app.models import Album, Department, Label, Municipality, Role, Season, Song, SongState, Survey, User
 from app.models.base import utcnow
 
 DEFAULT_SLA = 10
-
-
-def _(message: str, **values) -> str:
-    return permissions._(message, **values)
 
 
 # --------------------------------------------------------------------------- service level

@@ -18,9 +18,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from flask_babel import gettext
-
-from app.domain import audit, calendar, due_dates
+from app.domain import audit, calendar, due_dates, names
 from app.domain.calendar import business_days_between
 from app.domain.calendar import today as calendar_today
 from app.domain.errors import Conflict, ValidationFailed
@@ -28,6 +26,7 @@ from app.domain.parsing import ascii_int
 from app.domain.permissions import refuse_if, review_refusal
 from app.domain.terms import refresh_song_terms
 from app.extensions import db
+from app.i18n import _
 from app.models import Review, Song, SongState
 
 # API/form name → Review column.
@@ -39,15 +38,6 @@ CRITERIA: dict[str, str] = {
 }
 TERM_FIELDS = ["state", "late_business_days", "timeliness", "review_score", "satisfaction", "quality", "points"]
 COMMENT_MAX = 5000
-
-
-def _(message: str, **values) -> str:
-    """gettext inside a request; the Spanish source text otherwise (CLI, jobs, tests)."""
-    from flask import has_request_context
-
-    if has_request_context():
-        return gettext(message, **values)
-    return message % values if values else message
 
 
 def today_bogota() -> date:
@@ -67,15 +57,7 @@ def require_reviewer(actor: Any, song: Song) -> None:
 
 
 def state_name(state: str) -> str:
-    names = {
-        "planned": _("planeada"),
-        "in_progress": _("en curso"),
-        "delivered": _("entregada"),
-        "returned": _("devuelta"),
-        "reviewed": _("revisada"),
-        "cancelled": _("cancelada"),
-    }
-    return names.get(state, state)
+    return names.song_state_name(state)
 
 
 def validate_scores(scores: Any) -> dict[str, int]:

@@ -23,16 +23,16 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from flask import current_app, has_app_context, has_request_context
-from flask_babel import gettext
+from flask import current_app, has_app_context
 from sqlalchemy import event, exists, func, inspect, select
 from sqlalchemy.orm import Session
 
-from app.domain import audit, permissions
+from app.domain import audit, names, permissions
 from app.domain.calendar import is_business_day, today
 from app.domain.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
 from app.domain.parsing import ascii_int
 from app.extensions import db
+from app.i18n import _
 from app.models import ChartSnapshot, Playlist, Season, Song
 from app.models.base import utcnow
 from app.models.catalogue import SEASON_STATES
@@ -42,28 +42,11 @@ YEAR_MIN, YEAR_MAX = 2000, 2100
 DEFAULT_OPENS_ON = (10, 1)  # the next season opens by itself on 1 October
 
 
-def _(message: str, **values) -> str:
-    """gettext inside a request; the Spanish text elsewhere (CLI, scheduler, tests)."""
-    if has_request_context():
-        return gettext(message, **values)
-    return message % values if values else message
-
-
-def _l(message: str) -> str:
-    """Marks a string for extraction; ``_`` translates it where it is shown."""
-    return message
-
-
-STATE_NAMES = {
-    "planning": _l("En planeación"),
-    "open": _l("Abierta"),
-    "closing": _l("En cierre"),
-    "closed": _l("Cerrada"),
-}
+STATE_NAMES = names.SEASON_STATE_NAMES
 
 
 def state_name(state: str) -> str:
-    return _(STATE_NAMES[state])
+    return names.season_state_name(state)
 
 
 # --------------------------------------------------------------------------- one year parser, one resolver

@@ -25,6 +25,7 @@ from app.domain.calendar import today
 from app.domain.errors import DomainError, ValidationFailed
 from app.domain.parsing import ascii_int
 from app.extensions import db
+from app.i18n import _
 from app.models import Department, Municipality, Season, Song
 from app.models.songs import OPEN_STATES, SONG_STATES
 
@@ -49,7 +50,7 @@ def _positive_int(raw: str, key: str, errors: dict[str, list[str]], *, maximum: 
         return None
     value = ascii_int(raw, minimum=1, maximum=maximum)
     if value is None:
-        errors.setdefault(key, []).append("Debe ser un número entero positivo.")
+        errors.setdefault(key, []).append(_("Debe ser un número entero positivo."))
     return value
 
 
@@ -71,42 +72,44 @@ def clean_params(params: Any) -> dict[str, Any]:
     department = _param(params, "department")
     if department:
         if not re.fullmatch(r"\d{2}", department):
-            errors.setdefault("department", []).append("Código DANE de departamento no válido (2 dígitos).")
+            errors.setdefault("department", []).append(_("Código DANE de departamento no válido (2 dígitos)."))
         else:
             out["department"] = department
     municipality = _param(params, "municipality")
     if municipality:
         if not re.fullmatch(r"\d{5}", municipality):
-            errors.setdefault("municipality", []).append("Código DANE de municipio no válido (5 dígitos).")
+            errors.setdefault("municipality", []).append(_("Código DANE de municipio no válido (5 dígitos)."))
         else:
             out["municipality"] = municipality
     state = _param(params, "state")
     if state:
         if state not in SONG_STATES:
-            errors.setdefault("state", []).append(f"Estado no válido; use uno de: {', '.join(SONG_STATES)}.")
+            errors.setdefault("state", []).append(
+                _("Estado no válido; use uno de: %(states)s.", states=", ".join(SONG_STATES))
+            )
         else:
             out["state"] = state
     overdue = _param(params, "overdue").lower()
     if overdue in TRUE:
         out["overdue"] = True
     elif overdue not in FALSE:
-        errors.setdefault("overdue", []).append("Use 1 (sí) o 0 (no).")
+        errors.setdefault("overdue", []).append(_("Use 1 (sí) o 0 (no)."))
     q = _param(params, "q")
     if q:
         if len(q) > MAX_Q:
-            errors.setdefault("q", []).append(f"Máximo {MAX_Q} caracteres.")
+            errors.setdefault("q", []).append(_("Máximo %(n)s caracteres.", n=MAX_Q))
         else:
             out["q"] = q
     sort = _param(params, "sort")
     if sort:
         if sort.lstrip("-") not in SORTS:
             errors.setdefault("sort", []).append(
-                f"Orden no válido; use uno de: {', '.join(SORTS)} (con - para invertir)."
+                _("Orden no válido; use uno de: %(sorts)s (con - para invertir).", sorts=", ".join(SORTS))
             )
         else:
             out["sort"] = sort
     if errors:
-        raise ValidationFailed("Hay filtros no válidos: " + ", ".join(errors) + ".", errors)
+        raise ValidationFailed(_("Hay filtros no válidos: %(names)s.", names=", ".join(errors)), errors)
     return out
 
 

@@ -14,6 +14,7 @@ import tempfile
 from pathlib import Path
 
 from app.domain.errors import DomainError
+from app.i18n import _
 
 DISK_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
 
@@ -47,13 +48,15 @@ def write_atomically(target: Path, data: bytes) -> Path:
     except OSError as exc:
         if exc.errno in DISK_FULL:
             raise StorageFull(
-                "El servidor no tiene espacio para guardar el archivo. No se guardó nada; "
-                "intente más tarde o avise a la administración.",
-                {"file": ["Sin espacio en el servidor."]},
+                _(
+                    "El servidor no tiene espacio para guardar el archivo. No se guardó nada; "
+                    "intente más tarde o avise a la administración."
+                ),
+                {"file": [_("Sin espacio en el servidor.")]},
             ) from None
         raise StorageUnavailable(
-            "El servidor no pudo guardar el archivo en este momento. No se guardó nada; intente de nuevo.",
-            {"file": ["Almacenamiento no disponible."]},
+            _("El servidor no pudo guardar el archivo en este momento. No se guardó nada; intente de nuevo."),
+            {"file": [_("Almacenamiento no disponible.")]},
         ) from None
     finally:
         if tmp is not None:

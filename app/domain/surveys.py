@@ -17,22 +17,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app, url_for
-from flask_babel import gettext
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
+from app.i18n import _
 from app.models import Song
 from app.models.base import utcnow
 
 SALT = "sinfonia-survey-link"
-
-
-def _(message: str, **values) -> str:
-    """gettext inside a request; the Spanish source text otherwise (CLI, jobs, tests)."""
-    from flask import has_request_context
-
-    if has_request_context():
-        return gettext(message, **values)
-    return message % values if values else message
 
 
 def _serializer() -> URLSafeTimedSerializer:
