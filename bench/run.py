@@ -6,6 +6,7 @@ Examples::
     python -m bench --songs 1000000 --db sqlite,postgres
     python -m bench --songs 1000000 --build-only      # just build (or find) the datasets
     python -m bench --steps recompute,http            # only some measurements
+    python -m bench --songs 1000000 --steps homes     # each role's home, warm, in process (issue 18)
 
 Results are merged into BENCHMARKS.json by (database, songs), so runs at different sizes
 accumulate; BENCHMARKS.md is regenerated between its bench markers from that file.
@@ -25,7 +26,7 @@ from bench import machine, report
 from bench.common import DATA_DIR, dataset_key, run_worker
 from bench.http_load import run_http
 
-STEPS = ("recompute", "naive", "http", "import")
+STEPS = ("recompute", "naive", "homes", "http", "import")
 
 
 def log(message: str) -> None:
@@ -166,6 +167,14 @@ def measure(db: str, args, base_pg: str | None, results: dict, entry_key: str) -
         else:
             entry["naive"] = {"skipped": f"above --naive-max {args.naive_max:,} songs (see the 100,000-song run)"}
         report.save(results, [entry_key])
+    if "homes" in steps:
+        log(f"{db}: each role's home, in process, {args.home_reps} warm requests each …")
+        entry["homes"] = run_worker("homes", "--url", url, "--reps", str(args.home_reps), timeout=3600)
+        log(
+            f"{db}: homes → "
+            + ", ".join(f"{k} p95={v.get('p95_ms')}" for k, v in entry["homes"].items() if isinstance(v, dict))
+        )
+        report.save(results, [entry_key])
     if "http" in steps:
         log(f"{db}: HTTP under gunicorn, {args.clients} clients …")
         prep = run_worker("prepare", "--url", url, "--surveys", str(args.requests // 2 + 11))
@@ -214,6 +223,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--steps", default=",".join(STEPS), help=f"comma list of {', '.join(STEPS)}")
     parser.add_argument("--reps", type=int, default=3, help="repetitions of the recompute and of the floor")
+    parser.add_argument("--home-reps", type=int, default=30, help="warm requests per role's home (homes step)")
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--requests", type=int, default=1000, help="requests per HTTP scenario")
     parser.add_argument("--time-cap", type=float, default=30.0, help="seconds per HTTP scenario at most")

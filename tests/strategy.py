@@ -2,7 +2,7 @@
 
 Two labels do the same real work: HONEST records it as it happened, GAMING uses a
 lever (volume of weak songs, an import without evidence, a backdated delivery, a
-late cancellation, far-off or weekend due dates, a re-delivery dated before its
+device clock set back for an offline delivery, a late cancellation, far-off or weekend due dates, a re-delivery dated before its
 return …). Everything goes through the public JSON API and the song import, as a
 clever team would, with a controllable Bogotá "today" (``Sim.on(day)``). When the
 product refuses a gaming action (4xx), the helper records that and the team does
@@ -24,12 +24,14 @@ from __future__ import annotations
 
 import csv
 import io
+import uuid
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, time
 from typing import Any
 
 from app.domain import charts
 from app.domain.accounts import hash_password
+from app.domain.calendar import BOGOTA
 from app.extensions import db
 from app.models import Album, Artist, Department, Label, Municipality, Playlist, Season, User
 
@@ -187,6 +189,38 @@ class Sim:
                 return response.get_json()
             self._refused(song, f"deliver declared {declared} on {day}: {response.status_code}")
         return self._ok(self.deliver_response(song, day, **kw), "deliver")
+
+    def deliver_offline_response(self, song: dict, recorded: date, declared: date):
+        """Sync a delivery recorded offline: the device says it was recorded on ``recorded``
+        (10:00 in Bogotá, by its clock) and declares ``declared`` (issue 22)."""
+        fresh = self.song(song["id"])  # (read as the coordinator: before the team signs in)
+        client = self._team_client(song)
+        body = {
+            "draft_id": str(uuid.uuid4()),
+            "recorded_at": datetime.combine(recorded, time(10, 0), tzinfo=BOGOTA).isoformat(),
+            "version": str(fresh["version"]),
+            "delivered_on": declared.isoformat(),
+            "product": "Plan de acción",
+            "beneficiaries": "12",
+            "file": [(io.BytesIO(PDF), "acta.pdf")],
+        }
+        return client.post(
+            f"/api/v1/songs/{song['id']}/offline-deliveries", data=body, content_type="multipart/form-data"
+        )
+
+    def deliver_offline(self, song: dict, synced: date, *, done: date, recorded: date | None = None) -> dict:
+        """Work done on ``done``, recorded offline and synced on ``synced``. An honest device
+        records ``done``; a gaming one sets its clock back to ``recorded`` and declares that
+        day. When the product refuses it, the team syncs the truth (and the refusal is noted)."""
+        self.on(synced)
+        if song["state"] == "planned":
+            song = self.start(song)
+        if recorded is not None and recorded != done:
+            response = self.deliver_offline_response(song, recorded, recorded)
+            if response.status_code < 300:
+                return response.get_json()["song"]
+            self._refused(song, f"offline delivery recorded {recorded} synced {synced}: {response.status_code}")
+        return self._ok(self.deliver_offline_response(song, done, done), "offline delivery")["song"]
 
     def review(self, song: dict, scores: tuple[int, int, int, int], *, reviewer: User | None = None) -> dict:
         body = dict(zip(("pertinence", "rigour", "usefulness", "evidence"), scores, strict=True))

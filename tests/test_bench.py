@@ -186,7 +186,8 @@ def test_bench_smoke_run_at_200_songs(tmp_path):
         "PYTHONPATH": str(ROOT),
     }
     env.pop("BENCH_DATABASE_URL", None)
-    command = [sys.executable, "-m", "bench", "--songs", "200", "--steps", "recompute,naive", "--reps", "1"]
+    command = [sys.executable, "-m", "bench", "--songs", "200", "--steps", "recompute,naive,homes", "--reps", "1"]
+    command += ["--home-reps", "2"]
     proc = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     results = json.loads((tmp_path / "BENCHMARKS.json").read_text(encoding="utf-8"))
@@ -199,8 +200,12 @@ def test_bench_smoke_run_at_200_songs(tmp_path):
         assert recompute["recompute_s"] > 0 and recompute["peak_rss_mb"] > 0
         assert run["naive"]["labels_compared_with_snapshot"] > 0
         assert run["naive"]["max_abs_difference_vs_snapshot"] <= 1e-9
+    for role in ("territorial", "coordinator", "manager", "admin"):  # issue 18: each home, warm
+        home = run["homes"][role]
+        assert home["median_ms"] > 0 and home["statements"] > 0 and home["cold_ms"] > 0, run["homes"]
     md = (tmp_path / "BENCHMARKS.md").read_text(encoding="utf-8")
     assert "<!-- bench:start -->" in md and "SQLite · 200" in md
+    assert "Each role's home, warm (in process)" in md and "| SQLite · 200 | coordinator |" in md
     # Second run: the dataset is reused, not re-seeded; an index it lacks is created in place,
     # one the models no longer declare is dropped.
     import sqlite3

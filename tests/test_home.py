@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from app.domain import charts, home
+from app.domain import calendar, charts, home
 from app.domain import imports as import_domain
 from app.extensions import db
 from app.models import DueDateChange, PendingChange, Season, User
@@ -68,16 +68,21 @@ def test_territorial_home_lists_what_the_team_must_act_on(world, songs):
     assert data.standing is None  # no snapshot yet
 
 
-def test_territorial_home_shows_rank_next_badge_and_own_row(client, auth, world, songs):
+def test_territorial_home_shows_rank_next_badge_and_own_row(client, auth, world, songs, monkeypatch):
     charts.recompute_charts(world.season, as_of=TODAY)
     standing = home.label_standing(world.season, world.label_a.id)
     assert standing.entry.rank == 1 and standing.labels == 2
     assert standing.next_badge["badge"] in ("gold", "full_playlist")
     auth.login(world.territorial_a)
+    monkeypatch.setattr(calendar, "today", lambda: TODAY)  # the page as on 1 April 2024
     page = client.get("/").get_data(as_text=True)
     assert 'class="own-row" aria-current="true"' in page
     assert "Puesto 1 de 2" in page
     assert "Próximo logro" in page
+    # The label's pace counts credited songs only: 1 credited by 1 April (92 days) → ~4 of 30 in the year.
+    pace = home.territorial_home(world.territorial_a, TODAY).pace
+    assert (pace.credited, pace.target) == (1, 30) and pace.projected_progress < 0.2
+    assert "Al ritmo actual" in page and "solo cuentan las acreditadas" in page
     assert "Falta el acta firmada" in page
     assert "enlace vencido" in page
     assert page.count('class="own-row"') == 1

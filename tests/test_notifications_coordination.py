@@ -204,6 +204,26 @@ def test_the_municipal_contact_gets_the_invitation_and_one_reminder(world, inbox
     assert not db.session.scalars(select(Notification.user_id).where(Notification.email.is_not(None))).first()
 
 
+def test_a_delivery_with_a_contact_queues_the_invitation_in_its_own_request(app, client, auth, world, inbox):
+    from tests.test_permissions_matrix import _evidence
+
+    w = world
+    off(w.coordinator, "integrity_alert")
+    song = make_song(w, state="in_progress")
+    _evidence(app, song, w.territorial_a)
+    db.session.commit()
+    auth.login(w.territorial_a)
+    body = {"to": "delivered", "delivered_on": "2024-04-01", "product": "Acta", "beneficiaries": 3}
+    body |= {"contact_name": "Luz Díaz", "contact_email": "planeacion@amalfi.gov.co"}
+    assert client.post(f"/api/v1/songs/{song.id}/transitions", json=body).status_code == 200
+    db.session.expire_all()
+    (queued,) = db.session.scalars(select(Notification).where(Notification.kind == "survey_invitation"))
+    assert queued.mail_status == "pending" and queued.email == "planeacion@amalfi.gov.co"
+    run(datetime.now(UTC))
+    (invitation,) = inbox.to("planeacion@amalfi.gov.co")
+    assert "Hola, Luz Díaz:" in _bodies(invitation)[0]
+
+
 def test_no_reminder_once_answered_and_nothing_for_the_contact_without_mail(app, world, inbox):
     w = world
     off(w.coordinator, "integrity_alert")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 
@@ -56,6 +56,56 @@ def test_declaration_window_counts_business_days_back_from_today():
     assert song_rules.check_delivery_date(date(2024, 5, 28), today=TODAY, coordinator=True) == []
     assert song_rules.check_delivery_date(date(2024, 6, 15), today=TODAY, coordinator=True) != []  # future
     assert song_rules.check_delivery_date(TODAY, today=TODAY, window_days=0) == []
+
+
+def _bogota(day: date, hour: int, minute: int = 0):
+    return datetime.combine(day, time(hour, minute), tzinfo=calendar.BOGOTA)
+
+
+NOW = _bogota(TODAY, 15)  # the server's clock: Fri 14/06/2024 15:00 in Bogotá
+
+
+def test_offline_delivery_counts_from_the_device_day_within_the_sync_bound():
+    """Issue 22: the window counts from when the delivery was recorded on the device (a Bogotá
+    day), but the device's time is trusted for at most MAX_SYNC_DELAY_DAYS business days."""
+    assert song_rules.MAX_SYNC_DELAY_DAYS == 5
+    assert song_rules.recording_day(None, today=TODAY, now=NOW) == (TODAY, [])  # online
+    assert song_rules.recording_day(_bogota(date(2024, 6, 11), 10), today=TODAY, now=NOW) == (date(2024, 6, 11), [])
+    # 23:30 in Bogotá is already the 12th in UTC: the day is Bogotá's
+    late_evening = _bogota(date(2024, 6, 11), 23, 30)
+    assert late_evening.astimezone(UTC).day == 12
+    assert song_rules.recording_day(late_evening, today=TODAY, now=NOW)[0] == date(2024, 6, 11)
+    # 5 business days before Fri 14/06: 13, 12, 11, (10 holiday), 7, 6 -> older device times count as Thu 06/06
+    assert song_rules.recording_day(_bogota(date(2024, 6, 6), 9), today=TODAY, now=NOW)[0] == date(2024, 6, 6)
+    assert song_rules.recording_day(_bogota(date(2024, 6, 5), 9), today=TODAY, now=NOW)[0] == date(2024, 6, 6)
+    assert song_rules.recording_day(_bogota(date(2024, 1, 2), 9), today=TODAY, now=NOW)[0] == date(2024, 6, 6)
+
+
+def test_a_device_clock_in_the_future_is_refused():
+    within_tolerance = _bogota(TODAY, 15, 5)
+    assert song_rules.recording_day(within_tolerance, today=TODAY, now=NOW) == (TODAY, [])
+    day, problems = song_rules.recording_day(_bogota(TODAY, 15, 30), today=TODAY, now=NOW)
+    assert [p.field for p in problems] == ["recorded_at"] and "adelantado" in problems[0].message
+    assert "14/06/2024" in problems[0].message and "15:30" in problems[0].message
+    _, problems = song_rules.recording_day(_bogota(date(2024, 6, 20), 8), today=TODAY, now=NOW)
+    assert problems
+    naive = _bogota(date(2024, 6, 11), 10).replace(tzinfo=None)
+    assert [p.field for p in song_rules.recording_day(naive, today=TODAY, now=NOW)[1]] == ["recorded_at"]
+
+
+@pytest.mark.parametrize("backdated_by", [0, 3, 5, 6, 10, 20, 60])
+def test_back_dating_the_device_clock_gains_at_most_the_bound(backdated_by):
+    """Whatever the device claims, the earliest date that passes is the window plus the bound
+    back from the server's day: never earlier."""
+    device = song_rules.earliest_declarable(TODAY, backdated_by)
+    day, problems = song_rules.recording_day(_bogota(device, 10), today=TODAY, now=NOW)
+    assert not problems
+    floor = song_rules.earliest_declarable(song_rules.earliest_declarable(TODAY, song_rules.MAX_SYNC_DELAY_DAYS), 10)
+    earliest = song_rules.earliest_declarable(day, 10)
+    assert earliest >= floor
+    assert song_rules.check_delivery_date(floor - timedelta(days=1), today=day) != []
+    # a delivery dated after the device's recording day is "in the future" for that draft
+    assert song_rules.check_delivery_date(day + timedelta(days=1), today=day) != []
 
 
 def test_redelivery_is_dated_on_or_after_the_return():

@@ -161,6 +161,28 @@ def test_backdated_delivery(sim):
     assert sim.teams["gaming"].refused  # the five-week-old date was refused
 
 
+def offline_backdated(sim: Sim) -> float:
+    """Issue 22: the slipped work (really done Wed 19/06) is recorded offline and synced Thu 20/06.
+    HONEST's device records 19/06; GAMING sets its device clock back to the due date (15/05)
+    and declares the work delivered that day, "offline since"."""
+    honest_base(sim)
+    late = slipped(sim)
+    synced = date(2024, 6, 20)
+    for s in late["honest"]:
+        sim.deliver_offline(s, synced, done=LATE_WORK)
+    for s in late["gaming"]:
+        sim.deliver_offline(s, synced, done=LATE_WORK, recorded=DUE)
+    sim.on(date(2024, 6, 21))
+    review_all(sim, late)
+    return sim.gap(END)
+
+
+def test_offline_delivery_with_a_back_dated_device_clock(sim):
+    assert offline_backdated(sim) <= TOLERANCE
+    assert sim.teams["gaming"].refused  # the device's five-week-old time was not trusted
+    assert not sim.teams["honest"].refused  # an honest day of waiting for a signal costs nothing
+
+
 def late_cancellation(sim: Sim) -> float:
     honest_base(sim)
     failing = slipped(sim)
@@ -279,9 +301,18 @@ def _without_redelivery_date(monkeypatch) -> None:
     monkeypatch.setattr(song_rules, "check_delivery_date", lambda *a, **kw: original(*a, **{**kw, "returned_on": None}))
 
 
+def _without_sync_bound(monkeypatch) -> None:
+    """The device's recorded time trusted however old (no bounded sync delay)."""
+    original = song_rules.recording_day
+    monkeypatch.setattr(
+        song_rules, "recording_day", lambda recorded_at, **kw: original(recorded_at, **{**kw, "max_delay_days": 10**5})
+    )
+
+
 RULES = {
     "credited only": (_without_credit, volume_waiting),
     "declaration window": (_without_window, backdated),
+    "offline sync bound": (_without_sync_bound, offline_backdated),
     "late cancellation": (_without_late_cancellations, late_cancellation),
     "album maximum duration": (_without_max_duration, far_off),
     "re-delivery date": (_without_redelivery_date, redelivery),

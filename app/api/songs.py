@@ -7,6 +7,9 @@
 - ``POST /songs/ID/transitions`` ``{"to": STATE, "version"?, ...fields}`` (a lost race or a stale
   ``version`` → 409 with what changed, issue 19)
 - ``POST /songs/ID/evidence`` (multipart ``file``) → 201; ``GET``/``DELETE /songs/ID/evidence/EID``
+- ``POST /songs/ID/offline-deliveries`` (multipart: ``draft_id`` UUID, ``recorded_at`` ISO with
+  offset, ``version``, the delivery fields, one or more ``file``) → 201, or 200 with
+  ``"replayed": true`` for a draft already synced (nothing new is created; issue 22)
 - ``POST /songs/ID/due-date-changes`` ``{"proposed_due", "reason"}``; coordinators:
   ``GET /due-date-changes`` and ``POST /due-date-changes/ID`` ``{"approve": bool, "comment"}``
 """
@@ -20,9 +23,10 @@ from flask_login import current_user
 
 from app.api import bp
 from app.api.core import ApiError, json_body, page_args, page_body, paginate
-from app.domain import due_dates, lifecycle, permissions, song_queries
+from app.domain import due_dates, lifecycle, offline, permissions, song_queries
 from app.domain import evidence as evidence_domain
 from app.domain.errors import NotFound, ValidationFailed
+from app.domain.parsing import ascii_int
 from app.i18n import _
 from app.models import DueDateChange, Evidence, Song
 
@@ -211,6 +215,33 @@ def add_evidence(song_id: int):
         raise ApiError(400, _("Envíe el archivo en el campo multipart 'file'."), {"file": [_("Obligatorio.")]})
     evidence = evidence_domain.add_evidence(current_user, song, file, ip=_ip())
     return jsonify(serialize_evidence(evidence)), 201
+
+
+@bp.post("/songs/<int:song_id>/offline-deliveries")
+def sync_offline_delivery(song_id: int):
+    """A delivery recorded offline on a device, with its files, synced once (app/domain/offline.py)."""
+    song = _song(song_id)
+    form = request.form.to_dict()
+    draft_id, recorded_at = form.pop("draft_id", None), form.pop("recorded_at", None)
+    version = ascii_int(form.pop("version", None), minimum=1)  # None (missing or bad): the domain asks for it
+    result = offline.sync_delivery(
+        current_user,
+        song,
+        draft_id=draft_id,
+        recorded_at=recorded_at,
+        expected_version=version,
+        fields=form,
+        files=request.files.getlist("file"),
+        ip=_ip(),
+    )
+    body = {
+        "draft_id": result.sync.client_draft_id,
+        "replayed": result.replayed,
+        "recorded_at": _iso(result.sync.recorded_at),
+        "received_at": _iso(result.sync.received_at),
+        "song": serialize_song(result.song, detail=True),
+    }
+    return jsonify(body), 200 if result.replayed else 201
 
 
 @bp.get("/songs/<int:song_id>/evidence/<int:evidence_id>")

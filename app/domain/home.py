@@ -105,6 +105,7 @@ class TerritorialHome:
     surveys: list[SongLine] = field(default_factory=list)
     reviews: list[dict[str, Any]] = field(default_factory=list)
     standing: Standing | None = None
+    pace: TargetAtRisk | None = None  # the label's credited songs at the current pace vs its target
     earlier_open: int = 0  # undelivered songs of earlier seasons (cancel or carry over)
 
 
@@ -187,25 +188,31 @@ def _credited_by_label(season: Season) -> tuple[dict[int, tuple[int, int]], date
     return {lid: (credited, waiting) for lid, credited, waiting in rows}, None
 
 
-def targets_at_risk(season: Season, on: date) -> list[TargetAtRisk]:
-    """Labels whose projection of CREDITED songs at the current pace falls short of their yearly
-    target (DESIGN.md §4: only approved work moves a label; §6). Pace = credited so far ÷ days
-    elapsed × days of the season."""
+def target_paces(season: Season, on: date, label_id: int | None = None) -> list[TargetAtRisk]:
+    """Per label with a yearly target: CREDITED songs so far and their projection at the current
+    pace (DESIGN.md §4: only approved work moves a label; §6). Pace = credited so far ÷ days
+    elapsed × days of the season. Empty outside the season's year."""
     if on < season.starts_on or on > season.ends_on:
         return []
     counts, as_of = _credited_by_label(season)
     as_of = min(on, as_of) if as_of else on
-    targets = db.session.execute(
+    stmt = (
         select(Playlist.label_id, Playlist.target, Label.code, Label.name)
         .join(Label, Label.id == Playlist.label_id)
         .where(Playlist.season_id == season.id, Playlist.album_id.is_(None), Playlist.target > 0)
-    ).all()
-    at_risk = []
-    for label_id, target, code, name in targets:
-        credited, waiting = counts.get(label_id, (0, 0))
-        row = TargetAtRisk(code, name, target, credited, waiting, coverage.projection(credited, season, as_of))
-        if credited < target and (row.projected_progress or 0.0) < 1.0:
-            at_risk.append(row)
+    )
+    if label_id is not None:
+        stmt = stmt.where(Playlist.label_id == label_id)
+    rows = []
+    for lid, target, code, name in db.session.execute(stmt):
+        credited, waiting = counts.get(lid, (0, 0))
+        rows.append(TargetAtRisk(code, name, target, credited, waiting, coverage.projection(credited, season, as_of)))
+    return rows
+
+
+def targets_at_risk(season: Season, on: date) -> list[TargetAtRisk]:
+    """Labels whose credited songs, at the current pace, fall short of their yearly target."""
+    at_risk = [r for r in target_paces(season, on) if r.credited < r.target and (r.projected_progress or 0.0) < 1.0]
     return sorted(at_risk, key=lambda r: (r.projected_progress or 0.0, r.label_code))
 
 
@@ -285,6 +292,7 @@ def territorial_home(user: User, on: date | None = None) -> TerritorialHome:
         .where(Song.label_id == label_id, Season.year < season.year, Song.state.in_(OPEN_FOR_DUE))
     )
     home.standing = label_standing(season, label_id)
+    home.pace = next(iter(target_paces(season, on, label_id)), None)
     return home
 
 
@@ -309,8 +317,7 @@ def next_badge(season: Season, entry: LabelChartEntry, held: set[str]) -> dict[s
                 candidates.append((badge, quality, need))
                 break  # platinum only once gold is held
     if "full_playlist" not in held and entry.playlist_target:
-        credited = round(entry.progress * entry.playlist_target)
-        candidates.append(("full_playlist", credited, entry.playlist_target))
+        candidates.append(("full_playlist", entry.credited_songs or 0, entry.playlist_target))
     if not candidates:
         return None
     badge, have, need = max(candidates, key=lambda c: (min(1.0, c[1] / c[2]), -badge_rules.BADGES.index(c[0])))

@@ -235,6 +235,13 @@ def concurrent_write(song: Song, seen_version: int | None, data: dict[str, Any] 
         raise Conflict(CONCURRENT_CHANGE, _changed_since(current, seen_version or 1, data)) from None
 
 
+def require_version(song: Song, expected_version: int | None, data: dict[str, Any] | None = None) -> None:
+    """A client that saw ``expected_version`` of a song that has moved on gets a 409 listing what
+    changed (issue 19), never a silent overwrite; ``None`` means the client sent no version."""
+    if expected_version is not None and expected_version != song.version:
+        raise Conflict(CONCURRENT_CHANGE, _changed_since(song, expected_version, data))
+
+
 def _record(action: str, song: Song, actor: Any, changes: dict[str, Any], ip: str | None = None) -> None:
     audit.record(action, "song", song.id, actor_id=_actor_id(actor), changes=changes, ip=ip)
 
@@ -579,7 +586,14 @@ def _state_list(states: tuple[str, ...]) -> str:
 
 
 def transition_song(
-    actor: Any, song: Song, to: str, *, ip: str | None = None, expected_version: int | None = None, **fields: Any
+    actor: Any,
+    song: Song,
+    to: str,
+    *,
+    ip: str | None = None,
+    expected_version: int | None = None,
+    recorded_at: datetime | None = None,
+    **fields: Any,
 ) -> Song:
     """Move a song along its life (DESIGN.md §3).
 
@@ -591,6 +605,9 @@ def transition_song(
     - delivered → returned: delegated to ``app.domain.reviews.return_song`` (coordinator).
     - any state before reviewed → cancelled: ``reason`` required.
     - → reviewed: only through the review endpoint.
+
+    ``recorded_at`` (aware) is when a delivery was recorded on a device offline (issue 22): its
+    declaration window counts from it within a bounded sync delay (``song_rules.recording_day``).
 
     Concurrency (issue 19): with ``expected_version`` a song changed since is a 409 listing
     what changed; a transition to the state the song is already in (someone else just made
@@ -616,8 +633,7 @@ def transition_song(
         return reviews.return_song(actor, song, comment, ip=ip)
 
     permissions.require(permissions.can_edit_song(actor, song), _("No puede modificar canciones de otra disquera."))
-    if expected_version is not None and expected_version != song.version:
-        raise Conflict(CONCURRENT_CHANGE, _changed_since(song, expected_version, fields))
+    require_version(song, expected_version, fields)
     if to == song.state:
         raise Conflict(
             _(
@@ -668,11 +684,13 @@ def transition_song(
             if beneficiaries_raw in (None, "") and song.state == RETURNED:
                 beneficiaries_raw = song.beneficiaries
             beneficiaries = _beneficiaries(beneficiaries_raw, errors)
+            recorded_on, clock_problems = song_rules.recording_day(recorded_at, today=today(), now=utcnow())
+            _add(errors, clock_problems)
             _add(
                 errors,
                 song_rules.check_delivery_date(
                     delivered_on,
-                    today=today(),
+                    today=recorded_on,
                     window_days=song.season.declaration_window_days,
                     coordinator=_is_coordinator(actor),
                     returned_on=song.returned_on if song.state == RETURNED else None,
@@ -715,6 +733,8 @@ def transition_song(
         terms.refresh_song_terms(song)
     changes = audit.changes_between(before, _snapshot(song))
     changes["version"] = [before_version, song.version]
+    if recorded_at is not None and to == DELIVERED:
+        changes["recorded_on_device"] = [None, recorded_at.isoformat()]
     _record("song_transition", song, actor, changes, ip)
     due_dates.close_pending_of_final_song(song, actor, ip)  # cancelled: nothing left to decide
     if to == DELIVERED:  # in turn to an eligible coordinator (DESIGN.md §9)

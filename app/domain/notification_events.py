@@ -353,14 +353,31 @@ def contact_events(now: datetime) -> list[Event]:
 
 def _invite_at_once(song: Song) -> None:
     """``surveys.on_link_issued``: queue the invitation as the link is issued (a delivery, a new
-    link), so it goes with the next send; ``contact_events`` finds the same one (same key) later."""
+    link), so it goes with the next send; ``contact_events`` finds the same one (same key) later.
+
+    Called in the middle of a transition: it only adds the row (a new nonce is a new key, so there
+    is nothing to look up) and never flushes, so the song is written once, by its own flush."""
     if not notices.mail_configured() or not song.contact_email or song.id is None:
         return
-    now = utcnow()
     days = int(current_app.config.get("SURVEY_LINK_DAYS", 30))
-    data = _contact_payload(song, song.survey_issued_at + timedelta(days=days) if song.survey_issued_at else None)
-    key = f"{song.id}:{song.survey_nonce}"
-    notices.store([Event("survey_invitation", key, song.id, song.label_id, None, data, email=song.contact_email)], now)
+    expires = song.survey_issued_at + timedelta(days=days) if song.survey_issued_at else None
+    with db.session.no_autoflush:
+        data = _contact_payload(song, expires)
+    db.session.add(
+        Notification(
+            kind="survey_invitation",
+            event_key=f"{song.id}:{song.survey_nonce}",
+            recipient_key=f"contact:{song.contact_email.lower()}",
+            email=song.contact_email,
+            locale=current_app.config.get("BABEL_DEFAULT_LOCALE", "es"),
+            song_id=song.id,
+            label_id=song.label_id,
+            payload=data,
+            created_at=utcnow(),
+            mail_status="pending",
+            read_at=utcnow(),
+        )
+    )
 
 
 def register_hooks() -> None:

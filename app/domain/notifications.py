@@ -35,13 +35,12 @@ from typing import TYPE_CHECKING, Any
 
 from flask import current_app, render_template, url_for
 from flask_babel import force_locale
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 
 from app.domain import calendar, lease
 from app.domain.errors import NotFound, ValidationFailed
 from app.extensions import db, mail
+from app.i18n import _, _l
 from app.models import (
     Notification,
     NotificationPreference,

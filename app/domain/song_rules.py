@@ -14,9 +14,9 @@ into ``ValidationFailed`` details (API/UI) or ``RowError``s naming the column
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
-from app.domain.calendar import business_days_between, is_business_day
+from app.domain.calendar import BOGOTA, business_days_between, is_business_day
 from app.i18n import _
 
 MAX_TEXT = 5000  # scope, product, diagnosis, action plan, reasons
@@ -201,6 +201,46 @@ def check_delivery_date(
             )
         ]
     return []
+
+
+def recording_day(
+    recorded_at: datetime | None,
+    *,
+    today: date,
+    now: datetime,
+    max_delay_days: int = MAX_SYNC_DELAY_DAYS,
+) -> tuple[date, list[Problem]]:
+    """The day a delivery counts as recorded, from which its declaration window is measured
+    (DESIGN.md §3, §9; issue 22), and the problems with the device's clock.
+
+    Online (``recorded_at`` None) it is ``today``, the server's Bogotá date. A delivery recorded
+    offline counts from the device's recorded time (in Bogotá), so waiting for a signal costs the
+    team nothing, but only within a bounded sync delay: at most ``max_delay_days`` business days
+    before the server received it. A device time older than that (offline longer, or a clock set
+    back) counts as that bound, so back-dating a device clock gains at most the bound and never
+    lets a date through that the window plus the bound refuses. A device clock ahead of the
+    server's ``now`` (beyond ``DEVICE_CLOCK_TOLERANCE``) is refused: nothing is recorded in the
+    future. A time without a UTC offset is refused too (a device always knows its offset).
+    """
+    if recorded_at is None:
+        return today, []
+    if recorded_at.tzinfo is None:
+        return today, [Problem("recorded_at", _("La hora de registro del dispositivo debe indicar su zona horaria."))]
+    if recorded_at > now + DEVICE_CLOCK_TOLERANCE:
+        local = recorded_at.astimezone(BOGOTA)
+        return today, [
+            Problem(
+                "recorded_at",
+                _(
+                    "El reloj del dispositivo está adelantado: dice que la entrega se registró el %(d)s a las %(t)s, "
+                    "después de la hora del servidor. Ponga en hora el dispositivo y vuelva a sincronizar.",
+                    d=_fmt(local.date()),
+                    t=f"{local:%H:%M}",
+                ),
+            )
+        ]
+    device_day = recorded_at.astimezone(BOGOTA).date()
+    return max(min(device_day, today), earliest_declarable(today, max_delay_days)), []
 
 
 def cancelled_late(committed_due: date, today: date) -> bool:

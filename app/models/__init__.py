@@ -12,6 +12,7 @@ from app.models.charts import (
     LabelChartEntry,
 )
 from app.models.notifications import Notification, NotificationPreference
+from app.models.offline import OfflineSync
 from app.models.songs import DueDateChange, Evidence, PendingChange, Review, Song, SongState, Standing, Survey
 from app.models.territory import Department, MunicipalCategory, MunicipalIndicator, Municipality, NeedWeights
 
@@ -38,6 +39,7 @@ __all__ = [
     "NeedWeights",
     "Notification",
     "NotificationPreference",
+    "OfflineSync",
     "Playlist",
     "Review",
     "Role",

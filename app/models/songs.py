@@ -113,6 +113,9 @@ class Song(db.Model):
         ),
         # Duplicate warning: same municipality (any album) within 90 days.
         Index("ix_songs_municipality_album_start", "municipality_id", "album_id", "planned_start"),
+        # Notifications (issue 18): survey links about to expire, the municipal contact's invitation
+        # and reminder are read by the time the link was issued, not by a scan of delivered songs.
+        Index("ix_songs_survey_issued", "survey_issued_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -73,7 +73,10 @@ def _online_once(pages, viewport=None):
     """Sign in and open the song list with a connection; wait until the worker controls the page."""
     page = pages.login(pages.new(viewport=viewport), TERRITORIAL)
     page.goto("/songs")
-    page.wait_for_function("() => navigator.serviceWorker && navigator.serviceWorker.controller !== null")
+    page.evaluate("() => navigator.serviceWorker.ready.then(() => true)")
+    # The first page may have started loading before the worker was active: the next one is its.
+    page.goto("/songs")
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null")
     return page
 
 
@@ -105,3 +108,164 @@ def test_installable_and_the_offline_page_works_without_a_connection(pages):
     page.goto("/charts/never-opened")
     expect(page.get_by_role("heading", level=1)).to_have_text("Trabajo sin conexión")
     assert not pages.console_problems, pages.console_problems
+
+
+PHOTO = png(3000, 1500)  # wider than 2,000 px: shrunk on the device
+
+
+def _list_once_online(pages, scope: str, song_id: int):
+    """Open the song list (filtered to the test's song) once with a connection: the worker keeps
+    the listed song's page and its offline delivery form."""
+    page = pages.login(pages.new(), TERRITORIAL)
+    page.goto(f"/songs?q={scope}")
+    expect(page.locator(f"main a[href='/songs/{song_id}']").first).to_be_visible()
+    # The worker answers once it has fetched and stored them.
+    expect(page.locator("html")).to_have_attribute("data-offline-pages", "cached")
+    return page
+
+
+def _record_offline(page, song_id: int, product: str = "Plan de acción firmado en campo"):
+    page.goto(f"/offline/songs/{song_id}/deliver")  # never opened before: from the list's visit
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Registrar entrega sin conexión")
+    page.get_by_label("Producto entregado").fill(product)
+    page.get_by_label("Beneficiarios (servidores públicos alcanzados)").fill("14")
+    page.get_by_label("Contacto de la alcaldía: nombre").fill("Ana Pérez")
+    page.get_by_label("Correo institucional del contacto").fill("ana.perez@alcaldia.gov.co")
+    page.get_by_label("Fotos o PDF de la entrega").set_input_files(
+        {"name": "foto-entrega.png", "mimeType": "image/png", "buffer": PHOTO}
+    )
+    page.get_by_role("button", name="Guardar la entrega en el dispositivo").click()
+    expect(page.locator("[data-form-status]")).to_have_text(
+        "Entrega guardada en este dispositivo. Se sincroniza sola cuando haya conexión."
+    )
+
+
+def _draft_offline(pages, scope: str, product: str = "Plan de acción firmado en campo"):
+    """A song of the user's label; the list opened once online; offline, a delivery recorded."""
+    song_id = _song_in_progress(pages.live, scope)
+    page = _list_once_online(pages, scope, song_id)
+    page.context.set_offline(True)
+    _record_offline(page, song_id, product=product)
+    return page, song_id
+
+
+DRAFTS_JS = """() => idb.openDB('sinfonia-offline', 1).then(db => db.getAll('drafts'))"""
+
+
+def test_a_delivery_recorded_offline_with_a_photo_syncs_once(pages):
+    live = pages.live
+    page, song_id = _draft_offline(pages, "Entrega sin señal en la vereda")
+    expect(page.locator("#offline-queue")).to_have_text("1 entrega por sincronizar")
+    drafts = page.evaluate(DRAFTS_JS)
+    assert len(drafts) == 1 and drafts[0]["status"] in ("pending", "error"), drafts
+    # The photo was shrunk on the device to the configured 2,000 px before it was stored.
+    size = page.evaluate(
+        """() => idb.openDB('sinfonia-offline', 1).then(db => db.getAll('drafts'))
+             .then(d => createImageBitmap(d[0].files[0].blob)).then(b => [b.width, b.height])"""
+    )
+    assert max(size) == 2000, size
+    # Drafts are never in the Cache Storage (only the versioned static cache and the pages).
+    names = page.evaluate("() => caches.keys()")
+    assert all(re.fullmatch(r"sinfonia-(static-[0-9a-f]{12}|pages-v1)", n) for n in names), names
+    urls = page.evaluate(
+        "() => caches.keys().then(ns => Promise.all(ns.map(n => caches.open(n).then(c => c.keys()))))"
+        ".then(lists => lists.flat().map(r => r.url))"
+    )
+    assert not [u for u in urls if "/api/" in u], urls
+
+    page.reload()  # offline: the page comes from the cache, the draft from IndexedDB
+    expect(page.locator("#offline-queue")).to_have_text("1 entrega por sincronizar")
+    expect(page.locator("[data-draft] [data-draft-status]")).to_have_text(
+        re.compile("Pendiente|No se pudo enviar todavía")
+    )
+    pages.shot(page, "draft-offline")
+    assert _song(live, song_id) == {**_song(live, song_id), "state": "in_progress", "evidence": 0}
+    # A copy with its photo, as a device that never heard back from the server would hold it.
+    page.evaluate(
+        "() => idb.openDB('sinfonia-offline', 1).then(db => db.getAll('drafts')).then(d => { window.kept = d[0]; })"
+    )
+
+    page.context.set_offline(False)  # the "online" event starts the sync
+    expect(page.locator("[data-draft] [data-draft-status]")).to_have_text(
+        "Sincronizada: la canción quedó entregada en el servidor."
+    )
+    expect(page.locator("#offline-queue")).to_be_hidden()
+    after = _song(live, song_id)
+    assert after["state"] == "delivered" and after["evidence"] == 1, after
+    assert after["product"] == "Plan de acción firmado en campo"
+
+    # The same draft replayed twice (the response was lost): nothing new on the server.
+    for _ in range(2):
+        page.evaluate(
+            """() => idb.openDB('sinfonia-offline', 1)
+                 .then(db => db.put('drafts', Object.assign({}, window.kept, {status: 'pending'})))
+                 .then(() => window.sinfoniaOffline.sync())"""
+        )
+        expect(page.locator("[data-draft] [data-draft-status]")).to_have_text(
+            "Sincronizada: la canción quedó entregada en el servidor."
+        )
+    assert _song(live, song_id) == after
+    assert not pages.console_problems, pages.console_problems
+
+
+def test_a_change_made_on_the_server_meanwhile_is_reported_not_overwritten(pages):
+    live = pages.live
+    page, song_id = _draft_offline(pages, "Entrega con cambio en la oficina", product="Producto registrado en campo")
+
+    def change_on_the_server(session):
+        from sqlalchemy import select
+
+        from app.domain import lifecycle
+        from app.models import Song, User
+
+        coordinator = session.scalar(select(User).where(User.email == "coordinador@sinfonia.demo"))
+        lifecycle.update_song(coordinator, session.get(Song, song_id), {"scope": "Alcance ajustado en la oficina"})
+        session.commit()
+
+    live.query(change_on_the_server)
+    page.context.set_offline(False)
+    item = page.locator("[data-draft]")
+    expect(item.locator("[data-draft-status]")).to_have_text(re.compile("^Conflicto: la canción cambió en el servidor"))
+    expect(item).to_contain_text("Alcance ajustado en la oficina")
+    expect(page.locator("#offline-queue")).to_contain_text("1 con problemas")
+    assert _song(live, song_id)["state"] == "in_progress" and _song(live, song_id)["evidence"] == 0
+    pages.shot(page, "conflict")
+    violations = run_axe(page)
+    assert not violations, describe_violations(page.url, violations)
+
+    item.get_by_role("button", name="Enviar mi entrega sobre la versión actual").click()  # the user decides
+    expect(item.locator("[data-draft-status]")).to_have_text("Sincronizada: la canción quedó entregada en el servidor.")
+    after = _song(live, song_id)
+    assert (
+        after["state"] == "delivered" and after["evidence"] == 1 and after["product"] == "Producto registrado en campo"
+    )
+
+
+def test_a_service_worker_update_keeps_the_drafts(pages):
+    live = pages.live
+    page, song_id = _draft_offline(pages, "Entrega durante una actualización")
+    old_caches = page.evaluate("() => caches.keys()")
+    # The session ends while the device is offline: the draft waits, it is not lost.
+    page.context.clear_cookies()
+    page.context.set_offline(False)
+    expect(page.locator("[data-draft] .draft-error")).to_have_text(re.compile("Su sesión terminó"))
+
+    live.app.config["OFFLINE_CACHE_REVISION"] = "e2e-update"  # a new release: a new worker
+    try:
+        page.evaluate("() => navigator.serviceWorker.getRegistration().then(r => r.update())")
+        page.wait_for_function(
+            "(old) => caches.keys().then(ks => ks.some(k => k.startsWith('sinfonia-static-') && !old.includes(k))"
+            " && !ks.some(k => old.includes(k) && k.startsWith('sinfonia-static-')))",
+            arg=old_caches,
+        )
+        assert len(page.evaluate(DRAFTS_JS)) == 1  # IndexedDB is untouched by the update
+
+        pages.login(page, TERRITORIAL)  # signed in again: the start-up sync sends it
+        page.goto("/offline")
+        expect(page.locator("[data-draft] [data-draft-status]")).to_have_text(
+            "Sincronizada: la canción quedó entregada en el servidor."
+        )
+    finally:
+        live.app.config.pop("OFFLINE_CACHE_REVISION", None)
+    after = _song(live, song_id)
+    assert after["state"] == "delivered" and after["evidence"] == 1, after

@@ -103,6 +103,11 @@
   // ------------------------------------------------------------------ service worker
   function registerWorker() {
     if (!("serviceWorker" in navigator) || !userId()) { return; }
+    navigator.serviceWorker.addEventListener("message", function (event) {
+      if (event.data && event.data.type === "pages-cached") {  // (tests wait on this mark)
+        document.documentElement.setAttribute("data-offline-pages", "cached");
+      }
+    });
     navigator.serviceWorker.register("/sw.js", {scope: "/"}).then(function () {
       return navigator.serviceWorker.ready;
     }).then(function (registration) {
@@ -263,7 +268,7 @@
     return out.join(" ");
   }
 
-  function sendDraft(draft, session) {
+  function draftForm(draft) {
     var form = new FormData();
     form.append("draft_id", draft.id);
     form.append("recorded_at", draft.recordedAt);
@@ -271,7 +276,19 @@
     Object.keys(draft.fields).forEach(function (name) {
       if (draft.fields[name] !== "" && draft.fields[name] !== null) { form.append(name, draft.fields[name]); }
     });
-    draft.files.forEach(function (file) { form.append("file", file.blob, file.name); });
+    (draft.files || []).forEach(function (file) { form.append("file", file.blob, file.name); });
+    return form;
+  }
+
+  function sendDraft(draft, session) {
+    var form;
+    try {
+      form = draftForm(draft);
+    } catch (problem) {  // a damaged record: say so, never leave it "sending" forever
+      draft.status = "refused";
+      draft.error = String(problem && problem.message || problem);
+      return putDraft(draft);
+    }
     return fetch("/api/v1/songs/" + draft.songId + "/offline-deliveries", {
       method: "POST",
       body: form,

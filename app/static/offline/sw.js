@@ -62,13 +62,15 @@ function putPage(url, response) {
   });
 }
 
+// Signed-in pages answer with "Vary: Cookie" and the session cookie is re-signed on every
+// response, so a stored page is matched by its URL alone (ignoreVary).
 function pageFromCache(request) {
   return caches.open(PAGES_CACHE).then(function (cache) {
-    return cache.match(request).then(function (hit) {
-      return hit || cache.match(request, {ignoreSearch: true});
+    return cache.match(request.url, {ignoreVary: true}).then(function (hit) {
+      return hit || cache.match(request.url, {ignoreVary: true, ignoreSearch: true});
     });
   }).then(function (hit) {
-    return hit || caches.match(OFFLINE_URL, {cacheName: STATIC_CACHE});
+    return hit || caches.match(OFFLINE_URL, {cacheName: STATIC_CACHE, ignoreVary: true});
   });
 }
 
@@ -85,7 +87,7 @@ function networkFirstPage(request) {
 }
 
 function cacheFirstStatic(request) {
-  return caches.match(request).then(function (hit) {
+  return caches.match(request, {ignoreVary: true}).then(function (hit) {
     if (hit) { return hit; }
     return fetch(request).then(function (response) {
       if (response.ok && response.type === "basic") {
@@ -123,7 +125,7 @@ self.addEventListener("message", function (event) {
       return Promise.all(data.urls.slice(0, 100).map(function (path) {
         var url = new URL(path, self.location.origin);
         if (url.origin !== self.location.origin) { return null; }
-        return cache.match(url.href).then(function (hit) {
+        return cache.match(url.href, {ignoreVary: true}).then(function (hit) {
           if (hit && !data.refresh) { return null; }
           return fetch(url.href, {credentials: "same-origin", headers: {Accept: "text/html"}}).then(function (response) {
             return storable(response) ? putPage(url.href, response) : null;
