@@ -10,7 +10,7 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
-from app.domain import calendar, catalogue, four_eyes, lifecycle
+from app.domain import calendar, catalogue, charts, four_eyes, lifecycle
 from app.domain import seasons as season_life
 from app.domain.errors import Conflict, PermissionDenied, ValidationFailed
 from app.extensions import db
@@ -203,3 +203,18 @@ def test_the_playlists_page_shows_pending_targets(client, auth, frozen):
     bad = client.post(f"/admin/playlists?season={world.season.year}", data={f"t_{world.label_a.id}_0": "-3"})
     assert bad.status_code == 422
     assert db.session.scalar(select(PendingChange.id).where(PendingChange.status == "pending")) is not None
+
+
+def test_a_confirmed_late_target_change_is_shown_on_the_board(client, auth, frozen):
+    world = frozen
+    saved = catalogue.set_playlists(world.season, {(world.label_a.id, None): "6"}, world.coordinator)
+    four_eyes.decide(add_coordinator("dos@test.co"), saved.pending[0], True)
+    db.session.commit()
+    charts.recompute_charts(world.season, as_of=date(2024, 6, 1))
+    db.session.commit()
+    auth.login(world.manager)
+    board = client.get("/charts?season=2024").get_data(as_text=True)
+    assert "Meta cambiada tras la fecha de metas: 10 → 6" in board
+    items = client.get("/api/v1/charts/labels?season=2024").get_json()["items"]
+    late = {item["label"]["code"]: item["late_target_changes"] for item in items}
+    assert [(c["before"], c["target"]) for c in late["DT01"]] == [(10, 6)] and late["DT02"] == []

@@ -66,7 +66,10 @@ def chart_labels():
 
 
 def _label_items(season: Season, snapshot: ChartSnapshot) -> list[dict[str, Any]]:
+    from app.domain.catalogue import late_target_changes
+
     awards = badge_rules.season_badges(season.id)
+    late_targets = late_target_changes(season)
     return [
         {
             "rank": e.rank,
@@ -87,6 +90,7 @@ def _label_items(season: Season, snapshot: ChartSnapshot) -> list[dict[str, Any]
             "late_songs": e.late_songs,
             "playlist_target": e.playlist_target,
             "has_target": bool(e.playlist_target),
+            "late_target_changes": late_targets.get(label.id, []),  # after the target date, four eyes
             "points": e.points,
             "survey_count": e.survey_count,
             "survey_response_rate": (e.survey_count / e.delivered_songs) if e.delivered_songs else None,

@@ -15,7 +15,7 @@ from werkzeug.routing import BuildError
 
 from app.charts import bp, svg
 from app.domain import badges as badge_rules
-from app.domain import charts, next_badges, permissions
+from app.domain import catalogue, charts, next_badges, permissions
 from app.domain import seasons as season_life
 from app.domain.snapshot_cache import SnapshotCache, snapshot_key
 from app.extensions import db, htmx
@@ -68,6 +68,7 @@ def _board_context(season: Season | None, seasons: list[Season], snapshot: Chart
             artists=charts.artist_board(snapshot),
             albums=charts.album_board(snapshot),
             badges=badge_rules.season_badges(season.id),
+            late_targets=catalogue.late_target_changes(season),
         )
         own_entry = next(((e, lab) for e, lab in labels if lab.id == own_label_id), None)
         if own_entry:

@@ -607,6 +607,32 @@ def pending_targets(season: Season) -> dict[tuple[int, int | None], Any]:
     }
 
 
+def late_target_changes(season: Season) -> dict[int, list[dict[str, Any]]]:
+    """Targets changed after the season's target date and confirmed by a second coordinator, by
+    label: the board shows them (DESIGN.md §5). ``[{"album_id", "before", "target", "confirmed_at"}]``."""
+    from app.models import PendingChange
+
+    rows = db.session.scalars(
+        select(PendingChange)
+        .where(PendingChange.kind == "target_change", PendingChange.status == "confirmed")
+        .order_by(PendingChange.decided_at, PendingChange.id)
+    )
+    changes: dict[int, list[dict[str, Any]]] = {}
+    for change in rows:
+        payload = change.payload or {}
+        if payload.get("season_id") != season.id:
+            continue
+        changes.setdefault(change.label_id, []).append(
+            {
+                "album_id": payload.get("album_id"),
+                "before": payload.get("before"),
+                "target": payload.get("target"),
+                "confirmed_at": change.decided_at.isoformat() if change.decided_at else None,
+            }
+        )
+    return changes
+
+
 def _write_target(
     season: Season, key: tuple[int, int | None], target: int | None, actor: Any, ip: str | None, **extra: Any
 ) -> None:

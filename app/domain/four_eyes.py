@@ -3,6 +3,8 @@ visible, until a second coordinator confirms it.
 
 Kinds: ``review_raise`` (a review correction that raises R, app.domain.reviews),
 ``survey_regenerate`` (a new survey link after the old one expired, app.domain.surveys),
+``earlier_delivery`` (a team's declared delivery date before the season's declaration window, which
+a coordinator approves: DESIGN.md §3; app.domain.lifecycle),
 ``late_cancellation`` (a late cancellation approved as not the team's doing, app.domain.lifecycle)
 and ``target_change`` (a playlist target changed after the season's target date, not song-linked:
 ``label_id`` and the payload say which, app.domain.catalogue). Each module registers in ``APPLY``
@@ -28,7 +30,7 @@ from app.i18n import _
 from app.models import Album, Label, PendingChange, Season, Song
 from app.models.base import utcnow
 
-KINDS = ("review_raise", "late_cancellation", "target_change", "survey_regenerate")
+KINDS = ("review_raise", "late_cancellation", "target_change", "survey_regenerate", "earlier_delivery")
 APPLY: dict[str, Callable[[Any, PendingChange], None]] = {}
 
 
@@ -38,6 +40,7 @@ def kind_name(kind: str) -> str:
         "late_cancellation": _("Aprobación de una cancelación tardía"),
         "target_change": _("Cambio de meta después de la fecha de metas"),
         "survey_regenerate": _("Enlace de encuesta nuevo tras vencer el anterior"),
+        "earlier_delivery": _("Fecha de entrega anterior a la ventana de declaración"),
     }
     return names.get(kind, kind)
 
@@ -101,6 +104,8 @@ def confirm_refusal(user: Any, change: PendingChange) -> str | None:
         return permissions.review_refusal(user, change.song, ignore_assignment=True)
     if change.kind == "late_cancellation" and change.song is not None:
         return permissions.late_cancellation_refusal(user, change.song)
+    if change.kind == "earlier_delivery" and change.song is not None:
+        return permissions.earlier_delivery_refusal(user, change.song)
     return None
 
 
@@ -164,6 +169,9 @@ def describe(change: PendingChange) -> list[tuple[str, str]]:
 
         rows = [(_("Motivo"), late_cancel_reason_names().get(payload.get("reason"), str(payload.get("reason"))))]
         return rows + ([(_("Comentario"), payload["comment"])] if payload.get("comment") else [])
+    if change.kind == "earlier_delivery":
+        recorded, declared = payload.get("recorded_on"), payload.get("declared")
+        return [(_("Fecha de entrega declarada"), _day(declared)), (_("Registrada el"), _day(recorded))]
     if change.kind == "target_change":
         season = db.session.get(Season, payload.get("season_id") or 0)
         label = db.session.get(Label, change.label_id or 0)
@@ -179,6 +187,15 @@ def describe(change: PendingChange) -> list[tuple[str, str]]:
             (_("Cambio"), f"{shown(payload.get('before'))} → {shown(payload.get('target'))}"),
         ]
     return []
+
+
+def _day(iso: Any) -> str:
+    from datetime import date
+
+    try:
+        return date.fromisoformat(str(iso)).strftime("%d/%m/%Y")
+    except ValueError:
+        return str(iso)
 
 
 def serialize(change: PendingChange) -> dict[str, Any]:

@@ -574,6 +574,8 @@ TRANSITION_FIELDS = (
     "contact_position",
     "contact_email",
     "contact_phone",
+    # a declared delivery date before the declaration window, asked of the coordination (§3)
+    "request_earlier",
 )
 
 
@@ -665,6 +667,7 @@ def transition_song(
     errors: dict[str, list[str]] = {}
     before = _snapshot(song)
     before_version = song.version
+    earlier = None  # an earlier delivery date the team asks the coordination to approve
     with concurrent_write(song, expected_version or before_version, fields):
         if to == IN_PROGRESS:
             diagnosis = parse_text(fields.get("diagnosis"), "diagnosis", errors)
@@ -686,16 +689,10 @@ def transition_song(
             beneficiaries = _beneficiaries(beneficiaries_raw, errors)
             recorded_on, clock_problems = song_rules.recording_day(recorded_at, today=today(), now=utcnow())
             _add(errors, clock_problems)
-            _add(
-                errors,
-                song_rules.check_delivery_date(
-                    delivered_on,
-                    today=recorded_on,
-                    window_days=song.season.declaration_window_days,
-                    coordinator=_is_coordinator(actor),
-                    returned_on=song.returned_on if song.state == RETURNED else None,
-                ),
+            delivered_on, earlier, problems = _delivery_date(
+                actor, song, delivered_on, fields.get("request_earlier"), recorded_on
             )
+            _add(errors, problems)
             if not song.evidence:
                 errors.setdefault("evidence", []).append(
                     _("Adjunte al menos una evidencia (acta, fotos o PDF) antes de entregar.")
@@ -742,7 +739,71 @@ def transition_song(
 
         assign_reviewer(song, actor=actor, ip=ip)
         db.session.flush()
+        if earlier is not None:
+            from app.domain import four_eyes
+
+            payload = {"declared": earlier.isoformat(), "recorded_on": song.delivered_on.isoformat()}
+            four_eyes.request("earlier_delivery", actor, song=song, payload=payload, ip=ip)
     return song
+
+
+def _delivery_date(actor: Any, song: Song, delivered_on: date | None, request_earlier: Any, recorded_on: date):
+    """``(date recorded, earlier date asked for or None, problems)`` for a delivery (DESIGN.md §3).
+
+    A declared date before the season's declaration window (counted back from ``recorded_on``, the
+    day the delivery counts as recorded) needs a coordinator's approval: a coordinator records it
+    directly; a team that asks (``request_earlier``) has the delivery measured at ``recorded_on``,
+    with the earlier date pending until a coordinator approves it (``four_eyes`` kind
+    ``earlier_delivery``); otherwise it is refused."""
+    rules = {
+        "today": recorded_on,
+        "window_days": song.season.declaration_window_days,
+        "returned_on": song.returned_on if song.state == RETURNED else None,
+    }
+    problems = song_rules.check_delivery_date(delivered_on, coordinator=_is_coordinator(actor), **rules)
+    asked = request_earlier is True or str(request_earlier).strip().lower() in ("1", "true", "on", "y", "yes")
+    if problems and asked and not song_rules.check_delivery_date(delivered_on, coordinator=True, **rules):
+        return recorded_on, delivered_on, []  # only the window stood in the way
+    return delivered_on, None, problems
+
+
+def pending_earlier_delivery(song: Song):
+    """The earlier delivery date a team asked for, waiting for a coordinator, if any."""
+    from app.domain import four_eyes
+
+    return four_eyes.pending_for(song, "earlier_delivery") if song.delivered_on is not None else None
+
+
+def _apply_earlier_delivery(confirmer: Any, change) -> None:
+    """A coordinator approved the earlier delivery date the team declared: the song is measured
+    at it from now on (audited, with who asked and who approved)."""
+    song = change.song
+    payload = change.payload or {}
+    if (
+        song is None
+        or song.state not in (DELIVERED, REVIEWED)
+        or song.delivered_on is None
+        or song.delivered_on.isoformat() != payload.get("recorded_on")
+    ):
+        raise Conflict(
+            permissions._(
+                "La canción cambió desde la solicitud (devuelta, cancelada o entregada de nuevo): la fecha anterior "
+                "ya no se puede aplicar."
+            )
+        )
+    declared = date.fromisoformat(payload["declared"])
+    before = _snapshot(song)
+    before_version = song.version
+    song.delivered_on = declared
+    song.declared_lag_days = max(0, business_days_between(declared, date.fromisoformat(payload["recorded_on"])))
+    if declared < song.planned_start:
+        song.planned_start = declared
+    terms.refresh_song_terms(song)
+    db.session.flush()
+    changes = audit.changes_between(before, _snapshot(song))
+    changes["version"] = [before_version, song.version]
+    changes["confirmed_by"] = [None, confirmer.id]
+    _record("delivery_date_approved", song, change.requested_by, changes, None)
 
 
 # --------------------------------------------------------------------------- due-date changes
@@ -969,6 +1030,7 @@ def _register_four_eyes() -> None:
     from app.domain import four_eyes
 
     four_eyes.APPLY["late_cancellation"] = _apply_late_cancellation
+    four_eyes.APPLY["earlier_delivery"] = _apply_earlier_delivery
 
 
 _register_four_eyes()

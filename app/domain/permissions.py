@@ -283,10 +283,15 @@ def due_date_decision_refusal(user: Any, change: Any) -> str | None:
     """Why ``user`` may not approve or reject the due-date ``change`` (None if they may)."""
     if not is_coordinator(user):
         return _("Solo la coordinación decide cambios de fecha de compromiso.")
-    song = change.song
+    return _date_decision_refusal(user, change.song, change.requested_by_id)
+
+
+def _date_decision_refusal(user: Any, song: Any, requested_by_id: int | None = None) -> str | None:
+    """A coordinator deciding a date of ``song`` (due date, earlier delivery date): never for their
+    home directorate, never their own request or a song they planned or delivered, never as its reviewer."""
     if (reason := _home_refusal(user, song.label_id)) is not None:
         return reason
-    if change.requested_by_id == user.id or user.id in (song.created_by_id, song.delivered_by_id):
+    if user.id in (requested_by_id, song.created_by_id, song.delivered_by_id):
         return _("Nadie decide su propia solicitud: otra persona de la coordinación debe decidirla.")
     review = getattr(song, "review", None)
     if review is not None and review.reviewer_id == user.id:
@@ -342,6 +347,15 @@ def late_cancellation_refusal(user: Any, song: Any) -> str | None:
 
 def can_approve_late_cancellation(user: Any, song: Any) -> bool:
     return late_cancellation_refusal(user, song) is None
+
+
+def earlier_delivery_refusal(user: Any, song: Any) -> str | None:
+    """Why ``user`` may not approve the earlier delivery date a team declared for ``song`` (DESIGN.md
+    §3): a coordinator outside its home directorate who neither planned nor delivered it, and not
+    its reviewer (as for due-date changes)."""
+    if not is_coordinator(user):
+        return _("Solo la coordinación aprueba una fecha de entrega anterior a la ventana de declaración.")
+    return _date_decision_refusal(user, song)
 
 
 def label_action_refusal(user: Any, label_id: int | None) -> str | None:

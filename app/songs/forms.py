@@ -67,6 +67,9 @@ class DeliverForm(FlaskForm):
     contact_position = StringField(_l("Cargo del contacto"), validators=[Optional(), Length(max=160)])
     contact_email = StringField(_l("Correo institucional del contacto"), validators=[Optional(), Length(max=254)])
     contact_phone = StringField(_l("Teléfono del contacto"), validators=[Optional(), Length(max=40)])
+    request_earlier = BooleanField(
+        _l("Si la fecha es anterior a la ventana de declaración, pedir su aprobación a la coordinación")
+    )
 
 
 class CancelForm(FlaskForm):

@@ -13,6 +13,7 @@ matches come back as radio buttons to choose from.
 from __future__ import annotations
 
 import unicodedata
+from datetime import date
 from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
@@ -227,7 +228,14 @@ def _detail_context(song: Song, **forms: Any) -> dict[str, Any]:
         "due_change_states": lifecycle.DUE_CHANGE_STATES,
         "closed_states": evidence_domain.CLOSED_STATES,
         "late_cancellation": _late_cancellation_context(song, forms.get("late_form")),
+        "earlier_delivery": _earlier_delivery(song),
     }
+
+
+def _earlier_delivery(song: Song) -> date | None:
+    """The earlier delivery date the team asked for, while a coordinator has not decided it."""
+    change = lifecycle.pending_earlier_delivery(song)
+    return date.fromisoformat(change.payload["declared"]) if change is not None else None
 
 
 def _late_cancellation_context(song: Song, form: LateCancellationForm | None) -> dict[str, Any] | None:
