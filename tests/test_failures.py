@@ -190,6 +190,8 @@ def _proxied_app(_schema, tmp_path, proxy):
             "CONFIG_CLASS": TestingConfig,
             "TESTING": False,  # as in production: nothing may escape to gunicorn's bare 500
             "PROPAGATE_EXCEPTIONS": False,
+            # no coverage warm-up thread: it would race the cut and hold a connection of its own
+            "COVERAGE_CACHE_SECONDS": 0,
             "UPLOAD_FOLDER": str(tmp_path),
             "SQLALCHEMY_DATABASE_URI": url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False),
             "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "connect_args": {"connect_timeout": 2}},

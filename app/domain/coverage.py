@@ -131,7 +131,12 @@ def warm_in_background(app) -> None:
             except Exception:  # e.g. tables not created yet: the first request will compute
                 app.logger.info("coverage warm-up skipped", exc_info=True)
             finally:
-                db.session.remove()
+                try:
+                    db.session.remove()
+                except Exception:  # the database went away meanwhile: drop the connection
+                    app.logger.info("coverage warm-up: connection lost", exc_info=True)
+                    db.session.invalidate()
+                    db.session.remove()
 
     threading.Thread(target=run, daemon=True, name="coverage-warm-up").start()
 
