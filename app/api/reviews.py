@@ -68,7 +68,7 @@ def approve_late_cancellation(song_id: int):
     song = lifecycle.get_song(current_user, song_id)
     reason, comment = data.get("reason"), data.get("comment")
     if comment is not None and not isinstance(comment, str):
-        raise ApiError(422, "'comment' debe ser texto.", {"comment": ["Texto."]})
+        raise ApiError(422, _("'comment' debe ser texto."), {"comment": [_("Texto.")]})
     change = lifecycle.approve_late_cancellation(
         current_user,
         song,
