@@ -131,6 +131,9 @@ class Config:
     DEMO_PASSWORD = os.environ.get("DEMO_PASSWORD", "sinfonia-demo")
     PAGE_SIZE = _int("PAGE_SIZE", 25)
     SURVEY_RETENTION_DAYS = _int("SURVEY_RETENTION_DAYS", 730)
+    # Open data publishes a mean only over at least this many values (surveys for S, reviewed
+    # songs for Q); a smaller cell is suppressed, so no answer can be read back (docs/PRIVACY.md).
+    OPEN_DATA_MIN_CELL = _int("OPEN_DATA_MIN_CELL", 5)
 
     # Sign-in hardening (issues 9 and 19, OWASP ASVS V2/V3): per-source delays, throttling,
     # absolute session age (docs/SECURITY.md).

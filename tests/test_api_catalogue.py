@@ -17,6 +17,7 @@ def test_seasons_carry_every_weight(client, auth, world):
     assert season["weights"]["late_floor_days"] == 20
     assert season["weights"]["equity_cap"] == 1.5
     assert len(season["weights"]) == 19
+    assert season["review_sla_days"] == 10 and season["declaration_window_days"] == world.season.declaration_window_days
 
 
 def test_labels_with_department_codes(client, auth, world):

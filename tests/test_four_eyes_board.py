@@ -98,6 +98,10 @@ def test_the_song_page_and_the_api_ask_and_confirm(client, auth, world, late_can
     again = client.post(f"/api/v1/songs/{song.id}/late-cancellation", json={"reason": "force_majeure"})
     assert again.status_code == 409 and again.get_json()["error"]
     assert client.post(f"/api/v1/songs/{song.id}/late-cancellation", data="x").status_code == 400
+    bad_comment = client.post(
+        f"/api/v1/songs/{song.id}/late-cancellation", json={"reason": "public_order", "comment": 7}
+    )
+    assert bad_comment.status_code == 422 and "comment" in bad_comment.get_json()["details"]
     other = add_coordinator("dos@test.co")
     auth.login(other)
     pending = client.get("/reviews/pending").get_data(as_text=True)

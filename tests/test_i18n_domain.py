@@ -13,13 +13,10 @@ from flask_babel import force_locale
 from app.domain import audit, lifecycle
 from app.extensions import db
 from tests import factories
+from tests.test_audit_trail import _text
 
 ROOT = Path(__file__).resolve().parent.parent
 EN = {"Accept-Language": "en-GB,en;q=0.9"}
-
-
-def _text(html: str) -> str:
-    return re.sub(r" ([:,])", r"\1", " ".join(re.sub(r"<[^>]+>", " ", html).split()))
 
 
 def _english(user) -> None:
@@ -86,14 +83,11 @@ def test_no_local_copies_of_underscore():
 
 def test_the_song_history_reads_in_english_for_an_english_user(client, auth, world):
     song = factories.make_song(world)
-    audit.record(
-        "song_transition",
-        "song",
-        song.id,
-        actor_id=world.territorial_a.id,
-        changes={"state": ["planned", "in_progress"]},
-    )
-    audit.record("song_updated", "song", song.id, actor_id=world.territorial_a.id, changes={"diagnosis": [None, "x"]})
+    for action, changes in (
+        ("song_transition", {"state": ["planned", "in_progress"]}),
+        ("song_updated", {"diagnosis": [None, "x"]}),
+    ):
+        audit.record(action, "song", song.id, actor_id=world.territorial_a.id, changes=changes)
     db.session.commit()
     auth.login(world.territorial_a)
     spanish = _text(client.get(f"/songs/{song.id}").get_data(as_text=True))

@@ -15,7 +15,7 @@ from sqlalchemy.orm import contains_eager
 from app.api import bp
 from app.api.core import ApiError, int_arg, paginate
 from app.domain import seasons
-from app.domain.catalogue import SEASON_WEIGHT_FIELDS
+from app.domain.catalogue import SEASON_DATE_SETTINGS, SEASON_WEIGHT_FIELDS
 from app.extensions import db
 from app.i18n import _
 from app.models import Album, Artist, Department, Label, Municipality, Season
@@ -36,7 +36,8 @@ def _season(season: Season) -> dict[str, Any]:
         "drafts_from": season.drafts_from_year if season.has_drafts else None,
         "closed_at": season.closed_at.isoformat() if season.closed_at else None,
         "corrected_at": season.corrected_at.isoformat() if season.corrected_at else None,
-        "weights": {name: getattr(season, name) for name in SEASON_WEIGHT_FIELDS},
+        "weights": {name: getattr(season, name) for name in SEASON_WEIGHT_FIELDS if name not in SEASON_DATE_SETTINGS},
+        **{name: getattr(season, name) for name in SEASON_DATE_SETTINGS},  # business days (DESIGN.md §3, §9)
     }
 
 

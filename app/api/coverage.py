@@ -72,7 +72,7 @@ def open_coverage():
         which = request.args.get("table", "departments")
         if which not in ("departments", "albums"):
             raise ApiError(400, _("El parámetro 'table' debe ser departments o albums."), {"table": which[:20]})
-        table = tables.open_departments_table(season) if which == "departments" else tables.albums_table(season)
+        table = tables.open_departments_table(season) if which == "departments" else tables.open_albums_table(season)
         return exports.csv_response(
             exports.export_filename(table.stem, season.year, "csv"), table.headers, table.rows, table.kinds
         )

@@ -67,11 +67,13 @@ def approve_late_cancellation(song_id: int):
     data = json_body()
     song = lifecycle.get_song(current_user, song_id)
     reason, comment = data.get("reason"), data.get("comment")
+    if comment is not None and not isinstance(comment, str):
+        raise ApiError(422, _("'comment' debe ser texto."), {"comment": [_("Texto.")]})
     change = lifecycle.approve_late_cancellation(
         current_user,
         song,
         reason if isinstance(reason, str) else None,
-        comment if isinstance(comment, str) else None,
+        comment,
         ip=request.remote_addr,
     )
     return jsonify({"pending_change": four_eyes.serialize(change), "song": reviews.serialize_terms(song)}), 202

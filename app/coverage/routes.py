@@ -342,7 +342,7 @@ def open_data_export(table: str, fmt: str):
     if table == "departments":
         result = tables.open_departments_table(season)
     elif table == "albums":
-        result = tables.albums_table(season)
+        result = tables.open_albums_table(season)
     else:
         abort(404)
     return _download(result, fmt, season)

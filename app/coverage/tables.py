@@ -235,9 +235,11 @@ def impact_table(indicator: str, year_from: int, year_to: int) -> Table:
     return Table(f"impacto-{indicator}-{year_from}-{year_to}", _("Impacto"), headers, out, kinds)
 
 
-def albums_table(season: Season) -> Table:
-    rows = coverage.album_rows(season)
-    headers = [
+ALBUM_KINDS = ["code", "text", "int", "int", "score", "score", "pct"]
+
+
+def _album_headers() -> list[str]:
+    return [
         _("Código álbum"),
         _("Álbum · Línea temática"),
         _("Canciones entregadas"),
@@ -246,12 +248,38 @@ def albums_table(season: Season) -> Table:
         _("Satisfacción media S"),
         _("Entregas a tiempo"),
     ]
+
+
+def albums_table(season: Season) -> Table:
+    """Per album, exact (the coverage export for managers, coordinators and admins)."""
+    rows = coverage.album_rows(season)
     out = [[a.code, a.name, a.delivered, a.reviewed, a.mean_quality, a.mean_satisfaction, a.on_time_rate] for a in rows]
-    kinds = ["code", "text", "int", "int", "score", "score", "pct"]
-    return Table("datos-abiertos-albumes", _("Álbumes"), headers, out, kinds)
+    return Table("datos-abiertos-albumes", _("Álbumes"), _album_headers(), out, ALBUM_KINDS)
 
 
 OPEN_DEPARTMENT_FIELDS = [key for key, _attribute in coverage.DEPARTMENT_FIGURES]
+OPEN_ALBUM_FIELDS = [
+    "album_code",
+    "album",
+    "delivered_songs",
+    "reviewed_songs",
+    "mean_quality",
+    "mean_satisfaction",
+    "on_time_rate",
+]  # the columns of albums_table, as open data publishes them
+
+
+def suppressed_mark(k: int) -> str:
+    """What a suppressed cell reads in the open-data files: fewer than k values behind it."""
+    return f"<{k}"
+
+
+def open_albums_table(season: Season) -> Table:
+    """The albums of open data: the means over fewer than OPEN_DATA_MIN_CELL values read "<5"."""
+    data = coverage.open_data(season)
+    mark = suppressed_mark(data["min_cell_size"])
+    rows = [[mark if f in a["suppressed"] else a[f] for f in OPEN_ALBUM_FIELDS] for a in data["albums"]]
+    return Table("datos-abiertos-albumes", _("Álbumes"), _album_headers(), rows, ALBUM_KINDS)
 
 
 def open_departments_table(season: Season) -> Table:

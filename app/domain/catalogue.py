@@ -73,6 +73,7 @@ SEASON_WEIGHTS: tuple[WeightField, ...] = (
     WeightField("review_sla_days", _l("Plazo de revisión en días hábiles (10)"), int, 1, 60, _l("Fechas y plazos")),
 )
 SEASON_WEIGHT_FIELDS = tuple(w.name for w in SEASON_WEIGHTS)
+SEASON_DATE_SETTINGS = ("declaration_window_days", "review_sla_days")  # in the same form, not weights
 # Weights that enter the stored per-song terms; the others only affect the recompute.
 TERM_WEIGHTS = tuple(f.name for f in fields(DefaultWeights) if not f.name.startswith("index_"))
 WEIGHT_SUMS = (

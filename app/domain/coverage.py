@@ -348,6 +348,8 @@ class SeasonFigures:
     mean_quality: float | None  # mean Q of reviewed songs
     mean_satisfaction: float | None  # mean S of answered surveys
     on_time_rate: float | None  # on-time delivered / delivered
+    surveys: int = 0  # answers in mean_satisfaction
+    scored: int = 0  # reviewed songs in mean_quality
 
 
 def season_figures(season: Season) -> SeasonFigures:
@@ -368,6 +370,8 @@ def season_figures(season: Season) -> SeasonFigures:
             mean_quality=_mean(sum(c.quality_sum for c in cells), sum(c.quality_n for c in cells)),
             mean_satisfaction=_mean(sum(c.satisfaction_sum for c in cells), sum(c.satisfaction_n for c in cells)),
             on_time_rate=_mean(sum(c.on_time for c in cells), delivered),
+            surveys=sum(c.satisfaction_n for c in cells),
+            scored=sum(c.quality_n for c in cells),
         )
 
     return cached(("figures", season_id), compute)
@@ -791,6 +795,8 @@ class AlbumRow:
     mean_quality: float | None
     mean_satisfaction: float | None
     on_time_rate: float | None
+    surveys: int = 0
+    scored: int = 0
 
 
 def album_rows(season: Season) -> list[AlbumRow]:
@@ -809,6 +815,8 @@ def album_rows(season: Season) -> list[AlbumRow]:
                 mean_quality=_mean(sum(c.quality_sum for c in cells), sum(c.quality_n for c in cells)),
                 mean_satisfaction=_mean(sum(c.satisfaction_sum for c in cells), sum(c.satisfaction_n for c in cells)),
                 on_time_rate=_mean(sum(c.on_time for c in cells), delivered),
+                surveys=sum(c.satisfaction_n for c in cells),
+                scored=sum(c.quality_n for c in cells),
             )
         )
     return out
@@ -833,16 +841,43 @@ def department_figures(row: DepartmentRow) -> dict[str, Any]:
     return {key: getattr(row, attribute) for key, attribute in DEPARTMENT_FIGURES}
 
 
+def min_cell_size() -> int:
+    """The fewest values a public mean is made of (``OPEN_DATA_MIN_CELL``, 5; docs/PRIVACY.md)."""
+    return max(1, int(current_app.config.get("OPEN_DATA_MIN_CELL", 5)))
+
+
+def _published_means(quality: float | None, scored: int, satisfaction: float | None, surveys: int) -> dict[str, Any]:
+    """Q̄ and S̄ as open data publishes them: a mean of fewer than ``min_cell_size()`` values
+    (reviewed songs for Q, surveys for S) is suppressed (None, named in ``suppressed``):
+    the exact mean of one or two answers would give the respondents' answers away."""
+    k = min_cell_size()
+    out: dict[str, Any] = {"mean_quality": quality, "mean_satisfaction": satisfaction, "suppressed": []}
+    for key, n in (("mean_quality", scored), ("mean_satisfaction", surveys)):
+        if out[key] is not None and n < k:
+            out[key] = None
+            out["suppressed"].append(key)
+    return out
+
+
 def open_data(season: Season) -> dict[str, Any]:
-    """Aggregates only, for the public (no personal data, no free text) (DESIGN.md §1, §6)."""
+    """Aggregates only, for the public (no personal data, no free text) (DESIGN.md §1, §6);
+    means over fewer than ``min_cell_size()`` values are suppressed (issue 19)."""
     summary = national_summary(season)
+    now = season_figures(season)
+    national_means = _published_means(now.mean_quality, now.scored, now.mean_satisfaction, now.surveys)
+    national: dict[str, Any] = {
+        f.key: {"value": f.value, "total": f.total, "share": f.share} if f.kind == "reach" else f.value
+        for f in summary.figures
+    }
+    pairs = (("quality", "mean_quality"), ("satisfaction", "mean_satisfaction"))
+    national["suppressed"] = [key for key, mean in pairs if mean in national_means["suppressed"]]
+    for key in national["suppressed"]:
+        national[key] = None
     return {
         "season": season.year,
         "licence": "CC BY 4.0",
-        "national": {
-            f.key: {"value": f.value, "total": f.total, "share": f.share} if f.kind == "reach" else f.value
-            for f in summary.figures
-        },
+        "min_cell_size": min_cell_size(),
+        "national": national,
         "departments": [department_figures(r) for r in department_rows(season)],
         "albums": [
             {
@@ -850,8 +885,7 @@ def open_data(season: Season) -> dict[str, Any]:
                 "album": a.name,
                 "delivered_songs": a.delivered,
                 "reviewed_songs": a.reviewed,
-                "mean_quality": a.mean_quality,
-                "mean_satisfaction": a.mean_satisfaction,
+                **_published_means(a.mean_quality, a.scored, a.mean_satisfaction, a.surveys),
                 "on_time_rate": a.on_time_rate,
             }
             for a in album_rows(season)

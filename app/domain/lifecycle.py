@@ -786,7 +786,7 @@ def _apply_earlier_delivery(confirmer: Any, change) -> None:
         or song.delivered_on.isoformat() != payload.get("recorded_on")
     ):
         raise Conflict(
-            permissions._(
+            _(
                 "La canción cambió desde la solicitud (devuelta, cancelada o entregada de nuevo): la fecha anterior "
                 "ya no se puede aplicar."
             )

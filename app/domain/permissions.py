@@ -161,6 +161,12 @@ def can_read_survey_results(user: Any) -> bool:
     return is_coordinator(user) or is_manager(user)
 
 
+def can_read_survey_comment(user: Any) -> bool:
+    """A survey's free comment (it may hold personal data the respondent wrote): coordinators
+    and managers, as docs/PRIVACY.md says; the song's team sees the ratings, not the comment."""
+    return can_read_survey_results(user)
+
+
 def can_see_respondent_data(user: Any) -> bool:
     """Survey respondents' and municipal contacts' personal data: coordinators (Ley 1581 de 2012)."""
     return is_coordinator(user)
@@ -195,6 +201,13 @@ def can_view_song(user: Any, song: Any) -> bool:
     if is_territorial(user):
         return user.label_id == song.label_id
     return is_signed_in(user)
+
+
+def can_see_song_details(user: Any, song: Any) -> bool:
+    """A song's municipality and satisfaction S (and Q, which contains S) on pages that list
+    songs of every label (the chart breakdowns): only for whoever may open the song
+    (docs/PRIVACY.md); the aggregates stay visible to everyone signed in."""
+    return can_view_song(user, song)
 
 
 def can_create_song_for_label(user: Any, label_id: int) -> bool:

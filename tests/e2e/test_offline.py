@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import struct
 import zlib
+from datetime import date, timedelta
 
 import pytest
 from playwright.sync_api import expect
@@ -23,6 +24,7 @@ from tests.e2e.test_phone import _plan_song
 pytestmark = pytest.mark.e2e
 
 TERRITORIAL = "territorial1@sinfonia.demo"
+BOGOTA = "America/Bogota"
 
 
 def png(width: int, height: int) -> bytes:
@@ -71,7 +73,7 @@ def _song(live, song_id: int) -> dict:
 
 def _online_once(pages, viewport=None):
     """Sign in and open the song list with a connection; wait until the worker controls the page."""
-    page = pages.login(pages.new(viewport=viewport), TERRITORIAL)
+    page = pages.login(pages.new(viewport=viewport, timezone_id=BOGOTA), TERRITORIAL)
     page.goto("/songs")
     page.evaluate("() => navigator.serviceWorker.ready.then(() => true)")
     # The first page may have started loading before the worker was active: the next one is its.
@@ -113,10 +115,10 @@ def test_installable_and_the_offline_page_works_without_a_connection(pages):
 PHOTO = png(3000, 1500)  # wider than 2,000 px: shrunk on the device
 
 
-def _list_once_online(pages, scope: str, song_id: int):
+def _list_once_online(pages, scope: str, song_id: int, viewport=None):
     """Open the song list (filtered to the test's song) once with a connection: the worker keeps
     the listed song's page and its offline delivery form."""
-    page = pages.login(pages.new(), TERRITORIAL)
+    page = pages.login(pages.new(viewport=viewport, timezone_id=BOGOTA), TERRITORIAL)  # a device in Colombia
     page.goto(f"/songs?q={scope}")
     expect(page.locator(f"main a[href='/songs/{song_id}']").first).to_be_visible()
     # The worker answers once it has fetched and stored them.
@@ -269,3 +271,58 @@ def test_a_service_worker_update_keeps_the_drafts(pages):
         live.app.config.pop("OFFLINE_CACHE_REVISION", None)
     after = _song(live, song_id)
     assert after["state"] == "delivered" and after["evidence"] == 1, after
+
+    # Signing out takes the signed-in pages off the device; the drafts' store stays.
+    with page.expect_navigation():
+        page.get_by_role("button", name="Cerrar sesión").click()
+    assert "sinfonia-pages-v1" not in page.evaluate("() => caches.keys()")
+    assert len(page.evaluate(DRAFTS_JS)) == 1
+
+
+def test_a_refused_draft_says_why_in_spanish_and_can_be_corrected(pages):
+    live = pages.live
+    song_id = _song_in_progress(live, "Entrega con fecha fuera de la ventana")
+    page = _list_once_online(pages, "Entrega con fecha fuera de la ventana", song_id)
+    page.context.set_offline(True)
+    page.goto(f"/offline/songs/{song_id}/deliver")
+    page.get_by_label("Fecha de entrega").fill((date.today() - timedelta(days=120)).isoformat())
+    page.get_by_label("Producto entregado").fill("Acta de la mesa técnica")
+    page.get_by_label("Beneficiarios (servidores públicos alcanzados)").fill("8")
+    page.get_by_label("Fotos o PDF de la entrega").set_input_files(
+        {"name": "acta.png", "mimeType": "image/png", "buffer": png(400, 300)}
+    )
+    page.get_by_role("button", name="Guardar la entrega en el dispositivo").click()
+    expect(page.locator("[data-form-status]")).to_contain_text("Entrega guardada en este dispositivo")
+    page.context.set_offline(False)
+    item = page.locator("[data-draft]")
+    expect(item.locator("[data-draft-status]")).to_have_text(re.compile("^El servidor no aceptó la entrega"))
+    expect(item.locator(".draft-error")).to_contain_text("días hábiles anterior al registro")
+    assert _song(live, song_id)["state"] == "in_progress"
+
+    item.get_by_role("link", name="Corregir").click()
+    expect(page.locator("[data-form-status]")).to_contain_text("Está corrigiendo la entrega")
+    expect(page.get_by_label("Producto entregado")).to_have_value("Acta de la mesa técnica")
+    page.get_by_label("Fecha de entrega").fill((date.today() - timedelta(days=2)).isoformat())
+    page.get_by_role("button", name="Guardar la entrega en el dispositivo").click()  # its photo is kept
+    expect(page.locator("[data-draft] [data-draft-status]")).to_have_text(
+        "Sincronizada: la canción quedó entregada en el servidor."
+    )
+    after = _song(live, song_id)
+    assert after["state"] == "delivered" and after["evidence"] == 1, after
+    assert page.locator("[data-draft]").count() == 1  # corrected in place, not a second draft
+
+
+def test_the_offline_delivery_form_works_at_375_px(pages):
+    song_id = _song_in_progress(pages.live, "Entrega en el teléfono sin señal")
+    page = _list_once_online(pages, "Entrega en el teléfono sin señal", song_id, viewport=PHONE)
+    page.context.set_offline(True)
+    page.goto(f"/offline/songs/{song_id}/deliver")
+    expect(page.get_by_role("button", name="Guardar la entrega en el dispositivo")).to_be_visible()
+    _clean(page)
+    page.get_by_role("button", name="Guardar la entrega en el dispositivo").click()  # nothing filled in
+    expect(page.locator("[data-form-errors]")).to_have_text("Revise los datos marcados.")
+    expect(page.locator("#offline-files-offline-error")).to_have_text("Adjunte al menos una foto o un PDF.")
+    expect(page.get_by_label("Producto entregado")).to_be_focused()
+    _clean(page)
+    pages.shot(page, "deliver-375")
+    assert not pages.console_problems, pages.console_problems

@@ -129,12 +129,16 @@
     if (urls.length) { worker.postMessage({type: "cache-pages", urls: urls}); }
   }
 
-  // Signing out: the signed-in pages leave the device's cache (the drafts stay, by user).
+  // Signing out: the signed-in pages (personal data) leave the device's cache before the form
+  // goes; the drafts stay in IndexedDB, each under its user, and sync at the next sign-in.
   document.addEventListener("submit", function (event) {
-    var action = event.target.getAttribute("action") || "";
-    if (/\/logout$/.test(action) && navigator.serviceWorker && navigator.serviceWorker.controller) {
-      navigator.serviceWorker.controller.postMessage({type: "clear-pages"});
-    }
+    var form = event.target;
+    var action = form.getAttribute("action") || "";
+    if (!/\/logout$/.test(action) || !window.caches || form.hasAttribute("data-pages-cleared")) { return; }
+    event.preventDefault();
+    form.setAttribute("data-pages-cleared", "");
+    var send = function () { form.submit(); };
+    caches.delete("sinfonia-pages-v1").then(send, send);
   }, true);
 
   // ------------------------------------------------------------------ the queue on screen
@@ -214,6 +218,11 @@
       link.href = draft.songUrl;
       actions.appendChild(link);
       if (draft.status === "conflict") { actions.appendChild(button(msg("btn_keep_mine"), "keep-mine", draft.id)); }
+      if (draft.status === "conflict" || draft.status === "refused") {
+        var fix = el("a", "btn", msg("btn_fix"));
+        fix.href = "/offline/songs/" + draft.songId + "/deliver?draft=" + encodeURIComponent(draft.id);
+        actions.appendChild(fix);
+      }
       if (draft.status === "error" || draft.status === "pending") { actions.appendChild(button(msg("btn_retry"), "retry", draft.id)); }
       if (draft.status !== "synced" && draft.status !== "syncing") {
         var discard = button(msg("btn_discard"), "discard", draft.id);
@@ -412,7 +421,20 @@
     if (dateInput) { dateInput.value = today; dateInput.max = today; }  // the device's day, not the cached page's
     var songId = form.getAttribute("data-song-id");
     var status = form.querySelector("[data-form-status]");
+    var editing = null;  // a refused or conflicting draft being corrected (?draft=ID)
+    var wanted = new URLSearchParams(location.search).get("draft");
     allDrafts().then(function (drafts) {
+      editing = drafts.filter(function (d) {
+        return d.id === wanted && String(d.songId) === songId && d.status !== "synced" && d.status !== "syncing";
+      })[0] || null;
+      if (editing) {
+        Object.keys(editing.fields).forEach(function (name) {
+          var input = form.querySelector("[name=" + name + "]");
+          if (input) { input.value = editing.fields[name]; }
+        });
+        status.textContent = msg("fixing", {when: editing.recordedAt.slice(0, 16).replace("T", " ")});
+        return;
+      }
       var open = drafts.filter(function (d) { return String(d.songId) === songId && OPEN.indexOf(d.status) !== -1; });
       if (open.length) { status.textContent = msg("already_saved"); }
     });
@@ -430,7 +452,7 @@
       });
       var filesInput = form.querySelector("[name=files]");
       var files = Array.prototype.slice.call(filesInput.files || []);
-      var fileProblem = files.length ? null : msg("no_files");
+      var fileProblem = files.length || (editing && editing.files.length) ? null : msg("no_files");
       files.forEach(function (f) {
         if (["image/jpeg", "image/png", "application/pdf"].indexOf(f.type) === -1) { fileProblem = msg("bad_type", {name: f.name}); }
       });
@@ -444,7 +466,7 @@
         return;
       }
       errors.hidden = true;
-      var recordedAt = deviceNow();
+      var recordedAt = editing ? editing.recordedAt : deviceNow();  // when it was made, not corrected
       status.textContent = msg("shrinking");
       var submit = form.querySelector("button[type=submit]");
       submit.disabled = true;
@@ -459,11 +481,13 @@
           var input = form.querySelector("[name=" + name + "]");
           fields[name] = input ? input.value.trim() : "";
         });
+        if (editing && !stored.length) { stored = editing.files; }
         var draft = {
-          id: newId(),
+          id: editing ? editing.id : newId(),
           userId: userId(),
           songId: parseInt(songId, 10),
-          songVersion: parseInt(form.getAttribute("data-song-version"), 10),
+          songVersion: editing && editing.conflict ? editing.conflict.current_version :
+            (editing ? editing.songVersion : parseInt(form.getAttribute("data-song-version"), 10)),
           songTitle: form.getAttribute("data-song-title"),
           songUrl: form.getAttribute("data-song-url"),
           fields: fields,
@@ -477,6 +501,7 @@
         };
         return putDraft(draft).then(function () {
           askPersistence();
+          editing = null;
           form.reset();
           if (dateInput) { dateInput.value = localToday(); }
           status.textContent = msg("saved");

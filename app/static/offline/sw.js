@@ -9,7 +9,8 @@
  *                              old one is deleted when the new worker activates;
  *   sinfonia-pages-v1          the pages the user opened (song list, song pages, delivery
  *                              forms), network first, so they open offline after one visit.
- *                              Kept across worker updates; emptied when the user signs out.
+ *                              Kept across worker updates; emptied when the user signs out
+ *                              (offline.js deletes it before the sign-out form is sent).
  * Drafts are NEVER here: they live in IndexedDB (static/offline/offline.js), which a worker
  * update does not touch. The JSON API is never cached.
  */
@@ -74,14 +75,26 @@ function pageFromCache(request) {
   });
 }
 
+// Network first; with a weak signal ("lie-fi") the kept copy answers after NETWORK_WAIT_MS
+// instead of a page that never loads (the network answer still refreshes the cache).
+var NETWORK_WAIT_MS = 6000;
+
 function networkFirstPage(request) {
-  return fetch(request).then(function (response) {
+  var network = fetch(request).then(function (response) {
     if (storable(response)) {
       var copy = response.clone();
       putPage(request.url, copy);
     }
     return response;
-  }, function () {
+  });
+  var slow = new Promise(function (resolve) {
+    setTimeout(function () {
+      caches.open(PAGES_CACHE).then(function (cache) {
+        return cache.match(request.url, {ignoreVary: true});
+      }).then(function (hit) { if (hit) { resolve(hit); } });
+    }, NETWORK_WAIT_MS);
+  });
+  return Promise.race([network, slow]).catch(function () {
     return pageFromCache(request);
   });
 }
@@ -112,6 +125,7 @@ self.addEventListener("fetch", function (event) {
     event.respondWith(cacheFirstStatic(request));
     return;
   }
+  if (url.pathname === "/login" || url.pathname === "/logout") { return; }  // never kept: a fresh form
   if (isPage(request)) {
     event.respondWith(networkFirstPage(request));
   }
@@ -135,9 +149,6 @@ self.addEventListener("message", function (event) {
     }).then(function () {
       if (event.source) { event.source.postMessage({type: "pages-cached"}); }
     }));
-  } else if (data.type === "clear-pages") {
-    // Signing out: the pages of a signed-in user (personal data) leave the device.
-    event.waitUntil(caches.delete(PAGES_CACHE));
   } else if (data.type === "version" && event.source) {
     event.source.postMessage({type: "version", version: VERSION});
   }
