@@ -326,3 +326,29 @@ def test_the_offline_delivery_form_works_at_375_px(pages):
     _clean(page)
     pages.shot(page, "deliver-375")
     assert not pages.console_problems, pages.console_problems
+
+
+def test_a_song_still_planned_is_started_and_delivered_offline(pages):
+    live = pages.live
+    song_id = _plan_song(live)
+    page = pages.login(pages.new(timezone_id=BOGOTA), TERRITORIAL)
+    page.goto(f"/songs/{song_id}")
+    page.get_by_text("Iniciar: pasar a «en curso»").click()  # the next-step box
+    page.get_by_role("link", name="Iniciar y entregar sin conexión (con fotos, se sincroniza sola)").click()
+    expect(page.get_by_label("Diagnóstico · caracterización")).to_be_visible()
+    page.context.set_offline(True)
+    page.reload()  # the form was kept when it was opened
+    page.get_by_label("Diagnóstico · caracterización").fill("Diagnóstico levantado en la vereda")
+    page.get_by_label("Producto entregado").fill("Plan de acción concertado")
+    page.get_by_label("Beneficiarios (servidores públicos alcanzados)").fill("11")
+    page.get_by_label("Fotos o PDF de la entrega").set_input_files(
+        {"name": "foto.png", "mimeType": "image/png", "buffer": png(600, 400)}
+    )
+    page.get_by_role("button", name="Guardar la entrega en el dispositivo").click()
+    expect(page.locator("#offline-queue")).to_have_text("1 entrega por sincronizar")
+    assert _song(live, song_id)["state"] == "planned"
+    page.context.set_offline(False)
+    expect(page.locator("[data-draft] [data-draft-status]")).to_have_text(
+        "Sincronizada: la canción quedó entregada en el servidor."
+    )
+    assert _song(live, song_id)["state"] == "delivered" and _song(live, song_id)["evidence"] == 1
