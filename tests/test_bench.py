@@ -200,12 +200,14 @@ def test_bench_smoke_run_at_200_songs(tmp_path):
         assert recompute["recompute_s"] > 0 and recompute["peak_rss_mb"] > 0
         assert run["naive"]["labels_compared_with_snapshot"] > 0
         assert run["naive"]["max_abs_difference_vs_snapshot"] <= 1e-9
-    for role in ("territorial", "coordinator", "manager", "admin"):  # issue 18: each home, warm
+    # issue 18: each home, warm; issue 15: the integrity alerts page and API
+    for role in ("territorial", "coordinator", "manager", "admin", "alerts_page", "alerts_api"):
         home = run["homes"][role]
         assert home["median_ms"] > 0 and home["statements"] > 0 and home["cold_ms"] > 0, run["homes"]
     md = (tmp_path / "BENCHMARKS.md").read_text(encoding="utf-8")
     assert "<!-- bench:start -->" in md and "SQLite · 200" in md
     assert "Each role's home, warm (in process)" in md and "| SQLite · 200 | coordinator |" in md
+    assert "| SQLite · 200 | alerts_api |" in md
     # Second run: the dataset is reused, not re-seeded; an index it lacks is created in place,
     # one the models no longer declare is dropped.
     import sqlite3

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import date
 
 from app.domain import song_rules
 from tests.factories import make_song
@@ -66,7 +67,13 @@ def test_delivery_form_for_an_open_song_of_the_users_own_label(client, auth, wor
     html = page.get_data(as_text=True)
     assert f'data-song-version="{song.version}"' in html and 'data-photo-max-px="2000"' in html
     assert client.get(f"/offline/songs/{other.id}/deliver").status_code in (403, 404)
-    assert client.get(f"/offline/songs/{planned.id}/deliver").status_code == 409
+    started_and_delivered = client.get(f"/offline/songs/{planned.id}/deliver")
+    assert started_and_delivered.status_code == 200 and 'name="diagnosis"' in started_and_delivered.get_data(
+        as_text=True
+    )
+    assert 'name="diagnosis"' not in html  # already in progress: nothing to start
+    delivered = make_song(world, state="delivered", delivered_on=date(2024, 3, 20))
+    assert client.get(f"/offline/songs/{delivered.id}/deliver").status_code == 409
     session = client.get("/offline/session")
     assert session.headers["Cache-Control"] == "no-store"
     assert session.get_json()["user_id"] == world.territorial_a.id and session.get_json()["csrf_token"]

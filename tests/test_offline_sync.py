@@ -231,3 +231,22 @@ def test_parallel_replays_of_one_draft_deliver_once(app, world, song):
     statuses = sorted(status for status, _ in results)
     assert statuses.count(201) == 1 and set(statuses) <= {200, 201}, results
     assert _counts(song_id) == (1, 1, 1)
+
+
+def test_a_song_still_planned_is_started_and_delivered_in_one_sync(client, auth, world, clock):
+    planned = make_song(world, state="planned", planned_start=date(2024, 5, 2), due=date(2024, 6, 28))
+    auth.login(world.territorial_a)
+    missing = _sync(client, planned.id, _body(planned))
+    assert missing.status_code == 422 and "diagnosis" in missing.get_json()["details"]
+    assert _counts(planned.id) == (0, 0, 0) and db.session.get(Song, planned.id).state == "planned"
+
+    draft = str(uuid.uuid4())
+    body = _body(planned, draft, diagnosis="Diagnóstico hecho en la vereda", action_plan="Plan concertado")
+    first = _sync(client, planned.id, body)
+    assert first.status_code == 201, first.get_json()
+    song = db.session.get(Song, planned.id)
+    assert song.state == "delivered" and song.diagnosis == "Diagnóstico hecho en la vereda"
+    assert song.committed_due == date(2024, 6, 28)
+    assert _counts(planned.id) == (1, 1, 2)  # started, then delivered: two transitions, one file
+    assert _sync(client, planned.id, _body(planned, draft, diagnosis="otra")).get_json()["replayed"] is True
+    assert _counts(planned.id) == (1, 1, 2)

@@ -13,7 +13,9 @@ the user saw and the device's recorded time, in one request. Here, in one transa
    a bounded sync delay, and a device clock in the future is refused
    (``song_rules.recording_day``, applied by ``lifecycle.transition_song``).
 4. The evidence files and the delivery go through ``evidence.add_evidence`` and
-   ``lifecycle.transition_song``: the same rules as every other path.
+   ``lifecycle.transition_song``: the same rules as every other path. A song still planned
+   when the team left is started first, from the draft's ``diagnosis`` (and ``action_plan``),
+   in the same transaction: started and delivered, or neither.
 
 Like the rest of the domain, this flushes and never commits (app/transaction.py).
 """
@@ -42,7 +44,10 @@ DELIVERY_FIELDS = (
     "contact_position",
     "contact_email",
     "contact_phone",
+    "diagnosis",  # a planned song is started first (planned → in_progress → delivered)
+    "action_plan",
 )
+START_FIELDS = ("diagnosis", "action_plan")
 
 
 @dataclass(frozen=True)
@@ -136,9 +141,11 @@ def sync_delivery(
             raise
         return _replay(actor, song_id, existing)
 
+    delivery = {k: v for k, v in fields.items() if v != "" and k not in START_FIELDS}
+    if song.state == lifecycle.PLANNED:
+        start = {k: fields.get(k) for k in START_FIELDS}
+        lifecycle.transition_song(actor, song, lifecycle.IN_PROGRESS, ip=ip, **start)
     for file in files:
         evidence.add_evidence(actor, song, file, ip=ip)
-    lifecycle.transition_song(
-        actor, song, lifecycle.DELIVERED, ip=ip, recorded_at=recorded, **{k: v for k, v in fields.items() if v != ""}
-    )
+    lifecycle.transition_song(actor, song, lifecycle.DELIVERED, ip=ip, recorded_at=recorded, **delivery)
     return SyncResult(sync, song, False)

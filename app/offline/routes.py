@@ -25,7 +25,7 @@ from flask_wtf.csrf import generate_csrf
 from app.domain import calendar, lifecycle, permissions, song_rules
 from app.domain.errors import Conflict
 from app.offline import bp
-from app.songs.forms import DeliverForm
+from app.songs.forms import DeliverForm, StartForm
 
 SW_SOURCE = Path(__file__).resolve().parent.parent / "static" / "offline" / "sw.js"
 # Static files every page needs, precached when the worker installs (paths under /static).
@@ -113,7 +113,8 @@ def deliver(song_id: int):
     permissions.require(
         permissions.can_edit_song(current_user, song), _("No puede modificar canciones de otra disquera.")
     )
-    if lifecycle.DELIVERED not in lifecycle.allowed_transitions(song):
+    planned = song.state == lifecycle.PLANNED  # started and delivered in one sync
+    if lifecycle.DELIVERED not in lifecycle.allowed_transitions(song) and not planned:
         raise Conflict(_("Esta canción no se puede entregar en su estado actual."))
     form = DeliverForm(formdata=None)
     form.delivered_on.data = calendar.today()
@@ -124,6 +125,7 @@ def deliver(song_id: int):
         "offline/deliver.html",
         song=song,
         form=form,
+        start_form=StartForm(formdata=None) if planned else None,
         photo_max_px=current_app.config["OFFLINE_PHOTO_MAX_PX"],
         max_bytes=current_app.config["EVIDENCE_MAX_BYTES"],
     )

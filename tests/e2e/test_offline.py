@@ -126,20 +126,25 @@ def _list_once_online(pages, scope: str, song_id: int, viewport=None):
     return page
 
 
-def _record_offline(page, song_id: int, product: str = "Plan de acción firmado en campo"):
-    page.goto(f"/offline/songs/{song_id}/deliver")  # never opened before: from the list's visit
-    expect(page.get_by_role("heading", level=1)).to_contain_text("Registrar entrega sin conexión")
+def _fill_and_save(page, product: str, beneficiaries: str = "14", photo: bytes = PHOTO) -> None:
+    """Fill the offline delivery form (product, beneficiaries, one photo) and save it on the device."""
     page.get_by_label("Producto entregado").fill(product)
-    page.get_by_label("Beneficiarios (servidores públicos alcanzados)").fill("14")
-    page.get_by_label("Contacto de la alcaldía: nombre").fill("Ana Pérez")
-    page.get_by_label("Correo institucional del contacto").fill("ana.perez@alcaldia.gov.co")
+    page.get_by_label("Beneficiarios (servidores públicos alcanzados)").fill(beneficiaries)
     page.get_by_label("Fotos o PDF de la entrega").set_input_files(
-        {"name": "foto-entrega.png", "mimeType": "image/png", "buffer": PHOTO}
+        {"name": "foto-entrega.png", "mimeType": "image/png", "buffer": photo}
     )
     page.get_by_role("button", name="Guardar la entrega en el dispositivo").click()
     expect(page.locator("[data-form-status]")).to_have_text(
         "Entrega guardada en este dispositivo. Se sincroniza sola cuando haya conexión."
     )
+
+
+def _record_offline(page, song_id: int, product: str = "Plan de acción firmado en campo"):
+    page.goto(f"/offline/songs/{song_id}/deliver")  # never opened before: from the list's visit
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Registrar entrega sin conexión")
+    page.get_by_label("Contacto de la alcaldía: nombre").fill("Ana Pérez")
+    page.get_by_label("Correo institucional del contacto").fill("ana.perez@alcaldia.gov.co")
+    _fill_and_save(page, product)
 
 
 def _draft_offline(pages, scope: str, product: str = "Plan de acción firmado en campo"):
@@ -286,13 +291,7 @@ def test_a_refused_draft_says_why_in_spanish_and_can_be_corrected(pages):
     page.context.set_offline(True)
     page.goto(f"/offline/songs/{song_id}/deliver")
     page.get_by_label("Fecha de entrega").fill((date.today() - timedelta(days=120)).isoformat())
-    page.get_by_label("Producto entregado").fill("Acta de la mesa técnica")
-    page.get_by_label("Beneficiarios (servidores públicos alcanzados)").fill("8")
-    page.get_by_label("Fotos o PDF de la entrega").set_input_files(
-        {"name": "acta.png", "mimeType": "image/png", "buffer": png(400, 300)}
-    )
-    page.get_by_role("button", name="Guardar la entrega en el dispositivo").click()
-    expect(page.locator("[data-form-status]")).to_contain_text("Entrega guardada en este dispositivo")
+    _fill_and_save(page, "Acta de la mesa técnica", "8", png(400, 300))
     page.context.set_offline(False)
     item = page.locator("[data-draft]")
     expect(item.locator("[data-draft-status]")).to_have_text(re.compile("^El servidor no aceptó la entrega"))
@@ -326,3 +325,24 @@ def test_the_offline_delivery_form_works_at_375_px(pages):
     _clean(page)
     pages.shot(page, "deliver-375")
     assert not pages.console_problems, pages.console_problems
+
+
+def test_a_song_still_planned_is_started_and_delivered_offline(pages):
+    live = pages.live
+    song_id = _plan_song(live)
+    page = pages.login(pages.new(timezone_id=BOGOTA), TERRITORIAL)
+    page.goto(f"/songs/{song_id}")
+    page.get_by_text("Iniciar: pasar a «en curso»").click()  # the next-step box
+    page.get_by_role("link", name="Iniciar y entregar sin conexión (con fotos, se sincroniza sola)").click()
+    expect(page.get_by_label("Diagnóstico · caracterización")).to_be_visible()
+    page.context.set_offline(True)
+    page.reload()  # the form was kept when it was opened
+    page.get_by_label("Diagnóstico · caracterización").fill("Diagnóstico levantado en la vereda")
+    _fill_and_save(page, "Plan de acción concertado", "11", png(600, 400))
+    expect(page.locator("#offline-queue")).to_have_text("1 entrega por sincronizar")
+    assert _song(live, song_id)["state"] == "planned"
+    page.context.set_offline(False)
+    expect(page.locator("[data-draft] [data-draft-status]")).to_have_text(
+        "Sincronizada: la canción quedó entregada en el servidor."
+    )
+    assert _song(live, song_id)["state"] == "delivered" and _song(live, song_id)["evidence"] == 1

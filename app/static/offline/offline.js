@@ -444,8 +444,9 @@
       var maxBytes = parseInt(form.getAttribute("data-max-bytes"), 10) || 10485760;
       var errors = form.querySelector("[data-form-errors]");
       var ok = true;
-      ["delivered_on", "product", "beneficiaries"].forEach(function (name) {
+      ["delivered_on", "product", "beneficiaries", "diagnosis"].forEach(function (name) {
         var input = form.querySelector("[name=" + name + "]");
+        if (!input) { return; }  // diagnosis: only for a song still planned
         var empty = !input.value.trim();
         setError(form, input, empty ? msg("required") : null);
         ok = ok && !empty;
@@ -477,9 +478,10 @@
         });
       })).then(function (stored) {
         var fields = {};
-        ["delivered_on", "product", "beneficiaries", "contact_name", "contact_position", "contact_email", "contact_phone"].forEach(function (name) {
+        ["delivered_on", "product", "beneficiaries", "contact_name", "contact_position", "contact_email",
+          "contact_phone", "diagnosis", "action_plan"].forEach(function (name) {
           var input = form.querySelector("[name=" + name + "]");
-          fields[name] = input ? input.value.trim() : "";
+          if (input) { fields[name] = input.value.trim(); }
         });
         if (editing && !stored.length) { stored = editing.files; }
         var draft = {
