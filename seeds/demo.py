@@ -14,6 +14,7 @@ import hashlib
 import os
 import random
 from bisect import bisect
+from dataclasses import fields
 from datetime import UTC, date, datetime, time, timedelta
 from itertools import accumulate
 from pathlib import Path
@@ -27,7 +28,7 @@ from app.domain.accounts import hash_password
 from app.domain.calendar import BOGOTA, add_business_days, is_business_day, late_business_days
 from app.domain.calendar import today as calendar_today
 from app.domain.categories import InForce
-from app.domain.scoring import song_terms
+from app.domain.scoring import SongTerms, song_terms
 from app.domain.seasons import close, opening_day, state_by_dates
 from app.extensions import db
 from app.models import (
@@ -113,15 +114,7 @@ SONG_COLUMNS = (
     "created_at",
     "updated_at",
     "version",
-    "late_business_days",
-    "timeliness",
-    "review_score",
-    "satisfaction",
-    "quality",
-    "equity",
-    "points",
-    "on_time",
-    "standing",
+    *(f.name for f in fields(SongTerms)),  # the stored terms, in the order of SongTerms.columns()
     "committed_due",
 )
 REVIEW_COLUMNS = (
@@ -444,17 +437,7 @@ def seed_demo(songs: int = 5000, seed: int = 42, today: date | None = None, hist
                 w=season_by_year[due.year],
                 carried_over=carried_to is not None,  # always late in its own season (DESIGN.md §5)
             )
-            terms = terms_cache[key] = (
-                t.late_business_days,
-                t.timeliness,
-                t.review_score,
-                t.satisfaction,
-                t.quality,
-                t.equity,
-                t.points,
-                t.on_time,
-                t.standing,
-            )
+            terms = terms_cache[key] = tuple(t.columns().values())
         created_day = min(planned_start - timedelta(days=randint(1, 20)), today)
         scope = choice(SCOPES)
         product = choice(PRODUCTS) if delivered_on else None

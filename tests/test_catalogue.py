@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
 from datetime import date
 
 import pytest
@@ -9,8 +10,10 @@ from sqlalchemy import select
 
 from app.domain import catalogue
 from app.domain.errors import Conflict, PermissionDenied, ValidationFailed
+from app.domain.scoring import SongTerms
+from app.domain.terms import refresh_song_terms
 from app.extensions import db
-from app.models import AuditEvent, Playlist, Season
+from app.models import AuditEvent, Playlist, Season, Song
 from tests.factories import make_song
 
 
@@ -64,6 +67,33 @@ def test_season_weights_change_recomputes_stored_terms_and_audits(world):
     assert song.timeliness == pytest.approx(1 - 5 / 10)
     assert events("season_weights_changed")[0].actor_id == world.admin.id
     assert events("song_terms_recomputed")[0].changes == {"songs": [None, 1]}
+
+
+def test_recomputed_terms_equal_the_terms_stored_at_write_time(world):
+    """Recomputing after a weights change reads the same facts as a write (issue 20).
+
+    It used to ignore the committed due date, count a held survey and leave the standing."""
+    postponed = make_song(world, state="delivered", due=date(2024, 3, 15), delivered_on=date(2024, 3, 22))
+    postponed.committed_due, postponed.due_date = date(2024, 3, 15), date(2024, 3, 29)  # moved after commitment
+    held = make_song(
+        world, state="reviewed", delivered_on=date(2024, 3, 29), review=(4, 4, 4, 4), survey=(5, 5, 5, 5, 5)
+    )
+    held.survey.held = True
+    low = make_song(world, state="reviewed", delivered_on=date(2024, 3, 29), review=(1, 1, 1, 1))
+    songs = (postponed, held, low)
+    for song in songs:
+        refresh_song_terms(song)
+    db.session.commit()
+    stored = {song.id: refresh_song_terms(song) and _terms(song) for song in songs}
+    assert stored[held.id]["satisfaction"] is None and stored[postponed.id]["late_business_days"] == 5
+
+    assert catalogue.recompute_stored_terms(Song.id.in_(stored)) == 3
+    db.session.expire_all()
+    assert {song.id: _terms(db.session.get(Song, song.id)) for song in songs} == stored
+
+
+def _terms(song: Song) -> dict:
+    return {f.name: getattr(song, f.name) for f in fields(SongTerms)}
 
 
 def test_only_admin_changes_weights(world):

@@ -16,6 +16,7 @@ from app.api import bp
 from app.api.core import ApiError, int_arg, paginate
 from app.domain import seasons
 from app.domain.catalogue import SEASON_DATE_SETTINGS, SEASON_WEIGHT_FIELDS
+from app.domain.text import DEPARTMENT_DIGITS, dane_code
 from app.extensions import db
 from app.i18n import _
 from app.models import Album, Artist, Department, Label, Municipality, Season
@@ -135,14 +136,14 @@ def list_municipalities():
     )
     department = request.args.get("department")
     if department not in (None, ""):
-        department = department.strip()
-        if not (department.isascii() and department.isdigit() and len(department) <= 2):
+        code = dane_code(department, DEPARTMENT_DIGITS)
+        if code is None:
             raise ApiError(
                 400,
                 _("El parámetro 'department' debe ser un código DANE de 2 dígitos."),
-                {"department": department[:10]},
+                {"department": department.strip()[:10]},
             )
-        department = department.zfill(2)
+        department = code
         if db.session.scalar(select(Department.id).where(Department.code == department)) is None:
             raise ApiError(404, _("No existe el departamento indicado."), {"department": department})
         stmt = stmt.where(Department.code == department)

@@ -18,7 +18,7 @@ from app.domain import audit, song_rules
 from app.domain.errors import Conflict, DomainError, PermissionDenied, ValidationFailed
 from app.domain.parsing import ascii_int
 from app.domain.permissions import can_manage_catalogue, can_set_playlists
-from app.domain.scoring import DefaultWeights, song_terms
+from app.domain.scoring import DefaultWeights, SongTerms, song_terms
 from app.extensions import db
 from app.i18n import _, _l
 from app.models import Album, Artist, Label, Municipality, Playlist, Review, Role, Season, Song, Survey, User
@@ -103,7 +103,7 @@ def _actor_id(actor: Any) -> int | None:
 
 
 def recompute_stored_terms(*criteria) -> int:
-    """Recompute T, R, S, Q, E, points and on_time of the songs matching ``criteria``.
+    """Recompute the stored terms (T, R, S, Q, E, points, on_time, standing) of the songs matching ``criteria``.
 
     Set up for an admin action: one read of the facts, Python scoring (the same
     ``song_terms`` as at write time) and one executemany update.
@@ -121,6 +121,11 @@ def recompute_stored_terms(*criteria) -> int:
             Song.state,
             Song.due_date,
             Song.delivered_on,
+            Song.committed_due,
+            Song.cancelled_late,
+            Song.late_cancel_reason,
+            Song.carried_over,
+            Song.awaiting_evidence,
             Municipality.pdet,
             Album.weight,
             Review.pertinence,
@@ -132,6 +137,8 @@ def recompute_stored_terms(*criteria) -> int:
             Survey.q3,
             Survey.q4,
             Survey.q5,
+            Survey.held,
+            Survey.validated_at,
         )
         .join(Municipality, Municipality.id == Song.municipality_id)
         .join(Album, Album.id == Song.album_id)
@@ -141,8 +148,11 @@ def recompute_stored_terms(*criteria) -> int:
     )
     updates = []
     for row in db.session.execute(stmt):
-        review = tuple(row[8:12]) if row[8] is not None else None
-        survey = tuple(row[12:17]) if row[12] is not None else None
+        review = (
+            (row.pertinence, row.rigour, row.usefulness, row.evidence_quality) if row.pertinence is not None else None
+        )
+        counts = row.q1 is not None and (not row.held or row.validated_at is not None)  # Survey.counts
+        survey = (row.q1, row.q2, row.q3, row.q4, row.q5) if counts else None
         terms = song_terms(
             state=row.state,
             due_date=row.due_date,
@@ -153,35 +163,19 @@ def recompute_stored_terms(*criteria) -> int:
             review=review,
             survey=survey,
             w=seasons[row.season_id],
+            committed_due=row.committed_due,
+            cancelled_late=bool(row.cancelled_late),
+            late_cancel_reason=row.late_cancel_reason,
+            carried_over=bool(row.carried_over),
+            awaiting_evidence=bool(row.awaiting_evidence),
         )
-        updates.append(
-            {
-                "b_id": row.id,
-                "b_late": terms.late_business_days,
-                "b_t": terms.timeliness,
-                "b_r": terms.review_score,
-                "b_s": terms.satisfaction,
-                "b_q": terms.quality,
-                "b_e": terms.equity,
-                "b_points": terms.points,
-                "b_on_time": terms.on_time,
-            }
-        )
+        updates.append({"b_id": row.id} | {f"b_{column}": value for column, value in terms.columns().items()})
     if updates:
         table = Song.__table__
         stmt = (
             update(table)
             .where(table.c.id == bindparam("b_id"))
-            .values(
-                late_business_days=bindparam("b_late"),
-                timeliness=bindparam("b_t"),
-                review_score=bindparam("b_r"),
-                satisfaction=bindparam("b_s"),
-                quality=bindparam("b_q"),
-                equity=bindparam("b_e"),
-                points=bindparam("b_points"),
-                on_time=bindparam("b_on_time"),
-            )
+            .values({f.name: bindparam(f"b_{f.name}") for f in fields(SongTerms)})
         )
         db.session.connection().execute(stmt, updates)
     return len(updates)

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import threading
 import time
-import unicodedata
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -32,6 +31,7 @@ from sqlalchemy import case, func, select
 from app.domain import calendar
 from app.domain import seasons as season_life
 from app.domain.errors import NotFound
+from app.domain.text import fold
 from app.extensions import db
 from app.i18n import _, _l
 from app.models import Album, Department, Label, Municipality, Playlist, Season, Song
@@ -504,11 +504,6 @@ class DepartmentRow:
     @property
     def prioritised_coverage(self) -> float | None:
         return _share(self.prioritised_assisted, self.prioritised)
-
-
-def fold(text: str) -> str:
-    """Sort key for Spanish names: case- and accent-insensitive (Córdoba before Cundinamarca)."""
-    return "".join(c for c in unicodedata.normalize("NFD", text.casefold()) if not unicodedata.combining(c))
 
 
 DEPARTMENT_SORTS = {

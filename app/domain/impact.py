@@ -22,7 +22,8 @@ from sqlalchemy.orm import aliased
 
 from app.domain import audit, coverage
 from app.domain.parsing import ascii_int
-from app.domain.reference_import import ImportReport, RowError, read_csv_text
+from app.domain.reference_import import ImportReport, RowError
+from app.domain.text import FileRefused, csv_records, dane_code
 from app.extensions import db
 from app.i18n import _, _l
 from app.models import MunicipalIndicator, Municipality, Season
@@ -48,12 +49,9 @@ def import_indicators(raw: bytes, actor_id: int | None = None) -> ImportReport:
     """Validate every row, then upsert all of them or none, audited (DESIGN.md §2)."""
     report = ImportReport()
     try:
-        rows = read_csv_text(raw)
-    except UnicodeDecodeError:
-        report.errors.append(RowError(1, _("El archivo no está en UTF-8.")))
-        return report
-    except Exception:  # csv.Error: malformed quoting, NUL bytes…
-        report.errors.append(RowError(1, _("El archivo no es un CSV válido.")))
+        rows = csv_records(raw)
+    except FileRefused as exc:  # not UTF-8, binary, malformed quoting
+        report.errors.append(RowError(1, str(exc)))
         return report
     if not rows:
         report.errors.append(RowError(1, _("El archivo no tiene filas de datos.")))
@@ -68,7 +66,7 @@ def import_indicators(raw: bytes, actor_id: int | None = None) -> ImportReport:
     seen_at: dict[tuple[int, str, int], int] = {}
     for line, row in enumerate(rows, start=2):
         code = (row.get("municipality_code") or "").strip()
-        code = code.zfill(5) if code.isdigit() else code
+        code = dane_code(code) or code
         indicator = (row.get("indicator") or "").strip().lower()
         year_raw = (row.get("year") or "").strip()
         value = _parse_value(row.get("value") or "")

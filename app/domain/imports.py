@@ -10,7 +10,6 @@ terms of DESIGN.md §4 computed in Python, and one audit event for the import.
 
 from __future__ import annotations
 
-import csv
 import io
 import re
 import secrets
@@ -28,6 +27,7 @@ from app.domain.categories import InForce
 from app.domain.parsing import ascii_int, plausible_date
 from app.domain.reference_import import ImportReport, RowError
 from app.domain.scoring import DefaultWeights, song_terms
+from app.domain.text import FileRefused, dane_code, read_csv, too_many_rows
 from app.extensions import db
 from app.i18n import _
 from app.models import Album, Artist, Department, Label, Municipality, Season, Song, SongState, User
@@ -71,10 +71,6 @@ PREVIEW_ROWS = 10
 
 _ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T]00:00(?::00)?)?$")
 _DMY = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
-
-
-class FileRefused(Exception):
-    """The file as a whole cannot be read (type, encoding, size, header)."""
 
 
 @dataclass
@@ -129,40 +125,7 @@ def read_rows(raw: bytes, filename: str, sheet: str | None = None) -> list[tuple
     base = name.replace("\\", "/").rsplit("/", 1)[-1]
     if "." in base and not base.endswith((".csv", ".txt")):
         raise FileRefused(_("Tipo de archivo no admitido: use CSV (UTF-8) o XLSX."))
-    return _read_csv(raw)
-
-
-def _too_many_rows() -> str:
-    return _(
-        "El archivo tiene más de %(n)s filas de datos; divídalo en varios archivos.",
-        n=f"{MAX_ROWS:,}".replace(",", "."),
-    )
-
-
-def _read_csv(raw: bytes) -> list[tuple[int, list[Any]]]:
-    if b"\x00" in raw:
-        raise FileRefused(_("El archivo no parece un CSV de texto (contiene datos binarios)."))
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise FileRefused(
-            _(
-                "El archivo no está codificado en UTF-8. En Excel use «Guardar como» → «CSV UTF-8 (delimitado por comas)»."
-            )
-        ) from None
-    header_line = text.lstrip("\r\n").split("\n", 1)[0]
-    delimiter = ";" if header_line.count(";") > header_line.count(",") else ","
-    rows = []
-    try:
-        for number, cells in enumerate(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), start=1):
-            if number > MAX_ROWS + 1:
-                raise FileRefused(_too_many_rows())
-            rows.append((number, cells))
-    except csv.Error as exc:
-        raise FileRefused(
-            _("El CSV está mal formado (línea %(line)s): %(error)s.", line=len(rows) + 1, error=exc)
-        ) from None
-    return rows
+    return read_csv(raw, max_rows=MAX_ROWS)
 
 
 def _read_xlsx(raw: bytes, sheet_name: str | None = None) -> list[tuple[int, list[Any]]]:
@@ -188,7 +151,7 @@ def _read_xlsx(raw: bytes, sheet_name: str | None = None) -> list[tuple[int, lis
         rows = []
         for number, cells in enumerate(sheet.iter_rows(values_only=True), start=1):
             if number > MAX_ROWS + 1:
-                raise FileRefused(_too_many_rows())
+                raise FileRefused(too_many_rows(MAX_ROWS))
             rows.append((number, list(cells)))
     except FileRefused:
         raise
@@ -363,8 +326,7 @@ def _check_row(
     municipality = None
     code = text["municipality_code"]
     if code:
-        if code.isascii() and code.isdigit() and len(code) <= 5:
-            code = code.zfill(5)  # spreadsheets drop the leading zero of 05001
+        code = dane_code(code) or code  # spreadsheets drop the leading zero of 05001
         municipality = lk.municipalities.get(code)
         if municipality is None:
             bad("municipality_code", _("el código DANE «%(code)s» no corresponde a ningún municipio.", code=code[:10]))
@@ -490,15 +452,7 @@ def _check_row(
         "delivered_on": delivered_on,
         "product": text["product"] or None,
         "beneficiaries": beneficiaries,
-        "late_business_days": terms.late_business_days,
-        "timeliness": terms.timeliness,
-        "review_score": None,
-        "satisfaction": None,
-        "quality": None,
-        "equity": terms.equity,
-        "points": None,
-        "on_time": terms.on_time,
-        "standing": terms.standing,
+        **terms.columns(),  # no review nor survey yet: R, S, Q and points are None
         "committed_due": due if state != SongState.PLANNED.value else None,
         "awaiting_evidence": awaiting_evidence,
     }

@@ -26,6 +26,7 @@ from sqlalchemy import select
 from app.domain import audit, coverage
 from app.domain.categories import InForce
 from app.domain.errors import ValidationFailed
+from app.domain.text import fold
 from app.extensions import db
 from app.i18n import _
 from app.models import MunicipalIndicator, Municipality, NeedWeights
@@ -261,7 +262,7 @@ def map_data(season, department=None) -> MapData:
     for row in rows:
         by_dep[row.department_code].append(row)
     departments = []
-    for d in sorted(ref.departments, key=lambda d: coverage.fold(d.name)):
+    for d in sorted(ref.departments, key=lambda d: fold(d.name)):
         members = by_dep.get(d.code, [])
         if not members:
             continue

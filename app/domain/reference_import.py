@@ -19,8 +19,6 @@ points) and the coverage cache follow (app.domain.categories).
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,8 +26,9 @@ from typing import Any
 from sqlalchemy import bindparam, select, update
 
 from app.domain import audit
-from app.domain.coverage import fold as accent_fold
 from app.domain.parsing import ascii_int
+from app.domain.text import FileRefused, dane_code
+from app.domain.text import fold as accent_fold
 from app.extensions import db
 from app.i18n import _
 from app.models import MunicipalCategory, Municipality
@@ -49,16 +48,6 @@ class RowError:
 class ImportReport:
     created: int = 0
     errors: list[RowError] = field(default_factory=list)
-
-
-def read_csv_text(raw: bytes) -> list[dict[str, str]]:
-    """UTF-8 (with or without BOM) CSV separated by ``,`` or ``;``."""
-    text = raw.decode("utf-8-sig")
-    sample = text[:4096]
-    delimiter = ";" if sample.count(";") > sample.count(",") else ","
-    reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
-    reader.fieldnames = [(h or "").strip().lower() for h in (reader.fieldnames or [])]
-    return list(reader)
 
 
 @dataclass
@@ -158,13 +147,6 @@ def normalise_group(value: Any) -> str | None | bool:
     return text.upper() if text.upper() in CAPACITY_GROUPS else False
 
 
-def normalise_code(value: Any) -> str | None:
-    text = _cell_text(value)
-    if not text.isascii() or not text.isdigit() or len(text) > 5:
-        return None
-    return text.zfill(5)
-
-
 def _find_header(rows: list[tuple[int, list[Any]]]) -> tuple[int, dict[str, int], int | None]:
     """Index of the header row, its column roles, and a year read from the titles above it."""
     title_year = None
@@ -201,8 +183,6 @@ def import_categories(
     ``only_missing``: add the (municipality, year) rows the database lacks and leave
     the others as they are (``seed reference``: a later official re-import wins).
     """
-    from app.domain.imports import FileRefused
-
     report = CategoryImport()
     try:
         rows = read_file(raw, filename)
@@ -242,9 +222,9 @@ def import_categories(
         code_raw, category_raw = _cell_text(cell(cells, "code")), _cell_text(cell(cells, "category"))
         if not code_raw and not category_raw:
             continue  # blank row, or a note under the table
-        if not category_raw and normalise_code(code_raw) is None:
+        if not category_raw and dane_code(code_raw) is None:
             continue  # a footnote ("Fuente: …") in the first column
-        code = normalise_code(code_raw)
+        code = dane_code(code_raw)
         row_year = default_year
         if "year" in roles and year is None:
             row_year = ascii_int(_cell_text(cell(cells, "year")), minimum=MIN_YEAR, maximum=MAX_YEAR)

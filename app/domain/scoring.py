@@ -7,9 +7,9 @@ the chart recompute aggregates in SQL.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date
-from typing import Protocol
+from typing import Any, Protocol
 
 from app.domain.calendar import late_business_days
 
@@ -174,6 +174,10 @@ class SongTerms:
     points: int | None
     on_time: bool | None
     standing: str
+
+    def columns(self) -> dict[str, Any]:
+        """The stored ``Song`` columns these terms fill, by name (each field is the column of that name)."""
+        return asdict(self)
 
 
 def song_terms(

@@ -55,13 +55,6 @@ def refresh_song_terms(song: Song) -> Song:
         carried_over=bool(song.carried_over),
         awaiting_evidence=bool(song.awaiting_evidence),
     )
-    song.late_business_days = terms.late_business_days
-    song.timeliness = terms.timeliness
-    song.review_score = terms.review_score
-    song.satisfaction = terms.satisfaction
-    song.quality = terms.quality
-    song.equity = terms.equity
-    song.points = terms.points
-    song.on_time = terms.on_time
-    song.standing = terms.standing
+    for column, value in terms.columns().items():
+        setattr(song, column, value)
     return song

@@ -12,7 +12,6 @@ matches come back as radio buttons to choose from.
 
 from __future__ import annotations
 
-import unicodedata
 from datetime import date
 from typing import Any
 
@@ -28,6 +27,7 @@ from app.domain import evidence as evidence_domain
 from app.domain.calendar import business_days_left
 from app.domain.errors import Conflict, ValidationFailed
 from app.domain.parsing import ascii_int
+from app.domain.text import fold
 from app.extensions import db, htmx
 from app.models import Album, Artist, Department, Label, Municipality, Season, Song
 from app.models.songs import OPEN_STATES, SONG_STATES
@@ -55,12 +55,6 @@ def _actor() -> Any:
 
 def _ip() -> str | None:
     return request.remote_addr
-
-
-def _fold(text: str) -> str:
-    """Lower case without accents, for matching typed municipality names."""
-    decomposed = unicodedata.normalize("NFKD", text or "")
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).lower().strip()
 
 
 def _apply_errors(form: Any, exc: ValidationFailed) -> list[str]:
@@ -100,16 +94,16 @@ def _municipality_rows(actor: Any) -> list[tuple[int, str, str, str]]:
 
 def municipality_matches(actor: Any, text: str, limit: int = SUGGESTIONS) -> list[dict[str, Any]]:
     """Municipalities the actor may choose whose name (accents ignored) or DANE code matches ``text``."""
-    query = _fold(text)
+    query = fold(text).strip()
     if len(query) < 2:
         return []
     starts, contains = [], []
     for mid, code, name, department in _municipality_rows(actor):
-        folded = _fold(name)
+        folded = fold(name)
         item = {"id": mid, "code": code, "name": name, "department": department, "exact": folded == query}
         if code == query or folded.startswith(query):
             starts.append(item)
-        elif query in folded or query in _fold(department):
+        elif query in folded or query in fold(department):
             contains.append(item)
     return (starts + contains)[:limit]
 
