@@ -305,7 +305,7 @@ def _without_sync_bound(monkeypatch) -> None:
     """The device's recorded time trusted however old (no bounded sync delay)."""
     original = song_rules.recording_day
     monkeypatch.setattr(
-        song_rules, "recording_day", lambda recorded_at, **kw: original(recorded_at, **{**kw, "max_delay_days": 10**5})
+        song_rules, "recording_day", lambda recorded_at, **kw: original(recorded_at, **{**kw, "max_delay_days": 1000})
     )
 
 
