@@ -120,6 +120,9 @@ def current_season(on: date) -> Season | None:
 def _lines(
     conditions: list[Any], order: list[Any], limit: int = LIST_LIMIT, *, with_label: bool = False
 ) -> list[SongLine]:
+    # The few ids first, off an index alone; then their details. Sorting the joined rows instead
+    # costs the joins of every tie: 6,300 deliveries of one day at 1M songs took 142 ms (SQLite).
+    first = select(Song.id).where(*conditions).order_by(*order).limit(limit).subquery()
     stmt = (
         select(
             Song.id,
@@ -132,12 +135,11 @@ def _lines(
             Song.survey_issued_at,
             Label.code,
         )
+        .join(first, first.c.id == Song.id)
         .join(Municipality, Municipality.id == Song.municipality_id)
         .join(Album, Album.id == Song.album_id)
         .join(Label, Label.id == Song.label_id)
-        .where(*conditions)
         .order_by(*order)
-        .limit(limit)
     )
     return [
         SongLine(sid, mun, album, state, due, delivered, label if with_label else None, note=comment)
@@ -255,29 +257,24 @@ def territorial_home(user: User, on: date | None = None) -> TerritorialHome:
     expired = or_(Song.survey_issued_at.is_(None), Song.survey_issued_at < expiry)
     row = db.session.execute(select(func.count(), func.count(case((expired, 1)))).where(*unanswered)).one()
     home.counts["surveys"], home.counts["surveys_expired"] = row[0], row[1]
-    stmt = (
-        select(
-            Song.id, Municipality.name, Album.name, Song.state, Song.due_date, Song.delivered_on, Song.survey_issued_at
-        )
-        .join(Municipality, Municipality.id == Song.municipality_id)
-        .join(Album, Album.id == Song.album_id)
-        .where(*unanswered)
-        .order_by(Song.delivered_on.desc(), Song.id.desc())
-        .limit(LIST_LIMIT)
-    )
-    for sid, mun, album, state, due, delivered, issued in db.session.execute(stmt):
+    for sid, mun, album, state, due, delivered, issued in _unanswered_surveys(season.id, label_id):
         line = SongLine(sid, mun, album, state, due, delivered, expired=issued is None or issued < expiry)
         if issued is not None and not line.expired:
             line.days = max(0, (issued + timedelta(days=_link_days()) - utcnow()).days)
         home.surveys.append(line)
 
-    # Reviews received, newest first (off the reviews' created_at index).
+    # Reviews received, newest first, walked off the reviews' created_at index: one label holds
+    # about 1/16 of the reviews, so the newest few are found after a few dozen rows. The label
+    # and state filters are written so that no songs index can serve them (``+ 0``, ``|| ''``):
+    # otherwise the planner starts from the label's songs (62,000 at 1M) and sorts them all
+    # (SQLite, measured: 640 ms against 0.1 ms).
     stmt = (
         select(Song.id, Municipality.name, Album.name, Song.review_score, Song.points, Review.created_at)
-        .join(Review, Review.song_id == Song.id)
+        .select_from(Review)
+        .join(Song, Song.id == Review.song_id)
         .join(Municipality, Municipality.id == Song.municipality_id)
         .join(Album, Album.id == Song.album_id)
-        .where(Song.label_id == label_id, Song.state == SongState.REVIEWED.value)
+        .where((Song.label_id + 0) == label_id, Song.state.concat("") == SongState.REVIEWED.value)
         .order_by(Review.created_at.desc())
         .limit(LIST_LIMIT)
     )
@@ -294,6 +291,49 @@ def territorial_home(user: User, on: date | None = None) -> TerritorialHome:
     home.standing = label_standing(season, label_id)
     home.pace = next(iter(target_paces(season, on, label_id)), None)
     return home
+
+
+def _unanswered_surveys(season_id: int, label_id: int, limit: int = LIST_LIMIT) -> list[Any]:
+    """The label's newest deliveries of the season without a survey answer.
+
+    Walked newest first off ``ix_songs_state_delivered`` (state, delivered_on, label_id), one
+    delivered state at a time and merged, as ``recent_deliveries`` does: the newest deliveries
+    are the ones not answered yet, so a few index entries suffice. The season and label filters
+    are written so that the (season, label, state) index cannot serve them (``+ 0``): from it the
+    planner read every delivered song of the label to sort them (110 ms at 1M songs, SQLite).
+    """
+    newest = [Song.delivered_on.desc(), Song.id.desc()]
+    rows: list[Any] = []
+    for state in DELIVERED_STATES:
+        first = (
+            select(Song.id)
+            .where(
+                Song.state == state,
+                Song.delivered_on.is_not(None),
+                (Song.label_id + 0) == label_id,
+                (Song.season_id + 0) == season_id,
+                ~select(Survey.id).where(Survey.song_id == Song.id).exists(),
+            )
+            .order_by(*newest)
+            .limit(limit)
+            .subquery()
+        )
+        rows += db.session.execute(
+            select(
+                Song.id,
+                Municipality.name,
+                Album.name,
+                Song.state,
+                Song.due_date,
+                Song.delivered_on,
+                Song.survey_issued_at,
+            )
+            .join(first, first.c.id == Song.id)
+            .join(Municipality, Municipality.id == Song.municipality_id)
+            .join(Album, Album.id == Song.album_id)
+        ).all()
+    rows.sort(key=lambda r: (r[5], r[0]), reverse=True)
+    return rows[:limit]
 
 
 def _high_quality_songs(season: Season, label_id: int) -> int:

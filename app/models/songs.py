@@ -80,7 +80,9 @@ class Song(db.Model):
         # Do not append due_date to these: SQLite 3.40 (Debian 12) then answers
         # "season = ? AND label = ? AND state IN (…) AND due_date < ?" with wrong rows
         # (tests/test_charts.py::test_overdue_songs_stay_right_whatever_index_the_planner_picks).
-        Index("ix_songs_season_label_state", "season_id", "label_id", "state"),
+        # survey_issued_at too: a team's home counts its unanswered and expired survey links
+        # off this index alone (issue 18); the three-column prefix serves everything else.
+        Index("ix_songs_season_label_state_link", "season_id", "label_id", "state", "survey_issued_at"),
         Index("ix_songs_season_artist_state", "season_id", "artist_id", "state"),
         Index("ix_songs_season_album_state", "season_id", "album_id", "state"),
         Index("ix_songs_season_department_state", "season_id", "department_id", "state"),
