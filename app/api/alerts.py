@@ -8,8 +8,8 @@ alert, paginated (``items`` are song ids with their state and links).
 from flask import jsonify, url_for
 from flask_login import current_user
 
-from app.api import bp
-from app.api.core import ApiError, int_arg, page_args, page_body
+from app.api import bp, schemas
+from app.api.core import ApiError, int_arg, page_args
 from app.domain import integrity, permissions
 from app.domain.reviews import today_bogota
 from app.i18n import _
@@ -47,6 +47,4 @@ def alert_songs(kind: str):
     season = _season()
     page, per_page = page_args()
     result = integrity.songs(kind, season, today_bogota(), label, page, per_page)
-    return jsonify(
-        page_body(result, lambda s: {"id": s.id, "state": s.state, "url": url_for("api.get_song", song_id=s.id)})
-    )
+    return jsonify(schemas.page(result, schemas.song_link))

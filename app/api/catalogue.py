@@ -6,16 +6,12 @@ Artists carry their member count, not members' names (personal data stays in the
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask import jsonify, request
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import contains_eager
 
-from app.api import bp
+from app.api import bp, schemas
 from app.api.core import ApiError, int_arg, paginate
-from app.domain import seasons
-from app.domain.catalogue import SEASON_DATE_SETTINGS, SEASON_WEIGHT_FIELDS
 from app.domain.text import DEPARTMENT_DIGITS, dane_code
 from app.extensions import db
 from app.i18n import _
@@ -24,28 +20,10 @@ from app.models.catalogue import artist_members
 from app.models.territory import PRIORITY_CATEGORIES
 
 
-def _season(season: Season) -> dict[str, Any]:
-    return {
-        "id": season.id,
-        "year": season.year,
-        "starts_on": season.starts_on.isoformat(),
-        "ends_on": season.ends_on.isoformat(),
-        "state": season.state,
-        "closing_date": seasons.closing_date(season).isoformat(),
-        "target_date": season.target_date.isoformat() if season.target_date else None,
-        "targets_frozen": seasons.targets_frozen(season),
-        "drafts_from": season.drafts_from_year if season.has_drafts else None,
-        "closed_at": season.closed_at.isoformat() if season.closed_at else None,
-        "corrected_at": season.corrected_at.isoformat() if season.corrected_at else None,
-        "weights": {name: getattr(season, name) for name in SEASON_WEIGHT_FIELDS if name not in SEASON_DATE_SETTINGS},
-        **{name: getattr(season, name) for name in SEASON_DATE_SETTINGS},  # business days (DESIGN.md §3, §9)
-    }
-
-
 @bp.get("/seasons")
 def list_seasons():
     seasons = db.session.scalars(select(Season).order_by(Season.year)).all()
-    return jsonify({"items": [_season(s) for s in seasons], "total": len(seasons)})
+    return jsonify(schemas.listing([schemas.season(s) for s in seasons]))
 
 
 @bp.get("/labels")
@@ -56,18 +34,13 @@ def list_labels():
         select(Department.label_id, Department.code).where(Department.label_id.is_not(None)).order_by(Department.code)
     ):
         departments.setdefault(label_id, []).append(code)
-    items = [
-        {"id": la.id, "code": la.code, "name": la.name, "city": la.city, "departments": departments.get(la.id, [])}
-        for la in labels
-    ]
-    return jsonify({"items": items, "total": len(items)})
+    return jsonify(schemas.listing([schemas.label(la, departments.get(la.id, [])) for la in labels]))
 
 
 @bp.get("/albums")
 def list_albums():
     albums = db.session.scalars(select(Album).order_by(Album.code)).all()
-    items = [{"id": a.id, "code": a.code, "name": a.name, "weight": a.weight, "active": a.active} for a in albums]
-    return jsonify({"items": items, "total": len(items)})
+    return jsonify(schemas.listing([schemas.album(a) for a in albums]))
 
 
 @bp.get("/artists")
@@ -86,18 +59,7 @@ def list_artists():
     )
     if label_id is not None:
         stmt = stmt.where(Artist.label_id == label_id)
-    items = [
-        {
-            "id": artist.id,
-            "name": artist.name,
-            "label_id": artist.label_id,
-            "label_code": code,
-            "active": artist.active,
-            "members": count,
-        }
-        for artist, code, count in db.session.execute(stmt)
-    ]
-    return jsonify({"items": items, "total": len(items)})
+    return jsonify(schemas.listing([schemas.artist(a, code, count) for a, code, count in db.session.execute(stmt)]))
 
 
 def _bool_arg(name: str) -> bool | None:
@@ -110,20 +72,6 @@ def _bool_arg(name: str) -> bool | None:
     if value in ("0", "false", "no"):
         return False
     raise ApiError(400, _("El parámetro '%(name)s' debe ser true o false.", name=name), {name: raw[:20]})
-
-
-def _municipality(m: Municipality) -> dict[str, Any]:
-    return {
-        "id": m.id,
-        "code": m.code,
-        "name": m.name,
-        "department": m.department.code,
-        "category": m.category,
-        "pdet": m.pdet,
-        "pdet_subregion": m.pdet_subregion,
-        "prioritised": m.prioritised,
-        "population": m.population,
-    }
 
 
 @bp.get("/municipalities")
@@ -164,4 +112,4 @@ def list_municipalities():
         escaped = query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         stmt = stmt.where(Municipality.name.ilike(f"%{escaped}%", escape="\\"))
     stmt = stmt.order_by(Municipality.code)
-    return jsonify(paginate(stmt, _municipality))
+    return jsonify(paginate(stmt, schemas.municipality))

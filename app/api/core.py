@@ -15,11 +15,11 @@ from flask import current_app, g, jsonify, request
 from flask_login import current_user
 from werkzeug.exceptions import HTTPException
 
-from app.api import bp
+from app.api import bp, schemas
 from app.domain import accounts, audit
 from app.domain.errors import DomainError, ValidationFailed
 from app.extensions import csrf, db, limiter
-from app.i18n import _, text
+from app.i18n import _
 from app.transaction import keep_writes
 
 csrf.exempt(bp)
@@ -36,8 +36,8 @@ class ApiError(Exception):
 
 
 def error(status: int, message: str, details: Any = None):
-    """The JSON error body; a lazy message is read now, in the language of the request."""
-    return jsonify({"error": text(message), "details": text(details)}), status
+    """The JSON error response (schemas.error) with its status."""
+    return jsonify(schemas.error(message, details)), status
 
 
 @bp.before_request
@@ -122,18 +122,7 @@ def page_args() -> tuple[int, int]:
 def paginate(select_stmt, serialize) -> dict[str, Any]:
     """``{"items", "page", "per_page", "total", "pages"}`` for a select statement."""
     page, per_page = page_args()
-    return page_body(db.paginate(select_stmt, page=page, per_page=per_page, error_out=False, count=True), serialize)
-
-
-def page_body(result, serialize) -> dict[str, Any]:
-    """The JSON envelope of one page (any object with items, page, per_page, total, pages)."""
-    return {
-        "items": [serialize(item) for item in result.items],
-        "page": result.page,
-        "per_page": result.per_page,
-        "total": result.total,
-        "pages": result.pages,
-    }
+    return schemas.page(db.paginate(select_stmt, page=page, per_page=per_page, error_out=False, count=True), serialize)
 
 
 @bp.post("/tokens")

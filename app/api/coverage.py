@@ -13,7 +13,7 @@ from __future__ import annotations
 from flask import jsonify, request
 from flask_login import current_user
 
-from app.api import bp
+from app.api import bp, schemas
 from app.api.core import ApiError
 from app.coverage import tables
 from app.domain import coverage, exports, seasons
@@ -27,14 +27,6 @@ def _season():
     return season
 
 
-def _department_json(r: coverage.DepartmentRow, albums) -> dict:
-    return {
-        **coverage.department_figures(r),
-        "label": r.label_name,
-        "delivered_by_album": {a.code: r.by_album.get(a.id, 0) for a in albums},
-    }
-
-
 @bp.get("/coverage/departments")
 def coverage_departments():
     coverage.require_reader(current_user)
@@ -45,18 +37,8 @@ def coverage_departments():
         {
             "season": season.year,
             "previous_season": summary.previous_season.year if summary.previous_season else None,
-            "national": {
-                f.key: {
-                    "value": f.value,
-                    "total": f.total,
-                    "share": f.share,
-                    "previous": f.previous,
-                    "previous_share": f.previous_share,
-                    "delta": f.delta,
-                }
-                for f in summary.figures
-            },
-            "items": [_department_json(r, albums) for r in coverage.department_rows(season)],
+            "national": {f.key: schemas.coverage_figure(f) for f in summary.figures},
+            "items": [schemas.department_coverage(r, albums) for r in coverage.department_rows(season)],
         }
     )
 

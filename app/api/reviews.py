@@ -16,7 +16,7 @@ from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
-from app.api import bp
+from app.api import bp, schemas
 from app.api.core import ApiError, json_body
 from app.domain import four_eyes, lifecycle, permissions, reviews, surveys
 from app.extensions import db
@@ -33,7 +33,7 @@ def decide_held_survey(song_id: int, action: str):
         current_user, song, ip=request.remote_addr
     )
     db.session.commit()
-    return jsonify({"song": reviews.serialize_terms(song), "survey_status": surveys.survey_status(song)})
+    return jsonify({"song": schemas.song_terms(song), "survey_status": surveys.survey_status(song)})
 
 
 @bp.post("/songs/<int:song_id>/review")
@@ -49,10 +49,10 @@ def review_song(song_id: int):
         raise ApiError(
             409, _("Otra persona cambió esta canción al mismo tiempo; consulte su estado e intente de nuevo.")
         ) from None
-    body = {"created": created, "review": reviews.serialize_review(review), "song": reviews.serialize_terms(song)}
+    body = {"created": created, "review": schemas.review(review), "song": schemas.song_terms(song)}
     pending = getattr(review, "pending_change", None)
     if pending is not None:  # a correction that raises R waits for a second coordinator (four eyes)
-        body["pending_change"] = four_eyes.serialize(pending)
+        body["pending_change"] = schemas.pending_change(pending)
         return jsonify(body), 202
     return jsonify(body), 201 if created else 200
 
@@ -76,14 +76,14 @@ def approve_late_cancellation(song_id: int):
         comment,
         ip=request.remote_addr,
     )
-    return jsonify({"pending_change": four_eyes.serialize(change), "song": reviews.serialize_terms(song)}), 202
+    return jsonify({"pending_change": schemas.pending_change(change), "song": schemas.song_terms(song)}), 202
 
 
 @bp.get("/pending-changes")
 def list_pending_changes():
     """Changes waiting for a second coordinator (four eyes)."""
     permissions.require(permissions.can_confirm_changes(current_user))
-    return jsonify({"items": [four_eyes.serialize(c) for c in four_eyes.pending()]})
+    return jsonify({"items": [schemas.pending_change(c) for c in four_eyes.pending()]})
 
 
 @bp.post("/pending-changes/<int:change_id>")
@@ -103,4 +103,4 @@ def decide_pending_change(change_id: int):
         ip=request.remote_addr,
     )
     db.session.commit()
-    return jsonify(four_eyes.serialize(change))
+    return jsonify(schemas.pending_change(change))

@@ -16,128 +16,17 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask import jsonify, request, send_file
 from flask_login import current_user
 
-from app.api import bp
-from app.api.core import ApiError, json_body, page_args, page_body, paginate
+from app.api import bp, schemas
+from app.api.core import ApiError, json_body, page_args, paginate
 from app.domain import due_dates, lifecycle, offline, permissions, song_queries
 from app.domain import evidence as evidence_domain
 from app.domain.errors import NotFound, ValidationFailed
 from app.domain.parsing import ascii_int
 from app.i18n import _
-from app.models import DueDateChange, Evidence, Song
-
-
-def _iso(value: Any) -> str | None:
-    return value.isoformat() if value is not None else None
-
-
-def serialize_evidence(evidence: Evidence) -> dict[str, Any]:
-    return {
-        "id": evidence.id,
-        "name": evidence.original_name,
-        "content_type": evidence.content_type,
-        "size_bytes": evidence.size_bytes,
-        "sha256": evidence.sha256,
-        "uploaded_at": _iso(evidence.uploaded_at),
-        "url": f"/api/v1/songs/{evidence.song_id}/evidence/{evidence.id}",
-    }
-
-
-def serialize_song(song: Song, *, detail: bool = False) -> dict[str, Any]:
-    """A song as JSON: state, dates (ISO), ids and codes, every scoring term, version, survey_url."""
-    from app.domain.surveys import CONTACT_FIELDS, survey_status, survey_url
-
-    data: dict[str, Any] = {
-        "id": song.id,
-        "state": song.state,
-        "version": song.version,
-        "season": song.season.year if song.season else None,
-        "label_id": song.label_id,
-        "label_code": song.label.code if song.label else None,
-        "artist_id": song.artist_id,
-        "artist": song.artist.name if song.artist else None,
-        "album_id": song.album_id,
-        "album_code": song.album.code if song.album else None,
-        "municipality_id": song.municipality_id,
-        "municipality_code": song.municipality.code if song.municipality else None,
-        "municipality": song.municipality.name if song.municipality else None,
-        "department_id": song.department_id,
-        "department_code": song.department.code if song.department else None,
-        "scope": song.scope,
-        "planned_start": _iso(song.planned_start),
-        "due_date": _iso(song.due_date),
-        "delivered_on": _iso(song.delivered_on),
-        "product": song.product,
-        "beneficiaries": song.beneficiaries,
-        "late_business_days": song.late_business_days,
-        "on_time": song.on_time,
-        "T": song.timeliness,
-        "R": song.review_score,
-        "S": song.satisfaction,
-        "Q": song.quality,
-        "E": song.equity,
-        "points": song.points,
-        "standing": song.standing,
-        "survey_url": survey_url(song) if song.is_delivered else None,
-        "created_at": _iso(song.created_at),
-        "updated_at": _iso(song.updated_at),
-    }
-    if detail:
-        data.update(
-            {
-                "diagnosis": song.diagnosis,
-                "action_plan": song.action_plan,
-                "return_comment": song.return_comment,
-                "cancel_reason": song.cancel_reason,
-                "cancelled_late": song.cancelled_late,
-                "late_cancel_reason": song.late_cancel_reason,
-                "replaces_id": song.replaces_id,
-                "committed_due": _iso(song.committed_due),
-                "awaiting_evidence": song.awaiting_evidence,
-                "evidence": [serialize_evidence(e) for e in song.evidence],
-                "allowed_transitions": [s for s in lifecycle.allowed_transitions(song) if s != "reviewed"],
-                "pending_due_date_change": _serialize_change(lifecycle.pending_due_date_change(song)),
-                "survey_status": survey_status(song),
-            }
-        )
-        if permissions.can_see_respondent_data(current_user) or permissions.can_edit_song(current_user, song):
-            data["municipal_contact"] = {key[len("contact_") :]: getattr(song, key) for key in CONTACT_FIELDS}
-    return data
-
-
-def _serialize_change(change: DueDateChange | None) -> dict[str, Any] | None:
-    if change is None:
-        return None
-    return {
-        "id": change.id,
-        "song_id": change.song_id,
-        "status": change.status,
-        "previous_due": _iso(change.previous_due),
-        "proposed_due": _iso(change.proposed_due),
-        "reason": change.reason,
-        "requested_by": change.requested_by.name if change.requested_by else None,
-        "created_at": _iso(change.created_at),
-        "decided_at": _iso(change.decided_at),
-        "decision_comment": change.decision_comment,
-    }
-
-
-def _warning(song: Song) -> dict[str, Any]:
-    return {
-        "type": "duplicate",
-        "message": _(
-            "Ya hay una canción en el mismo municipio (de cualquier álbum, también canceladas) con inicio "
-            "a menos de 90 días."
-        ),
-        "song_id": song.id,
-        "state": song.state,
-        "planned_start": _iso(song.planned_start),
-        "due_date": _iso(song.due_date),
-    }
+from app.models import Evidence, Song
 
 
 def _song(song_id: int) -> Song:
@@ -152,12 +41,12 @@ def _ip() -> str | None:
 def list_songs():
     page, per_page = page_args()
     result = song_queries.paginate_songs(current_user, request.args, page=page, per_page=per_page)
-    return jsonify(page_body(result, serialize_song))
+    return jsonify(schemas.page(result, schemas.song))
 
 
 @bp.get("/songs/<int:song_id>")
 def get_song(song_id: int):
-    return jsonify(serialize_song(_song(song_id), detail=True))
+    return jsonify(schemas.song(_song(song_id), detail=True))
 
 
 @bp.post("/songs")
@@ -165,7 +54,7 @@ def create_song():
     data = json_body()
     song = lifecycle.create_song(current_user, data, ip=_ip())
     warnings = lifecycle.duplicate_warning(song.municipality_id, song.album_id, song.planned_start, exclude_id=song.id)
-    return jsonify({"song": serialize_song(song, detail=True), "warnings": [_warning(s) for s in warnings]}), 201
+    return jsonify(schemas.saved_song(song, warnings)), 201
 
 
 def _version(data: dict) -> int | None:
@@ -186,7 +75,7 @@ def update_song(song_id: int):
         warnings = lifecycle.duplicate_warning(
             song.municipality_id, song.album_id, song.planned_start, exclude_id=song.id
         )
-    return jsonify({"song": serialize_song(song, detail=True), "warnings": [_warning(s) for s in warnings]})
+    return jsonify(schemas.saved_song(song, warnings))
 
 
 @bp.post("/songs/<int:song_id>/transitions")
@@ -204,7 +93,7 @@ def transition_song(song_id: int):
             {k: [_("Campo desconocido.")] for k in unknown[:10]},
         )
     lifecycle.transition_song(current_user, song, to, ip=_ip(), expected_version=version, **data)
-    return jsonify(serialize_song(song, detail=True))
+    return jsonify(schemas.song(song, detail=True))
 
 
 @bp.post("/songs/<int:song_id>/evidence")
@@ -214,7 +103,7 @@ def add_evidence(song_id: int):
     if file is None:
         raise ApiError(400, _("Envíe el archivo en el campo multipart 'file'."), {"file": [_("Obligatorio.")]})
     evidence = evidence_domain.add_evidence(current_user, song, file, ip=_ip())
-    return jsonify(serialize_evidence(evidence)), 201
+    return jsonify(schemas.evidence(evidence)), 201
 
 
 @bp.post("/songs/<int:song_id>/offline-deliveries")
@@ -237,9 +126,9 @@ def sync_offline_delivery(song_id: int):
     body = {
         "draft_id": result.sync.client_draft_id,
         "replayed": result.replayed,
-        "recorded_at": _iso(result.sync.recorded_at),
-        "received_at": _iso(result.sync.received_at),
-        "song": serialize_song(result.song, detail=True),
+        "recorded_at": schemas.iso(result.sync.recorded_at),
+        "received_at": schemas.iso(result.sync.received_at),
+        "song": schemas.song(result.song, detail=True),
     }
     return jsonify(body), 200 if result.replayed else 201
 
@@ -296,13 +185,13 @@ def request_due_date_change(song_id: int):
     change = lifecycle.request_due_date_change(
         current_user, song, data.get("proposed_due"), data.get("reason"), ip=_ip()
     )
-    return jsonify(_serialize_change(change)), 201
+    return jsonify(schemas.due_date_change(change)), 201
 
 
 @bp.get("/due-date-changes")
 def list_due_date_changes():
     permissions.require(permissions.can_decide_due_date(current_user), _("Solo la coordinación."))
-    return jsonify(paginate(due_dates.pending_select(), _serialize_change))
+    return jsonify(paginate(due_dates.pending_select(), schemas.due_date_change))
 
 
 @bp.post("/due-date-changes/<int:change_id>")
@@ -314,4 +203,4 @@ def decide_due_date_change(change_id: int):
     permissions.require(permissions.can_decide_due_date(current_user), _("Solo la coordinación."))
     change = lifecycle.get_due_date_change(change_id)
     lifecycle.decide_due_date_change(current_user, change, approve, data.get("comment"), ip=_ip())
-    return jsonify(_serialize_change(change))
+    return jsonify(schemas.due_date_change(change))

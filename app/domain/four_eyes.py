@@ -196,18 +196,3 @@ def _day(iso: Any) -> str:
         return date.fromisoformat(str(iso)).strftime("%d/%m/%Y")
     except ValueError:
         return str(iso)
-
-
-def serialize(change: PendingChange) -> dict[str, Any]:
-    return {
-        "id": change.id,
-        "kind": change.kind,
-        "song_id": change.song_id,
-        "label_id": change.label_id,
-        "payload": change.payload,
-        "status": change.status,
-        "requested_by": change.requested_by_id,
-        "requested_at": change.requested_at.isoformat() if change.requested_at else None,
-        "decided_by": change.decided_by_id,
-        "decided_at": change.decided_at.isoformat() if change.decided_at else None,
-    }

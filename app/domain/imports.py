@@ -264,168 +264,224 @@ def _validate_header(header: list[Any]) -> tuple[dict[str, int], list[str]]:
     return positions, problems
 
 
+@dataclass
+class _Row:
+    """One data row being checked: its cells as text and where its problems go."""
+
+    line: int
+    raw: dict[str, Any]
+    errors: list[RowError]
+    text: dict[str, str] = field(default_factory=dict)
+
+    def bad(self, column: str, message: str) -> None:
+        self.errors.append(RowError(self.line, f"{column}: {message}"))
+
+    def rules(self, problems: list[song_rules.Problem]) -> None:
+        for problem in problems:
+            self.bad(COLUMN_OF.get(problem.field, problem.field), problem.message)
+
+    def date(self, column: str) -> date | None:
+        """The date in ``column``, or None (empty, or unreadable or implausible: a problem)."""
+        if not self.text[column]:
+            return None
+        value = parse_date(self.raw.get(column))
+        if value is None:
+            self.bad(
+                column,
+                _("la fecha «%(value)s» no es válida (use AAAA-MM-DD o DD/MM/AAAA).", value=self.text[column][:20]),
+            )
+        elif not plausible_date(value):
+            self.bad(
+                column,
+                _("la fecha «%(value)s» está fuera del rango admitido (2000 a 2099).", value=self.text[column][:20]),
+            )
+        else:
+            return value
+        return None
+
+
 def _check_row(
     line: int, row: dict[str, Any], lk: _Lookups, actor: User | None, today: date, errors: list[RowError]
 ) -> dict[str, Any] | None:
     """The song values for one row, or None after appending its problems to ``errors``."""
     before = len(errors)
-
-    def bad(column: str, message: str) -> None:
-        errors.append(RowError(line, f"{column}: {message}"))
-
-    def rules(problems: list[song_rules.Problem]) -> None:
-        for problem in problems:
-            bad(COLUMN_OF.get(problem.field, problem.field), problem.message)
-
-    text = {c: _cell_text(row.get(c)) for c in COLUMNS}
-    for column in REQUIRED_COLUMNS:
-        if not text[column]:
-            bad(column, _("el valor es obligatorio y está vacío."))
-    for column, value in text.items():
-        if "\x00" in value:  # PostgreSQL text cannot hold NUL
-            bad(column, _("contiene caracteres de control no permitidos."))
-            text[column] = value.replace("\x00", "")
-
-    label_id = None
-    if text["label_code"]:
-        label_id = lk.labels.get(text["label_code"].upper())
-        if label_id is None:
-            bad("label_code", _("la disquera «%(code)s» no existe.", code=text["label_code"][:20]))
-        elif actor is not None and permissions.is_territorial(actor) and actor.label_id != label_id:
-            bad(
-                "label_code",
-                _("solo puede importar canciones de su propia disquera, no de «%(code)s».", code=text["label_code"]),
-            )
-
-    artist_id = None
-    if label_id is not None and text["artist"]:
-        artist = lk.artists.get((label_id, _key(text["artist"])))
-        if artist is None:
-            bad(
-                "artist",
-                _(
-                    "el artista (equipo) «%(artist)s» no existe en la disquera %(label)s.",
-                    artist=text["artist"][:60],
-                    label=text["label_code"],
-                ),
-            )
-        elif not artist[1]:
-            bad("artist", _("el artista (equipo) «%(artist)s» está inactivo.", artist=text["artist"][:60]))
-        else:
-            artist_id = artist[0]
-
-    album = None
-    if text["album_code"]:
-        album = lk.albums.get(text["album_code"].upper())
-        if album is None:
-            bad("album_code", _("el álbum (línea temática) «%(code)s» no existe.", code=text["album_code"][:20]))
-        elif not album[2]:
-            bad("album_code", _("el álbum «%(code)s» está inactivo.", code=text["album_code"]))
-            album = None
-
-    municipality = None
-    code = text["municipality_code"]
-    if code:
-        code = dane_code(code) or code  # spreadsheets drop the leading zero of 05001
-        municipality = lk.municipalities.get(code)
-        if municipality is None:
-            bad("municipality_code", _("el código DANE «%(code)s» no corresponde a ningún municipio.", code=code[:10]))
-        elif label_id is not None:
-            territory = song_rules.check_territory(
-                actor_role=getattr(actor, "role", None),
-                actor_label_id=getattr(actor, "label_id", None),
-                artist_label_id=label_id,
-                municipality_label_id=lk.department_label.get(municipality[1]),
-            )
-            # (the label itself is checked above, on label_code)
-            territory = [p for p in territory if p.field == "municipality_id"]
-            if territory:
-                rules(territory)
-                municipality = None
-
-    if text["scope"]:
-        rules(song_rules.check_text("scope", text["scope"], required=True))
+    r = _Row(line, row, errors)
+    _read_cells(r)
+    label_id = _row_label(r, lk, actor)
+    artist_id = _row_artist(r, lk, label_id)
+    album = _row_album(r, lk)
+    municipality = _row_municipality(r, lk, actor, label_id)
+    if r.text["scope"]:
+        r.rules(song_rules.check_text("scope", r.text["scope"], required=True))
     coordinator = actor is None or permissions.is_coordinator(actor)
-
-    planned_start = due = None
-    for column in ("planned_start", "due_date"):
-        if text[column]:
-            value = parse_date(row.get(column))
-            if value is None:
-                bad(
-                    column,
-                    _("la fecha «%(value)s» no es válida (use AAAA-MM-DD o DD/MM/AAAA).", value=text[column][:20]),
-                )
-            elif not plausible_date(value):
-                bad(
-                    column,
-                    _("la fecha «%(value)s» está fuera del rango admitido (2000 a 2099).", value=text[column][:20]),
-                )
-            elif column == "planned_start":
-                planned_start = value
-            else:
-                due = value
+    planned_start, due = r.date("planned_start"), r.date("due_date")
     if album is not None:
-        rules(song_rules.check_due_date(planned_start, due, max_duration_days=album[3], coordinator=coordinator))
-
-    season = None
-    if due is not None:
-        season = next((s for s in lk.seasons if s[0] <= due <= s[1]), None)
-        if season is None:
-            bad("due_date", _("no hay temporada (vigencia) para la fecha %(day)s.", day=f"{due:%d/%m/%Y}"))
-
-    state = SongState.PLANNED.value
-    if text["state"]:
-        state = IMPORTABLE_STATES.get(text["state"].lower())
-        if state is None:
-            bad(
-                "state",
-                _("el estado «%(value)s» no es válido (planned, in_progress o delivered).", value=text["state"][:20]),
-            )
-
-    delivered_on = None
-    if text["delivered_on"]:
-        delivered_on = parse_date(row.get("delivered_on"))
-        if delivered_on is None:
-            bad(
-                "delivered_on",
-                _("la fecha «%(value)s» no es válida (use AAAA-MM-DD o DD/MM/AAAA).", value=text["delivered_on"][:20]),
-            )
-        elif not plausible_date(delivered_on):
-            bad(
-                "delivered_on",
-                _("la fecha «%(value)s» está fuera del rango admitido (2000 a 2099).", value=text["delivered_on"][:20]),
-            )
-        else:
-            window = season[4] if season is not None else song_rules.DEFAULT_DECLARATION_WINDOW
-            rules(
-                song_rules.check_delivery_date(delivered_on, today=today, window_days=window, coordinator=coordinator)
-            )
-    beneficiaries = None
-    if text["beneficiaries"]:
-        raw = text["beneficiaries"]
-        beneficiaries = ascii_int(raw, maximum=10**12) if raw[:1] != "-" else -1
-        if beneficiaries is None:
-            bad("beneficiaries", _("«%(value)s» no es un número entero.", value=raw[:20]))
-        else:
-            rules(song_rules.check_beneficiaries(beneficiaries, required=False))
-    if text["product"]:
-        rules(song_rules.check_text("product", text["product"], required=True))
-    if state == SongState.DELIVERED.value:
-        if not text["delivered_on"]:
-            bad("delivered_on", _("una canción entregada necesita la fecha de entrega."))
-        if not text["product"]:
-            bad("product", _("una canción entregada necesita el producto entregado."))
-    elif state is not None:
-        for column in ("delivered_on", "product", "beneficiaries"):
-            if text[column]:
-                bad(column, _("solo aplica a canciones en estado delivered (entregada)."))
-
+        r.rules(song_rules.check_due_date(planned_start, due, max_duration_days=album[3], coordinator=coordinator))
+    season = _row_season(r, lk, due)
+    state = _row_state(r)
+    delivered_on, beneficiaries = _row_delivery(r, state, season, today, coordinator)
     if len(errors) > before:
         return None
-    awaiting_evidence = state == SongState.DELIVERED.value  # counts once its evidence is attached
     if delivered_on is not None and delivered_on < planned_start:
         planned_start = delivered_on  # as through the API: the work started earlier than planned
+    return _song_values(
+        r,
+        lk,
+        state,
+        (label_id, artist_id, album, municipality, season),
+        planned_start,
+        due,
+        delivered_on,
+        beneficiaries,
+    )
+
+
+def _read_cells(r: _Row) -> None:
+    r.text = {c: _cell_text(r.raw.get(c)) for c in COLUMNS}
+    for column in REQUIRED_COLUMNS:
+        if not r.text[column]:
+            r.bad(column, _("el valor es obligatorio y está vacío."))
+    for column, value in r.text.items():
+        if "\x00" in value:  # PostgreSQL text cannot hold NUL
+            r.bad(column, _("contiene caracteres de control no permitidos."))
+            r.text[column] = value.replace("\x00", "")
+
+
+def _row_label(r: _Row, lk: _Lookups, actor: User | None) -> int | None:
+    code = r.text["label_code"]
+    if not code:
+        return None
+    label_id = lk.labels.get(code.upper())
+    if label_id is None:
+        r.bad("label_code", _("la disquera «%(code)s» no existe.", code=code[:20]))
+    elif actor is not None and permissions.is_territorial(actor) and actor.label_id != label_id:
+        r.bad("label_code", _("solo puede importar canciones de su propia disquera, no de «%(code)s».", code=code))
+    return label_id
+
+
+def _row_artist(r: _Row, lk: _Lookups, label_id: int | None) -> int | None:
+    name = r.text["artist"]
+    if label_id is None or not name:
+        return None
+    artist = lk.artists.get((label_id, _key(name)))
+    if artist is None:
+        r.bad(
+            "artist",
+            _(
+                "el artista (equipo) «%(artist)s» no existe en la disquera %(label)s.",
+                artist=name[:60],
+                label=r.text["label_code"],
+            ),
+        )
+    elif not artist[1]:
+        r.bad("artist", _("el artista (equipo) «%(artist)s» está inactivo.", artist=name[:60]))
+    else:
+        return artist[0]
+    return None
+
+
+def _row_album(r: _Row, lk: _Lookups) -> tuple | None:
+    code = r.text["album_code"]
+    if not code:
+        return None
+    album = lk.albums.get(code.upper())
+    if album is None:
+        r.bad("album_code", _("el álbum (línea temática) «%(code)s» no existe.", code=code[:20]))
+    elif not album[2]:
+        r.bad("album_code", _("el álbum «%(code)s» está inactivo.", code=code))
+        return None
+    return album
+
+
+def _row_municipality(r: _Row, lk: _Lookups, actor: User | None, label_id: int | None) -> tuple | None:
+    code = r.text["municipality_code"]
+    if not code:
+        return None
+    code = dane_code(code) or code  # spreadsheets drop the leading zero of 05001
+    municipality = lk.municipalities.get(code)
+    if municipality is None:
+        r.bad("municipality_code", _("el código DANE «%(code)s» no corresponde a ningún municipio.", code=code[:10]))
+        return None
+    if label_id is None:
+        return municipality
+    territory = song_rules.check_territory(
+        actor_role=getattr(actor, "role", None),
+        actor_label_id=getattr(actor, "label_id", None),
+        artist_label_id=label_id,
+        municipality_label_id=lk.department_label.get(municipality[1]),
+    )
+    # (the label itself is checked above, on label_code)
+    territory = [p for p in territory if p.field == "municipality_id"]
+    if territory:
+        r.rules(territory)
+        return None
+    return municipality
+
+
+def _row_season(r: _Row, lk: _Lookups, due: date | None) -> tuple | None:
+    if due is None:
+        return None
+    season = next((s for s in lk.seasons if s[0] <= due <= s[1]), None)
+    if season is None:
+        r.bad("due_date", _("no hay temporada (vigencia) para la fecha %(day)s.", day=f"{due:%d/%m/%Y}"))
+    return season
+
+
+def _row_state(r: _Row) -> str | None:
+    if not r.text["state"]:
+        return SongState.PLANNED.value
+    state = IMPORTABLE_STATES.get(r.text["state"].lower())
+    if state is None:
+        r.bad(
+            "state",
+            _("el estado «%(value)s» no es válido (planned, in_progress o delivered).", value=r.text["state"][:20]),
+        )
+    return state
+
+
+def _row_delivery(
+    r: _Row, state: str | None, season: tuple | None, today: date, coordinator: bool
+) -> tuple[date | None, int | None]:
+    """The delivery date and beneficiaries; only a ``delivered`` row has (and needs) them."""
+    delivered_on = r.date("delivered_on")
+    if delivered_on is not None:
+        window = season[4] if season is not None else song_rules.DEFAULT_DECLARATION_WINDOW
+        r.rules(song_rules.check_delivery_date(delivered_on, today=today, window_days=window, coordinator=coordinator))
+    beneficiaries = None
+    if r.text["beneficiaries"]:
+        raw = r.text["beneficiaries"]
+        beneficiaries = ascii_int(raw, maximum=10**12) if raw[:1] != "-" else -1
+        if beneficiaries is None:
+            r.bad("beneficiaries", _("«%(value)s» no es un número entero.", value=raw[:20]))
+        else:
+            r.rules(song_rules.check_beneficiaries(beneficiaries, required=False))
+    if r.text["product"]:
+        r.rules(song_rules.check_text("product", r.text["product"], required=True))
+    if state == SongState.DELIVERED.value:
+        if not r.text["delivered_on"]:
+            r.bad("delivered_on", _("una canción entregada necesita la fecha de entrega."))
+        if not r.text["product"]:
+            r.bad("product", _("una canción entregada necesita el producto entregado."))
+    elif state is not None:
+        for column in ("delivered_on", "product", "beneficiaries"):
+            if r.text[column]:
+                r.bad(column, _("solo aplica a canciones en estado delivered (entregada)."))
+    return delivered_on, beneficiaries
+
+
+def _song_values(
+    r: _Row,
+    lk: _Lookups,
+    state: str,
+    refs: tuple,
+    planned_start: date,
+    due: date,
+    delivered_on: date | None,
+    beneficiaries: int | None,
+) -> dict[str, Any]:
+    """The columns of the song a valid row creates, its stored terms included."""
+    label_id, artist_id, album, municipality, season = refs
+    awaiting_evidence = state == SongState.DELIVERED.value  # counts once its evidence is attached
     terms = song_terms(
         state=state,
         due_date=due,
@@ -446,11 +502,11 @@ def _check_row(
         "municipality_id": municipality[0],
         "department_id": municipality[1],
         "state": state,
-        "scope": text["scope"],
+        "scope": r.text["scope"],
         "planned_start": planned_start,
         "due_date": due,
         "delivered_on": delivered_on,
-        "product": text["product"] or None,
+        "product": r.text["product"] or None,
         "beneficiaries": beneficiaries,
         **terms.columns(),  # no review nor survey yet: R, S, Q and points are None
         "committed_due": due if state != SongState.PLANNED.value else None,

@@ -459,89 +459,17 @@ def update_song(
     locking) a song changed by someone else raises Conflict listing what changed.
     Keys present in ``data`` are applied; absent keys are left alone.
     """
-    permissions.require(permissions.can_edit_song(actor, song), _("No puede modificar canciones de otra disquera."))
-    if expected_version is not None and expected_version != song.version:
-        raise Conflict(
-            _("Otra persona modificó esta canción mientras usted la editaba. Revise los valores actuales."),
-            _changed_since(song, expected_version, data),
-        )
-    allowed = EDITABLE_FIELDS.get(song.state, ())
-    if not allowed:
-        raise ValidationFailed(
-            _("Una canción %(state)s ya no se puede modificar.", state=names.song_state_name(song.state)),
-            {"state": [song.state]},
-        )
-    errors: dict[str, list[str]] = {}
-    unknown = [k for k in data if k not in FIELD_NAMES and k not in ("version",)]
-    for key in unknown:
-        errors.setdefault(key, []).append(_("Campo desconocido."))
-    for key in data:
-        if key in FIELD_NAMES and key not in allowed:
-            errors.setdefault(key, []).append(
-                _("No se puede cambiar en estado «%(state)s».", state=names.song_state_name(song.state))
-            )
-    _raise_if(errors)
-
-    values: dict[str, Any] = {}
-    for key in ("artist_id", "album_id", "municipality_id"):
-        if key in data:
-            values[key] = parse_int(data[key], key, errors)
-    for key in ("planned_start", "due_date"):
-        if key in data:
-            values[key] = parse_date(data[key], key, errors)
-    if "scope" in data:
-        values["scope"] = parse_text(data["scope"], "scope", errors)
-    for key in ("diagnosis", "action_plan"):
-        if key in data:
-            values[key] = parse_text(data[key], key, errors, required=False)
-    if "product" in data:
-        values["product"] = parse_text(data["product"], "product", errors)
-    if "beneficiaries" in data:
-        values["beneficiaries"] = _beneficiaries(data["beneficiaries"], errors)
-    _raise_if(errors)
-
-    if "due_date" in values and values["due_date"] != song.due_date and song.state != PLANNED:
-        raise ValidationFailed(
-            _(
-                "Después de «planeada» la fecha de compromiso solo cambia con una solicitud de cambio "
-                "aprobada por la coordinación. Use «Solicitar cambio de fecha»."
-            ),
-            {"due_date": [_("Use una solicitud de cambio de fecha de compromiso.")]},
-        )
-    values = {k: v for k, v in values.items() if getattr(song, k) != v}
+    _check_editable(actor, song, data, expected_version)
+    values = {k: v for k, v in _edited_values(song, data).items() if getattr(song, k) != v}
     if not values:
         return song
-
-    artist = _artist(values.get("artist_id", song.artist_id), errors) if "artist_id" in values else song.artist
-    album = _album(values["album_id"], errors) if "album_id" in values else song.album
-    municipality = (
-        _municipality(values["municipality_id"], errors) if "municipality_id" in values else song.municipality
-    )
-    planned_start = values.get("planned_start", song.planned_start)
-    due_date = values.get("due_date", song.due_date)
-    _raise_if(errors)
-    if {"planned_start", "due_date", "album_id"} & set(values):
-        _add(
-            errors,
-            song_rules.check_due_date(
-                planned_start, due_date, max_duration_days=album.max_duration_days, coordinator=_is_coordinator(actor)
-            ),
-        )
-    _raise_if(errors)
-    if "artist_id" in values or "municipality_id" in values:
-        _check_territory(actor, artist, municipality, errors)
-        if artist.label_id != song.label_id:
-            permissions.require(
-                permissions.is_coordinator(actor),
-                _("Solo la coordinación puede pasar una canción a otra disquera."),
-            )
-        _raise_if(errors)
+    artist, album, municipality = _check_edit(actor, song, values)
 
     before = _snapshot(song)
     before_version = song.version
     with concurrent_write(song, expected_version or before_version, data):
         if "due_date" in values:
-            song.season = terms.season_for(due_date)
+            song.season = terms.season_for(values["due_date"])
         song.artist = artist
         song.label_id = artist.label_id
         song.album = album
@@ -555,6 +483,90 @@ def update_song(
     changes["version"] = [before_version, song.version]
     _record("song_updated", song, actor, changes, ip)
     return song
+
+
+def _check_editable(actor: Any, song: Song, data: dict[str, Any], expected_version: int | None) -> None:
+    """The actor may edit the song, nobody changed it since ``expected_version``, every key may change now."""
+    permissions.require(permissions.can_edit_song(actor, song), _("No puede modificar canciones de otra disquera."))
+    if expected_version is not None and expected_version != song.version:
+        raise Conflict(
+            _("Otra persona modificó esta canción mientras usted la editaba. Revise los valores actuales."),
+            _changed_since(song, expected_version, data),
+        )
+    allowed = EDITABLE_FIELDS.get(song.state, ())
+    if not allowed:
+        raise ValidationFailed(
+            _("Una canción %(state)s ya no se puede modificar.", state=names.song_state_name(song.state)),
+            {"state": [song.state]},
+        )
+    errors: dict[str, list[str]] = {}
+    for key in data:
+        if key not in FIELD_NAMES and key != "version":
+            errors.setdefault(key, []).append(_("Campo desconocido."))
+    for key in data:
+        if key in FIELD_NAMES and key not in allowed:
+            errors.setdefault(key, []).append(
+                _("No se puede cambiar en estado «%(state)s».", state=names.song_state_name(song.state))
+            )
+    _raise_if(errors)
+
+
+def _edited_values(song: Song, data: dict[str, Any]) -> dict[str, Any]:
+    """The parsed values of the keys in ``data`` (422 with every unreadable one)."""
+    errors: dict[str, list[str]] = {}
+    values: dict[str, Any] = {}
+    for key in ("artist_id", "album_id", "municipality_id"):
+        if key in data:
+            values[key] = parse_int(data[key], key, errors)
+    for key in ("planned_start", "due_date"):
+        if key in data:
+            values[key] = parse_date(data[key], key, errors)
+    for key in ("scope", "diagnosis", "action_plan", "product"):
+        if key in data:
+            values[key] = parse_text(data[key], key, errors, required=key not in ("diagnosis", "action_plan"))
+    if "beneficiaries" in data:
+        values["beneficiaries"] = _beneficiaries(data["beneficiaries"], errors)
+    _raise_if(errors)
+    if "due_date" in values and values["due_date"] != song.due_date and song.state != PLANNED:
+        raise ValidationFailed(
+            _(
+                "Después de «planeada» la fecha de compromiso solo cambia con una solicitud de cambio "
+                "aprobada por la coordinación. Use «Solicitar cambio de fecha»."
+            ),
+            {"due_date": [_("Use una solicitud de cambio de fecha de compromiso.")]},
+        )
+    return values
+
+
+def _check_edit(actor: Any, song: Song, values: dict[str, Any]) -> tuple[Artist, Album, Municipality]:
+    """The song's artist, album and municipality after the edit, once the rules accept them."""
+    errors: dict[str, list[str]] = {}
+    artist = _artist(values["artist_id"], errors) if "artist_id" in values else song.artist
+    album = _album(values["album_id"], errors) if "album_id" in values else song.album
+    municipality = (
+        _municipality(values["municipality_id"], errors) if "municipality_id" in values else song.municipality
+    )
+    _raise_if(errors)
+    if {"planned_start", "due_date", "album_id"} & set(values):
+        _add(
+            errors,
+            song_rules.check_due_date(
+                values.get("planned_start", song.planned_start),
+                values.get("due_date", song.due_date),
+                max_duration_days=album.max_duration_days,
+                coordinator=_is_coordinator(actor),
+            ),
+        )
+    _raise_if(errors)
+    if "artist_id" in values or "municipality_id" in values:
+        _check_territory(actor, artist, municipality, errors)
+        if artist.label_id != song.label_id:
+            permissions.require(
+                permissions.is_coordinator(actor),
+                _("Solo la coordinación puede pasar una canción a otra disquera."),
+            )
+        _raise_if(errors)
+    return artist, album, municipality
 
 
 # --------------------------------------------------------------------------- transitions

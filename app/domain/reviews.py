@@ -260,38 +260,6 @@ def review_or_correct(actor: Any, song: Song, scores: dict, comment: str | None,
     return review_song(actor, song, scores, comment, ip=ip), True
 
 
-def serialize_review(review: Review) -> dict[str, Any]:
-    return {
-        "id": review.id,
-        "song_id": review.song_id,
-        "reviewer": {"id": review.reviewer_id, "name": review.reviewer.name if review.reviewer else None},
-        "pertinence": review.pertinence,
-        "rigour": review.rigour,
-        "usefulness": review.usefulness,
-        "evidence": review.evidence_quality,
-        "mean": review.mean,
-        "comment": review.comment,
-        "created_at": review.created_at.isoformat() if review.created_at else None,
-        "updated_at": review.updated_at.isoformat() if review.updated_at else None,
-    }
-
-
-def serialize_terms(song: Song) -> dict[str, Any]:
-    return {
-        "id": song.id,
-        "state": song.state,
-        "late_business_days": song.late_business_days,
-        "T": song.timeliness,
-        "R": song.review_score,
-        "S": song.satisfaction,
-        "Q": song.quality,
-        "E": song.equity,
-        "points": song.points,
-        "on_time": song.on_time,
-        "return_comment": song.return_comment,
-    }
-
-
 def _register_four_eyes() -> None:
     from app.domain import four_eyes
 

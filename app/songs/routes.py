@@ -430,16 +430,11 @@ def edit(song_id: int):
     permissions.require(permissions.can_edit_song(actor, song), _("No puede modificar canciones de otra disquera."))
     editable = set(lifecycle.EDITABLE_FIELDS.get(song.state, ()))
     if song.state != lifecycle.PLANNED:
-        editable.discard("due_date")
+        editable.discard("due_date")  # after planned it moves through a due-date change request
     if not editable:
         flash(_("Esta canción ya no se puede modificar."), "warning")
         return redirect(url_for("songs.detail", song_id=song.id), code=303)
-    keep = (editable - {"municipality_id"}) | {"version"}
-    if "municipality_id" in editable:
-        keep |= {"municipality", "municipality_id", "confirm_duplicate"}
-    form = SongForm(obj=song)
-    _drop_fields(form, keep)
-    _song_form_choices(form, actor)
+    form = _edit_form(actor, song, editable)
     candidates: list[dict[str, Any]] = []
     duplicates: list[Song] = []
     conflict = None
@@ -458,16 +453,7 @@ def edit(song_id: int):
             data = {name: form[name].data for name in editable if name in form._fields}
             if "municipality_id" in editable:
                 data["municipality_id"] = municipality.id
-            expected = ascii_int(str(form.version.data or ""), minimum=1)
-            changed_place = song.state == lifecycle.PLANNED and (
-                municipality.id != song.municipality_id
-                or data.get("album_id") != song.album_id
-                or data.get("planned_start") != song.planned_start
-            )
-            if changed_place and data.get("album_id") and data.get("planned_start"):
-                duplicates = lifecycle.duplicate_warning(
-                    municipality.id, data["album_id"], data["planned_start"], exclude_id=song.id
-                )
+            duplicates = _edit_duplicates(song, municipality, data)
             if duplicates and not form.confirm_duplicate.data:
                 flash(
                     _(
@@ -478,21 +464,11 @@ def edit(song_id: int):
                 )
                 status = 200
             else:
-                try:
-                    lifecycle.update_song(actor, song, data, expected_version=expected, ip=_ip())
-                except Conflict as exc:
-                    conflict = exc.details or {}
-                    song = lifecycle.get_song(actor, song_id)
-                    form.version.data = str(song.version)
-                    flash(exc.message, "error")
-                    status = 409
-                except ValidationFailed as exc:
-                    song = lifecycle.get_song(actor, song_id)
-                    for message in _apply_errors(form, exc):
-                        flash(message, "error")
-                else:
+                refused = _save_edit(actor, song_id, song, form, data)
+                if refused is None:
                     flash(_("Cambios guardados."), "success")
                     return redirect(url_for("songs.detail", song_id=song.id), code=303)
+                song, conflict, status = refused
         if not candidates and municipality is not None:
             candidates = _municipality_option(municipality)
     if not candidates and "municipality" in form._fields:
@@ -507,6 +483,49 @@ def edit(song_id: int):
         conflict=conflict,
         conflict_values=_conflict_values(conflict),
     ), status
+
+
+def _edit_form(actor: Any, song: Song, editable: set[str]) -> SongForm:
+    """The song form with only the fields that may change now."""
+    keep = (editable - {"municipality_id"}) | {"version"}
+    if "municipality_id" in editable:
+        keep |= {"municipality", "municipality_id", "confirm_duplicate"}
+    form = SongForm(obj=song)
+    _drop_fields(form, keep)
+    _song_form_choices(form, actor)
+    return form
+
+
+def _edit_duplicates(song: Song, municipality: Municipality, data: dict[str, Any]) -> list[Song]:
+    """Songs the edited one would resemble, when a planned song moves in place, album or start."""
+    changed_place = song.state == lifecycle.PLANNED and (
+        municipality.id != song.municipality_id
+        or data.get("album_id") != song.album_id
+        or data.get("planned_start") != song.planned_start
+    )
+    if changed_place and data.get("album_id") and data.get("planned_start"):
+        return lifecycle.duplicate_warning(municipality.id, data["album_id"], data["planned_start"], exclude_id=song.id)
+    return []
+
+
+def _save_edit(
+    actor: Any, song_id: int, song: Song, form: SongForm, data: dict[str, Any]
+) -> tuple[Song, dict[str, Any] | None, int] | None:
+    """None once saved; else the song as it now is, the conflict (if any) and the status to answer."""
+    expected = ascii_int(str(form.version.data or ""), minimum=1)
+    try:
+        lifecycle.update_song(actor, song, data, expected_version=expected, ip=_ip())
+    except Conflict as exc:
+        song = lifecycle.get_song(actor, song_id)
+        form.version.data = str(song.version)
+        flash(exc.message, "error")
+        return song, exc.details or {}, 409
+    except ValidationFailed as exc:
+        song = lifecycle.get_song(actor, song_id)
+        for message in _apply_errors(form, exc):
+            flash(message, "error")
+        return song, None, 422
+    return None
 
 
 def _conflict_values(conflict: dict[str, Any] | None) -> list[tuple[str, str]]:
