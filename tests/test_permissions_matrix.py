@@ -67,6 +67,13 @@ EXPECTED: dict[str, str] = {
     "GET favicon": PUBLIC,
     "POST main.set_language": PUBLIC,
     "GET auth.login": PUBLIC,
+    # The installable app (issue 22): the worker, its manifest and the offline page are public;
+    # the offline delivery form is the song's edit right; the session probe needs a session.
+    "GET offline.service_worker": PUBLIC,
+    "GET offline.manifest": PUBLIC,
+    "GET offline.offline_page": PUBLIC,
+    "GET offline.session_info": SIGNED_IN,
+    "GET offline.deliver": SONG_WRITE,
     "POST auth.login": PUBLIC,  # empty form → 422, but reachable
     "POST auth.logout": SIGNED_IN,
     "GET auth.change_password": SIGNED_IN,
@@ -203,6 +210,7 @@ EXPECTED: dict[str, str] = {
     "PATCH api.update_song": SONG_WRITE,
     "POST api.transition_song": SONG_WRITE,
     "POST api.add_evidence": SONG_WRITE,
+    "POST api.sync_offline_delivery": SONG_WRITE,  # issue 22: a delivery recorded offline
     "DELETE api.remove_evidence": SONG_WRITE,
     "GET api.download_evidence": SONG_READ,
     "POST api.request_due_date_change": SONG_WRITE,

@@ -103,13 +103,14 @@ def sync_delivery(
     ip: str | None = None,
 ) -> SyncResult:
     """Deliver ``song`` from an offline draft, once (see the module docstring)."""
+    # Who may deliver comes first: a role without the right learns nothing about its input.
+    permissions.require(permissions.can_edit_song(actor, song), _("No puede modificar canciones de otra disquera."))
     key = parse_draft_id(draft_id)
     song_id = song.id
     existing = find_sync(key)
     if existing is not None:
         return _replay(actor, song_id, existing)
 
-    permissions.require(permissions.can_edit_song(actor, song), _("No puede modificar canciones de otra disquera."))
     recorded = parse_recorded_at(recorded_at)
     unknown = sorted(k for k in fields if k not in DELIVERY_FIELDS)
     if unknown:
