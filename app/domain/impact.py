@@ -45,60 +45,77 @@ def _parse_value(raw: str) -> float | None:
     return value if math.isfinite(value) else None
 
 
+Key = tuple[int, str, int]  # (municipality id, indicator, year)
+
+
 def import_indicators(raw: bytes, actor_id: int | None = None) -> ImportReport:
     """Validate every row, then upsert all of them or none, audited (DESIGN.md §2)."""
     report = ImportReport()
+    rows = _indicator_rows(raw, report)
+    if rows is None:
+        return report
+    codes = dict(db.session.execute(select(Municipality.code, Municipality.id)).all())
+    parsed: dict[Key, tuple[float, str | None]] = {}
+    seen_at: dict[Key, int] = {}
+    for line, row in enumerate(rows, start=2):
+        checked = _check_indicator_row(row, codes)
+        if isinstance(checked, str):
+            report.errors.append(RowError(line, checked))
+        elif checked[0] in seen_at:
+            message = _(
+                "Fila repetida: el mismo municipio, indicador y año ya está en la línea %(n)s.", n=seen_at[checked[0]]
+            )
+            report.errors.append(RowError(line, message))
+        else:
+            seen_at[checked[0]] = line
+            parsed[checked[0]] = checked[1]
+    if report.errors:
+        return report
+    _upsert_indicators(parsed, actor_id)
+    coverage.clear_cache()  # process-local, with a short TTL; the caller's commit follows at once
+    report.created = len(parsed)
+    return report
+
+
+def _indicator_rows(raw: bytes, report: ImportReport) -> list[dict] | None:
+    """The file's rows, or None after reporting why the file as a whole is refused (line 1)."""
     try:
         rows = csv_records(raw)
     except FileRefused as exc:  # not UTF-8, binary, malformed quoting
         report.errors.append(RowError(1, str(exc)))
-        return report
+        return None
     if not rows:
         report.errors.append(RowError(1, _("El archivo no tiene filas de datos.")))
-        return report
+        return None
     missing = [c for c in REQUIRED_COLUMNS if c not in rows[0]]
     if missing:
         report.errors.append(RowError(1, _("Faltan columnas en el encabezado: %(cols)s.", cols=", ".join(missing))))
-        return report
+        return None
+    return rows
 
-    codes = dict(db.session.execute(select(Municipality.code, Municipality.id)).all())
-    parsed: dict[tuple[int, str, int], tuple[float, str | None]] = {}
-    seen_at: dict[tuple[int, str, int], int] = {}
-    for line, row in enumerate(rows, start=2):
-        code = (row.get("municipality_code") or "").strip()
-        code = dane_code(code) or code
-        indicator = (row.get("indicator") or "").strip().lower()
-        year_raw = (row.get("year") or "").strip()
-        value = _parse_value(row.get("value") or "")
-        source = (row.get("source") or "").strip()[:200] or None
-        if None in row:  # more cells than header columns
-            report.errors.append(RowError(line, _("La fila tiene más columnas que el encabezado.")))
-        elif code not in codes:
-            report.errors.append(RowError(line, _("Código DANE de municipio desconocido: %(code)r.", code=code)))
-        elif not indicator or len(indicator) > 40:
-            report.errors.append(RowError(line, _("Indicador vacío o de más de 40 caracteres.")))
-        elif ascii_int(year_raw, minimum=MIN_YEAR, maximum=MAX_YEAR) is None:
-            report.errors.append(RowError(line, _("Año no válido: %(year)r.", year=year_raw)))
-        elif value is None:
-            report.errors.append(RowError(line, _("Valor no numérico: %(value)r.", value=(row.get("value") or ""))))
-        else:
-            key = (codes[code], indicator, int(year_raw))
-            if key in seen_at:
-                report.errors.append(
-                    RowError(
-                        line,
-                        _(
-                            "Fila repetida: el mismo municipio, indicador y año ya está en la línea %(n)s.",
-                            n=seen_at[key],
-                        ),
-                    )
-                )
-            else:
-                seen_at[key] = line
-                parsed[key] = (value, source)
-    if report.errors:
-        return report
 
+def _check_indicator_row(row: dict, codes: dict[str, int]) -> str | tuple[Key, tuple[float, str | None]]:
+    """``(key, (value, source))`` of a row, or the reason it is refused."""
+    code = (row.get("municipality_code") or "").strip()
+    code = dane_code(code) or code
+    indicator = (row.get("indicator") or "").strip().lower()
+    year_raw = (row.get("year") or "").strip()
+    value = _parse_value(row.get("value") or "")
+    if None in row:  # more cells than header columns
+        return _("La fila tiene más columnas que el encabezado.")
+    if code not in codes:
+        return _("Código DANE de municipio desconocido: %(code)r.", code=code)
+    if not indicator or len(indicator) > 40:
+        return _("Indicador vacío o de más de 40 caracteres.")
+    if ascii_int(year_raw, minimum=MIN_YEAR, maximum=MAX_YEAR) is None:
+        return _("Año no válido: %(year)r.", year=year_raw)
+    if value is None:
+        return _("Valor no numérico: %(value)r.", value=(row.get("value") or ""))
+    source = (row.get("source") or "").strip()[:200] or None
+    return (codes[code], indicator, int(year_raw)), (value, source)
+
+
+def _upsert_indicators(parsed: dict[Key, tuple[float, str | None]], actor_id: int | None) -> None:
     existing = {}
     indicators = {k[1] for k in parsed}
     for chunk_start in range(0, len(indicators), 500):
@@ -129,9 +146,6 @@ def import_indicators(raw: bytes, actor_id: int | None = None) -> ImportReport:
     except Exception:
         db.session.rollback()
         raise
-    coverage.clear_cache()  # process-local, with a short TTL; the caller's commit follows at once
-    report.created = len(parsed)
-    return report
 
 
 def import_indicators_path(path: str) -> ImportReport:

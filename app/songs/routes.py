@@ -616,21 +616,35 @@ def preview_evidence(song_id: int, evidence_id: int):
 @login_required
 def approve_late_cancellation(song_id: int):
     """A coordinator asks to approve a late cancellation; a second coordinator confirms it (four eyes)."""
+    form = LateCancellationForm()
+    return _post_detail_form(
+        song_id,
+        form,
+        lambda actor, song: lifecycle.approve_late_cancellation(
+            actor, song, form.reason.data, form.comment.data, ip=_ip()
+        ),
+        _("Solicitud registrada: una segunda persona de la coordinación debe confirmarla."),
+        late_form=form,
+    )
+
+
+def _post_detail_form(song_id: int, form: Any, act: Any, done: str, **context: Any):
+    """A form of the song page: ``act(actor, song)``, then the page again; if refused, the page
+    with the form and its errors (422)."""
     actor = _actor()
     song = lifecycle.get_song(actor, song_id)
-    form = LateCancellationForm()
     other: list[str] = []
     if form.validate_on_submit():
         try:
-            lifecycle.approve_late_cancellation(actor, song, form.reason.data, form.comment.data, ip=_ip())
+            act(actor, song)
         except (ValidationFailed, Conflict) as exc:
             other = _apply_errors(form, exc) if isinstance(exc, ValidationFailed) else [exc.message]
             flash(exc.message, "error")
         else:
-            flash(_("Solicitud registrada: una segunda persona de la coordinación debe confirmarla."), "success")
+            flash(done, "success")
             return redirect(url_for("songs.detail", song_id=song_id), code=303)
     song = lifecycle.get_song(actor, song_id)
-    return render_template("songs/detail.html", **_detail_context(song, late_form=form, other_errors=other)), 422
+    return render_template("songs/detail.html", **_detail_context(song, other_errors=other, **context)), 422
 
 
 # --------------------------------------------------------------------------- due-date changes
@@ -639,22 +653,17 @@ def approve_late_cancellation(song_id: int):
 @bp.post("/<int:song_id>/due-date-change")
 @login_required
 def request_due_date_change(song_id: int):
-    actor = _actor()
-    song = lifecycle.get_song(actor, song_id)
     form = DueDateRequestForm()
-    other: list[str] = []
-    if form.validate_on_submit():
-        try:
-            lifecycle.request_due_date_change(actor, song, form.proposed_due.data, form.reason.data, ip=_ip())
-        except (ValidationFailed, Conflict) as exc:
-            other = _apply_errors(form, exc) if isinstance(exc, ValidationFailed) else [exc.message]
-            flash(exc.message, "error")
-        else:
-            flash(_("Solicitud enviada a la coordinación."), "success")
-            return redirect(url_for("songs.detail", song_id=song_id), code=303)
-    song = lifecycle.get_song(actor, song_id)
-    context = _detail_context(song, due_form=form, other_errors=other, open_form="due_form")
-    return render_template("songs/detail.html", **context), 422
+    return _post_detail_form(
+        song_id,
+        form,
+        lambda actor, song: lifecycle.request_due_date_change(
+            actor, song, form.proposed_due.data, form.reason.data, ip=_ip()
+        ),
+        _("Solicitud enviada a la coordinación."),
+        due_form=form,
+        open_form="due_form",
+    )
 
 
 @bp.get("/due-date-requests")
