@@ -209,7 +209,7 @@ def seasons():
         else:
             flash(_("Temporada %(year)s creada con los pesos de la temporada anterior.", year=season.year), "success")
             return redirect(url_for("admin.edit_season", season_id=season.id))
-    rows = db.session.scalars(select(Season).order_by(Season.year.desc())).all()
+    rows = season_life.all_seasons()
     return render_template("admin/catalogue/seasons.html", seasons=rows, errors=errors, values=values), (
         422 if errors else 200
     )

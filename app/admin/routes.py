@@ -6,9 +6,7 @@ The audit trail viewer is read-only: the app has no route that edits or deletes 
 
 from __future__ import annotations
 
-import json
-from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import UTC, datetime
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -16,15 +14,13 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
-from sqlalchemy.orm import aliased
 from wtforms import EmailField, PasswordField, SelectChoice, SelectField, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, Email, Length, Optional
 
 from app.admin import bp
 from app.auth.decorators import permission_required
-from app.domain import accounts, audit_trail, exports, permissions
+from app.domain import accounts, audit_search, audit_trail, exports, permissions
 from app.domain.errors import DomainError
-from app.domain.parsing import ascii_int
 from app.extensions import db
 from app.models import Artist, AuditEvent, Label, Role, User
 from app.models.accounts import ROLE_LABELS
@@ -326,144 +322,42 @@ def reset_password(user_id: int):
 # --- Audit trail (read-only) -----------------------------------------------------------------
 
 
-def _parse_date(name: str, errors: dict) -> date | None:
-    raw = (request.args.get(name) or "").strip()
-    if not raw:
-        return None
-    for fmt in ("%Y-%m-%d", "%d/%m/%Y"):
-        try:
-            return datetime.strptime(raw[:10], fmt).date()
-        except ValueError:
-            continue
-    errors[name] = _("Fecha no válida (use AAAA-MM-DD o DD/MM/AAAA).")
-    return None
-
-
-def _local_midnight_utc(day: date) -> datetime:
-    tz = ZoneInfo(current_app.config.get("DISPLAY_TIMEZONE", "America/Bogota"))
-    return datetime.combine(day, time.min, tzinfo=tz).astimezone(UTC)
-
-
-def _audit_filters() -> tuple[dict, dict, list]:
-    """Read the filters from the query string; bad values are reported, never a 500."""
-    errors: dict[str, str] = {}
-    values = {
-        "entity_type": (request.args.get("entity_type") or "").strip()[:40],
-        "entity_id": (request.args.get("entity_id") or "").strip()[:20],
-        "actor": (request.args.get("actor") or "").strip()[:254],
-        "action": (request.args.get("action") or "").strip()[:60],
-        "date_from": (request.args.get("date_from") or "").strip()[:10],
-        "date_to": (request.args.get("date_to") or "").strip()[:10],
-    }
-    conditions = []
-    if values["entity_type"]:
-        conditions.append(AuditEvent.entity_type == values["entity_type"])
-    if values["entity_id"]:
-        entity_id = ascii_int(values["entity_id"], minimum=0, maximum=10**15)
-        if entity_id is not None:
-            conditions.append(AuditEvent.entity_id == entity_id)
-        else:
-            errors["entity_id"] = _("El identificador debe ser un número entero.")
-    if values["actor"]:
-        actor = values["actor"]
-        actor_id = ascii_int(actor, minimum=0, maximum=10**15)
-        if actor_id is not None:
-            conditions.append(AuditEvent.actor_id == actor_id)
-        else:
-            needle = f"%{actor.lower()}%"
-            ids = select(User.id).where(func.lower(User.email).like(needle) | func.lower(User.name).like(needle))
-            conditions.append(AuditEvent.actor_id.in_(ids))
-    if values["action"]:
-        conditions.append(AuditEvent.action == values["action"])
-    start = _parse_date("date_from", errors)
-    end = _parse_date("date_to", errors)
-    if start:
-        conditions.append(AuditEvent.at >= _local_midnight_utc(start))
-    if end:
-        conditions.append(AuditEvent.at < _local_midnight_utc(end + timedelta(days=1)))
-    return values, errors, conditions
-
-
-def _audit_select(conditions: list):
-    actor = aliased(User)
-    return (
-        select(AuditEvent, actor.email)
-        .outerjoin(actor, AuditEvent.actor_id == actor.id)
-        .where(*conditions)
-        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
-    )
-
-
 @bp.get("/audit")
 @permission_required(permissions.can_read_audit)
 def audit():
-    values, errors, conditions = _audit_filters()
-    stmt = _audit_select(conditions)
-    per_page = current_app.config.get("PAGE_SIZE", 25)
-    total = db.session.scalar(select(func.count()).select_from(select(AuditEvent.id).where(*conditions).subquery()))
-    pages = max(1, -(-total // per_page))
-    page_no = min(_page_arg(), pages)
-    rows = db.session.execute(stmt.limit(per_page).offset((page_no - 1) * per_page)).all()
-    entity_types = db.session.scalars(select(AuditEvent.entity_type).distinct().order_by(AuditEvent.entity_type)).all()
-    actions = db.session.scalars(select(AuditEvent.action).distinct().order_by(AuditEvent.action)).all()
-    page = _SimplePage(page_no, pages, total)
+    filters = audit_search.parse_filters(request.args)
+    page = audit_search.search(filters.conditions, _page_arg(), current_app.config.get("PAGE_SIZE", 25))
+    entity_types, actions = audit_search.known_values()
     return (
         render_template(
             "admin/audit.html",
-            rows=rows,
-            entries=audit_trail.describe([event for event, _email in rows], permissions.can_administer(current_user)),
+            rows=page.items,
+            entries=audit_trail.describe(
+                [event for event, _email in page.items], permissions.can_administer(current_user)
+            ),
             page=page,
-            values=values,
-            errors=errors,
+            values=filters.values,
+            errors=filters.errors,
             entity_types=audit_trail.entity_type_choices(entity_types),
             actions=audit_trail.action_choices(actions),
-            args={k: v for k, v in values.items() if v},
+            args={k: v for k, v in filters.values.items() if v},
             show_ip=permissions.can_see_audit_addresses(current_user),
         ),
-        400 if errors else 200,
+        400 if filters.errors else 200,
     )
-
-
-class _SimplePage:
-    """Just what the ``pagination`` macro reads."""
-
-    def __init__(self, page: int, pages: int, total: int):
-        self.page, self.pages, self.total = page, pages, total
-        self.has_prev, self.has_next = page > 1, page < pages
-        self.prev_num, self.next_num = page - 1, page + 1
-
-
-def format_changes(changes: dict | None) -> str:
-    if not changes:
-        return ""
-    return json.dumps(changes, ensure_ascii=False, sort_keys=True, default=str)
 
 
 @bp.get("/audit.csv")
 @permission_required(permissions.can_read_audit)
 def audit_export():
-    values, errors, conditions = _audit_filters()
-    if errors:
+    filters = audit_search.parse_filters(request.args)
+    if filters.errors:
         return render_template(
-            "error.html", status=400, title=_("Filtros no válidos"), message=" ".join(errors.values())
+            "error.html", status=400, title=_("Filtros no válidos"), message=" ".join(filters.errors.values())
         ), 400
-    tz = ZoneInfo(current_app.config.get("DISPLAY_TIMEZONE", "America/Bogota"))
-    show_ip = permissions.can_see_audit_addresses(current_user)
-    rows = db.session.execute(_audit_select(conditions).limit(AUDIT_EXPORT_MAX_ROWS)).all()
-    header = ["id", "fecha_hora_bogota", "actor", "accion", "tipo_entidad", "id_entidad", "cambios"]
-    data = (
-        [
-            event.id,
-            event.at.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S"),
-            actor_email or "",
-            event.action,
-            event.entity_type,
-            event.entity_id,
-            format_changes(event.changes),
-        ]
-        + ([event.ip or ""] if show_ip else [])
-        for event, actor_email in rows
+    header, data = audit_search.export_rows(
+        filters.conditions, AUDIT_EXPORT_MAX_ROWS, show_ip=permissions.can_see_audit_addresses(current_user)
     )
-    stamp = datetime.now(UTC).astimezone(tz).strftime("%Y-%m-%d-%H%M")
+    stamp = datetime.now(UTC).astimezone(audit_search.display_timezone()).strftime("%Y-%m-%d-%H%M")
     # Shared export helper: formula-neutralised cells, UTF-8 with BOM, no-store.
-    return exports.csv_response(f"auditoria-{stamp}.csv", header + (["ip"] if show_ip else []), data)
+    return exports.csv_response(f"auditoria-{stamp}.csv", header, data)

@@ -8,7 +8,6 @@ from __future__ import annotations
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.routing import BuildError
@@ -17,12 +16,12 @@ from app import numbers
 from app.api.songs import PREVIEW_TYPES
 from app.auth.decorators import permission_required
 from app.charts import svg
-from app.domain import calendar, four_eyes, integrity, lifecycle, permissions, review_queue, survey_stats
+from app.domain import calendar, four_eyes, integrity, lifecycle, permissions, review_queue, seasons, survey_stats
 from app.domain import reviews as review_domain
 from app.domain.errors import Conflict, DomainError, NotFound, ValidationFailed
 from app.domain.parsing import ascii_int
 from app.extensions import db, htmx
-from app.models import Label, Season, Song, SongState
+from app.models import Label, Song, SongState
 from app.reviews import bp
 from app.reviews.forms import RUBRIC, ReturnForm, ReviewForm
 from app.surveys.forms import ITEMS as SURVEY_ITEMS
@@ -73,7 +72,7 @@ def queue():
     context["filters"] = filters
     coordinators = review_queue.active_coordinators()
     context["reassign_choices"] = lambda song: review_queue.eligible_reviewers(song, coordinators)
-    context["seasons"] = db.session.scalars(select(Season).order_by(Season.year.desc())).all()
+    context["seasons"] = seasons.all_seasons()
     if htmx and not htmx.boosted:
         return render_template("reviews/_queue_results.html", **context)
     return render_template("reviews/queue.html", **context)
@@ -249,7 +248,7 @@ def alerts():
     return render_template(
         "reviews/alerts.html",
         season=season,
-        seasons=db.session.scalars(select(Season).order_by(Season.year.desc())).all(),
+        seasons=seasons.all_seasons(),
         labels=data["labels"],
         kinds=kinds,
     )

@@ -22,14 +22,24 @@ from sqlalchemy import select
 from wtforms import SelectChoice
 
 from app.api.songs import send_evidence
-from app.domain import audit_trail, calendar, due_dates, four_eyes, lifecycle, permissions, song_queries, song_rules
+from app.domain import (
+    audit_trail,
+    calendar,
+    due_dates,
+    four_eyes,
+    lifecycle,
+    permissions,
+    seasons,
+    song_queries,
+    song_rules,
+)
 from app.domain import evidence as evidence_domain
 from app.domain.calendar import business_days_left
 from app.domain.errors import Conflict, ValidationFailed
 from app.domain.parsing import ascii_int
 from app.domain.text import fold
 from app.extensions import db, htmx
-from app.models import Album, Artist, Department, Label, Municipality, Season, Song
+from app.models import Album, Artist, Department, Label, Municipality, Song
 from app.models.songs import OPEN_STATES, SONG_STATES
 from app.songs import bp
 from app.songs.forms import (
@@ -153,7 +163,7 @@ def _filter_options(actor: Any) -> dict[str, Any]:
         artists = artists.where(Artist.label_id == actor.label_id)
         departments = departments.where(Department.label_id == actor.label_id)
     return {
-        "seasons": db.session.scalars(select(Season).order_by(Season.year.desc())).all(),
+        "seasons": seasons.all_seasons(),
         "labels": [] if territorial else db.session.scalars(select(Label).order_by(Label.code)).all(),
         "artists": db.session.scalars(artists).all(),
         "albums": db.session.scalars(select(Album).order_by(Album.name)).all(),
