@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PORT   ?= 5000
 FLASK  := $(BIN)/flask --app wsgi
 
-.PHONY: run test lint install install-dev migrate seed translations translations-update e2e serve bench migration clean vendor
+.PHONY: run test lint install install-dev migrate seed translations translations-update e2e serve bench bench-offline migration clean vendor
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -85,6 +85,10 @@ lint: install-dev
 ## make bench: benchmarks (see README, BENCHMARKS.md)
 bench: install-dev
 	$(BIN)/python -m bench $(BENCH_ARGS)
+
+## make bench-offline: the offline bundle size and the time to sync 20 queued deliveries (Chromium)
+bench-offline: install-dev translations
+	$(BIN)/python -m pytest tests/e2e/test_offline_bench.py -m bench -s
 
 ## make migration MESSAGE="what changed": autogenerate the next migration from the models
 migration: install

@@ -531,6 +531,7 @@ def cmd_import(args) -> dict:
                 db.session.rollback()
                 out["import"] = f"error: {type(exc).__name__}: {exc}"
                 return out
+            db.session.commit()  # the domain only flushes (app/transaction.py): the import's one commit
             elapsed = time.perf_counter() - started
             db.session.remove()
             created = db.session.scalar(select(func.count(Song.id))) - before

@@ -186,8 +186,8 @@ def test_bench_smoke_run_at_200_songs(tmp_path):
         "PYTHONPATH": str(ROOT),
     }
     env.pop("BENCH_DATABASE_URL", None)
-    command = [sys.executable, "-m", "bench", "--songs", "200", "--steps", "recompute,naive,homes", "--reps", "1"]
-    command += ["--home-reps", "2"]
+    command = [sys.executable, "-m", "bench", "--songs", "200", "--steps", "recompute,naive,homes,import"]
+    command += ["--reps", "1", "--home-reps", "2", "--import-rows", "30"]
     proc = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     results = json.loads((tmp_path / "BENCHMARKS.json").read_text(encoding="utf-8"))
@@ -204,6 +204,8 @@ def test_bench_smoke_run_at_200_songs(tmp_path):
     for role in ("territorial", "coordinator", "manager", "admin", "alerts_page", "alerts_api"):
         home = run["homes"][role]
         assert home["median_ms"] > 0 and home["statements"] > 0 and home["cold_ms"] > 0, run["homes"]
+    # the import is timed with its commit: every row becomes a song (it used to be rolled back)
+    assert run["import"]["import_created"] == 30 and run["import"]["import_errors"] == 0, run["import"]
     md = (tmp_path / "BENCHMARKS.md").read_text(encoding="utf-8")
     assert "<!-- bench:start -->" in md and "SQLite · 200" in md
     assert "Each role's home, warm (in process)" in md and "| SQLite · 200 | coordinator |" in md

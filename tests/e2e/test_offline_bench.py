@@ -19,7 +19,7 @@ from playwright.sync_api import expect
 from tests.e2e.conftest import ARTIFACTS
 from tests.e2e.test_offline import _list_once_online, _song, _song_in_progress
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.bench]  # run by `make bench-offline`, not `make test`
 
 DRAFTS = int(os.environ.get("OFFLINE_BENCH_DRAFTS", "20"))
 
