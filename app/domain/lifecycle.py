@@ -645,7 +645,33 @@ def transition_song(
 
         comment = fields.get("comment") or fields.get("return_comment")
         return reviews.return_song(actor, song, comment, ip=ip)
+    _check_transition(actor, song, to, expected_version, fields)
 
+    before = _snapshot(song)
+    before_version = song.version
+    earlier = None  # an earlier delivery date the team asks the coordination to approve
+    with concurrent_write(song, expected_version or before_version, fields):
+        if to == IN_PROGRESS:
+            _start(song, fields)
+        elif to == DELIVERED:
+            earlier = _deliver(actor, song, fields, recorded_at)
+        elif to == CANCELLED:
+            _cancel(song, fields)
+        song.state = to
+        terms.refresh_song_terms(song)
+    changes = audit.changes_between(before, _snapshot(song))
+    changes["version"] = [before_version, song.version]
+    if recorded_at is not None and to == DELIVERED:
+        changes["recorded_on_device"] = [None, recorded_at.isoformat()]
+    _record("song_transition", song, actor, changes, ip)
+    due_dates.close_pending_of_final_song(song, actor, ip)  # cancelled: nothing left to decide
+    if to == DELIVERED:
+        _after_delivery(actor, song, earlier, ip)
+    return song
+
+
+def _check_transition(actor: Any, song: Song, to: str, expected_version: int | None, fields: dict[str, Any]) -> None:
+    """The actor may move the song, nobody moved it since, and ``to`` follows from its state."""
     permissions.require(permissions.can_edit_song(actor, song), _("No puede modificar canciones de otra disquera."))
     require_version(song, expected_version, fields)
     if to == song.state:
@@ -676,87 +702,83 @@ def transition_song(
             },
         )
 
+
+def _start(song: Song, fields: dict[str, Any]) -> None:
+    """planned → in_progress: the diagnosis, and the due date is committed."""
     errors: dict[str, list[str]] = {}
-    before = _snapshot(song)
-    before_version = song.version
-    earlier = None  # an earlier delivery date the team asks the coordination to approve
-    with concurrent_write(song, expected_version or before_version, fields):
-        if to == IN_PROGRESS:
-            diagnosis = parse_text(fields.get("diagnosis"), "diagnosis", errors)
-            action_plan = parse_text(fields.get("action_plan"), "action_plan", errors, required=False)
-            _raise_if(errors)
-            song.diagnosis = diagnosis
-            if action_plan is not None:
-                song.action_plan = action_plan
-            song.committed_due = song.due_date  # timeliness is measured against it from now on
-        elif to == DELIVERED:
-            delivered_on = parse_date(fields.get("delivered_on"), "delivered_on", errors)
-            product_raw = fields.get("product")
-            if product_raw in (None, "") and song.state == RETURNED:
-                product_raw = song.product
-            product = parse_text(product_raw, "product", errors)
-            beneficiaries_raw = fields.get("beneficiaries")
-            if beneficiaries_raw in (None, "") and song.state == RETURNED:
-                beneficiaries_raw = song.beneficiaries
-            beneficiaries = _beneficiaries(beneficiaries_raw, errors)
-            recorded_on, clock_problems = song_rules.recording_day(recorded_at, today=today(), now=utcnow())
-            _add(errors, clock_problems)
-            delivered_on, earlier, problems = _delivery_date(
-                actor, song, delivered_on, fields.get("request_earlier"), recorded_on
-            )
-            _add(errors, problems)
-            if not song.evidence:
-                errors.setdefault("evidence", []).append(
-                    _("Adjunte al menos una evidencia (acta, fotos o PDF) antes de entregar.")
-                )
-            from app.domain.surveys import clean_contact
+    diagnosis = parse_text(fields.get("diagnosis"), "diagnosis", errors)
+    action_plan = parse_text(fields.get("action_plan"), "action_plan", errors, required=False)
+    _raise_if(errors)
+    song.diagnosis = diagnosis
+    if action_plan is not None:
+        song.action_plan = action_plan
+    song.committed_due = song.due_date  # timeliness is measured against it from now on
 
-            contact = clean_contact(fields, errors)
-            _raise_if(errors, _("No se puede registrar la entrega: revise los datos marcados."))
-            for key, value in contact.items():
-                if value is not None:  # a re-delivery keeps the contact on record unless a new one is given
-                    setattr(song, key, value)
-            song.delivered_on = delivered_on
-            song.delivered_by_id = _actor_id(actor)
-            song.declared_lag_days = max(0, business_days_between(delivered_on, today()))
-            song.product = product
-            song.beneficiaries = beneficiaries
-            if delivered_on < song.planned_start:
-                song.planned_start = delivered_on  # the work started earlier than planned (audited)
-            if song.committed_due is None:
-                song.committed_due = song.due_date
-            if song.survey_nonce is None:
-                from app.domain.surveys import issue_survey_nonce
 
-                issue_survey_nonce(song)
-        elif to == CANCELLED:
-            reason = parse_text(fields.get("reason") or fields.get("cancel_reason"), "reason", errors)
-            _raise_if(errors, _("Indique el motivo de la cancelación."))
-            song.cancel_reason = reason
-            song.cancelled_on = today()
-            # After the committed due date a cancellation counts as late (T = 0) unless a
-            # coordinator approves it (approve_late_cancellation).
-            song.cancelled_late = song_rules.cancelled_late(song.committed_due or song.due_date, today())
+def _deliver(actor: Any, song: Song, fields: dict[str, Any], recorded_at: datetime | None) -> date | None:
+    """→ delivered: date, product, beneficiaries, evidence, contact; the earlier date to approve, if any."""
+    from app.domain.surveys import clean_contact, issue_survey_nonce
 
-        song.state = to
-        terms.refresh_song_terms(song)
-    changes = audit.changes_between(before, _snapshot(song))
-    changes["version"] = [before_version, song.version]
-    if recorded_at is not None and to == DELIVERED:
-        changes["recorded_on_device"] = [None, recorded_at.isoformat()]
-    _record("song_transition", song, actor, changes, ip)
-    due_dates.close_pending_of_final_song(song, actor, ip)  # cancelled: nothing left to decide
-    if to == DELIVERED:  # in turn to an eligible coordinator (DESIGN.md §9)
-        from app.domain.review_queue import assign_reviewer
+    errors: dict[str, list[str]] = {}
+    delivered_on = parse_date(fields.get("delivered_on"), "delivered_on", errors)
+    product_raw = fields.get("product")
+    if product_raw in (None, "") and song.state == RETURNED:
+        product_raw = song.product
+    product = parse_text(product_raw, "product", errors)
+    beneficiaries_raw = fields.get("beneficiaries")
+    if beneficiaries_raw in (None, "") and song.state == RETURNED:
+        beneficiaries_raw = song.beneficiaries
+    beneficiaries = _beneficiaries(beneficiaries_raw, errors)
+    recorded_on, clock_problems = song_rules.recording_day(recorded_at, today=today(), now=utcnow())
+    _add(errors, clock_problems)
+    delivered_on, earlier, problems = _delivery_date(
+        actor, song, delivered_on, fields.get("request_earlier"), recorded_on
+    )
+    _add(errors, problems)
+    if not song.evidence:
+        errors.setdefault("evidence", []).append(
+            _("Adjunte al menos una evidencia (acta, fotos o PDF) antes de entregar.")
+        )
+    contact = clean_contact(fields, errors)
+    _raise_if(errors, _("No se puede registrar la entrega: revise los datos marcados."))
+    for key, value in contact.items():
+        if value is not None:  # a re-delivery keeps the contact on record unless a new one is given
+            setattr(song, key, value)
+    song.delivered_on = delivered_on
+    song.delivered_by_id = _actor_id(actor)
+    song.declared_lag_days = max(0, business_days_between(delivered_on, today()))
+    song.product = product
+    song.beneficiaries = beneficiaries
+    if delivered_on < song.planned_start:
+        song.planned_start = delivered_on  # the work started earlier than planned (audited)
+    if song.committed_due is None:
+        song.committed_due = song.due_date
+    if song.survey_nonce is None:
+        issue_survey_nonce(song)
+    return earlier
 
-        assign_reviewer(song, actor=actor, ip=ip)
-        db.session.flush()
-        if earlier is not None:
-            from app.domain import four_eyes
 
-            payload = {"declared": earlier.isoformat(), "recorded_on": song.delivered_on.isoformat()}
-            four_eyes.request("earlier_delivery", actor, song=song, payload=payload, ip=ip)
-    return song
+def _cancel(song: Song, fields: dict[str, Any]) -> None:
+    errors: dict[str, list[str]] = {}
+    reason = parse_text(fields.get("reason") or fields.get("cancel_reason"), "reason", errors)
+    _raise_if(errors, _("Indique el motivo de la cancelación."))
+    song.cancel_reason = reason
+    song.cancelled_on = today()
+    # After the committed due date a cancellation counts as late (T = 0) unless a
+    # coordinator approves it (approve_late_cancellation).
+    song.cancelled_late = song_rules.cancelled_late(song.committed_due or song.due_date, today())
+
+
+def _after_delivery(actor: Any, song: Song, earlier: date | None, ip: str | None) -> None:
+    """A delivered song goes in turn to an eligible coordinator (DESIGN.md §9); an earlier date to approve waits."""
+    from app.domain import four_eyes
+    from app.domain.review_queue import assign_reviewer
+
+    assign_reviewer(song, actor=actor, ip=ip)
+    db.session.flush()
+    if earlier is not None:
+        payload = {"declared": earlier.isoformat(), "recorded_on": song.delivered_on.isoformat()}
+        four_eyes.request("earlier_delivery", actor, song=song, payload=payload, ip=ip)
 
 
 def _delivery_date(actor: Any, song: Song, delivered_on: date | None, request_earlier: Any, recorded_on: date):
