@@ -528,50 +528,78 @@ def import_songs(raw: bytes, filename: str, actor: User | None, *, dry_run: bool
     if actor is not None and not permissions.can_import_songs(actor):
         report.errors.append(RowError(1, _("Su rol no permite registrar canciones (solo territorial y coordinación).")))
         return report
-    try:
-        rows = read_rows(raw, filename)
-    except FileRefused as exc:
-        report.errors.append(RowError(1, str(exc)))
+    read = _song_rows(raw, filename, report)
+    if read is None:
         return report
-    if not rows:
-        report.errors.append(RowError(1, _("El archivo está vacío.")))
-        return report
-    positions, problems = _validate_header(rows[0][1])
-    if problems:
-        report.errors.extend(RowError(1, p) for p in problems)
-        return report
-
-    lookups = _load_lookups()
-    today = calendar.today()  # the Bogotá date, never the server's
-    values: list[dict[str, Any]] = []
-    lines: list[int] = []
-    for line, cells in rows[1:]:
-        if all(_cell_text(c) == "" for c in cells):
-            continue  # blank lines (trailing ;;;;; from spreadsheets)
-        row = {name: (cells[i] if i < len(cells) else None) for name, i in positions.items()}
-        report.rows_read += 1
-        song = _check_row(line, row, lookups, actor, today, report.errors)
-        if song is not None:
-            report.delivered_rows += song["awaiting_evidence"]
-            values.append(song)
-            lines.append(line)
-            if len(report.preview) < PREVIEW_ROWS:
-                report.preview.append(
-                    {
-                        "line": line,
-                        **{c: _cell_text(row.get(c)) for c in COLUMNS},
-                        "state": song["state"],
-                        "timeliness": song["timeliness"],
-                        "equity": song["equity"],
-                    }
-                )
+    values, lines = _check_rows(*read, actor, report)
     if not report.errors:
         report.warnings = duplicate_warnings(lines, values)
     if report.rows_read == 0 and not report.errors:
         report.errors.append(RowError(1, _("El archivo no tiene filas de datos después del encabezado.")))
     if report.errors or dry_run:
         return report
+    if _insert_songs(values, actor, filename):
+        report.created = len(values)
+    else:
+        report.errors.append(
+            RowError(1, _("Los datos cambiaron mientras se importaba; no se importó nada. Intente de nuevo."))
+        )
+    return report
 
+
+def _song_rows(
+    raw: bytes, filename: str, report: SongImportReport
+) -> tuple[list[tuple[int, list[Any]]], dict[str, int]] | None:
+    """The data rows and the column of each name, or None after reporting why the file is refused."""
+    try:
+        rows = read_rows(raw, filename)
+    except FileRefused as exc:
+        report.errors.append(RowError(1, str(exc)))
+        return None
+    if not rows:
+        report.errors.append(RowError(1, _("El archivo está vacío.")))
+        return None
+    positions, problems = _validate_header(rows[0][1])
+    if problems:
+        report.errors.extend(RowError(1, p) for p in problems)
+        return None
+    return rows[1:], positions
+
+
+def _check_rows(
+    rows: list[tuple[int, list[Any]]], positions: dict[str, int], actor: User | None, report: SongImportReport
+) -> tuple[list[dict[str, Any]], list[int]]:
+    """The values of the valid rows and their lines; the problems and the preview go to ``report``."""
+    lookups = _load_lookups()
+    today = calendar.today()  # the Bogotá date, never the server's
+    values: list[dict[str, Any]] = []
+    lines: list[int] = []
+    for line, cells in rows:
+        if all(_cell_text(c) == "" for c in cells):
+            continue  # blank lines (trailing ;;;;; from spreadsheets)
+        row = {name: (cells[i] if i < len(cells) else None) for name, i in positions.items()}
+        report.rows_read += 1
+        song = _check_row(line, row, lookups, actor, today, report.errors)
+        if song is None:
+            continue
+        report.delivered_rows += song["awaiting_evidence"]
+        values.append(song)
+        lines.append(line)
+        if len(report.preview) < PREVIEW_ROWS:
+            report.preview.append(
+                {
+                    "line": line,
+                    **{c: _cell_text(row.get(c)) for c in COLUMNS},
+                    "state": song["state"],
+                    "timeliness": song["timeliness"],
+                    "equity": song["equity"],
+                }
+            )
+    return values, lines
+
+
+def _insert_songs(values: list[dict[str, Any]], actor: User | None, filename: str) -> bool:
+    """Insert the songs with their history, reviewer turns and audit; False if the catalogue changed meanwhile."""
     now = utcnow()
     actor_id = actor.id if actor is not None else None
     for song in values:
@@ -601,15 +629,11 @@ def import_songs(raw: bytes, filename: str, actor: User | None, *, dry_run: bool
         # A catalogue row changed between validation and insert (e.g. a concurrent edit):
         # nothing was written; say so instead of failing with a server error.
         db.session.rollback()
-        report.errors.append(
-            RowError(1, _("Los datos cambiaron mientras se importaba; no se importó nada. Intente de nuevo."))
-        )
-        return report
+        return False
     except Exception:
         db.session.rollback()
         raise
-    report.created = len(values)
-    return report
+    return True
 
 
 def record_failure(report: SongImportReport, filename: str, actor: User | None) -> None:

@@ -184,83 +184,28 @@ def import_categories(
     the others as they are (``seed reference``: a later official re-import wins).
     """
     report = CategoryImport()
-    try:
-        rows = read_file(raw, filename)
-    except FileRefused as exc:
-        report.errors.append(RowError(1, str(exc)))
+    table = _category_table(raw, filename, year, report)
+    if table is None:
         return report
-    start, roles, title_year = _find_header(rows)
-    if start < 0:
-        report.errors.append(
-            RowError(
-                1,
-                _(
-                    "No se encontró el encabezado: hacen falta una columna con el código DANE del municipio "
-                    "(municipality_code) y otra con la categoría (category)."
-                ),
-            )
-        )
-        return report
-    default_year = year or (title_year if "year" not in roles else None)
-    if "year" not in roles and default_year is None:
-        report.errors.append(
-            RowError(
-                rows[start][0], _("El archivo no indica el año (vigencia): añada una columna year o indique el año.")
-            )
-        )
-        return report
-
+    rows, start, roles, default_year = table
     codes = dict(db.session.execute(select(Municipality.code, Municipality.id)).all())
     parsed: dict[tuple[int, int], tuple[str, str | None, str | None]] = {}
     seen_at: dict[tuple[int, int], int] = {}
-
-    def cell(cells: list[Any], role: str) -> Any:
-        i = roles.get(role)
-        return cells[i] if i is not None and i < len(cells) else None
-
+    row_years = "year" in roles and year is None  # each row says its year
     for line, cells in rows[start + 1 :]:
-        code_raw, category_raw = _cell_text(cell(cells, "code")), _cell_text(cell(cells, "category"))
-        if not code_raw and not category_raw:
-            continue  # blank row, or a note under the table
-        if not category_raw and dane_code(code_raw) is None:
-            continue  # a footnote ("Fuente: …") in the first column
-        code = dane_code(code_raw)
-        row_year = default_year
-        if "year" in roles and year is None:
-            row_year = ascii_int(_cell_text(cell(cells, "year")), minimum=MIN_YEAR, maximum=MAX_YEAR)
-        group = normalise_group(cell(cells, "group"))
-        if code is None or code not in codes:
-            report.errors.append(RowError(line, _("Código DANE de municipio desconocido: %(code)r.", code=code_raw)))
-        elif row_year is None or not MIN_YEAR <= row_year <= MAX_YEAR:
-            report.errors.append(RowError(line, _("Año no válido: %(year)r.", year=_cell_text(cell(cells, "year")))))
-        elif not category_raw:
+        checked = _check_category_row(_Cells(cells, roles), codes, default_year, row_years, filename)
+        if checked is None:
+            continue
+        if checked is SKIPPED:
             report.skipped += 1  # no category that year (San Andrés, non-municipalised areas)
-        elif normalise_category(category_raw) is None:
-            report.errors.append(
-                RowError(line, _("Categoría no válida: %(value)r (especial o 1 a 6).", value=category_raw))
-            )
-        elif group is False:
-            report.errors.append(
-                RowError(
-                    line,
-                    _(
-                        "Grupo de capacidades no válido: %(value)r (C o G1 a G5).",
-                        value=_cell_text(cell(cells, "group")),
-                    ),
-                )
-            )
+        elif isinstance(checked, str):
+            report.errors.append(RowError(line, checked))
+        elif checked[0] in seen_at:
+            message = _("Fila repetida: el mismo municipio y año ya está en la línea %(n)s.", n=seen_at[checked[0]])
+            report.errors.append(RowError(line, message))
         else:
-            key = (codes[code], row_year)
-            if key in seen_at:
-                report.errors.append(
-                    RowError(
-                        line, _("Fila repetida: el mismo municipio y año ya está en la línea %(n)s.", n=seen_at[key])
-                    )
-                )
-                continue
-            seen_at[key] = line
-            source = _cell_text(cell(cells, "source"))[:200] or filename[:200]
-            parsed[key] = (normalise_category(category_raw), group or None, source)
+            seen_at[checked[0]] = line
+            parsed[checked[0]] = checked[1]
     if not parsed and not report.errors:
         report.errors.append(RowError(rows[start][0], _("El archivo no tiene filas de datos.")))
     if report.errors:
@@ -275,6 +220,83 @@ def import_categories(
             changes={"rows": report.created, "changed": report.changed, "years": report.years, "file": filename[:100]},
         )
     return report
+
+
+def _category_table(
+    raw: bytes, filename: str, year: int | None, report: CategoryImport
+) -> tuple[list[tuple[int, list[Any]]], int, dict[str, int], int | None] | None:
+    """``(rows, header index, column roles, default year)``, or None after reporting why the file is refused."""
+    try:
+        rows = read_file(raw, filename)
+    except FileRefused as exc:
+        report.errors.append(RowError(1, str(exc)))
+        return None
+    start, roles, title_year = _find_header(rows)
+    if start < 0:
+        report.errors.append(
+            RowError(
+                1,
+                _(
+                    "No se encontró el encabezado: hacen falta una columna con el código DANE del municipio "
+                    "(municipality_code) y otra con la categoría (category)."
+                ),
+            )
+        )
+        return None
+    default_year = year or (title_year if "year" not in roles else None)
+    if "year" not in roles and default_year is None:
+        report.errors.append(
+            RowError(
+                rows[start][0], _("El archivo no indica el año (vigencia): añada una columna year o indique el año.")
+            )
+        )
+        return None
+    return rows, start, roles, default_year
+
+
+@dataclass
+class _Cells:
+    """One row of the table, read by column role."""
+
+    cells: list[Any]
+    roles: dict[str, int]
+
+    def raw(self, role: str) -> Any:
+        i = self.roles.get(role)
+        return self.cells[i] if i is not None and i < len(self.cells) else None
+
+    def text(self, role: str) -> str:
+        return _cell_text(self.raw(role))
+
+
+SKIPPED = object()  # a municipality with no category that year
+
+
+def _check_category_row(
+    row: _Cells, codes: dict[str, int], default_year: int | None, row_years: bool, filename: str
+) -> Any:
+    """``((municipality id, year), (category, group, source))``, the reason the row is refused,
+    SKIPPED, or None for a row that is not data (blank, a footnote)."""
+    code_raw, category_raw = row.text("code"), row.text("category")
+    if not code_raw and not category_raw:
+        return None  # blank row, or a note under the table
+    if not category_raw and dane_code(code_raw) is None:
+        return None  # a footnote ("Fuente: …") in the first column
+    code = dane_code(code_raw)
+    row_year = ascii_int(row.text("year"), minimum=MIN_YEAR, maximum=MAX_YEAR) if row_years else default_year
+    group = normalise_group(row.raw("group"))
+    if code is None or code not in codes:
+        return _("Código DANE de municipio desconocido: %(code)r.", code=code_raw)
+    if row_year is None or not MIN_YEAR <= row_year <= MAX_YEAR:
+        return _("Año no válido: %(year)r.", year=row.text("year"))
+    if not category_raw:
+        return SKIPPED
+    if normalise_category(category_raw) is None:
+        return _("Categoría no válida: %(value)r (especial o 1 a 6).", value=category_raw)
+    if group is False:
+        return _("Grupo de capacidades no válido: %(value)r (C o G1 a G5).", value=row.text("group"))
+    source = row.text("source")[:200] or filename[:200]
+    return (codes[code], row_year), (normalise_category(category_raw), group or None, source)
 
 
 def _write(
