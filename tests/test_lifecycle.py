@@ -295,6 +295,11 @@ def test_due_date_edit_after_planned_needs_request(world):
     assert "solicitud" in exc.value.message
     db.session.rollback()
     assert db.session.get(Song, song.id).due_date == date(2024, 3, 22)
+    # the table the edit form reads agrees: only a planned song offers its due date
+    assert [s for s, fields in lifecycle.EDITABLE_FIELDS.items() if "due_date" in fields] == [lifecycle.PLANNED]
+    song = db.session.get(Song, song.id)  # repeating it unchanged (a whole object) is no change
+    lifecycle.update_song(world.territorial_a, song, {"due_date": date(2024, 3, 22), "scope": "Alcance nuevo"})
+    assert song.scope == "Alcance nuevo"
 
 
 def test_planned_due_date_edit_moves_season(world):

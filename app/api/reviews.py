@@ -19,7 +19,6 @@ from sqlalchemy.orm.exc import StaleDataError
 from app.api import bp, schemas
 from app.api.core import ApiError, json_body
 from app.domain import four_eyes, lifecycle, permissions, reviews, surveys
-from app.extensions import db
 from app.i18n import _
 
 
@@ -32,7 +31,6 @@ def decide_held_survey(song_id: int, action: str):
     (surveys.validate_survey if action == "validate" else surveys.discard_survey)(
         current_user, song, ip=request.remote_addr
     )
-    db.session.commit()
     return jsonify({"song": schemas.song_terms(song), "survey_status": surveys.survey_status(song)})
 
 
@@ -102,5 +100,4 @@ def decide_pending_change(change_id: int):
         data.get("comment") if isinstance(data.get("comment"), str) else None,
         ip=request.remote_addr,
     )
-    db.session.commit()
     return jsonify(schemas.pending_change(change))

@@ -57,12 +57,16 @@ STATE_NAMES = names.SONG_STATE_NAMES  # lazy strings: str() them where they are 
 # while planned; afterwards through a due-date change request.
 EDITABLE_FIELDS: dict[str, tuple[str, ...]] = {
     PLANNED: ("artist_id", "album_id", "municipality_id", "scope", "planned_start", "due_date"),
-    IN_PROGRESS: ("scope", "diagnosis", "action_plan", "due_date"),
-    DELIVERED: ("scope", "diagnosis", "action_plan", "product", "beneficiaries", "due_date"),
-    RETURNED: ("scope", "diagnosis", "action_plan", "product", "beneficiaries", "due_date"),
+    IN_PROGRESS: ("scope", "diagnosis", "action_plan"),
+    DELIVERED: ("scope", "diagnosis", "action_plan", "product", "beneficiaries"),
+    RETURNED: ("scope", "diagnosis", "action_plan", "product", "beneficiaries"),
     REVIEWED: (),
     CANCELLED: (),
 }
+# After «planeada» the committed due date changes only through a due-date change request: an
+# edit may repeat it unchanged (API clients send whole objects); a new value is refused with
+# the way to ask for it (``_edited_values``).
+THROUGH_REQUEST = ("due_date",)
 
 # Every field a person can see change in the audit trail.
 AUDITED_FIELDS = [
@@ -504,7 +508,7 @@ def _check_editable(actor: Any, song: Song, data: dict[str, Any], expected_versi
         if key not in FIELD_NAMES and key != "version":
             errors.setdefault(key, []).append(_("Campo desconocido."))
     for key in data:
-        if key in FIELD_NAMES and key not in allowed:
+        if key in FIELD_NAMES and key not in allowed and key not in THROUGH_REQUEST:
             errors.setdefault(key, []).append(
                 _("No se puede cambiar en estado «%(state)s».", state=names.song_state_name(song.state))
             )

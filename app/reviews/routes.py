@@ -87,9 +87,7 @@ def reassign(song_id: int):
         reviewer = review_queue.reassign_reviewer(
             current_user, song, ascii_int(request.form.get("reviewer", ""), minimum=1), ip=request.remote_addr
         )
-        db.session.commit()
-    except DomainError as exc:
-        db.session.rollback()
+    except DomainError as exc:  # a refused rule: app/transaction.py rolls the request back
         if exc.status == 403:
             raise
         flash(exc.message, "error")
@@ -305,9 +303,7 @@ def decide_pending(change_id: int):
         four_eyes.decide(
             current_user, change, decision == "confirm", request.form.get("comment"), ip=request.remote_addr
         )
-        db.session.commit()
-    except DomainError as exc:
-        db.session.rollback()
+    except DomainError as exc:  # a refused rule: app/transaction.py rolls the request back
         if exc.status == 403:
             raise
         flash(exc.message, "error")

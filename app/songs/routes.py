@@ -439,8 +439,6 @@ def edit(song_id: int):
     song = lifecycle.get_song(actor, song_id)
     permissions.require(permissions.can_edit_song(actor, song), _("No puede modificar canciones de otra disquera."))
     editable = set(lifecycle.EDITABLE_FIELDS.get(song.state, ()))
-    if song.state != lifecycle.PLANNED:
-        editable.discard("due_date")  # after planned it moves through a due-date change request
     if not editable:
         flash(_("Esta canción ya no se puede modificar."), "warning")
         return redirect(url_for("songs.detail", song_id=song.id), code=303)
