@@ -371,15 +371,20 @@
     });
   }
 
-  // One sync at a time, across tabs too (Web Locks); the server is idempotent anyway.
+  // One sync at a time, across tabs too (Web Locks); the server is idempotent anyway. A call
+  // while one runs (the "online" event while a check made offline is still in flight) runs
+  // again once it ends: otherwise the connection coming back waited for the next timer.
+  var again = false;
   function syncAll() {
     if (!userId()) { return Promise.resolve(); }
-    if (syncing) { return syncing; }
+    if (syncing) { again = true; return syncing; }
     var run = function () { return runSync().catch(function () { return null; }); };
     var locked = navigator.locks ? navigator.locks.request("sinfonia-offline-sync", run) : run();
     syncing = Promise.resolve(locked).then(renderQueue, renderQueue).then(function () {
       syncing = null;
       document.dispatchEvent(new CustomEvent("sinfonia:synced"));
+      if (again) { again = false; return syncAll(); }
+      return null;
     });
     return syncing;
   }
