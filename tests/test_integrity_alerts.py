@@ -198,3 +198,29 @@ def test_cancelling_and_delivering_store_what_the_alerts_read(app, world):
     lifecycle.transition_song(world.territorial_a, other, "cancelled", reason="El municipio desistió")
     assert other.cancelled_on == lifecycle.today() and other.cancelled_on > other.due_date
     assert datetime.now(UTC).date() >= other.cancelled_on
+
+
+def test_the_alert_summary_is_cached_and_callers_get_a_copy(app, world):
+    """The set-based alert queries read whole seasons (≈ 3 s at 1M songs): the page, the API and the
+    coordinator's home read one cached summary; adding to a copy never changes the cache."""
+    from sqlalchemy import event
+
+    from app.domain import coverage
+
+    coverage.clear_cache()
+    make_song(world, state="reviewed", delivered_on=date(2024, 4, 1), review=(4, 4, 4, 4))
+    db.session.commit()
+    statements = []
+    listener = lambda *args, **kwargs: statements.append(1)  # noqa: E731
+    event.listen(db.engine, "before_cursor_execute", listener)
+    try:
+        first = integrity.cached_summary(world.season, TODAY, ttl=300)
+        queried = len(statements)
+        first["labels"][0]["songs"] = {"added": "by a caller"}
+        second = integrity.cached_summary(world.season, TODAY, ttl=300)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listener)
+        coverage.clear_cache()
+    assert queried >= len(integrity.KIND_CODES) and len(statements) == queried  # the second: no query
+    assert "songs" not in second["labels"][0] and second["computed_at"] == first["computed_at"]
+    assert {row["code"] for row in second["labels"]} == {world.label_a.code, world.label_b.code}

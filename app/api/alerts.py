@@ -23,7 +23,7 @@ def _season():
 def list_alerts():
     permissions.require(permissions.can_read_integrity_alerts(current_user))
     season = _season()
-    body = integrity.summary(season, today_bogota())
+    body = integrity.cached_summary(season, today_bogota())
     body["kinds"] = list(integrity.KIND_CODES)
     for label in body["labels"]:
         label["songs"] = {

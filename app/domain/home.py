@@ -472,21 +472,16 @@ def pending_four_eyes(user: User) -> dict[str, Any]:
 def integrity_counts(season: Season, on: date) -> dict[str, Any]:
     """Integrity alerts of the season (DESIGN.md §9): songs behind each kind, and the labels with
     most. Cached (module docstring): plain values only, computed from ids."""
-    season_id = season.id
-
-    def compute() -> dict[str, Any]:
-        data = integrity.summary(db.session.get(Season, season_id), on)
-        by_kind = {code: sum(lab["alerts"][code] for lab in data["labels"]) for code in integrity.KIND_CODES}
-        labels = sorted((lab for lab in data["labels"] if lab["total"]), key=lambda lab: (-lab["total"], lab["code"]))
-        return {
-            "by_kind": by_kind,
-            "total": sum(by_kind.values()),
-            "labels": [(lab["code"], lab["name"], lab["total"]) for lab in labels[:LIST_LIMIT]],
-            "label_count": len(labels),
-        }
-
     ttl = current_app.config.get("HOME_INTEGRITY_CACHE_SECONDS", 0 if current_app.testing else 600)
-    return coverage.cached(("home-integrity", season_id, on.isoformat()), compute, ttl=float(ttl))
+    data = integrity.cached_summary(season, on, ttl=float(ttl))
+    by_kind = {code: sum(lab["alerts"][code] for lab in data["labels"]) for code in integrity.KIND_CODES}
+    labels = sorted((lab for lab in data["labels"] if lab["total"]), key=lambda lab: (-lab["total"], lab["code"]))
+    return {
+        "by_kind": by_kind,
+        "total": sum(by_kind.values()),
+        "labels": [(lab["code"], lab["name"], lab["total"]) for lab in labels[:LIST_LIMIT]],
+        "label_count": len(labels),
+    }
 
 
 def seasons_needing_action(on: date) -> list[dict[str, Any]]:

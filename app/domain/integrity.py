@@ -18,6 +18,7 @@ from app.domain import review_queue
 from app.extensions import db
 from app.i18n import _
 from app.models import DueDateChange, Evidence, Label, PendingChange, Review, Season, Song, SongState, Survey
+from app.models.base import utcnow
 
 # An alert for a reviewer's share of a label's reviews: at least this many reviews, more than this share.
 SHARE_MIN_REVIEWS = 4
@@ -231,6 +232,30 @@ def summary(season: Season, today: date, label_id: int | None = None) -> dict[st
         alerts = {k: counts.get(lid, {}).get(k, 0) for k in KIND_CODES}
         out.append({"id": lid, "code": code, "name": name, "alerts": alerts, "total": sum(alerts.values())})
     return {"season": season.year, "labels": out}
+
+
+def cached_summary(season: Season, today: date, ttl: float | None = None) -> dict[str, Any]:
+    """``summary`` of every label, kept in the in-process cache (app.domain.coverage.cached) for
+    ``INTEGRITY_CACHE_SECONDS`` (default 300 s, 0 under test): the set-based queries read whole
+    seasons (about 3 s at 1,000,000 songs), and a stale copy is served while one background
+    thread refreshes it. ``computed_at`` says when the figures were computed. A copy: callers
+    may add to it."""
+    import copy
+
+    from flask import current_app
+
+    from app.domain import coverage
+
+    season_id = season.id
+    if ttl is None:
+        ttl = float(current_app.config.get("INTEGRITY_CACHE_SECONDS", 0 if current_app.testing else 300))
+
+    def compute() -> dict[str, Any]:
+        data = summary(db.session.get(Season, season_id), today)
+        data["computed_at"] = utcnow().isoformat(timespec="seconds")
+        return data
+
+    return copy.deepcopy(coverage.cached(("integrity-summary", season_id, today.isoformat()), compute, ttl=ttl))
 
 
 def songs(code: str, season: Season, today: date, label_id: int, page: int, per_page: int):

@@ -5,6 +5,8 @@ Views stay thin: parse with a form → app.domain.reviews (rules, writes, audit)
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -241,7 +243,7 @@ def alerts():
     """Integrity alerts per label for a season, each linked to the songs behind it (DESIGN.md §9)."""
     today = review_domain.today_bogota()
     season = integrity.resolve_season(_int_arg("season"), today)
-    data = integrity.summary(season, today)
+    data = integrity.cached_summary(season, today)
     kinds = integrity.kinds()
     return render_template(
         "reviews/alerts.html",
@@ -249,6 +251,7 @@ def alerts():
         seasons=seasons.all_seasons(),
         labels=data["labels"],
         kinds=kinds,
+        computed_at=datetime.fromisoformat(data["computed_at"]),
     )
 
 
