@@ -19,9 +19,15 @@ BIC=$(version browser-image-compression)
 UZIP=$(version uzip)
 D=app/static/vendor/browser-image-compression
 rm -rf "$D" && mkdir -p "$D"
-cp "$NM/browser-image-compression/dist/browser-image-compression.js" "$D/browser-image-compression-$BIC.js"
+# The library's default worker URL points at a CDN; it is never used (useWebWorker: false), but
+# nothing served may name a CDN: point it at this very file, served by the app.
+sed "s#https://cdn.jsdelivr.net/npm/browser-image-compression@$BIC/dist/browser-image-compression.js#/static/vendor/browser-image-compression/browser-image-compression-$BIC.js#" \
+  "$NM/browser-image-compression/dist/browser-image-compression.js" > "$D/browser-image-compression-$BIC.js"
+if grep -Eq 'https?://(cdn|unpkg|fastly|cdnjs)' "$D/browser-image-compression-$BIC.js"; then
+  echo "vendor: browser-image-compression still names a CDN" >&2; exit 1
+fi
 cp "$NM/browser-image-compression/LICENSE" "$D/LICENSE"
 cp "$NM/uzip/LICENSE" "$D/LICENSE-uzip"
-printf 'browser-image-compression %s (npm browser-image-compression@%s, MIT), with UZIP %s bundled (npm uzip@%s, MIT: LICENSE-uzip).\ndist/browser-image-compression.js: the global `imageCompression`. Served locally; never from a CDN.\nThe app calls it with useWebWorker: false (its worker would load the library from a CDN, and\nthe strict CSP refuses blob: workers), so the default libURL in the file is never used.\n' \
+printf 'browser-image-compression %s (npm browser-image-compression@%s, MIT), with UZIP %s bundled (npm uzip@%s, MIT: LICENSE-uzip).\ndist/browser-image-compression.js: the global `imageCompression`. Served locally; never from a CDN.\nThe app calls it with useWebWorker: false (its worker would load the library from a CDN, and\nthe strict CSP refuses blob: workers), so the default libURL is never used; make vendor points it at the local copy anyway.\n' \
   "$BIC" "$BIC" "$UZIP" "$UZIP" > "$D/README.md"
 echo "vendored idb $IDB, browser-image-compression $BIC (uzip $UZIP)"

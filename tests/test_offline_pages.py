@@ -84,3 +84,17 @@ def test_photo_size_is_configurable(app, client, auth, world, monkeypatch):
     song = make_song(world, state="in_progress")
     auth.login(world.territorial_a)
     assert 'data-photo-max-px="1280"' in client.get(f"/offline/songs/{song.id}/deliver").get_data(as_text=True)
+
+
+def test_nothing_served_names_a_cdn():
+    """Front-end assets are served by the app (issue 22): no static file or template may point a
+    browser at a CDN, not even a default that the app never uses (the image library's worker URL)."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent / "app"
+    cdn = re.compile(r"https?://[^\s\"')]*(cdn|unpkg\.com|jsdelivr|cdnjs|googleapis|gstatic)", re.I)
+    files = [*(root / "static").rglob("*.js"), *(root / "static").rglob("*.css"), *root.rglob("*.html")]
+    assert files
+    offenders = [f"{p.relative_to(root)}: {m.group(0)}" for p in files for m in cdn.finditer(p.read_text("utf-8"))]
+    assert offenders == []
