@@ -266,6 +266,11 @@ def test_a_service_worker_update_keeps_the_drafts(pages):
             arg=old_caches,
         )
         assert len(page.evaluate(DRAFTS_JS)) == 1  # IndexedDB is untouched by the update
+        # The new worker controls the page before the sign-in navigates through it.
+        page.wait_for_function(
+            "() => navigator.serviceWorker.getRegistration().then(r => !!r && !r.installing && !r.waiting"
+            " && !!r.active && r.active.state === 'activated' && navigator.serviceWorker.controller === r.active)"
+        )
 
         pages.login(page, TERRITORIAL)  # signed in again: the start-up sync sends it
         page.goto("/offline")
