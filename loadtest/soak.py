@@ -44,6 +44,10 @@ ROLE_MIX = ["territorial", "coordinator", "manager", "territorial", "admin", "an
 
 PAGES = {
     "territorial": [
+        ("GET", "/"),
+        ("GET", "/notifications"),
+        ("GET", "/offline"),
+        ("GET", "/songs/due-date-requests"),
         ("GET", "/songs"),
         ("GET", "/songs?state=in_progress"),
         ("GET", "/songs/{song}"),
@@ -53,6 +57,11 @@ PAGES = {
         ("PATCH", "/api/v1/songs/{song}"),  # a write: the team edits its own song's scope
     ],
     "coordinator": [
+        ("GET", "/"),
+        ("GET", "/reviews/alerts"),
+        ("GET", "/reviews/pending"),
+        ("GET", "/api/v1/alerts"),
+        ("GET", "/seasons"),
         ("GET", "/reviews"),
         ("GET", "/songs?page={page}"),
         ("GET", "/songs/{song}"),
@@ -62,6 +71,10 @@ PAGES = {
         ("GET", "/admin/audit"),
     ],
     "manager": [
+        ("GET", "/"),
+        ("GET", "/coverage/map"),
+        ("GET", "/coverage/impact"),
+        ("GET", "/coverage/reference"),
         ("GET", "/coverage"),
         ("GET", "/coverage/gaps"),
         ("GET", "/coverage/targets"),
@@ -70,6 +83,9 @@ PAGES = {
         ("GET", "/songs?page={page}"),
     ],
     "admin": [
+        ("GET", "/"),
+        ("GET", "/admin/locked"),
+        ("GET", "/seasons"),
         ("GET", "/admin"),
         ("GET", "/admin/users"),
         ("GET", "/admin/audit?page={page}"),
@@ -81,6 +97,8 @@ PAGES = {
         ("GET", "/api/v1/open/coverage"),
         ("GET", "/login"),
         ("GET", "/healthz"),
+        ("GET", "/favicon.ico"),
+        ("GET", "/manifest.webmanifest"),
     ],
 }
 
