@@ -122,6 +122,25 @@ def test_a_territorial_user_sees_no_municipality_or_s_of_another_labels_songs(cl
     assert world.mun_b.name not in artist
 
 
+def test_the_artist_breakdown_gives_no_per_song_points_to_work_s_out_from(client, auth, world):
+    """Points = round(100·(0,6·Q + 0,4·T)·E·w): with a song's points, T, E and w shown, its Q (and
+    from Q and R its S) could be worked out. For another label's songs the points and E are
+    reserved; the artist's total stays."""
+    _own, other = _snapshot(world)
+    auth.login(world.territorial_a)
+    html = client.get(f"/charts/artists/{world.artist_b.id}/breakdown?season=2024").get_data(as_text=True)
+    for song in other:
+        row = re.search(rf"#{song.id}</td>.*?</tr>", html, re.S).group(0)
+        cells = re.findall(r'<td class="num">(.*?)</td>', row, re.S)
+        assert len(cells) == 6, cells  # R, Q, T, E, weight, points
+        assert all("reservado" in cells[i] for i in (1, 3, 5)), cells
+    total = sum(song.points for song in other)
+    assert f"<strong>{total}</strong>" in html, "the artist's total stays"
+    auth.login(world.territorial_b)
+    own = client.get(f"/charts/artists/{world.artist_b.id}/breakdown?season=2024").get_data(as_text=True)
+    assert "reservado" not in own
+
+
 @pytest.mark.parametrize("viewer", ["territorial_b", "coordinator", "manager"])
 def test_who_may_open_the_songs_still_sees_their_details(client, auth, world, viewer):
     _own, other = _snapshot(world)
