@@ -75,3 +75,43 @@ def test_season_weights_and_album_weights_show_decimal_commas(client, auth, worl
     assert response.status_code in (302, 303), response.get_data(as_text=True)[:400]
     db.session.refresh(world.season)
     assert world.season.index_quality_weight == pytest.approx(0.4)
+
+
+DOT_DECIMAL = re.compile(r"(?<![\d.,])\d+\.(?!\d{3}(?!\d))\d+")  # "0.4", "129.7"; not "1.234" (es-CO thousands)
+
+
+def _visible_text(html: str) -> str:
+    html = re.sub(r"<(script|style|svg)\b.*?</\1>", " ", html, flags=re.S)
+    return " ".join(re.sub(r"<[^>]+>", " ", html).split())
+
+
+def test_formulas_show_the_seasons_own_weights_in_colombian_style(client, auth, world):
+    """Issue 21: the formulas on the song page and the breakdowns are the season's (not a copy of
+    the defaults), with decimal commas, also for a label without a target ("100 · (0.4 · …")."""
+    from datetime import date
+
+    from app.domain import charts
+    from app.extensions import db
+    from tests.factories import make_song
+
+    season = world.season
+    season.points_quality_weight, season.points_timeliness_weight, season.approval_threshold = 0.7, 0.3, 0.6
+    db.session.commit()
+    song = make_song(world, state="reviewed", due=date(2024, 4, 10), delivered_on=date(2024, 4, 2), review=(3, 3, 3, 4))
+    make_song(world, state="reviewed", due=date(2024, 4, 10), delivered_on=date(2024, 4, 3), review=(5, 5, 5, 5))
+    charts.recompute_charts(season, as_of=date(2024, 6, 1))
+    auth.login(world.coordinator)
+    pages = {
+        "song": client.get(f"/songs/{song.id}"),
+        "label": client.get(f"/charts/labels/{world.label_a.id}/breakdown?season=2024"),  # no target: two terms
+        "artist": client.get(f"/charts/artists/{world.artist_a.id}/breakdown?season=2024"),
+    }
+    text = {name: _visible_text(response.get_data(as_text=True)) for name, response in pages.items()}
+    assert all(r.status_code == 200 for r in pages.values())
+    assert "100 · (0,7·Q + 0,3·T) · E · peso del álbum, si la rúbrica aprueba (R ≥ 0,6)" in text["song"]
+    assert "R = 0,56 · no aprobada" in text["song"], "R 0,5625 is below this season's 0,6"
+    assert "round(100 · (0,7·Q + 0,3·T) · E · peso del álbum) si la rúbrica aprueba (R ≥ 0,6)" in text["artist"]
+    assert "Índice = 100 · (0,4 · " in text["label"] and "/ (0,4 + 0,35)" in text["label"]
+    assert "revisadas con R ≥ 0,6" in text["label"]
+    for name, shown in text.items():
+        assert not DOT_DECIMAL.findall(shown), (name, DOT_DECIMAL.findall(shown))

@@ -376,6 +376,31 @@ def test_final_standings_page(closing_world, client, auth):
     assert across == [{"year": 2024, "rank": 1, "index": standings.podium[0][0].index_value}]
 
 
+def test_final_change_column_in_colombian_style_and_no_improvement_that_is_not(closing_world, client, auth):
+    """Issue 21: the change against last season reads "−3,0" / "0,0" (decimal comma, no sign on a
+    change that rounds to zero), and no label "mejoró" when every index went down."""
+    import re
+
+    w = closing_world
+    prev = seasons.new_season(2023, on=date(2024, 1, 2))
+    db.session.commit()
+    charts.recompute_charts(prev, as_of=date(2024, 1, 2))
+    final = {e.label_id: e.index_value for e, _label in charts.label_board(_close(w))}
+    previous = charts.latest_snapshot(prev.id)
+    for entry in db.session.scalars(select(LabelChartEntry).where(LabelChartEntry.snapshot_id == previous.id)):
+        entry.index_value = final[entry.label_id] + (0.04 if entry.label_id == w.label_a.id else 3.0)
+    db.session.commit()
+    assert seasons.final_standings(w.season).most_improved is None
+    auth.login(w.manager)
+    html = client.get("/seasons/2024/final").get_data(as_text=True)
+    table = html[html.index("Todas las disqueras") :]
+    table = table[: table.index("</table>")]
+    rows = [re.findall(r'<td class="num">([^<]*)</td>', row) for row in table.split("<tr>")[2:]]
+    assert sorted(row[2] for row in rows) == ["0,0", "\u22123,0"], rows  # puesto, índice, cambio
+    assert not re.search(r"[+-]\d|\d\.\d", table), "no dot decimals nor ASCII signs"
+    assert "más mejoró" not in html
+
+
 def test_coordinator_closes_from_the_ui(closing_world, client, auth, monkeypatch):
     w = closing_world
     monkeypatch.setattr(seasons, "today", lambda: date(2025, 1, 10))

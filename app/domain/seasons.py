@@ -27,6 +27,7 @@ from flask import current_app, has_app_context
 from sqlalchemy import event, exists, func, inspect, select
 from sqlalchemy.orm import Session
 
+from app import numbers
 from app.domain import audit, names, permissions
 from app.domain.calendar import is_business_day, today
 from app.domain.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
@@ -721,7 +722,8 @@ def final_standings(season: Season) -> FinalStandings:
     for entry, label in labels:
         if entry.label_id in previous_index:
             gain = entry.index_value - previous_index[entry.label_id]
-            if improved is None or gain > improved[2] + 1e-9:
+            # Only a gain that shows (one decimal) improves: "mejoró −2,0 puntos" cannot be said.
+            if numbers.direction(gain, 1) > 0 and (improved is None or gain > improved[2] + 1e-9):
                 improved = (entry, label, gain)
     return FinalStandings(
         season=season,
