@@ -125,3 +125,75 @@ def test_unknown_codes_and_missing_objects_still_read(app, world):
         assert audit_trail.show_value("label_id", 99999, {"label_id": {}}) == "#99999 (ya no existe)"
         assert audit_trail.show_value("active", True) == "sí"
         assert audit_trail.show_value("when", "2024-03-05T10:00:00") == "05/03/2024"
+
+
+def _recorded_in_the_code():
+    """Every action, entity type and change key the app writes as a literal (audit.record,
+    lifecycle._record and the importer's bulk history rows), read from the source."""
+    import ast
+    from pathlib import Path
+
+    actions, types, keys = set(), set(), set()
+    for path in Path(audit_trail.__file__).resolve().parents[1].rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call):
+                func = node.func
+                if isinstance(func, ast.Attribute) and getattr(func.value, "id", "") == "audit":
+                    name = func.attr
+                else:
+                    name = getattr(func, "id", "")
+                if name not in ("record", "_record") or not node.args:
+                    continue
+                if isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str):
+                    actions.add(node.args[0].value)
+                if name == "record" and len(node.args) > 1 and isinstance(node.args[1], ast.Constant):
+                    types.add(node.args[1].value)
+                for value in [kw.value for kw in node.keywords if kw.arg == "changes"] + node.args[1:]:
+                    if isinstance(value, ast.Dict):
+                        keys.update(k.value for k in value.keys if isinstance(k, ast.Constant))
+            elif isinstance(node, ast.Dict):
+                literal = {
+                    k.value: v for k, v in zip(node.keys, node.values, strict=True) if isinstance(k, ast.Constant)
+                }
+                action = literal.get("action")
+                if isinstance(action, ast.Constant) and isinstance(action.value, str) and "entity_type" in literal:
+                    actions.add(action.value)
+    return actions, types, keys
+
+
+def test_every_action_the_app_records_has_a_name_in_words(app):
+    from app.domain import names
+
+    actions, types, keys = _recorded_in_the_code()
+    assert {"song_transition", "season_closed", "user_updated", "song_imported"} <= actions  # the scan works
+    assert not sorted(actions - set(audit_trail.ACTION_NAMES)), "actions shown as codes"
+    assert not sorted(types - set(audit_trail.ENTITY_NAMES)), "object types shown as codes"
+    named = set(names.OTHER_FIELD_NAMES) | set(names.SONG_FIELD_NAMES) | audit_trail.HIDDEN_CHANGES
+    assert not sorted(keys - named), "fields shown as codes"
+
+
+def test_season_users_and_four_eyes_changes_read_as_words(app, client, auth, world):
+    audit.record(
+        "season_state_changed", "season", world.season.id, actor_id=None, changes={"state": ["open", "closing"]}
+    )
+    audit.record(
+        "user_updated",
+        "user",
+        world.territorial_a.id,
+        actor_id=world.admin.id,
+        changes={"teams": [[], [world.artist_a.id]], "label_id": [world.label_b.id, world.label_a.id]},
+    )
+    audit.record(
+        "change_pending",
+        "song",
+        factories.make_song(world).id,
+        actor_id=world.coordinator.id,
+        changes={"pending_change": [None, 1], "kind": [None, "earlier_delivery"]},
+    )
+    db.session.commit()
+    auth.login(world.admin)
+    text = _text(client.get("/admin/audit").get_data(as_text=True))
+    assert "Cambio de estado de la temporada" in text and "estado: Abierta → En cierre" in text
+    assert "Usuario modificado" in text and f"equipos: — → {world.artist_a.name}" in text
+    assert "tipo de cambio: — → Fecha de entrega anterior a la ventana de declaración" in text
+    assert "pending change" not in text.lower() and "user_updated" not in text

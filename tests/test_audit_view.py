@@ -125,3 +125,18 @@ def test_no_route_edits_or_deletes_audit_events(app):
         touches_audit = "audit" in rule.rule or "audit" in (rule.endpoint or "")
         if touches_audit:
             assert rule.methods <= {"GET", "HEAD", "OPTIONS"}, f"{rule.rule} accepts {rule.methods}"
+
+
+def test_csv_export_also_comes_as_excel_es_co(client, world, auth, events):
+    """Issue 21: the audit CSV for people opens right in a Spanish-locale spreadsheet."""
+    auth.login(world.coordinator)
+    page = client.get("/admin/audit?entity_type=song").get_data(as_text=True)
+    assert "/admin/audit.csv?flavour=excel&amp;entity_type=song" in page and "/admin/audit.csv?entity_type=song" in page
+    response = client.get("/admin/audit.csv?entity_type=song&flavour=excel")
+    assert response.status_code == 200 and "-excel.csv" in response.headers["Content-Disposition"]
+    raw = response.get_data()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig")), delimiter=";"))
+    assert rows[0][:4] == ["id", "fecha_hora_bogota", "actor", "accion"] and len(rows) == 3
+    assert not client.get("/admin/audit.csv?entity_type=song").get_data().startswith(b"\xef\xbb\xbf")
+    assert client.get("/admin/audit.csv?flavour=tsv").status_code == 400

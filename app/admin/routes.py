@@ -351,6 +351,9 @@ def audit():
 @permission_required(permissions.can_read_audit)
 def audit_export():
     filters = audit_search.parse_filters(request.args)
+    flavour = request.args.get("flavour", "rfc4180")
+    if flavour not in exports.CSV_FLAVOURS:
+        filters.errors["flavour"] = _("Formato de CSV desconocido.")
     if filters.errors:
         return render_template(
             "error.html", status=400, title=_("Filtros no válidos"), message=" ".join(filters.errors.values())
@@ -359,5 +362,7 @@ def audit_export():
         filters.conditions, AUDIT_EXPORT_MAX_ROWS, show_ip=permissions.can_see_audit_addresses(current_user)
     )
     stamp = datetime.now(UTC).astimezone(audit_search.display_timezone()).strftime("%Y-%m-%d-%H%M")
-    # Shared export helper: formula-neutralised cells, UTF-8 with BOM, no-store.
-    return exports.csv_response(f"auditoria-{stamp}.csv", header, data)
+    # Shared export helper: formula-neutralised cells, no-store; RFC 4180 for systems, or
+    # "Excel (es-CO)" (semicolon, UTF-8 with BOM) for people.
+    name = f"auditoria-{stamp}" + ("-excel" if flavour == "excel" else "") + ".csv"
+    return exports.csv_response(name, header, data, flavour=flavour)

@@ -20,8 +20,8 @@ from flask_babel import format_date
 from sqlalchemy import select
 
 from app import numbers
+from app.domain.names import SONG_STATE_NAMES, season_state_name, song_state_name
 from app.domain.names import field_name as _field_name
-from app.domain.names import song_state_name
 from app.extensions import db
 from app.i18n import _, _l
 from app.models import (
@@ -74,8 +74,24 @@ ACTION_NAMES = {
     "artist_created": _l("Artista creado"),
     "artist_updated": _l("Artista modificado"),
     "playlist_target_set": _l("Meta fijada"),
+    "delivery_date_approved": _l("Fecha de entrega anterior aprobada por la coordinación"),
+    "late_cancellation_approved": _l("Cancelación tardía aprobada por la coordinación"),
+    "song_corrected": _l("Canción corregida en una temporada cerrada"),
+    "song_carried_over": _l("Canción trasladada a la temporada siguiente"),
+    "song_cancelled_at_season_end": _l("Canción cancelada al cierre de la temporada"),
+    "song_evidence_completed": _l("Evidencia completada: la canción importada ya cuenta"),
+    "song_imported": _l("Canción importada"),
+    "songs_import_failed": _l("Importación de canciones rechazada"),
+    "season_opened": _l("Temporada abierta"),
+    "season_drafts_confirmed": _l("Borradores de la temporada confirmados"),
+    "season_state_changed": _l("Cambio de estado de la temporada"),
+    "season_closed": _l("Temporada cerrada: listas finales"),
+    "season_corrected": _l("Temporada cerrada corregida: listas finales recalculadas"),
+    "categories_imported": _l("Categorías municipales importadas"),
+    "need_weights_changed": _l("Pesos de la necesidad cambiados"),
     "indicators_imported": _l("Indicadores municipales importados"),
     "user_created": _l("Usuario creado"),
+    "user_updated": _l("Usuario modificado"),
     "user_deactivated": _l("Usuario desactivado"),
     "user_reactivated": _l("Usuario reactivado"),
     "user_unlocked": _l("Usuario desbloqueado"),
@@ -102,6 +118,9 @@ ENTITY_NAMES = {
     "due_date_change": _l("Cambio de fecha"),
     "municipal_indicator": _l("Indicador municipal"),
     "token": _l("Token"),
+    "pending_change": _l("Cambio pendiente (cuatro ojos)"),
+    "municipal_category": _l("Categorías municipales"),
+    "need_weights": _l("Pesos de la necesidad"),
 }
 
 
@@ -114,6 +133,8 @@ HIDDEN_CHANGES = {
     "sha256",
     "size_bytes",
     "due_date_change",
+    "pending_change",
+    "final_snapshot",
     "respondent_name",
     "respondent_position",
     "channel",
@@ -132,7 +153,12 @@ _NAMED_IDS: dict[str, tuple[Any, str]] = {
     "season_id": (Season, "year"),
     "user_id": (User, "name"),
     "reviewer_id": (User, "name"),
+    "confirmed_by": (User, "name"),
+    "teams": (Artist, "name"),  # a list of ids
 }
+
+# Keys whose values are ids of a song, shown as "#id".
+_SONG_IDS = {"carried_over_to_id", "carried_over_from"}
 
 # Where each kind of object is shown: (endpoint, argument name, only for admins).
 _LINKS = {
@@ -195,7 +221,10 @@ def _names_for(events: list[AuditEvent]) -> dict[str, dict[Any, str]]:
     for event in events:
         for key, before, after in _pairs(event.changes):
             if key in _NAMED_IDS:
-                wanted[key].update(v for v in (before, after) if isinstance(v, int) and not isinstance(v, bool))
+                for value in (before, after):
+                    for v in value if isinstance(value, list) else [value]:
+                        if isinstance(v, int) and not isinstance(v, bool):
+                            wanted[key].add(v)
     names: dict[str, dict[Any, str]] = {}
     for key, ids in wanted.items():
         model, attr = _NAMED_IDS[key]
@@ -263,14 +292,26 @@ def _objects(events: list[AuditEvent]) -> dict[tuple[str, int], tuple[str, tuple
 def show_value(key: str, value: Any, names: dict[str, dict[Any, str]] | None = None) -> str:
     """One value of a change, as a person reads it (names, dates, states, es-CO numbers)."""
     names = names or {}
-    if value is None or value == "":
+    if value is None or value == "" or value == []:
         return "—"
+    if isinstance(value, list):
+        return ", ".join(show_value(key, v, names) for v in value)
     if key in names and value in names[key]:
         return names[key][value]
     if key in _NAMED_IDS and isinstance(value, int):
         return _("#%(id)s (ya no existe)", id=value)
     if key == "state":
-        return song_state_name(value)
+        return song_state_name(value) if value in SONG_STATE_NAMES else season_state_name(value)
+    if key == "kind":
+        from app.domain.four_eyes import kind_name
+
+        return kind_name(value)
+    if key == "standing":
+        from app.domain.charts import STATUS_NAMES
+
+        return str(STATUS_NAMES.get(value, str(value).replace("_", " ")))
+    if key in _SONG_IDS and isinstance(value, int):
+        return f"#{value}"
     if key == "status":
         return str(_STATUS_NAMES.get(value, value))
     if key == "role":
