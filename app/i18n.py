@@ -175,6 +175,17 @@ def _request_translations():
     return translations
 
 
+def _plural(singular: str, plural: str, num) -> str:
+    """Templates' ``ngettext``: the plural form, with ``%(num)s`` already in the page's number
+    style ("1.017 canciones", not "1017"): Jinja formats the raw count in otherwise."""
+    from app import numbers
+
+    text = _request_translations().ungettext(singular, plural, num)
+    if isinstance(num, (int, float)) and not isinstance(num, bool):
+        text = text.replace("%(num)s", numbers.number(num).replace("%", "%%"))
+    return text
+
+
 def init_app(app: Flask) -> None:
     translations = str(app.root_path + "/translations")
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", translations)
@@ -184,7 +195,7 @@ def init_app(app: Flask) -> None:
     # look it up once per request (issue 8: ~4 ms of CPU per song list page).
     app.jinja_env.install_gettext_callables(
         gettext=lambda s: _request_translations().ugettext(s),
-        ngettext=lambda s, p, n: _request_translations().ungettext(s, p, n),
+        ngettext=_plural,
         newstyle=True,
         pgettext=lambda c, s: _request_translations().upgettext(c, s),
         npgettext=lambda c, s, p, n: _request_translations().unpgettext(c, s, p, n),

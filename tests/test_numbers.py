@@ -115,3 +115,15 @@ def test_formulas_show_the_seasons_own_weights_in_colombian_style(client, auth, 
     assert "revisadas con R ≥ 0,6" in text["label"]
     for name, shown in text.items():
         assert not DOT_DECIMAL.findall(shown), (name, DOT_DECIMAL.findall(shown))
+
+
+def test_counts_in_plural_messages_are_grouped_too(app):
+    """Issue 21: "%(num)s canciones" in a template reads "1.017 canciones" (Jinja would put the raw
+    count), in English "1,017 songs"; other placeholders of the message still work."""
+    template = app.jinja_env.from_string(
+        "{{ ngettext('%(num)s canción', '%(num)s canciones', n) }}|{{ ngettext('%(num)s alerta', '%(num)s alertas', 1) }}"
+    )
+    with app.test_request_context(), force_locale("es"):
+        assert template.render(n=1017) == "1.017 canciones|1 alerta"
+    with app.test_request_context(), force_locale("en"):
+        assert template.render(n=1017) == "1,017 songs|1 alert"
