@@ -13,20 +13,40 @@ import stat
 import pytest
 from flask.sessions import SecureCookieSessionInterface
 
+from app.extensions import db
 from config import DevelopmentConfig, ProductionConfig
 from tests.conftest import make_app
 
 OLD_DEFAULT = "dev-insecure-key-change-me"
 
 
+_APPS: list = []
+
+
+@pytest.fixture(autouse=True)
+def _dispose_engines():
+    """These apps are not in testing mode: close their connections when the test ends, or a
+    pooled psycopg connection is collected, still open, inside a later test."""
+    yield
+    while _APPS:
+        app = _APPS.pop()
+        with app.app_context():
+            db.engine.dispose()
+
+
 def _app(database_url, tmp_path, config_class, **overrides):
     settings = {
         "CONFIG_CLASS": config_class,
         "SCHEDULER_ENABLED": False,
+        # Outside testing, the first request starts the coverage warm-up thread, which would
+        # outlive the test with a connection of its own.
+        "COVERAGE_CACHE_SECONDS": 0,
         "SECRET_KEY_FILE": str(tmp_path / "secret_key"),
     }
     settings.update(overrides)
-    return make_app(database_url, tmp_path, **settings)
+    app = make_app(database_url, tmp_path, **settings)
+    _APPS.append(app)
+    return app
 
 
 @pytest.mark.parametrize("config_class", [DevelopmentConfig, ProductionConfig])
