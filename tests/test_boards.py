@@ -31,6 +31,8 @@ def test_the_viewers_label_is_highlighted_with_its_rank_of_all(client, auth, wor
     html = client.get("/charts?season=2024").get_data(as_text=True)
     own = html[html.index('class="card own-standing"') : html.index("</section>", html.index("own-standing"))]
     assert world.label_a.name in own and re.search(r"Puesto 1 de 2", own)
+    # The movement reads as words in the sentence, not a bare "=" (no closing yet: new).
+    assert "nueva en la lista</span>" in own and 'aria-hidden="true">=' not in own
     rows = re.findall(r'<tr id="label-(\d+)"( class="own-row")?>', html)
     assert (str(world.label_a.id), ' class="own-row"') in rows and (str(world.label_b.id), "") in rows
     # Another label's user sees their own label highlighted: the cached board is per label.
