@@ -239,3 +239,55 @@ def test_contaduria_layout_year_in_the_category_header_and_cli(app, runner, tmp_
     result = runner.invoke(args=["import", "categories", str(no_year), "--year", "2027"])
     assert result.exit_code == 0, result.output
     assert categories.category_in_force(_mid("05001"), 2027) == "especial"
+
+
+# DNP's results sheet names its indicators "Capacidad de …" (ingresos, inversión) to the left
+# of the capacity group, and a workbook may carry another categorisation (TerriData's
+# "Categoría de ruralidad") beside Ley 617's: neither is the group nor the category.
+DNP_FULL_HEADER = [
+    "Código",
+    "Departamento",
+    "Municipio",
+    "Categoría de ruralidad",
+    "Dependencia de las transferencias",
+    "Relevancia FBK fijo",
+    "Capacidad de programación y recaudo de ingresos",
+    "Capacidad de ejecución de la inversión",
+    "Holgura",
+    "Nuevo IDF",
+    "Rango",
+    "Grupo de capacidades iniciales",
+    "Categoría Ley 617",
+]
+
+
+def test_dnp_workbook_reimport_of_2023_changes_only_that_year(app):
+    load_reference()
+    before = {y: _year_rows(y) for y in (2020, 2021, 2022, 2023)}
+    with (REFERENCE_DIR / "municipal_categories_2020_2023.csv").open(encoding="utf-8") as handle:
+        rows = [r for r in csv.DictReader(handle) if r["year"] == "2023"]
+    edited = {AMAGA: ("4", "G3"), "05088": ("2", "G2")}
+    wb = Workbook()
+    sheet = wb.active
+    sheet.title = "Municipios"
+    sheet.append(["Resultados del desempeño fiscal de los municipios, vigencia 2023"])
+    sheet.append([])
+    sheet.append(DNP_FULL_HEADER)
+    for r in rows:
+        category, group = edited.get(r["municipality_code"], (r["category"], r["capacity_group"]))
+        sheet.append(
+            [int(r["municipality_code"]), "—", "—", "Rural", 61.2, 12.5, 81.4, 77.3, 40.1, 58.9, "Vulnerable"]
+            + [group, "Especial" if category == "especial" else int(category)]
+        )
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    report = reference_import.import_categories(buffer.getvalue(), "Resultados_IDF_2023.xlsx")
+    assert not report.errors, report.errors[:3]
+    assert (report.created, report.years, report.changed) == (len(rows), [2023], 2)
+    db.session.commit()
+    after = {y: _year_rows(y) for y in (2020, 2021, 2022, 2023)}
+    assert {y: after[y] for y in (2020, 2021, 2022)} == {y: before[y] for y in (2020, 2021, 2022)}
+    changed = set(after[2023]) - set(before[2023])
+    assert changed == {(_mid(AMAGA), "4", "G3"), (_mid("05088"), "2", "G2")}
+    assert categories.category_in_force(_mid("05088"), 2024) == "2"
+    assert categories.category_in_force(_mid("05088"), 2022) == "1"

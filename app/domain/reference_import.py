@@ -68,41 +68,63 @@ def fold(text: Any) -> str:
     return re.sub(r"[^a-z0-9]+", "_", accent_fold("" if text is None else str(text))).strip("_")
 
 
-def _column_roles(header: list[Any]) -> dict[str, int]:
-    """Which cell of a header row holds each field (first match wins)."""
-    roles: dict[str, int] = {}
-    names = [fold(cell) for cell in header]
+_EXACT = {
+    "code": ("municipality_code", "codigo_dane", "cod_dane", "codigo_divipola", "divipola", "codigo_municipio"),
+    "category": ("category", "categoria"),
+    "group": ("capacity_group", "grupo", "grupo_de_capacidades"),
+    "year": ("year", "ano", "vigencia", "anio"),
+    "source": ("source", "fuente"),
+}
+# Other categorisations an official workbook carries beside Ley 617's (TerriData's "Categoría
+# de ruralidad"), and DNP's indicator columns named "Capacidad de …" (programación de
+# ingresos, ejecución de la inversión): never the category, never the capacity group.
+_NOT_CATEGORY = ("rural", "ruralidad", "riesgo", "desempeno", "rango")
 
-    def take(role: str, index: int) -> None:
-        if role not in roles:
-            roles[role] = index
 
-    for i, name in enumerate(names):  # explicit names first
-        if name in ("municipality_code", "codigo_dane", "cod_dane", "codigo_divipola", "divipola", "codigo_municipio"):
-            take("code", i)
-        elif name in ("category", "categoria"):
-            take("category", i)
-        elif name in ("capacity_group", "grupo", "grupo_de_capacidades"):
-            take("group", i)
-        elif name in ("year", "ano", "vigencia", "anio"):
-            take("year", i)
-        elif name in ("source", "fuente"):
-            take("source", i)
-    for i, name in enumerate(names):  # then the long names of the official workbooks
-        if not name or i in roles.values():
-            continue
+def _long_name_rank(role: str, name: str) -> int | None:
+    """How well a long header of an official workbook names ``role`` (0 best), None: not at all."""
+    if role == "code":
         if ("dane" in name or "divipola" in name) and "dep" not in name and "dpto" not in name:
-            take("code", i)
-        elif name.startswith("categor"):
-            take("category", i)
-        elif name.startswith("grupo") or "capacidad" in name or "dotacion" in name:
-            take("group", i)
-        elif name.startswith(("vigencia", "ano_", "year")):
-            take("year", i)
+            return 0
+        return None
+    if role == "category":
+        if not name.startswith("categor") or any(word in name.split("_") for word in _NOT_CATEGORY):
+            return None
+        return 0 if "617" in name else 1
+    if role == "group":
+        if name.startswith("grupo"):
+            return 0
+        if ("capacidad" in name or "dotacion" in name) and "inicial" in name:
+            return 1
+        return None
+    if role == "year":
+        return 0 if name.startswith(("vigencia", "ano_", "year")) else None
+    return None
+
+
+def _column_roles(header: list[Any]) -> dict[str, int]:
+    """Which cell of a header row holds each field: an exact name first, then the best
+    long name of the official workbooks (leftmost among equals)."""
+    names = [fold(cell) for cell in header]
+    roles: dict[str, int] = {}
+    for role, exact in _EXACT.items():
+        found = next((i for i, name in enumerate(names) if name in exact), None)
+        if found is not None:
+            roles[role] = found
+    for role in ("code", "category", "group", "year"):
+        if role in roles:
+            continue
+        ranked = [
+            (rank, i)
+            for i, name in enumerate(names)
+            if name and i not in roles.values() and (rank := _long_name_rank(role, name)) is not None
+        ]
+        if ranked:
+            roles[role] = min(ranked)[1]
     if "code" not in roles:  # a bare "Código" next to the municipality's name
         for i, name in enumerate(names):
             if name.startswith("cod") and not any(x in name for x in ("dep", "dpto", "cgn", "contaduria", "chip")):
-                take("code", i)
+                roles["code"] = i
                 break
     return roles
 
