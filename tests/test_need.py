@@ -59,12 +59,15 @@ def test_score_formula_components_and_missing_data():
         def year(self, mid, year):
             return 2023
 
-    scores = need.compute(2024, w, idf, Groups(), {1: True, 2: False, 3: False})
+    scores = need.compute(2024, w, idf, Groups(), {1: True, 2: False, 3: False, 4: True})
     # 1: IDF 60 (2023 in force) → 0.4; G5 → 1; PDET → 1: 100·(0.2 + 0.3 + 0.2) = 70
     assert scores[1].score == 70.0 and scores[1].idf == 60.0 and scores[1].idf_year == 2023 and scores[1].complete
     assert scores[2].score == pytest.approx(5.0)  # only the fiscal part: 0.5 · 0.1
-    # 3 has no figures at all (like San Andrés): 0, never "needier" for lack of data
-    assert scores[3].score == 0 and not scores[3].complete
+    # 3 has no official figure at all (like San Andrés): no score ("sin datos"), never a 0 that
+    # would rank it as the least needy, nor a guess that would make it look needier
+    assert 3 not in scores
+    # 4 is PDET with no DNP figure: the PDET part only, marked incomplete
+    assert scores[4].score == pytest.approx(20.0) and not scores[4].complete
     earlier = need.compute(2021, w, idf, Groups(), {1: True})
     assert earlier[1].idf == 40.0 and earlier[1].capacity_group == "G4"  # the 2020 figure is in force in 2021
     assert earlier[1].score == pytest.approx(100 * (0.5 * 0.6 + 0.3 * 0.5 + 0.2))
@@ -216,6 +219,35 @@ def test_municipal_map_country_and_department_zoom(client, auth, world):
 def test_coverage_cache_keys_follow_the_weights(app):
     load_reference()
     first = need.scores(2023)
-    assert len(first) == db.session.scalar(select(db.func.count(Municipality.id)))
+    # every municipality but the 19 territories with no official figure (San Andrés, the
+    # non-municipalised areas)
+    assert len(first) == db.session.scalar(select(db.func.count(Municipality.id))) - 19 == 1102
     assert coverage.reference_totals().prioritised > 900
     assert db.session.scalar(select(db.func.count(MunicipalIndicator.id))) == 4399
+
+
+def test_territories_without_official_figures_show_no_data_not_zero(client, auth, world):
+    """San Andrés and the non-municipalised areas have no IDF, no group, no category: their need
+    is "sin datos" (the map's no-data colour), never 0, and department means leave them out."""
+    from app.domain import geo
+
+    load_reference(date(2024, 6, 1))
+    scores = need.scores(2024)
+    assert _mun("88001").id not in scores and _mun("91263").id not in scores
+    amazonas = [scores[_mun(c).id].score for c in ("91001", "91540")]  # Leticia, Puerto Nariño
+    mean = f"{sum(amazonas) / 2:.1f}".replace(".", ",")
+    auth.login(world.manager)
+    country = _text(client.get("/coverage/map?season=2024"))
+    assert f"Amazonas: 0 de 11 municipios asistidos, necesidad media {mean}" in country
+    islands = _text(client.get("/coverage/map?season=2024&department=88"))
+    svg = islands.split("<svg")[1].split("</svg>")[0]
+    assert re.search(rf'fill="{geo.NO_DATA}"><title>San Andrés: necesidad sin datos', svg)
+    assert "Providencia: necesidad sin datos" not in svg
+    department = _text(client.get("/coverage/departments/91?season=2024"))
+    assert f"Puntaje de necesidad medio (0–100)</dt><dd>{mean}" in department
+    assert "El Encanto" in department and "(datos incompletos)" not in department
+    # the figures in the map's names follow the reader's language (a decimal point in English)
+    world.manager.locale = "en"
+    db.session.commit()
+    english = _text(client.get("/coverage/map?season=2024"))
+    assert f"mean need {mean.replace(',', '.')}" in english

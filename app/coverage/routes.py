@@ -455,7 +455,7 @@ def municipal_map():
     data = need.map_data(season, department)
 
     def text(row) -> str:
-        score = _("sin datos") if row.need is None else f"{row.need.score:.1f}".replace(".", ",")
+        score = _("sin datos") if row.need is None else fmt_number(row.need.score, 1)
         return _("%(name)s: necesidad %(need)s, %(n)s canciones entregadas", name=row.name, need=score, n=row.songs)
 
     areas = {
@@ -482,7 +482,7 @@ def municipal_map():
                 name=d.name,
                 a=d.assisted,
                 m=d.municipalities,
-                need=_("sin datos") if d.mean_need is None else f"{d.mean_need:.1f}".replace(".", ","),
+                need=_("sin datos") if d.mean_need is None else fmt_number(d.mean_need, 1),
             ),
             url_for("coverage.municipal_map", department=d.code, season=season.year, show=show),
         )

@@ -12,7 +12,10 @@ Built only from official figures the app ships or imports, never invented:
 0.5, capacity 0.3, PDET 0.2), so it reads 0–100, higher = needier. A component
 without data (San Andrés and the non-municipalised areas have no IDF nor group)
 adds 0 and the row is marked incomplete: a missing figure never makes a
-municipality look needier than its data show.
+municipality look needier than its data show. A territory with no official figure
+at all (no IDF, no group, not PDET: San Andrés and the non-municipalised areas) has
+no score: pages show "sin datos", the map its no-data colour, and department means
+leave it out rather than count it as 0 (the least needy).
 """
 
 from __future__ import annotations
@@ -129,12 +132,14 @@ def _in_force(series: list[tuple[int, float]], year: int) -> tuple[int, float] |
 
 
 def compute(year: int, weights: Weights, idf: dict, groups: InForce, pdet: dict[int, bool]) -> dict[int, NeedScore]:
-    """The score of every municipality in ``year`` (pure over the loaded figures)."""
+    """The score of every municipality with an official figure in ``year`` (pure over the loaded figures)."""
     total = weights.total or 1.0
     out = {}
     for mid, is_pdet in pdet.items():
         idf_item = _in_force(idf.get(mid, []), year)
         group = groups.capacity_group(mid, year)
+        if idf_item is None and group is None and not is_pdet:
+            continue  # nothing official to score: "sin datos", never 0
         fiscal = 1 - max(0.0, min(100.0, idf_item[1])) / 100 if idf_item else 0.0
         capacity = CAPACITY_NEED.get(group or "", 0.0)
         raw = weights.idf_weight * fiscal + weights.capacity_weight * capacity + weights.pdet_weight * is_pdet
@@ -151,7 +156,8 @@ def compute(year: int, weights: Weights, idf: dict, groups: InForce, pdet: dict[
 
 
 def scores(year: int) -> dict[int, NeedScore]:
-    """Municipality id → its need score in ``year`` (cached with the coverage figures)."""
+    """Municipality id → its need score in ``year``, for those with official figures (cached
+    with the coverage figures)."""
     weights = current_weights()
 
     def run() -> dict[int, NeedScore]:
@@ -212,7 +218,7 @@ def profile(code: str, season) -> Profile:
         municipality=municipality,
         categories=history_rows,
         indicators=dict(indicators),
-        need_by_year=[(y, scores(y)[municipality.id]) for y in years],
+        need_by_year=[(y, scores(y).get(municipality.id)) for y in years],
         songs_by_season=songs,
         need_now=scores(season.year).get(municipality.id) if season else None,
     )
