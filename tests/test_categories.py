@@ -291,3 +291,18 @@ def test_dnp_workbook_reimport_of_2023_changes_only_that_year(app):
     assert changed == {(_mid(AMAGA), "4", "G3"), (_mid("05088"), "2", "G2")}
     assert categories.category_in_force(_mid("05088"), 2024) == "2"
     assert categories.category_in_force(_mid("05088"), 2022) == "1"
+
+
+def test_demo_seed_invents_no_category(app):
+    """The demo loads the official figures and writes none of its own: the counts per year stay
+    DNP's, every current category names its official year, the 19 territories without one keep none."""
+    from seeds.demo import seed_demo
+
+    seed_demo(songs=40, seed=3, today=date(2024, 6, 1))
+    db.session.commit()
+    assert categories.counts_by_year() == OFFICIAL_COUNTS
+    sources = set(db.session.scalars(select(Municipality.category_source).distinct()))
+    assert sources == {None, "official:2023"}
+    assert db.session.scalar(select(func.count(Municipality.id)).where(Municipality.category.is_(None))) == 19
+    assert db.session.scalar(select(Municipality.category).filter_by(code="88001")) is None
+    assert db.session.scalar(select(Municipality.category).filter_by(code="05088")) == "1"
