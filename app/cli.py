@@ -105,6 +105,7 @@ def import_categories_command(path: str, year: int | None) -> None:
     click.echo(
         f"Categorías importadas: {report.created} filas de {years} ({report.changed} cambios, "
         f"{report.skipped} sin categoría); canciones recalculadas: {report.recomputed_songs}."
+        + (f" IDF: {report.idf_values} valores ({report.idf_changed} cambios)." if report.idf_values else "")
     )
 
 

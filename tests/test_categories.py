@@ -261,9 +261,18 @@ DNP_FULL_HEADER = [
 ]
 
 
+def _idf_rows(year: int) -> list[tuple]:
+    return db.session.execute(
+        select(MunicipalIndicator.municipality_id, MunicipalIndicator.value)
+        .where(MunicipalIndicator.indicator == "idf", MunicipalIndicator.year == year)
+        .order_by(MunicipalIndicator.municipality_id)
+    ).all()
+
+
 def test_dnp_workbook_reimport_of_2023_changes_only_that_year(app):
     load_reference()
     before = {y: _year_rows(y) for y in (2020, 2021, 2022, 2023)}
+    idf_before = {y: _idf_rows(y) for y in (2021, 2022)}
     with (REFERENCE_DIR / "municipal_categories_2020_2023.csv").open(encoding="utf-8") as handle:
         rows = [r for r in csv.DictReader(handle) if r["year"] == "2023"]
     edited = {AMAGA: ("4", "G3"), "05088": ("2", "G2")}
@@ -291,6 +300,9 @@ def test_dnp_workbook_reimport_of_2023_changes_only_that_year(app):
     assert changed == {(_mid(AMAGA), "4", "G3"), (_mid("05088"), "2", "G2")}
     assert categories.category_in_force(_mid("05088"), 2024) == "2"
     assert categories.category_in_force(_mid("05088"), 2022) == "1"
+    # the workbook's "Nuevo IDF" column is 2023's IDF now; 2020-2022 keep theirs
+    assert idf_before[2022] == _idf_rows(2022) and idf_before[2021] == _idf_rows(2021)
+    assert {value for _mid_, value in _idf_rows(2023)} == {58.9}
 
 
 def test_demo_seed_invents_no_category(app):
@@ -306,3 +318,46 @@ def test_demo_seed_invents_no_category(app):
     assert db.session.scalar(select(func.count(Municipality.id)).where(Municipality.category.is_(None))) == 19
     assert db.session.scalar(select(Municipality.category).filter_by(code="88001")) is None
     assert db.session.scalar(select(Municipality.category).filter_by(code="05088")) == "1"
+
+
+def test_dnp_workbook_brings_its_idf_into_the_need_score(app, runner, tmp_path):
+    """A new year's DNP workbook carries that year's IDF (column "Nuevo IDF"): imported with the
+    categories, all or none, it is the IDF in force for the need score of that year on."""
+    from app.domain import need
+
+    load_reference()
+    before = need.scores(2024)[_mid(AMAGA)]
+    assert (before.idf_year, before.idf) == (2023, pytest.approx(dict(_idf_rows(2023))[_mid(AMAGA)]))
+    idf_2023 = _idf_rows(2023)
+    rows = [
+        (5001, "Antioquia", "Medellín", "C", "Especial", None),  # row 5: no IDF in the cell
+        (5030, "Antioquia", "Amagá", "G4", 6, 20.5),  # row 6
+        ("05088", "Antioquia", "Bello", "G1", "1", "N.D."),  # row 7: DNP's "no data"
+        (5002, "Antioquia", "Abejorral", "G4", "6", 120),  # row 8: not an IDF
+        (5004, "Antioquia", "Abriaquí", "G4", "6", "alto"),  # row 9: not a number
+    ]
+    report = reference_import.import_categories(_dnp_workbook(rows), "Resultados_IDF_2024.xlsx")
+    assert [(e.line, e.message) for e in report.errors] == [
+        (8, "IDF no válido: '120' (un número de 0 a 100)."),
+        (9, "IDF no válido: 'alto' (un número de 0 a 100)."),
+    ]
+    db.session.rollback()
+    assert _idf_rows(2024) == [] and _year_rows(2024) == []
+
+    report = reference_import.import_categories(_dnp_workbook(rows[:3]), "Resultados_IDF_2024.xlsx")
+    assert not report.errors and (report.created, report.idf_values, report.idf_changed) == (3, 1, 1)
+    db.session.commit()
+    assert _idf_rows(2024) == [(_mid(AMAGA), 20.5)] and _idf_rows(2023) == idf_2023
+    after = need.scores(2024)
+    assert (after[_mid(AMAGA)].idf_year, after[_mid(AMAGA)].idf) == (2024, 20.5)
+    assert after[_mid(AMAGA)].score > before.score  # a lower IDF: needier
+    assert after[_mid("05088")].idf_year == 2023  # "N.D.": the 2023 figure stays in force
+    assert need.scores(2023)[_mid(AMAGA)].idf_year == 2023
+    event = db.session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(1)).one()
+    assert event.changes["idf"] == 1 and event.changes["years"] == [2024]
+    # a CSV with an idf column, through the CLI (decimal comma as es-CO writes it)
+    path = tmp_path / "dnp-2025.csv"
+    path.write_text('municipality_code,year,category,capacity_group,idf\n05030,2025,6,G4,"21,5"\n', "utf-8")
+    result = runner.invoke(args=["import", "categories", str(path)])
+    assert result.exit_code == 0 and "IDF: 1 valores (1 cambios)." in result.output, result.output
+    assert _idf_rows(2025) == [(_mid(AMAGA), 21.5)]

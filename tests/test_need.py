@@ -162,7 +162,8 @@ def test_reference_page_imports_the_official_xlsx_all_or_nothing(client, auth, w
         content_type="multipart/form-data",
     )
     assert response.status_code == 302
-    assert "2024" in _text(client.get("/coverage/reference"))
+    page = _text(client.get("/coverage/reference"))
+    assert "2024" in page and "IDF importado de la columna «Nuevo IDF»: 1 valores (1 cambios)." in page
     auth.login(world.manager)
     assert "Importar las categorías" not in _text(client.get("/coverage/reference"))
     assert client.post("/coverage/reference/categories").status_code == 403

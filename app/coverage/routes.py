@@ -404,6 +404,15 @@ def import_categories():
         ),
         "success",
     )
+    if report.idf_values:
+        flash(
+            _(
+                "IDF importado de la columna «Nuevo IDF»: %(n)s valores (%(c)s cambios).",
+                n=report.idf_values,
+                c=report.idf_changed,
+            ),
+            "success",
+        )
     return redirect(url_for("coverage.reference"))
 
 

@@ -29,18 +29,22 @@ def sync_current(municipality_ids: set[int] | None = None) -> None:
         latest[mid] = (year, category)
     ids = municipality_ids if municipality_ids is not None else set(latest)
     values = [
-        {"b_id": mid, "b_category": latest[mid][1], "b_source": f"official:{latest[mid][0]}"}
+        {"b_id": mid, "b_category": latest[mid][1], "b_category_source": f"official:{latest[mid][0]}"}
         for mid in ids
         if mid in latest
     ]
-    if values:
-        table = Municipality.__table__
-        db.session.connection().execute(
-            update(table)
-            .where(table.c.id == bindparam("b_id"))
-            .values(category=bindparam("b_category"), category_source=bindparam("b_source")),
-            values,
-        )
+    bulk_update(Municipality.__table__, values)
+
+
+def bulk_update(table, rows: list[dict]) -> None:
+    """One executemany UPDATE by id: each row ``{"b_id": id, "b_<column>": value, …}``."""
+    if not rows:
+        return
+    columns = [key[2:] for key in rows[0] if key != "b_id"]
+    db.session.connection().execute(
+        update(table).where(table.c.id == bindparam("b_id")).values({c: bindparam(f"b_{c}") for c in columns}),
+        rows,
+    )
 
 
 def recompute_for(municipality_ids: set[int], from_year: int) -> int:

@@ -15,6 +15,12 @@ upserted on (municipality, year): other years are never touched. Rows with no
 category at all (San Andrés in some lists) are skipped and counted. Then the
 current category, the stored per-song terms of the affected seasons (E feeds the
 points) and the coverage cache follow (app.domain.categories).
+
+DNP's workbook also carries that year's fiscal performance index (column *Nuevo
+IDF*, or ``idf`` in a CSV): when present it is imported with the categories, in
+the same all-or-none pass, as the indicator ``idf`` of that year (what the need
+score reads, app.domain.need). A blank or "N.D." cell leaves that municipality's
+IDF as it was; any other value must be a number from 0 to 100.
 """
 
 from __future__ import annotations
@@ -23,15 +29,16 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import select
 
 from app.domain import audit
+from app.domain.categories import bulk_update
 from app.domain.parsing import ascii_int
 from app.domain.text import FileRefused, dane_code
 from app.domain.text import fold as accent_fold
 from app.extensions import db
 from app.i18n import _
-from app.models import MunicipalCategory, Municipality
+from app.models import MunicipalCategory, MunicipalIndicator, Municipality
 from app.models.territory import CAPACITY_GROUPS, CATEGORIES
 
 MIN_YEAR, MAX_YEAR = 1990, 2100
@@ -58,6 +65,8 @@ class CategoryImport(ImportReport):
     skipped: int = 0  # rows without any category (San Andrés, non-municipalised areas)
     years: list[int] = field(default_factory=list)
     recomputed_songs: int = 0
+    idf_values: int = 0  # IDF values read from the file's "Nuevo IDF" column (written unless unchanged)
+    idf_changed: int = 0
 
 
 # --------------------------------------------------------------------------- reading
@@ -74,6 +83,7 @@ _EXACT = {
     "group": ("capacity_group", "grupo", "grupo_de_capacidades"),
     "year": ("year", "ano", "vigencia", "anio"),
     "source": ("source", "fuente"),
+    "idf": ("idf", "nuevo_idf"),
 }
 # Other categorisations an official workbook carries beside Ley 617's (TerriData's "Categoría
 # de ruralidad"), and DNP's indicator columns named "Capacidad de …" (programación de
@@ -99,6 +109,10 @@ def _long_name_rank(role: str, name: str) -> int | None:
         return None
     if role == "year":
         return 0 if name.startswith(("vigencia", "ano_", "year")) else None
+    if role == "idf":
+        if name.startswith("nuevo_idf"):
+            return 0
+        return 1 if "indice_de_desempeno_fiscal" in name else None
     return None
 
 
@@ -111,7 +125,7 @@ def _column_roles(header: list[Any]) -> dict[str, int]:
         found = next((i for i, name in enumerate(names) if name in exact), None)
         if found is not None:
             roles[role] = found
-    for role in ("code", "category", "group", "year"):
+    for role in ("code", "category", "group", "year", "idf"):
         if role in roles:
             continue
         ranked = [
@@ -212,6 +226,7 @@ def import_categories(
     rows, start, roles, default_year = table
     codes = dict(db.session.execute(select(Municipality.code, Municipality.id)).all())
     parsed: dict[tuple[int, int], tuple[str, str | None, str | None]] = {}
+    idf_values: dict[tuple[int, int], tuple[float, str | None]] = {}
     seen_at: dict[tuple[int, int], int] = {}
     row_years = "year" in roles and year is None  # each row says its year
     for line, cells in rows[start + 1 :]:
@@ -227,19 +242,29 @@ def import_categories(
             report.errors.append(RowError(line, message))
         else:
             seen_at[checked[0]] = line
-            parsed[checked[0]] = checked[1]
+            parsed[checked[0]] = checked[1][:3]
+            if checked[1][3] is not None:
+                idf_values[checked[0]] = (checked[1][3], checked[1][2])
     if not parsed and not report.errors:
         report.errors.append(RowError(rows[start][0], _("El archivo no tiene filas de datos.")))
     if report.errors:
         return report
     _write(parsed, report, only_missing)
-    if report.changed or actor_id is not None:
+    _write_idf(idf_values, report, only_missing)
+    if report.changed or report.idf_changed or actor_id is not None:
         audit.record(
             "categories_imported",
             "municipal_category",
             None,
             actor_id=actor_id,
-            changes={"rows": report.created, "changed": report.changed, "years": report.years, "file": filename[:100]},
+            changes={
+                "rows": report.created,
+                "changed": report.changed,
+                "years": report.years,
+                "idf": report.idf_values,
+                "idf_changed": report.idf_changed,
+                "file": filename[:100],
+            },
         )
     return report
 
@@ -297,7 +322,7 @@ SKIPPED = object()  # a municipality with no category that year
 def _check_category_row(
     row: _Cells, codes: dict[str, int], default_year: int | None, row_years: bool, filename: str
 ) -> Any:
-    """``((municipality id, year), (category, group, source))``, the reason the row is refused,
+    """``((municipality id, year), (category, group, source, idf))``, the reason the row is refused,
     SKIPPED, or None for a row that is not data (blank, a footnote)."""
     code_raw, category_raw = row.text("code"), row.text("category")
     if not code_raw and not category_raw:
@@ -317,8 +342,30 @@ def _check_category_row(
         return _("Categoría no válida: %(value)r (especial o 1 a 6).", value=category_raw)
     if group is False:
         return _("Grupo de capacidades no válido: %(value)r (C o G1 a G5).", value=row.text("group"))
+    idf = _idf_value(row.raw("idf"))
+    if idf is False:
+        return _("IDF no válido: %(value)r (un número de 0 a 100).", value=row.text("idf"))
     source = row.text("source")[:200] or filename[:200]
-    return (codes[code], row_year), (normalise_category(category_raw), group or None, source)
+    return (codes[code], row_year), (normalise_category(category_raw), group or None, source, idf)
+
+
+_NO_VALUE = ("", "nd", "n_d", "na", "n_a", "sd", "s_d", "sin_dato", "sin_datos", "sin_informacion")
+
+
+def _idf_value(value: Any) -> float | None | bool:
+    """The IDF of a cell (0–100); None when the cell says there is none; False when unreadable."""
+    from app.domain.impact import _parse_value
+
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        number = float(value)
+    else:
+        text = _cell_text(value)
+        if fold(text) in _NO_VALUE or text in ("-", "—", "–"):
+            return None
+        number = _parse_value(text)
+    if number is None or number != number or not 0 <= number <= 100:
+        return False
+    return number
 
 
 def _write(
@@ -347,21 +394,12 @@ def _write(
             )
             changed.add((mid, year))
         elif not only_missing and (old.category, old.capacity_group, old.source) != (category, group, source):
-            updates.append({"b_id": old.id, "b_category": category, "b_group": group, "b_source": source})
+            updates.append({"b_id": old.id, "b_category": category, "b_capacity_group": group, "b_source": source})
             if (old.category, old.capacity_group) != (category, group):
                 changed.add((mid, year))
     if inserts:
         db.session.execute(MunicipalCategory.__table__.insert(), inserts)
-    if updates:
-        table = MunicipalCategory.__table__
-        db.session.connection().execute(
-            update(table)
-            .where(table.c.id == bindparam("b_id"))
-            .values(
-                category=bindparam("b_category"), capacity_group=bindparam("b_group"), source=bindparam("b_source")
-            ),
-            updates,
-        )
+    bulk_update(MunicipalCategory.__table__, updates)
     report.created, report.changed, report.years = len(parsed), len(changed), years
     if changed:
         from app.domain import categories, coverage
@@ -369,6 +407,44 @@ def _write(
         mids = {mid for mid, _year in changed}
         categories.sync_current(mids)
         report.recomputed_songs = categories.recompute_for(mids, min(year for _mid, year in changed))
+        coverage.clear_cache()
+
+
+def _write_idf(
+    values: dict[tuple[int, int], tuple[float, str | None]], report: CategoryImport, only_missing: bool
+) -> None:
+    """Upsert the file's IDF values as the indicator ``idf`` of their year (need score)."""
+    from app.domain.need import IDF
+
+    report.idf_values = len(values)
+    if not values:
+        return
+    years = sorted({year for _mid, year in values})
+    existing = {
+        (mid, year): (id_, value)
+        for id_, mid, year, value in db.session.execute(
+            select(
+                MunicipalIndicator.id,
+                MunicipalIndicator.municipality_id,
+                MunicipalIndicator.year,
+                MunicipalIndicator.value,
+            ).where(MunicipalIndicator.indicator == IDF, MunicipalIndicator.year.in_(years))
+        )
+    }
+    inserts, updates = [], []
+    for (mid, year), (value, source) in values.items():
+        old = existing.get((mid, year))
+        if old is None:
+            inserts.append({"municipality_id": mid, "indicator": IDF, "year": year, "value": value, "source": source})
+        elif not only_missing and old[1] != value:
+            updates.append({"b_id": old[0], "b_value": value, "b_source": source})
+    if inserts:
+        db.session.execute(MunicipalIndicator.__table__.insert(), inserts)
+    bulk_update(MunicipalIndicator.__table__, updates)
+    report.idf_changed = len(inserts) + len(updates)
+    if report.idf_changed:
+        from app.domain import coverage
+
         coverage.clear_cache()
 
 
