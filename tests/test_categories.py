@@ -261,6 +261,31 @@ DNP_FULL_HEADER = [
 ]
 
 
+def _shipped_rows() -> list[dict]:
+    with (REFERENCE_DIR / "municipal_categories_2020_2023.csv").open(encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def full_dnp_workbook(rows: list[dict], edited: dict[str, tuple[str, str]], idf: float = 58.9) -> bytes:
+    """One year of the shipped rows laid out as DNP's sheet *Municipios* (DNP_FULL_HEADER);
+    ``edited``: code → (category, group) that differ from the shipped ones."""
+    wb = Workbook()
+    sheet = wb.active
+    sheet.title = "Municipios"
+    sheet.append([f"Resultados del desempeño fiscal de los municipios, vigencia {rows[0]['year']}"])
+    sheet.append([])
+    sheet.append(DNP_FULL_HEADER)
+    for r in rows:
+        category, group = edited.get(r["municipality_code"], (r["category"], r["capacity_group"]))
+        sheet.append(
+            [int(r["municipality_code"]), "—", "—", "Rural", 61.2, 12.5, 81.4, 77.3, 40.1, idf, "Vulnerable"]
+            + [group, "Especial" if category == "especial" else int(category)]
+        )
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    return buffer.getvalue()
+
+
 def _idf_rows(year: int) -> list[tuple]:
     return db.session.execute(
         select(MunicipalIndicator.municipality_id, MunicipalIndicator.value)
@@ -273,24 +298,9 @@ def test_dnp_workbook_reimport_of_2023_changes_only_that_year(app):
     load_reference()
     before = {y: _year_rows(y) for y in (2020, 2021, 2022, 2023)}
     idf_before = {y: _idf_rows(y) for y in (2021, 2022)}
-    with (REFERENCE_DIR / "municipal_categories_2020_2023.csv").open(encoding="utf-8") as handle:
-        rows = [r for r in csv.DictReader(handle) if r["year"] == "2023"]
-    edited = {AMAGA: ("4", "G3"), "05088": ("2", "G2")}
-    wb = Workbook()
-    sheet = wb.active
-    sheet.title = "Municipios"
-    sheet.append(["Resultados del desempeño fiscal de los municipios, vigencia 2023"])
-    sheet.append([])
-    sheet.append(DNP_FULL_HEADER)
-    for r in rows:
-        category, group = edited.get(r["municipality_code"], (r["category"], r["capacity_group"]))
-        sheet.append(
-            [int(r["municipality_code"]), "—", "—", "Rural", 61.2, 12.5, 81.4, 77.3, 40.1, 58.9, "Vulnerable"]
-            + [group, "Especial" if category == "especial" else int(category)]
-        )
-    buffer = io.BytesIO()
-    wb.save(buffer)
-    report = reference_import.import_categories(buffer.getvalue(), "Resultados_IDF_2023.xlsx")
+    rows = [r for r in _shipped_rows() if r["year"] == "2023"]
+    workbook = full_dnp_workbook(rows, {AMAGA: ("4", "G3"), "05088": ("2", "G2")})
+    report = reference_import.import_categories(workbook, "Resultados_IDF_2023.xlsx")
     assert not report.errors, report.errors[:3]
     assert (report.created, report.years, report.changed) == (len(rows), [2023], 2)
     db.session.commit()

@@ -18,7 +18,7 @@ from app.extensions import db
 from app.models import MunicipalIndicator, Municipality, NeedWeights
 from seeds.reference import REFERENCE_DIR, ensure_season, load_reference
 from tests import factories
-from tests.test_categories import _dnp_workbook
+from tests.test_categories import _dnp_workbook, full_dnp_workbook
 
 
 def _text(response) -> str:
@@ -164,6 +164,18 @@ def test_reference_page_imports_the_official_xlsx_all_or_nothing(client, auth, w
     assert response.status_code == 302
     page = _text(client.get("/coverage/reference"))
     assert "2024" in page and "IDF importado de la columna «Nuevo IDF»: 1 valores (1 cambios)." in page
+    # a whole year, as DNP publishes it: the counts in the message read as es-CO numbers
+    with (REFERENCE_DIR / "municipal_categories_2020_2023.csv").open(encoding="utf-8") as handle:
+        year_2023 = [r for r in csv.DictReader(handle) if r["year"] == "2023"]
+    response = client.post(
+        "/coverage/reference/categories",
+        data={"file": (io.BytesIO(full_dnp_workbook(year_2023, {})), "Resultados 2023.xlsx")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 302
+    page = _text(client.get("/coverage/reference"))
+    assert "Categorías importadas: 1.102 filas de 2023 (0 cambios)" in page
+    assert "IDF importado de la columna «Nuevo IDF»: 1.102 valores (1.102 cambios)." in page
     auth.login(world.manager)
     assert "Importar las categorías" not in _text(client.get("/coverage/reference"))
     assert client.post("/coverage/reference/categories").status_code == 403

@@ -397,10 +397,10 @@ def import_categories():
     flash(
         _(
             "Categorías importadas: %(n)s filas de %(years)s (%(c)s cambios); canciones recalculadas: %(s)s.",
-            n=report.created,
+            n=fmt_number(report.created),
             years=", ".join(str(y) for y in report.years),
-            c=report.changed,
-            s=report.recomputed_songs,
+            c=fmt_number(report.changed),
+            s=fmt_number(report.recomputed_songs),
         ),
         "success",
     )
@@ -408,8 +408,8 @@ def import_categories():
         flash(
             _(
                 "IDF importado de la columna «Nuevo IDF»: %(n)s valores (%(c)s cambios).",
-                n=report.idf_values,
-                c=report.idf_changed,
+                n=fmt_number(report.idf_values),
+                c=fmt_number(report.idf_changed),
             ),
             "success",
         )
