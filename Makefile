@@ -36,10 +36,10 @@ VENDOR_NODE := frontend/node_modules/.installed-from
 $(VENDOR_NODE): frontend/package-lock.json
 	cd frontend && sh -c '\
 		if [ "$$(cat node_modules/.installed-from 2>/dev/null)" = "$$(sha1sum < package-lock.json)" ]; then exit 0; fi; \
-		npm ci --no-audit --no-fund --prefer-offline --silent && sha1sum < package-lock.json > node_modules/.installed-from'
+		npm ci --omit=optional --no-audit --no-fund --prefer-offline --silent && sha1sum < package-lock.json > node_modules/.installed-from'
 	touch $@
 
-## make vendor: copy the pinned front-end libraries (idb, browser-image-compression) into app/static/vendor
+## make vendor: copy the pinned front-end libraries (idb, browser-image-compression, pdf.js) into app/static/vendor
 vendor: $(VENDOR_NODE)
 	scripts/vendor.sh
 

@@ -18,6 +18,7 @@ from app.domain import reviews as review_domain
 from app.extensions import db
 from app.models import AuditEvent, DueDateChange, Season, User
 from tests.factories import PASSWORD, make_song
+from tests.pdf_writer import tiny_pdf
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\n%%EOF\n"
@@ -182,12 +183,65 @@ def test_evidence_preview_inline_with_safe_headers(client, auth, world):
 
     html = client.get(f"/reviews/{song.id}").get_data(as_text=True)
     assert re.search(rf'<img src="/songs/{song.id}/evidence/{image.id}/preview" alt="Evidencia: foto.png"', html)
-    # A PDF opens in its own tab (a sandboxed frame gets no session cookie and no PDF viewer).
+    # A PDF is drawn by pdf.js from the same URL (no frame: Chromium has no PDF viewer in a
+    # sandboxed one); without JavaScript the link opens it in its own tab.
+    assert f'data-pdf-preview data-src="/songs/{song.id}/evidence/{pdf.id}/preview"' in html
     assert re.search(rf'<a href="/songs/{song.id}/evidence/{pdf.id}/preview" target="_blank" rel="noopener">', html)
     assert "<iframe" not in html
 
     auth.login(world.territorial_b)  # another label
     assert client.get(f"/songs/{song.id}/evidence/{image.id}/preview").status_code == 403
+
+
+def test_pdf_preview_by_pdfjs_keeps_the_file_response_locked_down(client, auth, world):
+    """The PDF's bytes are fetched by pdf.js (vendored, never a CDN) on the review page: the
+    file response stays inert (CSP default-src 'none', nosniff, framed by the app only, no
+    cache), and the page runs only its own static scripts, worker from 'self', no eval."""
+    song = make_song(world, state="in_progress")
+    pdf = _evidence(world, song, tiny_pdf("Acta de entrega", "Firmas"), "acta.pdf")
+    song.state, song.delivered_on, song.product, song.beneficiaries = "delivered", date(2024, 3, 30), "Acta", 3
+    db.session.commit()
+    auth.login(world.coordinator)
+
+    response = client.get(f"/songs/{song.id}/evidence/{pdf.id}/preview")
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    assert response.get_data().startswith(b"%PDF-1.4")
+    assert response.headers["Content-Disposition"].startswith("inline")
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    csp = [part.strip() for part in response.headers["Content-Security-Policy"].split(";")]
+    assert csp[0] == "default-src 'none'" and "frame-ancestors 'self'" in csp
+    assert not any(part.startswith(("script-src", "connect-src", "worker-src", "object-src")) for part in csp), csp
+    assert response.headers["X-Frame-Options"] == "SAMEORIGIN"
+    assert response.headers["Cross-Origin-Resource-Policy"] == "same-origin"
+    assert response.headers["Cache-Control"] == "private, no-store"
+
+    page = client.get(f"/reviews/{song.id}")
+    html = page.get_data(as_text=True)
+    # No inline script: every <script> has a src under /static.
+    scripts = re.findall(r"<script\b([^>]*)>", html)
+    assert scripts and all(re.search(r'src="/static/', attrs) for attrs in scripts), scripts
+    assert '<script src="/static/evidence-preview.js" defer></script>' in html
+    # The page's CSP lets pdf.js fetch from and run its worker from 'self' only, and never eval.
+    page_csp = page.headers["Content-Security-Policy"]
+    assert "script-src 'self';" in page_csp and "connect-src 'self'" in page_csp
+    assert "eval" not in page_csp and "worker-src" not in page_csp and "child-src" not in page_csp
+    assert "Página {n} de {total}" in html
+    for attribute in ("data-pdfjs", "data-worker"):
+        url = re.search(rf'{attribute}="([^"]+)"', html).group(1)
+        assert url.startswith("/static/vendor/pdfjs/"), url
+        asset = client.get(url)
+        assert asset.status_code == 200 and asset.mimetype == "text/javascript", url
+        assert asset.headers["X-Content-Type-Options"] == "nosniff"
+        asset.close()
+    decoders = re.search(r'data-decoders="([^"]+)"', html).group(1)
+    for name in ("jbig2_nowasm_fallback.js", "openjpeg_nowasm_fallback.js"):
+        asset = client.get(decoders + name)
+        assert asset.status_code == 200 and asset.mimetype == "text/javascript", name
+        asset.close()
+
+    client.post("/lang/en", data={"next": "/"})
+    html = client.get(f"/reviews/{song.id}").get_data(as_text=True)
+    assert "Page {n} of {total}" in html and "Open the whole PDF in another tab" in html
 
 
 def test_no_preview_for_office_files(client, auth, world):
