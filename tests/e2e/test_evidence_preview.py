@@ -10,7 +10,7 @@ import io
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import describe_violations, run_axe
+from tests.e2e.conftest import PHONE, describe_violations, horizontal_overflow, overflowing_elements, run_axe
 from tests.pdf_writer import scanned_pdf, tiny_pdf
 
 pytestmark = pytest.mark.e2e
@@ -100,4 +100,12 @@ def test_coordinator_sees_pdf_pages_drawn_inline(pages, live_server):
 
     violations = run_axe(page)
     assert not violations, describe_violations(page.url, violations)
+
+    # On a phone the pages shrink to the column: no sideways scrolling.
+    phone = pages.login(pages.new(viewport=PHONE), COORDINATOR)
+    phone.goto(f"/reviews/{song_id}")
+    phone.locator("details.evidence-preview summary", has_text=f": {GOOD}").click()
+    expect(phone.locator("figure.pdf-page[data-rendered]")).to_have_count(3)
+    assert horizontal_overflow(phone) <= 0, overflowing_elements(phone)
+    pages.shot(phone, "pdf-preview-phone")
     assert not pages.console_problems, "\n".join(pages.console_problems)
