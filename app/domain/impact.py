@@ -132,20 +132,17 @@ def _upsert_indicators(parsed: dict[Key, tuple[float, str | None]], actor_id: in
             new_rows.append(
                 {"municipality_id": key[0], "indicator": key[1], "year": key[2], "value": value, "source": source}
             )
-    try:
-        if new_rows:
-            db.session.execute(MunicipalIndicator.__table__.insert(), new_rows)
-        audit.record(
-            "indicators_imported",
-            "municipal_indicator",
-            None,
-            actor_id=actor_id,
-            changes={"rows": len(parsed), "inserted": len(new_rows), "indicators": sorted(indicators)[:20]},
-        )
-        db.session.flush()
-    except Exception:
-        db.session.rollback()
-        raise
+    # A failure here propagates: the caller's unit of work (app/transaction.py) rolls back.
+    if new_rows:
+        db.session.execute(MunicipalIndicator.__table__.insert(), new_rows)
+    audit.record(
+        "indicators_imported",
+        "municipal_indicator",
+        None,
+        actor_id=actor_id,
+        changes={"rows": len(parsed), "inserted": len(new_rows), "indicators": sorted(indicators)[:20]},
+    )
+    db.session.flush()
 
 
 def import_indicators_path(path: str) -> ImportReport:
