@@ -51,3 +51,17 @@ def test_no_other_clock_in_the_app():
             if needle in text and path.name != "calendar.py":
                 offenders.append(f"{path.relative_to(root)}: {needle}")
     assert offenders == []
+
+
+def test_no_test_reads_the_servers_date():
+    """The tests compare with the app's day, never the machine's: from 19:00 to midnight in
+    Bogotá the UTC date is already tomorrow, and a test built on date.today() fails there."""
+    root = Path(__file__).resolve().parent
+    offenders = [
+        str(path.relative_to(root))
+        for path in sorted(root.glob("**/*.py"))
+        if "node_modules" not in path.parts
+        and path.name != Path(__file__).name
+        and "date.today()" in path.read_text(encoding="utf-8")
+    ]
+    assert offenders == []

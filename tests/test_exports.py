@@ -10,6 +10,7 @@ import pytest
 from openpyxl import load_workbook
 
 from app.domain import exports
+from app.domain.calendar import today as bogota_today
 from app.extensions import db
 from app.models import Municipality
 from tests import factories
@@ -74,7 +75,7 @@ def test_departments_csv_and_xlsx_match_the_table(client, auth, world, data):
     response = client.get("/coverage/export/departments.csv?season=2024")
     assert response.status_code == 200 and response.mimetype == "text/csv"
     disposition = response.headers["Content-Disposition"]
-    assert f"cobertura-departamentos-2024-{date.today().isoformat()}.csv" in disposition
+    assert f"cobertura-departamentos-2024-{bogota_today().isoformat()}.csv" in disposition
     rows = _csv(response)
     assert rows[0][:10] == [
         "Código DANE",

@@ -79,6 +79,7 @@ def _plan_a_song_for_territorial1(session) -> None:
     from sqlalchemy import select
 
     from app.domain import lifecycle
+    from app.domain.calendar import today as bogota_today
     from app.models import Album, Artist, Department, Municipality, User
 
     user = session.scalar(select(User).where(User.email == "territorial1@sinfonia.demo"))
@@ -86,7 +87,7 @@ def _plan_a_song_for_territorial1(session) -> None:
     municipality = session.scalar(
         select(Municipality).join(Department).where(Department.label_id == user.label_id).order_by(Municipality.code)
     )
-    today = date.today()
+    today = bogota_today()
     data = {
         "artist_id": artist.id,
         "album_id": session.scalar(select(Album.id).order_by(Album.id)),
@@ -127,7 +128,7 @@ def live_server(tmp_path_factory):
     server.cli("charts", "recompute")
     server.query(_plan_a_song_for_territorial1)
 
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
+    httpd = make_server("127.0.0.1", 0, _closing(app), threaded=True)
     server.url = f"http://127.0.0.1:{httpd.server_port}"
     thread = threading.Thread(target=httpd.serve_forever, name="e2e-server", daemon=True)
     thread.start()
@@ -141,6 +142,25 @@ def live_server(tmp_path_factory):
             db.engine.dispose()
         if pg_server:
             drop_test_database(database_url)
+
+
+def _closing(app):
+    """Werkzeug's development server skips the response's ``close()`` when the client drops the
+    connection while it drains the request (its ``finally`` reads the socket first): a static
+    file being sent when a test's browser closes — the service worker precaching, say — stays
+    open and is collected later as an unclosed file inside another test. This wrapper closes the
+    response whatever the server does (a generator's ``finally`` runs when it is collected)."""
+
+    def wsgi(environ, start_response):
+        response = app(environ, start_response)
+        try:
+            yield from response
+        finally:
+            close = getattr(response, "close", None)
+            if close is not None:
+                close()
+
+    return wsgi
 
 
 @pytest.fixture(scope="session")
@@ -166,6 +186,9 @@ class Pages:
         self.console_problems: list[str] = []
 
     def new(self, viewport=None, locale="es-CO", **options):
+        # The people are in Colombia: the browser's day is Bogotá's, as the server's is
+        # (calendar.today()); in UTC the two differ from 19:00 to midnight.
+        options.setdefault("timezone_id", "America/Bogota")
         context = self.browser.new_context(
             base_url=self.live.url, viewport=viewport or DESKTOP, locale=locale, accept_downloads=True, **options
         )

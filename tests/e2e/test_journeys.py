@@ -17,6 +17,7 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
+from app.domain.calendar import today as bogota_today
 from tests.e2e.conftest import PHONE, describe_violations, horizontal_overflow, run_axe
 
 pytestmark = pytest.mark.e2e
@@ -35,7 +36,7 @@ def _dates() -> tuple[date, date]:
     """Planned start and due date in the current season, due no earlier than today (on time)."""
     from app.domain.calendar import is_business_day
 
-    today = date.today()
+    today = bogota_today()
     due = today + timedelta(days=7)
     while not is_business_day(due):  # a due date is a business day (DESIGN.md §3)
         due += timedelta(days=1)
@@ -135,7 +136,7 @@ def test_a_song_from_plan_to_the_board(pages, live_server):
     expect(page.get_by_role("link", name="acta.pdf")).to_be_visible()
     page.locator("summary", has_text="Registrar la entrega").click()
     expect(page.locator("#delivered_on")).to_be_visible()
-    page.fill("#delivered_on", date.today().isoformat())
+    page.fill("#delivered_on", bogota_today().isoformat())
     page.fill("#product", "Hoja de ruta de innovación municipal")
     page.fill("#beneficiaries", "12")
     pages.shot(page, "2-deliver")

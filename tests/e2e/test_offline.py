@@ -13,11 +13,12 @@ from __future__ import annotations
 import re
 import struct
 import zlib
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from playwright.sync_api import expect
 
+from app.domain.calendar import today as bogota_today
 from tests.e2e.conftest import PHONE, describe_violations, horizontal_overflow, run_axe
 from tests.e2e.test_phone import _plan_song
 
@@ -295,7 +296,7 @@ def test_a_refused_draft_says_why_in_spanish_and_can_be_corrected(pages):
     page = _list_once_online(pages, "Entrega con fecha fuera de la ventana", song_id)
     page.context.set_offline(True)
     page.goto(f"/offline/songs/{song_id}/deliver")
-    page.get_by_label("Fecha de entrega").fill((date.today() - timedelta(days=120)).isoformat())
+    page.get_by_label("Fecha de entrega").fill((bogota_today() - timedelta(days=120)).isoformat())
     _fill_and_save(page, "Acta de la mesa técnica", "8", png(400, 300))
     page.context.set_offline(False)
     item = page.locator("[data-draft]")
@@ -306,7 +307,7 @@ def test_a_refused_draft_says_why_in_spanish_and_can_be_corrected(pages):
     item.get_by_role("link", name="Corregir").click()
     expect(page.locator("[data-form-status]")).to_contain_text("Está corrigiendo la entrega")
     expect(page.get_by_label("Producto entregado")).to_have_value("Acta de la mesa técnica")
-    page.get_by_label("Fecha de entrega").fill((date.today() - timedelta(days=2)).isoformat())
+    page.get_by_label("Fecha de entrega").fill((bogota_today() - timedelta(days=2)).isoformat())
     page.get_by_role("button", name="Guardar la entrega en el dispositivo").click()  # its photo is kept
     expect(page.locator("[data-draft] [data-draft-status]")).to_have_text(
         "Sincronizada: la canción quedó entregada en el servidor."

@@ -11,6 +11,7 @@ from datetime import date, timedelta
 import pytest
 from playwright.sync_api import expect
 
+from app.domain.calendar import today as bogota_today
 from tests.e2e.conftest import PHONE, describe_violations, horizontal_overflow, run_axe
 
 pytestmark = pytest.mark.e2e
@@ -54,7 +55,7 @@ def _plan_song(live) -> int:
             .where(Department.label_id == user.label_id)
             .order_by(Municipality.code.desc())
         )
-        today = date.today()
+        today = bogota_today()
         song = lifecycle.create_song(
             user,
             {
@@ -147,7 +148,7 @@ def test_territorial_journey_on_a_phone_keeps_the_main_action_on_the_first_scree
     _above_the_fold(deliver)
     deliver.click()
     _above_the_fold(page.get_by_label("Fecha de entrega"))
-    page.fill("#delivered_on", date.today().isoformat())
+    page.fill("#delivered_on", bogota_today().isoformat())
     page.fill("#product", "Hoja de ruta concertada")
     page.fill("#beneficiaries", "9")
     pages.shot(page, "deliver", full_page=False)
