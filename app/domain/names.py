@@ -94,6 +94,8 @@ OTHER_FIELD_NAMES = {
     "first_error": _l("primer error"),
     "changed": _l("cambiadas"),
     "years": _l("años"),
+    "idf": _l("valores del IDF"),
+    "idf_changed": _l("valores del IDF cambiados"),
     "contacts": _l("contactos borrados"),
     "cutoff": _l("fecha de corte"),
     "retention_days": _l("días de conservación"),
