@@ -115,32 +115,60 @@ def _check_indicator_row(row: dict, codes: dict[str, int]) -> str | tuple[Key, t
     return (codes[code], indicator, int(year_raw)), (value, source)
 
 
-def _upsert_indicators(parsed: dict[Key, tuple[float, str | None]], actor_id: int | None) -> None:
-    existing = {}
-    indicators = {k[1] for k in parsed}
+def write_indicators(
+    values: dict[Key, tuple[float, str | None]], *, only_missing: bool = False, refresh_source: bool = True
+) -> tuple[int, int]:
+    """Upsert ``(municipality id, indicator, year) → (value, source)`` into the municipal
+    indicators: the one writer for the long-format import and the IDF column of the category
+    workbooks. A present row is updated when its value differs (or, with ``refresh_source``,
+    when a new source is given); ``only_missing`` leaves present rows alone. Flushes nothing
+    itself. Returns ``(inserted, updated)``."""
+    from app.domain.categories import bulk_update
+
+    table = MunicipalIndicator.__table__
+    indicators = sorted({key[1] for key in values})
+    years = sorted({key[2] for key in values})
+    existing: dict[Key, tuple[int, float, str | None]] = {}
     for chunk_start in range(0, len(indicators), 500):
-        names = sorted(indicators)[chunk_start : chunk_start + 500]
-        for item in db.session.scalars(select(MunicipalIndicator).where(MunicipalIndicator.indicator.in_(names))):
-            existing[(item.municipality_id, item.indicator, item.year)] = item
-    new_rows = []
-    for key, (value, source) in parsed.items():
-        item = existing.get(key)
-        if item is not None:
-            item.value = value
-            item.source = source or item.source
-        else:
-            new_rows.append(
-                {"municipality_id": key[0], "indicator": key[1], "year": key[2], "value": value, "source": source}
+        names = indicators[chunk_start : chunk_start + 500]
+        rows = db.session.execute(
+            select(
+                table.c.id, table.c.municipality_id, table.c.indicator, table.c.year, table.c.value, table.c.source
+            ).where(table.c.indicator.in_(names), table.c.year.in_(years))
+        )
+        for id_, mid, indicator, year, value, source in rows:
+            existing[(mid, indicator, year)] = (id_, value, source)
+    inserts, updates = [], []
+    for (mid, indicator, year), (value, source) in values.items():
+        old = existing.get((mid, indicator, year))
+        if old is None:
+            inserts.append(
+                {"municipality_id": mid, "indicator": indicator, "year": year, "value": value, "source": source}
             )
+            continue
+        if only_missing:
+            continue
+        if refresh_source:
+            changed, new_source = old[1] != value or source not in (None, old[2]), source or old[2]
+        else:
+            changed, new_source = old[1] != value, source
+        if changed:
+            updates.append({"b_id": old[0], "b_value": value, "b_source": new_source})
+    if inserts:
+        db.session.execute(table.insert(), inserts)
+    bulk_update(table, updates)
+    return len(inserts), len(updates)
+
+
+def _upsert_indicators(parsed: dict[Key, tuple[float, str | None]], actor_id: int | None) -> None:
     # A failure here propagates: the caller's unit of work (app/transaction.py) rolls back.
-    if new_rows:
-        db.session.execute(MunicipalIndicator.__table__.insert(), new_rows)
+    inserted, _updated = write_indicators(parsed)
     audit.record(
         "indicators_imported",
         "municipal_indicator",
         None,
         actor_id=actor_id,
-        changes={"rows": len(parsed), "inserted": len(new_rows), "indicators": sorted(indicators)[:20]},
+        changes={"rows": len(parsed), "inserted": inserted, "indicators": sorted({k[1] for k in parsed})[:20]},
     )
     db.session.flush()
 

@@ -38,7 +38,7 @@ from app.domain.text import FileRefused, dane_code
 from app.domain.text import fold as accent_fold
 from app.extensions import db
 from app.i18n import _
-from app.models import MunicipalCategory, MunicipalIndicator, Municipality
+from app.models import MunicipalCategory, Municipality
 from app.models.territory import CAPACITY_GROUPS, CATEGORIES
 
 MIN_YEAR, MAX_YEAR = 1990, 2100
@@ -414,34 +414,18 @@ def _write_idf(
     values: dict[tuple[int, int], tuple[float, str | None]], report: CategoryImport, only_missing: bool
 ) -> None:
     """Upsert the file's IDF values as the indicator ``idf`` of their year (need score)."""
+    from app.domain.impact import write_indicators
     from app.domain.need import IDF
 
     report.idf_values = len(values)
     if not values:
         return
-    years = sorted({year for _mid, year in values})
-    existing = {
-        (mid, year): (id_, value)
-        for id_, mid, year, value in db.session.execute(
-            select(
-                MunicipalIndicator.id,
-                MunicipalIndicator.municipality_id,
-                MunicipalIndicator.year,
-                MunicipalIndicator.value,
-            ).where(MunicipalIndicator.indicator == IDF, MunicipalIndicator.year.in_(years))
-        )
-    }
-    inserts, updates = [], []
-    for (mid, year), (value, source) in values.items():
-        old = existing.get((mid, year))
-        if old is None:
-            inserts.append({"municipality_id": mid, "indicator": IDF, "year": year, "value": value, "source": source})
-        elif not only_missing and old[1] != value:
-            updates.append({"b_id": old[0], "b_value": value, "b_source": source})
-    if inserts:
-        db.session.execute(MunicipalIndicator.__table__.insert(), inserts)
-    bulk_update(MunicipalIndicator.__table__, updates)
-    report.idf_changed = len(inserts) + len(updates)
+    inserted, updated = write_indicators(
+        {(mid, IDF, year): item for (mid, year), item in values.items()},
+        only_missing=only_missing,
+        refresh_source=False,
+    )
+    report.idf_changed = inserted + updated
     if report.idf_changed:
         from app.domain import coverage
 
